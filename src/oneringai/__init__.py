@@ -1,0 +1,187 @@
+"""oneringai — clean-architecture kit for LLM applications, composed by a DI container.
+
+The domain names load eagerly (they are light); the facade, managers and
+infrastructure load on first use so ``import oneringai`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from oneringai.domain import (
+    ConfigError,
+    ContentType,
+    ErrorEvent,
+    FunctionDefinition,
+    FunctionToolDefinition,
+    IAsyncDisposable,
+    IDisposable,
+    IImageProvider,
+    ImageGenerateOptions,
+    ImageResponse,
+    InputImageContent,
+    InputItem,
+    InputTextContent,
+    IOAuthTokenStorage,
+    IProvider,
+    IterationCompleteEvent,
+    ITextProvider,
+    IToolExecutor,
+    LLMResponse,
+    Message,
+    MessageRole,
+    ModelCapabilities,
+    ModelNotFoundError,
+    OAuthError,
+    OneRingAIError,
+    OutputTextContent,
+    OutputTextDeltaEvent,
+    ProviderAuthError,
+    ProviderCapabilities,
+    ProviderContextLengthError,
+    ProviderError,
+    ProviderNotFoundError,
+    ProviderRateLimitError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    ResponseCompleteEvent,
+    ResponseCreatedEvent,
+    ResponseFormat,
+    StoredToken,
+    StreamEvent,
+    TextGenerateOptions,
+    TokenDecryptionError,
+    TokenStorageError,
+    Tool,
+    ToolCall,
+    ToolCallArgumentsDeltaEvent,
+    ToolCallArgumentsDoneEvent,
+    ToolCallStartEvent,
+    ToolExecutionContext,
+    ToolExecutionDoneEvent,
+    ToolExecutionError,
+    ToolExecutionStartEvent,
+    ToolResult,
+    ToolResultContent,
+    ToolUseContent,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from oneringai.application.agents.agent import Agent
+    from oneringai.application.agents.manager import AgentManager
+    from oneringai.application.image_manager import ImageManager
+    from oneringai.application.oauth.manager import OAuthManager
+    from oneringai.application.text_manager import TextManager
+    from oneringai.application.tools import FunctionTool, tool
+    from oneringai.client import OneRingAI
+    from oneringai.infrastructure.providers.base import BaseProvider, BaseTextProvider
+    from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+    from oneringai.settings import Settings, load_settings
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Agent": "oneringai.application.agents.agent",
+    "AgentManager": "oneringai.application.agents.manager",
+    "BaseProvider": "oneringai.infrastructure.providers.base",
+    "BaseTextProvider": "oneringai.infrastructure.providers.base",
+    "FunctionTool": "oneringai.application.tools",
+    "ImageManager": "oneringai.application.image_manager",
+    "OAuthManager": "oneringai.application.oauth.manager",
+    "OneRingAI": "oneringai.client",
+    "ProviderErrorMapper": "oneringai.infrastructure.providers.error_mapper",
+    "Settings": "oneringai.settings",
+    "TextManager": "oneringai.application.text_manager",
+    "load_settings": "oneringai.settings",
+    "tool": "oneringai.application.tools",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'oneringai' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "Agent",
+    "AgentManager",
+    "BaseProvider",
+    "BaseTextProvider",
+    "ConfigError",
+    "ContentType",
+    "ErrorEvent",
+    "FunctionDefinition",
+    "FunctionTool",
+    "FunctionToolDefinition",
+    "IAsyncDisposable",
+    "IDisposable",
+    "IImageProvider",
+    "IOAuthTokenStorage",
+    "IProvider",
+    "ITextProvider",
+    "IToolExecutor",
+    "ImageGenerateOptions",
+    "ImageManager",
+    "ImageResponse",
+    "InputImageContent",
+    "InputItem",
+    "InputTextContent",
+    "IterationCompleteEvent",
+    "LLMResponse",
+    "Message",
+    "MessageRole",
+    "ModelCapabilities",
+    "ModelNotFoundError",
+    "OAuthError",
+    "OAuthManager",
+    "OneRingAI",
+    "OneRingAIError",
+    "OutputTextContent",
+    "OutputTextDeltaEvent",
+    "ProviderAuthError",
+    "ProviderCapabilities",
+    "ProviderContextLengthError",
+    "ProviderError",
+    "ProviderErrorMapper",
+    "ProviderNotFoundError",
+    "ProviderRateLimitError",
+    "ProviderResponseError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "ResponseCompleteEvent",
+    "ResponseCreatedEvent",
+    "ResponseFormat",
+    "Settings",
+    "StoredToken",
+    "StreamEvent",
+    "TextGenerateOptions",
+    "TextManager",
+    "TokenDecryptionError",
+    "TokenStorageError",
+    "Tool",
+    "ToolCall",
+    "ToolCallArgumentsDeltaEvent",
+    "ToolCallArgumentsDoneEvent",
+    "ToolCallStartEvent",
+    "ToolExecutionContext",
+    "ToolExecutionDoneEvent",
+    "ToolExecutionError",
+    "ToolExecutionStartEvent",
+    "ToolResult",
+    "ToolResultContent",
+    "ToolUseContent",
+    "Usage",
+    "load_settings",
+    "tool",
+]

@@ -1,0 +1,96 @@
+"""Named providers: instances registered by the user, and ones built lazily from configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from oneringai.domain.errors import ProviderNotFoundError
+
+__all__ = ["ProviderRegistry"]
+
+logger = logging.getLogger("oneringai")
+P = TypeVar("P")
+
+#: Builds the provider named ``name`` from its config; may return an awaitable.
+ProviderBuilder = Callable[[str, Any], "P | Awaitable[P]"]
+
+
+class ProviderRegistry(Generic[P]):
+    """Resolves a provider by name: user instances first, then configured ones (built once).
+
+    Providers it built are closed by ``aclose()``; instances passed in stay the caller's.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        configs: Mapping[str, Any] | None = None,
+        default: str | None = None,
+        builder: ProviderBuilder[P] | None = None,
+        instances: Mapping[str, P] | None = None,
+    ) -> None:
+        self.kind = kind  # "text" or "images", for messages
+        self._configs = dict(configs or {})
+        self._builder = builder
+        self._instances: dict[str, P] = dict(instances or {})
+        self._built: dict[str, P] = {}
+        self._lock = asyncio.Lock()
+        self.default_name = default if default is not None else next(iter(self._instances), None)
+        if self.default_name is None and self._configs:
+            self.default_name = next(iter(self._configs))
+
+    def register(self, name: str, provider: P, *, default: bool = False) -> None:
+        self._instances[name] = provider
+        if default or self.default_name is None:
+            self.default_name = name
+
+    def names(self) -> list[str]:
+        return sorted({*self._instances, *self._configs})
+
+    def config_of(self, name: str) -> Any:
+        return self._configs.get(name)
+
+    def peek(self, name: str) -> P | None:
+        """The provider if it is already available without building anything."""
+        return self._instances.get(name) or self._built.get(name)
+
+    async def get(self, name: str | None = None) -> P:
+        name = name or self.default_name
+        if name is None:
+            raise ProviderNotFoundError(
+                f"no {self.kind} provider configured: add one under {self.kind}.providers "
+                f"or pass providers={{...}} to OneRingAI"
+            )
+        found = self._instances.get(name) or self._built.get(name)
+        if found is not None:
+            return found
+        if name not in self._configs or self._builder is None:
+            raise ProviderNotFoundError(
+                f"unknown {self.kind} provider {name!r} (available: {', '.join(self.names()) or 'none'})",
+                provider=name,
+            )
+        async with self._lock:
+            found = self._built.get(name)
+            if found is None:
+                result = self._builder(name, self._configs[name])
+                found = await result if inspect.isawaitable(result) else result  # type: ignore[assignment]
+                self._built[name] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        built, self._built = self._built, {}
+        for name, provider in built.items():
+            destroy = getattr(provider, "destroy", None) or getattr(provider, "aclose", None)
+            if destroy is None:
+                continue
+            try:
+                result = destroy()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # one failing close must not keep the others open
+                logger.exception("closing %s provider %r failed", self.kind, name)

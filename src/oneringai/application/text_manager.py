@@ -1,0 +1,174 @@
+"""Text generation for applications: strings in, text / responses / JSON / events out."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel, ValidationError
+
+from oneringai.domain.content import InputItem
+from oneringai.domain.errors import ProviderNotFoundError, ProviderResponseError
+from oneringai.domain.events import StreamEvent
+from oneringai.domain.interfaces import ITextProvider
+from oneringai.domain.options import JSONSchemaFormat, ResponseFormat, TextGenerateOptions
+from oneringai.domain.response import LLMResponse
+from oneringai.domain.tools import FunctionToolDefinition
+from oneringai.application.provider_registry import ProviderRegistry
+
+__all__ = ["TextManager"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class TextManager:
+    """``client.text``. Picks the provider by name (or the default) and builds the options."""
+
+    def __init__(
+        self,
+        registry: ProviderRegistry[ITextProvider],
+        default_provider: Callable[[], Any] | None = None,
+        default_models: dict[str, str | None] | None = None,
+    ) -> None:
+        self._registry = registry
+        self._default_provider = default_provider
+        self._default_models = default_models or {}
+
+    @property
+    def registry(self) -> ProviderRegistry[ITextProvider]:
+        return self._registry
+
+    async def resolve(self, provider: str | None = None) -> ITextProvider:
+        """The provider named ``provider`` (default if None); container overrides apply."""
+        if self._default_provider is not None and provider in (None, self._registry.default_name):
+            result = self._default_provider()
+            return await result if inspect.isawaitable(result) else result  # type: ignore[no-any-return]
+        return await self._registry.get(provider)
+
+    def _model_for(self, provider_name: str | None, model: str | None) -> str:
+        if provider_name is not None and provider_name not in self._registry.names():
+            raise ProviderNotFoundError(
+                f"unknown text provider {provider_name!r} "
+                f"(available: {', '.join(self._registry.names()) or 'none'})",
+                provider=provider_name,
+            )
+        if model:
+            return model
+        name = provider_name or self._registry.default_name
+        configured = self._default_models.get(name or "")
+        if configured:
+            return configured
+        raise ValueError(
+            f"no model given: pass model=... or set text.providers.{name}.default_model"
+        )
+
+    def build_options(
+        self,
+        input: str | Sequence[InputItem],  # noqa: A002
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: Sequence[FunctionToolDefinition] | None = None,
+        **kwargs: Any,
+    ) -> TextGenerateOptions:
+        return TextGenerateOptions(
+            model=self._model_for(provider, model),
+            input=input if isinstance(input, str) else list(input),
+            instructions=instructions,
+            tools=list(tools) if tools else None,
+            **kwargs,
+        )
+
+    async def generate_raw(
+        self, input: str | Sequence[InputItem], *, provider: str | None = None, **kwargs: Any  # noqa: A002
+    ) -> LLMResponse:
+        options = self.build_options(input, provider=provider, **kwargs)
+        target = await self.resolve(provider)
+        return await target.generate(options)
+
+    async def generate(
+        self, input: str | Sequence[InputItem], *, provider: str | None = None, **kwargs: Any  # noqa: A002
+    ) -> str:
+        """The model's text answer."""
+        return (await self.generate_raw(input, provider=provider, **kwargs)).output_text
+
+    @overload
+    async def generate_json(
+        self, input: str | Sequence[InputItem], *, schema: type[M], provider: str | None = ..., **kwargs: Any  # noqa: A002
+    ) -> M: ...
+
+    @overload
+    async def generate_json(
+        self, input: str | Sequence[InputItem], *, schema: dict[str, Any] | None = ..., provider: str | None = ..., **kwargs: Any  # noqa: A002
+    ) -> Any: ...
+
+    async def generate_json(
+        self,
+        input: str | Sequence[InputItem],  # noqa: A002
+        *,
+        schema: type[BaseModel] | dict[str, Any] | None = None,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """JSON output: any object, one matching a JSON Schema, or a validated pydantic model."""
+        if schema is None:
+            fmt = ResponseFormat(type="json_object")
+        else:
+            json_schema = schema if isinstance(schema, dict) else schema.model_json_schema()
+            name = "response" if isinstance(schema, dict) else schema.__name__
+            fmt = ResponseFormat(
+                type="json_schema", json_schema=JSONSchemaFormat(name=name, schema=json_schema)
+            )
+        response = await self.generate_raw(input, provider=provider, response_format=fmt, **kwargs)
+        text = _strip_fences(response.output_text)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ProviderResponseError(
+                f"model did not return valid JSON: {text[:200]!r}",
+                provider=provider or self._registry.default_name, model=response.model,
+            ) from exc
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            try:
+                return schema.model_validate(data)
+            except ValidationError as exc:
+                raise ProviderResponseError(
+                    f"model JSON does not match {schema.__name__}: {exc.errors()[0]['msg']}",
+                    provider=provider or self._registry.default_name, model=response.model,
+                ) from exc
+        return data
+
+    async def stream(
+        self, input: str | Sequence[InputItem], *, provider: str | None = None, **kwargs: Any  # noqa: A002
+    ) -> AsyncIterator[StreamEvent]:
+        """Typed events; ``break`` out at any time, the connection is released."""
+        options = self.build_options(input, provider=provider, **kwargs)
+        target = await self.resolve(provider)
+        stream = target.stream_generate(options)
+        try:
+            async for event in stream:
+                yield event
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def stream_text(
+        self, input: str | Sequence[InputItem], *, provider: str | None = None, **kwargs: Any  # noqa: A002
+    ) -> AsyncIterator[str]:
+        """Only the text deltas."""
+        async for event in self.stream(input, provider=provider, **kwargs):
+            if event.type == "response.output_text.delta":
+                yield event.delta
+
+
+def _strip_fences(text: str) -> str:
+    stripped = text.strip()
+    if stripped.startswith("```"):
+        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else ""
+        if stripped.rstrip().endswith("```"):
+            stripped = stripped.rstrip()[:-3]
+    return stripped.strip()

@@ -1,0 +1,140 @@
+"""``oneringai tokens ...`` and ``oneringai oauth login``: token administration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["add_token_commands"]
+
+
+def add_token_commands(sub: Any, config_args: Callable[[argparse.ArgumentParser], None]) -> None:
+    tokens = sub.add_parser("tokens", help="administer stored OAuth tokens")
+    tsub = tokens.add_subparsers(dest="tokens_command", required=True)
+
+    gen = tsub.add_parser("generate-key", help="print a new random encryption key")
+    gen.set_defaults(handler=lambda a: print(_generate_key()) or 0)
+
+    listing = tsub.add_parser("list", help="list stored token keys")
+    config_args(listing)
+    listing.add_argument("--prefix", default="")
+    listing.set_defaults(handler=lambda a: asyncio.run(_list(a)))
+
+    delete = tsub.add_parser("delete", help="delete one stored token")
+    config_args(delete)
+    delete.add_argument("key")
+    delete.set_defaults(handler=lambda a: asyncio.run(_delete(a)))
+
+    rotate = tsub.add_parser("rotate-key", help="re-encrypt every token with the newest key")
+    config_args(rotate)
+    rotate.set_defaults(handler=lambda a: asyncio.run(_rotate(a)))
+
+    migrate = tsub.add_parser("migrate", help="copy every token from one storage kind to another")
+    config_args(migrate)
+    migrate.add_argument("--from", dest="source", required=True)
+    migrate.add_argument("--to", dest="target", required=True)
+    migrate.add_argument("--prefix", default="")
+    migrate.set_defaults(handler=lambda a: asyncio.run(_migrate(a)))
+
+    oauth = sub.add_parser("oauth", help="OAuth connections")
+    osub = oauth.add_subparsers(dest="oauth_command", required=True)
+    login = osub.add_parser("login", help="authorize a connection in the browser and store the token")
+    config_args(login)
+    login.add_argument("name", help="a name under oauth.connections")
+    login.add_argument("--user", default=None, help="user id for multi-user storage")
+    login.add_argument("--no-browser", action="store_true", help="only print the URL")
+    login.add_argument("--timeout", type=float, default=300.0)
+    login.set_defaults(handler=lambda a: asyncio.run(_login(a)))
+
+
+def _generate_key() -> str:
+    from oneringai.infrastructure.token_storage.encryption import generate_key
+
+    return generate_key()
+
+
+def _settings(args: argparse.Namespace, kind: str | None = None) -> Any:
+    from oneringai.settings import load_settings
+
+    overrides = {"oauth": {"storage": {"kind": kind}}} if kind else None
+    return load_settings(args.config, profile=args.profile, overrides=overrides)
+
+
+async def _storage_of(settings: Any) -> tuple[Any, Any]:
+    from oneringai.client import OneRingAI
+
+    client = OneRingAI(settings=settings)
+    storage = await client.token_storage.resolve()  # type: ignore[attr-defined]
+    return client, storage
+
+
+async def _list(args: argparse.Namespace) -> int:
+    client, storage = await _storage_of(_settings(args))
+    async with client:
+        for key in await storage.list_keys(args.prefix):
+            print(key)
+    return 0
+
+
+async def _delete(args: argparse.Namespace) -> int:
+    client, storage = await _storage_of(_settings(args))
+    async with client:
+        if not await storage.has_token(args.key):
+            print(f"no token stored under {args.key!r}", file=sys.stderr)
+            return 1
+        await storage.delete_token(args.key)
+        print(f"deleted {args.key}")
+    return 0
+
+
+async def _rotate(args: argparse.Namespace) -> int:
+    client, storage = await _storage_of(_settings(args))
+    async with client:
+        keys = await storage.list_keys("")
+        changed = 0
+        for index, key in enumerate(keys, 1):
+            if await storage.rotate_key(key):
+                changed += 1
+            print(f"[{index}/{len(keys)}] {key}", file=sys.stderr)
+        print(f"re-encrypted {changed} of {len(keys)} token(s) with key {storage.key_ring.current_key_id}")
+    return 0
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    """Copy (never move): the source stays intact, so an interrupted run loses nothing and a
+    rerun completes it. Each token is read back from the target before counting it."""
+    source_client, source = await _storage_of(_settings(args, args.source))
+    target_client, target = await _storage_of(_settings(args, args.target))
+    async with source_client, target_client:
+        keys = await source.list_keys(args.prefix)
+        for index, key in enumerate(keys, 1):
+            token = await source.get_token(key)
+            if token is None:
+                print(f"[{index}/{len(keys)}] {key}: expired, skipped", file=sys.stderr)
+                continue
+            await target.store_token(key, token)
+            copied = await target.get_token(key)
+            if copied is None or copied.access_token != token.access_token:
+                print(f"[{index}/{len(keys)}] {key}: verification failed", file=sys.stderr)
+                return 1
+            print(f"[{index}/{len(keys)}] {key}", file=sys.stderr)
+        print(f"migrated {len(keys)} token(s) from {args.source} to {args.target}")
+    return 0
+
+
+async def _login(args: argparse.Namespace) -> int:
+    from oneringai.application.oauth.login import run_login
+
+    from oneringai.client import OneRingAI
+
+    async with OneRingAI(settings=_settings(args)) as client:
+        manager = client.oauth(args.name)
+        token = await run_login(
+            manager, user_id=args.user, open_browser=not args.no_browser, timeout=args.timeout
+        )
+        who = f" for user {args.user}" if args.user else ""
+        print(f"stored token for {args.name}{who} (expires in {token.expires_in or 'n/a'}s)")
+    return 0

@@ -1,0 +1,141 @@
+"""``OneRingAI``: the facade over the container, as in the guide.
+
+    client = OneRingAI(providers={"ollama": OllamaTextProvider({"base_url": ...})})
+    text = await client.text.generate("Hello!", provider="ollama", model="llama3.2")
+
+    async with OneRingAI.from_config("config/default.yaml", profile="production") as client:
+        ...
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from oneringai.domain.interfaces import IImageProvider, IOAuthTokenStorage, ITextProvider
+
+if TYPE_CHECKING:
+    from oneringai.application.agents.manager import AgentManager
+    from oneringai.application.image_manager import ImageManager
+    from oneringai.application.oauth.manager import OAuthManager
+    from oneringai.application.oauth.registry import OAuthRegistry
+    from oneringai.application.text_manager import TextManager
+    from oneringai.container import Container
+    from oneringai.settings import Settings
+
+__all__ = ["OneRingAI"]
+
+
+class OneRingAI:
+    """Entry point of the kit. Owns a container; closing the client closes what it opened."""
+
+    def __init__(
+        self,
+        providers: Mapping[str, ITextProvider | IImageProvider] | None = None,
+        *,
+        settings: Settings | None = None,
+        default_provider: str | None = None,
+        token_storage: IOAuthTokenStorage | None = None,
+    ) -> None:
+        from oneringai.container import build_container
+
+        if settings is None:
+            from oneringai.settings import Settings as _Settings
+
+            # Instances only: no YAML, no built-in default provider.
+            settings = _Settings.model_validate(
+                {"text": {"default": None, "providers": {}}, "oauth": {"storage": {"kind": "memory"}}}
+            )
+        self._settings = settings
+        self._container = build_container(settings)
+        self._destroyed = False
+        if token_storage is not None:
+            from dependency_injector import providers as di
+
+            self._container.token_storage.override(di.Object(token_storage))
+        text_registry = self._container.text_providers()
+        image_registry = self._container.image_providers()
+        for name, provider in (providers or {}).items():
+            if isinstance(provider, IImageProvider) and not isinstance(provider, ITextProvider):
+                image_registry.register(name, provider)
+            else:
+                text_registry.register(name, provider, default=name == default_provider)
+
+    @classmethod
+    def from_config(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        profile: str | None = None,
+        providers: Mapping[str, ITextProvider | IImageProvider] | None = None,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> OneRingAI:
+        """Build from YAML (+ profile, .env, environment); instances are added beside them."""
+        from oneringai.settings import load_settings
+
+        settings = load_settings(path, profile=profile, env=env, overrides=overrides)
+        return cls(providers, settings=settings)
+
+    # --- the slots -------------------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def container(self) -> Container:
+        return self._container
+
+    @property
+    def text(self) -> TextManager:
+        return self._container.text()  # type: ignore[no-any-return]
+
+    @property
+    def images(self) -> ImageManager:
+        return self._container.images()  # type: ignore[no-any-return]
+
+    @property
+    def agents(self) -> AgentManager:
+        return self._container.agents()  # type: ignore[no-any-return]
+
+    @property
+    def token_storage(self) -> IOAuthTokenStorage:
+        """The bound store (resolved on first use; overrides apply)."""
+        return self._container.token_storage_proxy()  # type: ignore[no-any-return]
+
+    @property
+    def oauth_connections(self) -> OAuthRegistry:
+        return self._container.oauth()  # type: ignore[no-any-return]
+
+    def oauth(self, name: str) -> OAuthManager:
+        """The ``OAuthManager`` of ``oauth.connections.<name>``."""
+        return self.oauth_connections.get(name)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    @property
+    def is_destroyed(self) -> bool:
+        return self._destroyed
+
+    async def destroy(self) -> None:
+        """Close every resource this client opened. Idempotent."""
+        if self._destroyed:
+            return
+        self._destroyed = True
+        from oneringai.container import shutdown_container
+
+        await shutdown_container(self._container)
+
+    aclose = destroy
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.destroy()
+
+    def __repr__(self) -> str:
+        return f"OneRingAI(text_providers={self._container.text_providers().names()})"

@@ -1,0 +1,332 @@
+"""The composition root: the one place that chooses implementations.
+
+Every interface is bound here from ``Settings``; a ``kind`` in YAML selects a branch
+of an ``Aggregate`` or ``Selector``. Resources (the HTTP client, database pools,
+AWS and Redis clients) open lazily — only when the selected branch is first used
+(never ``init_resources()``: it would open unselected branches too) — and
+``await shutdown_container(container)`` closes everything that was opened.
+
+Tests override bindings::
+
+    with container.text_provider.override(providers.Object(FakeTextProvider())):
+        ...
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from oneringai import _plugins
+from oneringai.domain.errors import ConfigError
+from oneringai.settings import OAuthSettings, Settings
+
+__all__ = ["Container", "build_container", "shutdown_container"]
+
+
+def _lazy(path: str) -> Callable[..., Any]:
+    """A factory for ``module:attr`` that imports only when first called (fast start-up)."""
+    module_name, _, attr = path.partition(":")
+    target: list[Any] = []
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        if not target:
+            target.append(getattr(importlib.import_module(module_name), attr))
+        return target[0](*args, **kwargs)
+
+    make.__qualname__ = make.__name__ = f"lazy[{attr}]"
+    return make
+
+
+async def _http_client_resource(settings: Any) -> Any:
+    """Resource: the shared ``httpx.AsyncClient``, closed on shutdown."""
+    from oneringai.infrastructure.http.client import build_http_client
+
+    client = build_http_client(settings)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def _storage_resource(opener_path: str, **kwargs: Any) -> Any:
+    """Resource: a token store that owns a client (pool, session), closed on shutdown.
+
+    ``opener_path`` names an async context manager, imported only when selected.
+    """
+    module_name, _, attr = opener_path.partition(":")
+    opener = getattr(importlib.import_module(module_name), attr)
+    async with opener(**kwargs) as storage:
+        yield storage
+
+
+_P = "oneringai.infrastructure.providers"
+_S = "oneringai.infrastructure.token_storage"
+_E = "oneringai.infrastructure.tool_executors"
+
+
+def _key_ring(oauth: OAuthSettings, *, required: bool) -> Any:
+    from oneringai.infrastructure.token_storage.encryption import KeyRing, derive_key_from_passphrase
+
+    keys = [k.get_secret_value() for k in oauth.encryption_keys]
+    if keys:
+        return KeyRing.from_strings(keys)
+    if oauth.passphrase is not None:
+        import hashlib
+
+        salt = hashlib.sha256(b"oneringai:passphrase-salt:" + oauth.storage.kind.encode()).digest()
+        return KeyRing([derive_key_from_passphrase(oauth.passphrase.get_secret_value(), salt)])
+    if required:
+        raise ConfigError(
+            f"token storage {oauth.storage.kind!r} needs an encryption key: set oauth.encryption_keys "
+            "(ONERINGAI_OAUTH__ENCRYPTION_KEYS; make one with `oneringai tokens generate-key`)",
+            path="oauth.encryption_keys",
+        )
+    return None
+
+
+def _memory_key_ring(oauth: OAuthSettings) -> Any:
+    from oneringai.infrastructure.token_storage.encryption import KeyRing
+
+    return _key_ring(oauth, required=False) or KeyRing.generate()
+
+
+def _provider_builder(
+    group: str, factories: Any, http_client: Callable[[], Any]
+) -> Callable[[str, Any], Any]:
+    """Builds a named provider: a built-in kind via its factory, else an entry point."""
+
+    async def build(name: str, config: Any) -> Any:
+        factory = factories.providers.get(config.kind)
+        if factory is not None:
+            result = factory(config, name=name)
+            return await result if inspect.isawaitable(result) else result
+        cls = _plugins.load_plugin(_plugins.GROUPS[group], config.kind)
+        if cls is None or not callable(cls):
+            raise ConfigError(f"unknown kind {config.kind!r}", path=f"{group}.providers.{name}.kind")
+        from oneringai.infrastructure.providers.base import BaseProvider
+
+        if isinstance(cls, type) and issubclass(cls, BaseProvider):
+            client = http_client()
+            client = await client if inspect.isawaitable(client) else client
+            instance = cls(config, http_client=client)
+        else:
+            instance = cls(config)
+        if getattr(instance, "name", None) in (None, "provider"):
+            instance.name = name
+        return instance
+
+    return build
+
+
+def _plugin_storage(kind: str, settings: Settings, key_ring: Any) -> Any:
+    cls = _plugins.load_plugin(_plugins.GROUPS["storage"], kind)
+    if cls is None:
+        raise ConfigError(f"unknown kind {kind!r}", path="oauth.storage.kind")
+    params = inspect.signature(cls).parameters
+    kwargs: dict[str, Any] = dict(settings.oauth.storage.options)
+    if "key_ring" in params:
+        kwargs["key_ring"] = key_ring
+    return cls(**kwargs)
+
+
+class Closers(list[Any]):
+    """Objects the container created that need an async ``aclose()`` at shutdown."""
+
+
+def _tracked(closers: Closers, instance: Any) -> Any:
+    closers.append(instance)
+    return instance
+
+
+async def _default_text_provider(registry: Any) -> Any:
+    return await registry.get()
+
+
+def _default_models(settings: Settings) -> dict[str, str | None]:
+    return {name: cfg.default_model for name, cfg in settings.text.providers.items()}
+
+
+class Container(containers.DeclarativeContainer):
+    """Bindings of every port. Build with ``build_container(settings)``."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    closers = providers.Singleton(Closers)
+
+    # --- shared HTTP client (Resource) -----------------------------------------------------
+    http_client = providers.Resource(_http_client_resource, settings.provided.http)
+
+    # --- text providers: one factory per kind ------------------------------------------------
+    text_provider_factories = providers.Aggregate(
+        openai=providers.Factory(_lazy(f"{_P}.openai:OpenAITextProvider"), http_client=http_client),
+        ollama=providers.Factory(_lazy(f"{_P}.ollama:OllamaTextProvider"), http_client=http_client),
+        anthropic=providers.Factory(
+            _lazy(f"{_P}.anthropic:AnthropicTextProvider"), http_client=http_client
+        ),
+        llamacpp=providers.Factory(
+            _lazy(f"{_P}.llamacpp:LlamaCppTextProvider"), http_client=http_client
+        ),
+    )
+    text_providers = providers.Singleton(
+        _tracked,
+        closers,
+        providers.Factory(
+            _lazy("oneringai.application.provider_registry:ProviderRegistry"),
+            kind="text",
+            configs=settings.provided.text.providers,
+            default=settings.provided.text.default,
+            builder=providers.Callable(
+                _provider_builder, "text", text_provider_factories, http_client.provider
+            ),
+        ),
+    )
+    #: The default text provider — the binding tests override.
+    text_provider = providers.Factory(_default_text_provider, text_providers)
+    text = providers.Singleton(
+        _lazy("oneringai.application.text_manager:TextManager"),
+        registry=text_providers,
+        default_provider=text_provider.provider,
+        default_models=providers.Callable(_default_models, settings),
+    )
+
+    # --- images ------------------------------------------------------------------------------
+    image_provider_factories = providers.Aggregate(
+        openai=providers.Factory(
+            _lazy(f"{_P}.openai_images:OpenAIImageProvider"), http_client=http_client
+        ),
+    )
+    image_providers = providers.Singleton(
+        _tracked,
+        closers,
+        providers.Factory(
+            _lazy("oneringai.application.provider_registry:ProviderRegistry"),
+            kind="images",
+            configs=settings.provided.images.providers,
+            default=settings.provided.images.default,
+            builder=providers.Callable(
+                _provider_builder, "image", image_provider_factories, http_client.provider
+            ),
+        ),
+    )
+    images = providers.Singleton(
+        _lazy("oneringai.application.image_manager:ImageManager"), registry=image_providers
+    )
+
+    # --- OAuth token storage: Selector on oauth.storage.kind -------------------------------------
+    optional_key_ring = providers.Singleton(_key_ring, settings.provided.oauth, required=False)
+    key_ring = providers.Singleton(_key_ring, settings.provided.oauth, required=True)
+    token_storage = providers.Selector(
+        settings.provided.oauth.storage.kind,
+        memory=providers.Singleton(
+            _lazy(f"{_S}.memory:MemoryTokenStorage"),
+            key_ring=providers.Singleton(_memory_key_ring, settings.provided.oauth),
+        ),
+        file=providers.Singleton(
+            _lazy(f"{_S}.file:FileTokenStorage"),
+            directory=settings.provided.oauth.storage.file.directory,
+            key_ring=optional_key_ring,
+        ),
+        postgres=providers.Resource(
+            _storage_resource,
+            f"{_S}.postgres:open_postgres_storage",
+            settings=settings.provided.oauth.storage.postgres,
+            key_ring=key_ring,
+        ),
+        aws_secrets_manager=providers.Resource(
+            _storage_resource,
+            f"{_S}.aws_secrets_manager:open_aws_secrets_manager_storage",
+            settings=settings.provided.oauth.storage.aws_secrets_manager,
+            key_ring=key_ring,
+        ),
+        redis=providers.Resource(
+            _storage_resource,
+            f"{_S}.redis:open_redis_storage",
+            settings=settings.provided.oauth.storage.redis,
+            key_ring=key_ring,
+        ),
+    )
+    #: What managers hold: resolves ``token_storage`` on each use, so overrides apply.
+    token_storage_proxy = providers.Singleton(
+        _lazy(f"{_S}.lazy:LazyTokenStorage"), token_storage.provider
+    )
+    oauth = providers.Singleton(
+        _lazy("oneringai.application.oauth.registry:OAuthRegistry"),
+        settings=settings.provided.oauth,
+        storage=token_storage_proxy,
+        http_client=http_client.provider,
+    )
+
+    # --- tools: the direct executor wrapped by the YAML stack -----------------------------------
+    tool_executor_layers = providers.Aggregate(
+        retry=providers.Factory(_lazy(f"{_E}.retry:RetryingToolExecutor")),
+        timeout=providers.Factory(_lazy(f"{_E}.timeout:TimeoutToolExecutor")),
+        rate_limit=providers.Factory(_lazy(f"{_E}.rate_limit:RateLimitingToolExecutor")),
+        cache=providers.Factory(_lazy(f"{_E}.cache:CachingToolExecutor")),
+        audit=providers.Factory(_lazy(f"{_E}.audit:AuditingToolExecutor")),
+        permissions=providers.Factory(_lazy(f"{_E}.permissions:PermissionToolExecutor")),
+        cost=providers.Factory(_lazy(f"{_E}.cost:CostTrackingToolExecutor")),
+    )
+    direct_tool_executor = providers.Singleton(_lazy(f"{_E}.direct:DirectToolExecutor"))
+    tool_executor = providers.Singleton(
+        _tracked,
+        closers,
+        providers.Factory(
+            _lazy(f"{_E}.stack:build_executor_stack"),
+            layers=settings.provided.tools.executor,
+            factories=tool_executor_layers,
+            inner=direct_tool_executor,
+        ),
+    )
+
+    # --- agents ------------------------------------------------------------------------------
+    agents = providers.Singleton(
+        _lazy("oneringai.application.agents.manager:AgentManager"),
+        text=text,
+        executor=tool_executor,
+        settings=settings.provided.agents,
+    )
+
+
+def build_container(settings: Settings | None = None) -> Container:
+    """A container bound to ``settings`` (loaded from the default places when None)."""
+    if settings is None:
+        from oneringai.settings import load_settings
+
+        settings = load_settings()
+    container = Container(settings=settings)
+    kind = settings.oauth.storage.kind
+    if kind not in container.token_storage.providers:
+        container.token_storage.set_providers(
+            **{
+                kind: providers.Singleton(
+                    _plugin_storage, kind, settings, container.optional_key_ring
+                )
+            }
+        )
+    return container
+
+
+async def shutdown_container(container: Container) -> None:
+    """Close what the container built (registries, executor stacks), then every opened Resource.
+
+    Safe to call twice; a failing close is logged and the rest still close.
+    """
+    import logging
+
+    closers: Closers = container.closers()
+    while closers:
+        owner = closers.pop()
+        close = getattr(owner, "aclose", None)
+        if close is None:
+            continue
+        try:
+            await close()
+        except Exception:
+            logging.getLogger("oneringai").exception("closing %r failed", owner)
+    result = container.shutdown_resources()
+    if inspect.isawaitable(result):
+        await result

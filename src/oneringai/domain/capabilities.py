@@ -1,0 +1,36 @@
+"""What a provider and a model can do."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["ModelCapabilities", "ProviderCapabilities"]
+
+
+class ProviderCapabilities(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    text: bool = True
+    images: bool = False
+    videos: bool = False
+    audio: bool = False
+
+
+class ModelCapabilities(BaseModel):
+    """Limits, features and prices (per million tokens) of one model."""
+
+    model_config = ConfigDict(frozen=True)
+    max_input_tokens: int = 8192
+    max_output_tokens: int = 4096
+    supports_tools: bool = True
+    supports_vision: bool = False
+    supports_streaming: bool = True
+    supports_json: bool = True
+    input_price_per_million: float = 0.0
+    output_price_per_million: float = 0.0
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """The price of one call with this many tokens, in the table's currency (USD)."""
+        return (
+            input_tokens * self.input_price_per_million
+            + output_tokens * self.output_price_per_million
+        ) / 1_000_000

@@ -1,0 +1,123 @@
+"""Conversation items and their content parts, in the original library's shape.
+
+Items are ``{"type": "message", "role": ..., "content": [...]}``; parts are
+``input_text``, ``input_image_url``, ``output_text``, ``tool_use`` and ``tool_result``.
+The shapes are vendor-neutral: each provider maps them to its own wire format.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Content",
+    "ContentType",
+    "ImageURL",
+    "InputImageContent",
+    "InputItem",
+    "InputTextContent",
+    "Message",
+    "MessageRole",
+    "OutputTextContent",
+    "ToolResultContent",
+    "ToolUseContent",
+]
+
+
+class MessageRole(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    DEVELOPER = "developer"
+
+
+class ContentType(StrEnum):
+    INPUT_TEXT = "input_text"
+    INPUT_IMAGE_URL = "input_image_url"
+    OUTPUT_TEXT = "output_text"
+    TOOL_USE = "tool_use"
+    TOOL_RESULT = "tool_result"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class InputTextContent(_Part):
+    type: Literal["input_text"] = "input_text"
+    text: str
+
+
+class ImageURL(BaseModel):
+    """An http(s) URL or a ``data:image/...;base64,...`` URI."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    detail: Literal["auto", "low", "high"] = "auto"
+
+
+class InputImageContent(_Part):
+    type: Literal["input_image_url"] = "input_image_url"
+    image_url: ImageURL
+
+
+class OutputTextContent(_Part):
+    type: Literal["output_text"] = "output_text"
+    text: str
+
+
+class ToolUseContent(_Part):
+    """A tool call made by the assistant. ``arguments`` is a JSON string, as the model wrote it."""
+
+    type: Literal["tool_use"] = "tool_use"
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
+class ToolResultContent(_Part):
+    """The result of a tool call, sent back to the model. ``error`` is set when the tool failed."""
+
+    type: Literal["tool_result"] = "tool_result"
+    tool_use_id: str
+    content: Any = ""
+    error: str | None = None
+
+
+Content = Annotated[
+    InputTextContent | InputImageContent | OutputTextContent | ToolUseContent | ToolResultContent,
+    Field(discriminator="type"),
+]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["message"] = "message"
+    role: MessageRole
+    content: list[Content]
+
+    @classmethod
+    def user(cls, text: str) -> Message:
+        return cls(role=MessageRole.USER, content=[InputTextContent(text=text)])
+
+    @classmethod
+    def assistant(cls, text: str) -> Message:
+        return cls(role=MessageRole.ASSISTANT, content=[OutputTextContent(text=text)])
+
+    @classmethod
+    def developer(cls, text: str) -> Message:
+        return cls(role=MessageRole.DEVELOPER, content=[InputTextContent(text=text)])
+
+    @property
+    def text(self) -> str:
+        """The concatenated text parts (input or output) of this message."""
+        return "".join(
+            part.text
+            for part in self.content
+            if isinstance(part, InputTextContent | OutputTextContent)
+        )
+
+
+InputItem = Message

@@ -1,0 +1,209 @@
+"""The one error hierarchy of oneringai.
+
+Every failure a caller can handle has a type here, so that application code can
+catch the *kind* of failure without knowing which provider or store produced it::
+
+    OneRingAIError
+    ├── ConfigError                     bad YAML, unknown key or kind, missing ${VAR}
+    ├── ProviderError                   anything a model provider did wrong
+    │   ├── ProviderAuthError           401/403, missing or malformed API key
+    │   ├── ProviderRateLimitError      429 (retry_after from Retry-After)
+    │   ├── ProviderContextLengthError  prompt too long for the model
+    │   ├── ProviderTimeoutError        connect/read timeout
+    │   ├── ProviderUnavailableError    5xx, connection refused/reset, cut stream
+    │   ├── ProviderResponseError       a body we cannot understand, other 4xx
+    │   ├── ProviderNotFoundError       no provider registered under that name
+    │   └── ModelNotFoundError          the provider does not know the model
+    ├── TokenStorageError               a token store is down or misconfigured
+    │   └── TokenDecryptionError        tampered record, wrong key, unknown envelope
+    ├── OAuthError                      state/PKCE failures, token endpoint errors
+    └── ToolExecutionError              a tool failed (normally turned into a ToolResult)
+
+Messages never contain secrets: the classes take no API key and callers pass
+only provider names, URLs without credentials, status codes and vendor messages.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ModelNotFoundError",
+    "OAuthError",
+    "OneRingAIError",
+    "ProviderAuthError",
+    "ProviderContextLengthError",
+    "ProviderError",
+    "ProviderNotFoundError",
+    "ProviderRateLimitError",
+    "ProviderResponseError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "TokenDecryptionError",
+    "TokenStorageError",
+    "ToolExecutionError",
+]
+
+
+class OneRingAIError(Exception):
+    """Base of every error raised by oneringai."""
+
+
+class ConfigError(OneRingAIError):
+    """The configuration is invalid; the message names the file, YAML path and what is allowed."""
+
+    def __init__(self, message: str, *, path: str | None = None, source: str | None = None):
+        prefix = ""
+        if source:
+            prefix += f"{source}: "
+        if path:
+            prefix += f"{path}: "
+        super().__init__(prefix + message)
+        self.path = path
+        self.source = source
+
+
+class ProviderError(OneRingAIError):
+    """A model provider failed. Carries enough context to decide what to do next."""
+
+    default_retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        is_retryable: bool | None = None,
+        body: str | None = None,
+    ) -> None:
+        self.message = message
+        self.provider = provider
+        self.model = model
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.is_retryable = self.default_retryable if is_retryable is None else is_retryable
+        self.body = body
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        context = []
+        if self.provider:
+            context.append(f"provider={self.provider}")
+        if self.model:
+            context.append(f"model={self.model}")
+        if self.status_code is not None:
+            context.append(f"status={self.status_code}")
+        if self.retry_after is not None:
+            context.append(f"retry_after={self.retry_after:g}s")
+        suffix = f" [{', '.join(context)}]" if context else ""
+        return f"{self.message}{suffix}"
+
+    def __reduce__(self) -> tuple[object, ...]:  # keep errors picklable across processes
+        return (
+            _rebuild_provider_error,
+            (
+                type(self),
+                self.message,
+                {
+                    "provider": self.provider,
+                    "model": self.model,
+                    "status_code": self.status_code,
+                    "retry_after": self.retry_after,
+                    "is_retryable": self.is_retryable,
+                    "body": self.body,
+                },
+            ),
+        )
+
+
+def _rebuild_provider_error(
+    cls: type[ProviderError], message: str, kwargs: dict[str, object]
+) -> ProviderError:
+    return cls(message, **kwargs)  # type: ignore[arg-type]
+
+
+class ProviderAuthError(ProviderError):
+    """The provider refused the credentials (401/403) or none were configured."""
+
+
+class ProviderRateLimitError(ProviderError):
+    """429: too many requests. `retry_after` says how long the provider asked us to wait."""
+
+    default_retryable = True
+
+
+class ProviderContextLengthError(ProviderError):
+    """The input (plus requested output) does not fit the model's context window."""
+
+
+class ProviderTimeoutError(ProviderError):
+    """The request timed out while connecting, writing or reading."""
+
+    default_retryable = True
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider could not be reached or failed on its side (5xx, refused, reset, cut)."""
+
+    default_retryable = True
+
+
+class ProviderResponseError(ProviderError):
+    """The provider answered something we cannot use (bad request, malformed body)."""
+
+
+class ProviderNotFoundError(ProviderError):
+    """No provider is registered under the requested name."""
+
+
+class ModelNotFoundError(ProviderError):
+    """The provider does not know the requested model (usually a 404)."""
+
+
+class TokenStorageError(OneRingAIError):
+    """A token store failed: backend down, misconfigured, or missing its extra."""
+
+    def __init__(self, message: str, *, backend: str | None = None):
+        super().__init__(f"{backend} token storage: {message}" if backend else message)
+        self.backend = backend
+
+
+class TokenDecryptionError(TokenStorageError):
+    """A stored token could not be decrypted: tampered, wrong key, moved or unknown format.
+
+    Never returned as garbage and never a reason to delete the record.
+    """
+
+
+class OAuthError(OneRingAIError):
+    """An OAuth flow failed (state mismatch, PKCE failure, error callback, token endpoint)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        status_code: int | None = None,
+        connection: str | None = None,
+    ):
+        parts = [message]
+        if error:
+            parts.append(f"(error={error})")
+        if status_code is not None:
+            parts.append(f"(status={status_code})")
+        text = " ".join(parts)
+        super().__init__(f"oauth connection {connection!r}: {text}" if connection else text)
+        self.error = error
+        self.status_code = status_code
+        self.connection = connection
+
+
+class ToolExecutionError(OneRingAIError):
+    """A tool failed. Executors turn it into an error `ToolResult`; `is_retryable` guides retry."""
+
+    def __init__(self, message: str, *, tool_name: str | None = None, is_retryable: bool = False):
+        super().__init__(f"tool {tool_name!r}: {message}" if tool_name else message)
+        self.tool_name = tool_name
+        self.is_retryable = is_retryable

@@ -1,0 +1,131 @@
+"""The typed stream: every event a provider stream or an agent run can emit.
+
+``type`` is the discriminator; ``StreamEvent`` is the union, so ``match event:``
+or ``isinstance`` narrow it. Providers emit created / text deltas / tool-call
+events / complete; agents add tool execution and iteration events.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from oneringai.domain.response import LLMResponse, Usage
+from oneringai.domain.tools import ToolResult
+
+__all__ = [
+    "ErrorEvent",
+    "IterationCompleteEvent",
+    "OutputTextDeltaEvent",
+    "ResponseCompleteEvent",
+    "ResponseCreatedEvent",
+    "StreamEvent",
+    "StreamEventType",
+    "ToolCallArgumentsDeltaEvent",
+    "ToolCallArgumentsDoneEvent",
+    "ToolCallStartEvent",
+    "ToolExecutionDoneEvent",
+    "ToolExecutionStartEvent",
+]
+
+
+class StreamEventType:
+    RESPONSE_CREATED = "response.created"
+    OUTPUT_TEXT_DELTA = "response.output_text.delta"
+    TOOL_CALL_START = "response.tool_call.start"
+    TOOL_CALL_ARGUMENTS_DELTA = "response.tool_call_arguments.delta"
+    TOOL_CALL_ARGUMENTS_DONE = "response.tool_call_arguments.done"
+    TOOL_EXECUTION_START = "response.tool_execution.start"
+    TOOL_EXECUTION_DONE = "response.tool_execution.done"
+    ITERATION_COMPLETE = "response.iteration.complete"
+    RESPONSE_COMPLETE = "response.complete"
+    ERROR = "response.error"
+
+
+class ResponseCreatedEvent(BaseModel):
+    type: Literal["response.created"] = "response.created"
+    response_id: str = ""
+    model: str = ""
+
+
+class OutputTextDeltaEvent(BaseModel):
+    type: Literal["response.output_text.delta"] = "response.output_text.delta"
+    delta: str
+
+
+class ToolCallStartEvent(BaseModel):
+    type: Literal["response.tool_call.start"] = "response.tool_call.start"
+    tool_call_id: str
+    tool_name: str
+    index: int = 0
+
+
+class ToolCallArgumentsDeltaEvent(BaseModel):
+    type: Literal["response.tool_call_arguments.delta"] = "response.tool_call_arguments.delta"
+    tool_call_id: str
+    delta: str
+    index: int = 0
+
+
+class ToolCallArgumentsDoneEvent(BaseModel):
+    type: Literal["response.tool_call_arguments.done"] = "response.tool_call_arguments.done"
+    tool_call_id: str
+    tool_name: str
+    arguments: str
+    index: int = 0
+
+
+class ToolExecutionStartEvent(BaseModel):
+    type: Literal["response.tool_execution.start"] = "response.tool_execution.start"
+    tool_call_id: str
+    tool_name: str
+    arguments: str
+
+
+class ToolExecutionDoneEvent(BaseModel):
+    type: Literal["response.tool_execution.done"] = "response.tool_execution.done"
+    tool_call_id: str
+    tool_name: str
+    result: ToolResult
+    duration_ms: float = 0.0
+
+
+class IterationCompleteEvent(BaseModel):
+    type: Literal["response.iteration.complete"] = "response.iteration.complete"
+    iteration: int
+    tool_calls: int = 0
+    usage: Usage = Field(default_factory=Usage)
+
+
+class ResponseCompleteEvent(BaseModel):
+    type: Literal["response.complete"] = "response.complete"
+    response: LLMResponse
+
+    @property
+    def usage(self) -> Usage:
+        return self.response.usage
+
+
+class ErrorEvent(BaseModel):
+    type: Literal["response.error"] = "response.error"
+    message: str
+    code: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+StreamEvent = Annotated[
+    ResponseCreatedEvent
+    | OutputTextDeltaEvent
+    | ToolCallStartEvent
+    | ToolCallArgumentsDeltaEvent
+    | ToolCallArgumentsDoneEvent
+    | ToolExecutionStartEvent
+    | ToolExecutionDoneEvent
+    | IterationCompleteEvent
+    | ResponseCompleteEvent
+    | ErrorEvent,
+    Field(discriminator="type"),
+]
+
+stream_event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)

@@ -1,0 +1,166 @@
+"""Chat Completions wire mapping, shared by every OpenAI-compatible server
+(OpenAI, llama.cpp, vLLM, Groq, Together…)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from oneringai.domain.content import (
+    InputImageContent,
+    InputTextContent,
+    Message,
+    MessageRole,
+    OutputTextContent,
+    ToolResultContent,
+    ToolUseContent,
+)
+from oneringai.domain.options import TextGenerateOptions
+from oneringai.domain.response import LLMResponse, Usage
+
+__all__ = ["STOP_REASONS", "build_chat_request", "parse_chat_response", "tool_result_text"]
+
+STOP_REASONS = {
+    "stop": "complete",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "length": "max_tokens",
+    "content_filter": "content_filter",
+}
+
+
+def tool_result_text(part: ToolResultContent) -> str:
+    content = part.content
+    text = content if isinstance(content, str) else json.dumps(content)
+    if part.error and not text:
+        text = json.dumps({"error": part.error})
+    return text
+
+
+def _messages(options: TextGenerateOptions, instructions_role: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    if options.instructions:
+        messages.append({"role": instructions_role, "content": options.instructions})
+    items = [Message.user(options.input)] if isinstance(options.input, str) else options.input
+    for item in items:
+        if item.role is MessageRole.ASSISTANT:
+            text = "".join(p.text for p in item.content if isinstance(p, OutputTextContent | InputTextContent))
+            calls = [
+                {"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
+                for p in item.content
+                if isinstance(p, ToolUseContent)
+            ]
+            message: dict[str, Any] = {"role": "assistant", "content": text or None}
+            if calls:
+                message["tool_calls"] = calls
+            messages.append(message)
+            continue
+        role = instructions_role if item.role is MessageRole.DEVELOPER else "user"
+        parts: list[dict[str, Any]] = []
+        for part in item.content:
+            if isinstance(part, ToolResultContent):
+                messages.append(
+                    {"role": "tool", "tool_call_id": part.tool_use_id, "content": tool_result_text(part)}
+                )
+            elif isinstance(part, InputTextContent | OutputTextContent):
+                parts.append({"type": "text", "text": part.text})
+            elif isinstance(part, InputImageContent):
+                parts.append(
+                    {"type": "image_url", "image_url": {"url": part.image_url.url, "detail": part.image_url.detail}}
+                )
+        if not parts:
+            continue
+        if all(p["type"] == "text" for p in parts):
+            # plain strings are understood by every compatible server
+            messages.append({"role": role, "content": "".join(p["text"] for p in parts)})
+        else:
+            messages.append({"role": role, "content": parts})
+    return messages
+
+
+def build_chat_request(
+    options: TextGenerateOptions,
+    *,
+    stream: bool,
+    instructions_role: str = "system",
+    max_tokens_field: str = "max_tokens",
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": options.model, "messages": _messages(options, instructions_role)}
+    if options.tools:
+        body["tools"] = [
+            {"type": "function", "function": tool.function.model_dump(exclude_none=True)}
+            for tool in options.tools
+        ]
+        if options.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = options.parallel_tool_calls
+    if options.tool_choice is not None:
+        choice = options.tool_choice
+        body["tool_choice"] = (
+            choice if choice in ("auto", "required", "none")
+            else {"type": "function", "function": {"name": choice}}
+        )
+    if options.temperature is not None:
+        body["temperature"] = options.temperature
+    if options.max_output_tokens is not None:
+        body[max_tokens_field] = options.max_output_tokens
+    if options.stop:
+        body["stop"] = options.stop
+    fmt = options.response_format
+    if fmt is not None and fmt.type != "text":
+        if fmt.type == "json_schema" and fmt.json_schema is not None:
+            schema = fmt.json_schema
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": schema.name, "schema": schema.schema_, "strict": schema.strict},
+            }
+        else:
+            body["response_format"] = {"type": "json_object"}
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    body.update(options.provider_options)
+    return body
+
+
+def parse_usage(data: dict[str, Any] | None) -> Usage:
+    if not data:
+        return Usage()
+    prompt = int(data.get("prompt_tokens") or 0)
+    completion = int(data.get("completion_tokens") or 0)
+    return Usage(
+        input_tokens=prompt,
+        output_tokens=completion,
+        total_tokens=int(data.get("total_tokens") or prompt + completion),
+    )
+
+
+def parse_chat_response(data: dict[str, Any], model: str) -> LLMResponse:
+    choices = data.get("choices") or []
+    if not choices:
+        raise ValueError("response has no choices")
+    choice = choices[0]
+    message = choice.get("message") or {}
+    content: list[Any] = []
+    text = message.get("content")
+    if isinstance(text, list):  # some servers return parts
+        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
+    if text:
+        content.append(OutputTextContent(text=text))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments if arguments is not None else {})
+        content.append(
+            ToolUseContent(id=call.get("id") or f"call_{len(content)}", name=function.get("name", ""), arguments=arguments)
+        )
+    raw_reason = choice.get("finish_reason")
+    return LLMResponse(
+        id=str(data.get("id") or ""),
+        model=str(data.get("model") or model),
+        status="incomplete" if raw_reason == "length" else "completed",
+        output=[Message(role=MessageRole.ASSISTANT, content=content)],
+        usage=parse_usage(data.get("usage")),
+        stop_reason=STOP_REASONS.get(raw_reason or "", raw_reason),
+        raw_stop_reason=raw_reason,
+    )

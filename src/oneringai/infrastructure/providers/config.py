@@ -1,0 +1,73 @@
+"""Configuration models of the built-in providers (also the YAML schema of ``text.providers``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+__all__ = [
+    "AnthropicProviderConfig",
+    "LlamaCppProviderConfig",
+    "OllamaProviderConfig",
+    "OpenAIProviderConfig",
+    "ProviderConfig",
+]
+
+
+class ProviderConfig(BaseModel):
+    """Settings every provider understands. Custom providers may add fields (extra allowed)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    kind: str = "custom"
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    timeout: float = Field(default=60.0, gt=0, description="seconds per request")
+    connect_timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    retry_max_wait: float = Field(
+        default=30.0, ge=0, description="cap on one backoff wait, Retry-After included"
+    )
+    default_model: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class _StrictProviderConfig(ProviderConfig):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class OpenAIProviderConfig(_StrictProviderConfig):
+    kind: Literal["openai", "openai_compatible"] = "openai"
+    base_url: str | None = "https://api.openai.com/v1"
+    organization: str | None = None
+    project: str | None = None
+    requires_api_key: bool | None = None
+
+
+class OllamaProviderConfig(_StrictProviderConfig):
+    kind: Literal["ollama"] = "ollama"
+    base_url: str | None = "http://localhost:11434"
+    keep_alive: str | int | None = None
+    options: dict[str, Any] = Field(default_factory=dict, description="Ollama model options")
+
+
+class AnthropicProviderConfig(_StrictProviderConfig):
+    kind: Literal["anthropic"] = "anthropic"
+    base_url: str | None = "https://api.anthropic.com"
+    api_version: str = "2023-06-01"
+    default_max_tokens: int = Field(default=4096, gt=0)
+
+
+class LlamaCppProviderConfig(_StrictProviderConfig):
+    kind: Literal["llamacpp"] = "llamacpp"
+    base_url: str | None = None
+    model_path: str | None = Field(
+        default=None, description="GGUF file; default: the gemma3-270m package's model"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+    context_size: int = 4096
+    threads: int = 1
+    startup_timeout: float = 120.0
+    extra_args: list[str] = Field(default_factory=list)

@@ -1,0 +1,160 @@
+"""OpenAI Chat Completions (and every server that speaks it) over httpx."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from oneringai.domain.errors import ProviderResponseError, ProviderUnavailableError
+from oneringai.domain.events import ResponseCreatedEvent, StreamEvent
+from oneringai.domain.options import TextGenerateOptions
+from oneringai.domain.response import LLMResponse
+from oneringai.infrastructure.http.streams import iter_sse
+from oneringai.infrastructure.providers._http_calls import HttpCalls
+from oneringai.infrastructure.providers._openai_mapping import (
+    STOP_REASONS,
+    build_chat_request,
+    parse_chat_response,
+    parse_usage,
+)
+from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
+from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
+from oneringai.infrastructure.providers.config import OpenAIProviderConfig, ProviderConfig
+from oneringai.infrastructure.providers.model_registry import OPENAI_MODELS, ModelRegistry
+
+__all__ = ["OpenAITextProvider"]
+
+
+class OpenAITextProvider(HttpCalls, BaseTextProvider):
+    """``kind: openai`` — api.openai.com by default, any compatible server via ``base_url``."""
+
+    name = "openai"
+    api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    config_model: ClassVar[type[ProviderConfig]] = OpenAIProviderConfig
+    model_registry: ClassVar[ModelRegistry] = ModelRegistry(OPENAI_MODELS)
+    config: OpenAIProviderConfig
+
+    def __init__(self, config: Any = None, /, *, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        if name:
+            self.name = name
+        base = (self.config.base_url or "https://api.openai.com/v1").rstrip("/")
+        self._url = f"{base}/chat/completions"
+        self._is_openai = "api.openai.com" in base
+        self._headers_cache: dict[str, str] | None = None
+
+    @property
+    def requires_key(self) -> bool:
+        if self.config.requires_api_key is not None:
+            return self.config.requires_api_key
+        return self._is_openai
+
+    def validate_api_key(self) -> KeyValidationResult:
+        if not self.requires_key and self._configured_api_key() is None:
+            return KeyValidationResult(is_valid=True)
+        return super().validate_api_key()
+
+    def validate_provider_specific_key_format(self, api_key: str) -> KeyValidationResult:
+        if self._is_openai and not api_key.startswith("sk-"):
+            return KeyValidationResult(is_valid=False, warning="OpenAI keys start with sk-")
+        return KeyValidationResult(is_valid=True)
+
+    def _headers(self) -> dict[str, str]:
+        if self._headers_cache is None:
+            headers = dict(self.config.headers)
+            key = self._configured_api_key() if not self.requires_key else self.get_api_key()
+            if key:
+                headers["authorization"] = f"Bearer {key}"
+            if self.config.organization:
+                headers["openai-organization"] = self.config.organization
+            if self.config.project:
+                headers["openai-project"] = self.config.project
+            self._headers_cache = headers
+        return self._headers_cache
+
+    def _body(self, options: TextGenerateOptions, *, stream: bool) -> dict[str, Any]:
+        return build_chat_request(
+            options,
+            stream=stream,
+            max_tokens_field="max_completion_tokens" if self._is_openai else "max_tokens",
+        )
+
+    async def generate(self, options: TextGenerateOptions) -> LLMResponse:
+        data = await self.request_json(
+            "POST", self._url, model=options.model, headers=self._headers(),
+            body=self._body(options, stream=False),
+        )
+        try:
+            return parse_chat_response(data, options.model)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ProviderResponseError(
+                f"unexpected response shape: {exc}", provider=self.name, model=options.model
+            ) from exc
+
+    async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
+        model = options.model
+        assembler = StreamAssembler(model)
+        done = False
+        async with self.open_stream(
+            self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
+        ) as chunks:
+            created = False
+            async for sse in iter_sse(chunks):
+                if sse.data == "[DONE]":
+                    done = True
+                    continue  # keep reading to the end so the connection goes back to the pool
+                try:
+                    chunk = json.loads(sse.data)
+                except ValueError as exc:
+                    raise ProviderResponseError(
+                        f"malformed stream chunk: {sse.data[:120]!r}", provider=self.name, model=model
+                    ) from exc
+                if not isinstance(chunk, dict):
+                    raise ProviderResponseError("stream chunk is not an object", provider=self.name, model=model)
+                if "error" in chunk:
+                    from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+
+                    raise ProviderErrorMapper.from_http_response(
+                        int(chunk.get("status_code") or 500), chunk, provider=self.name, model=model,
+                        secrets=self._secrets(),
+                    )
+                if not created:
+                    created = True
+                    assembler.response_id = str(chunk.get("id") or "")
+                    assembler.model = str(chunk.get("model") or model)
+                    yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
+                if chunk.get("usage"):
+                    assembler.usage = parse_usage(chunk["usage"])
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    text = delta.get("content")
+                    if text:
+                        yield assembler.text_delta(text)
+                    for call in delta.get("tool_calls") or ():
+                        index = int(call.get("index", 0))
+                        function = call.get("function") or {}
+                        if not assembler.has_call(index):
+                            call_id = call.get("id") or f"call_{index}"
+                            yield assembler.tool_call_start(index, call_id, function.get("name") or "")
+                        arguments = function.get("arguments")
+                        if arguments:
+                            if not isinstance(arguments, str):
+                                arguments = json.dumps(arguments)
+                            yield assembler.tool_call_arguments(index, arguments)
+                    reason = choice.get("finish_reason")
+                    if reason:
+                        assembler.raw_stop_reason = reason
+                        assembler.stop_reason = STOP_REASONS.get(reason, reason)
+        if not done and assembler.raw_stop_reason is None:
+            raise ProviderUnavailableError(
+                "stream ended before completion (no finish_reason and no [DONE])",
+                provider=self.name, model=model,
+            )
+        for event in assembler.finish():
+            yield event
+
+    async def list_models(self) -> list[str]:
+        base = (self.config.base_url or "https://api.openai.com/v1").rstrip("/")
+        data = await self.request_json("GET", f"{base}/models", model=None, headers=self._headers())
+        return sorted(str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict))

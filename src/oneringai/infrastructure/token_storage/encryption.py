@@ -1,0 +1,176 @@
+"""Tokens at rest: AES-256-GCM envelopes with a key ring.
+
+Envelope (text, so every backend can store it)::
+
+    v1:<key id>:<base64(nonce || ciphertext+tag)>
+
+* a fresh 96-bit nonce per write;
+* the storage key is the associated data, so a record copied under another key
+  fails to decrypt instead of handing user B the token of user A;
+* the key id (first 8 bytes of SHA-256 of the key, hex) says which key of the ring
+  wrote the record: the newest key encrypts, any known key decrypts, and
+  ``oneringai tokens rotate-key`` re-encrypts with the newest.
+
+Any failure is a ``TokenDecryptionError``; nothing returns garbage.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from oneringai.domain.errors import ConfigError, TokenDecryptionError
+from oneringai.domain.tokens import StoredToken
+
+__all__ = ["ENVELOPE_VERSION", "KeyRing", "derive_key_from_passphrase", "generate_key", "parse_key"]
+
+ENVELOPE_VERSION = "v1"
+_AAD_PREFIX = b"oneringai-token:v1:"
+_NONCE = 12
+
+
+def generate_key() -> str:
+    """A new random key, base64-encoded (what ``ONERINGAI_OAUTH__ENCRYPTION_KEYS`` takes)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def parse_key(text: str, *, index: int = 0) -> bytes:
+    """32 bytes from base64 (standard or URL-safe) or 64 hex characters."""
+    value = text.strip()
+    where = f"encryption key #{index + 1} (oauth.encryption_keys / ONERINGAI_OAUTH__ENCRYPTION_KEYS)"
+    if not value:
+        raise ConfigError(f"{where} is empty")
+    if len(value) == 64:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(
+            f"{where} is malformed: expected 32 bytes as base64 or 64 hex characters "
+            "(make one with: oneringai tokens generate-key)"
+        ) from None
+    if len(raw) != 32:
+        raise ConfigError(
+            f"{where} is {len(raw)} bytes; AES-256 needs exactly 32 "
+            "(make one with: oneringai tokens generate-key)"
+        )
+    return raw
+
+
+def derive_key_from_passphrase(passphrase: str, salt: bytes) -> bytes:
+    """scrypt (N=2^15, r=8, p=1) — for setups that hold a passphrase rather than a key."""
+    if len(passphrase) < 12:
+        raise ConfigError("oauth.passphrase must be at least 12 characters")
+    if len(salt) < 16:
+        raise ConfigError("passphrase salt must be at least 16 bytes")
+    return hashlib.scrypt(passphrase.encode(), salt=salt, n=2**15, r=8, p=1, maxmem=64 * 1024 * 1024, dklen=32)
+
+
+def _key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _Key:
+    id: str
+    aead: AESGCM
+
+
+class KeyRing:
+    """Ordered keys, newest first. Never prints key material."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys:
+            raise ConfigError(
+                "no encryption key configured: set oauth.encryption_keys "
+                "(e.g. ONERINGAI_OAUTH__ENCRYPTION_KEYS=$(oneringai tokens generate-key))"
+            )
+        self._keys = [_Key(_key_id(k), AESGCM(k)) for k in keys]
+        self._by_id = {k.id: k for k in reversed(self._keys)}
+
+    @classmethod
+    def from_strings(cls, values: Iterable[str]) -> KeyRing:
+        return cls([parse_key(v, index=i) for i, v in enumerate(values)])
+
+    @classmethod
+    def generate(cls) -> KeyRing:
+        """An ephemeral ring (memory stores in tests)."""
+        return cls([os.urandom(32)])
+
+    @property
+    def current_key_id(self) -> str:
+        return self._keys[0].id
+
+    @property
+    def key_ids(self) -> list[str]:
+        return [k.id for k in self._keys]
+
+    def __repr__(self) -> str:
+        return f"KeyRing(key_ids={self.key_ids})"
+
+    def encrypt(self, storage_key: str, plaintext: bytes) -> str:
+        key = self._keys[0]
+        nonce = os.urandom(_NONCE)
+        sealed = key.aead.encrypt(nonce, plaintext, _AAD_PREFIX + storage_key.encode())
+        return f"{ENVELOPE_VERSION}:{key.id}:{base64.b64encode(nonce + sealed).decode()}"
+
+    @staticmethod
+    def key_id_of(envelope: str) -> str | None:
+        parts = envelope.split(":", 2)
+        return parts[1] if len(parts) == 3 else None
+
+    def decrypt(self, storage_key: str, envelope: str | bytes) -> bytes:
+        if isinstance(envelope, bytes | bytearray):
+            try:
+                envelope = bytes(envelope).decode("ascii")
+            except UnicodeDecodeError:
+                raise TokenDecryptionError(f"record for {storage_key!r} is not an envelope") from None
+        parts = envelope.strip().split(":", 2)
+        if len(parts) != 3:
+            raise TokenDecryptionError(f"record for {storage_key!r} is not a token envelope (truncated?)")
+        version, key_id, payload = parts
+        if version != ENVELOPE_VERSION:
+            raise TokenDecryptionError(
+                f"record for {storage_key!r} has unknown envelope version {version[:10]!r}"
+            )
+        key = self._by_id.get(key_id)
+        if key is None:
+            raise TokenDecryptionError(
+                f"record for {storage_key!r} was written with key id {key_id[:16]!r}, "
+                "which is not in the key ring (add the old key to oauth.encryption_keys)"
+            )
+        try:
+            raw = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise TokenDecryptionError(f"record for {storage_key!r} is corrupt (bad base64)") from None
+        if len(raw) < _NONCE + 16:
+            raise TokenDecryptionError(f"record for {storage_key!r} is truncated")
+        try:
+            return key.aead.decrypt(raw[:_NONCE], raw[_NONCE:], _AAD_PREFIX + storage_key.encode())
+        except InvalidTag:
+            raise TokenDecryptionError(
+                f"record for {storage_key!r} failed authentication "
+                "(tampered, truncated, or stored under another key)"
+            ) from None
+
+    def seal_token(self, storage_key: str, token: StoredToken) -> str:
+        return self.encrypt(storage_key, token.to_storage_json().encode())
+
+    def open_token(self, storage_key: str, envelope: str | bytes) -> StoredToken:
+        plaintext = self.decrypt(storage_key, envelope)
+        try:
+            return StoredToken.model_validate_json(plaintext)
+        except ValueError:
+            raise TokenDecryptionError(f"record for {storage_key!r} decrypted to an invalid token") from None

@@ -1,0 +1,93 @@
+"""YAML schema of ``tools.executor``: one settings model per decorator ``kind``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+__all__ = [
+    "AuditExecutorConfig",
+    "CacheExecutorConfig",
+    "CostExecutorConfig",
+    "ExecutorLayerConfig",
+    "PermissionsExecutorConfig",
+    "RateLimitExecutorConfig",
+    "RetryExecutorConfig",
+    "TimeoutExecutorConfig",
+]
+
+
+class ExecutorLayerConfig(BaseModel):
+    """A layer of a custom kind (entry point ``oneringai.tool_executors``): any keys allowed."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+
+
+class _Layer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetryExecutorConfig(_Layer):
+    kind: Literal["retry"] = "retry"
+    attempts: int = Field(default=3, ge=1, le=20, description="total attempts, first included")
+    initial_delay: float = Field(default=0.2, ge=0)
+    max_delay: float = Field(default=10.0, ge=0)
+
+
+class TimeoutExecutorConfig(_Layer):
+    kind: Literal["timeout"] = "timeout"
+    default: float = Field(default=30.0, gt=0, description="seconds per call")
+    per_tool: dict[str, float] = Field(default_factory=dict)
+
+
+class RateLimitExecutorConfig(_Layer):
+    kind: Literal["rate_limit"] = "rate_limit"
+    per_minute: float = Field(default=60, gt=0)
+    burst: int | None = Field(default=None, ge=1, description="bucket size; default per_minute")
+    scope: Literal["tool", "user", "user_tool", "global"] = "tool"
+    per_tool: dict[str, float] = Field(default_factory=dict, description="per-minute overrides")
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    prefix: str = "oneringai:ratelimit:"
+    on_limit: Literal["error", "wait"] = "error"
+    max_wait: float = Field(default=30.0, ge=0)
+
+
+class CacheExecutorConfig(_Layer):
+    kind: Literal["cache"] = "cache"
+    ttl: float = Field(default=300, gt=0)
+    max_entries: int = Field(default=1024, ge=1)
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    prefix: str = "oneringai:toolcache:"
+    per_user: bool = True
+
+
+class AuditExecutorConfig(_Layer):
+    kind: Literal["audit"] = "audit"
+    sink: Literal["logger", "postgres"] = "logger"
+    logger: str = "oneringai.audit"
+    dsn: SecretStr | None = None
+    table: str = "tool_audit_log"
+    redact_keys: list[str] = Field(
+        default_factory=lambda: ["password", "secret", "token", "api_key", "authorization", "key"]
+    )
+
+
+class PermissionsExecutorConfig(_Layer):
+    kind: Literal["permissions"] = "permissions"
+    allow: list[str] | None = Field(default=None, description="if set, only these tools")
+    deny: list[str] = Field(default_factory=list)
+    users: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict, description="user id -> {allow: [...], deny: [...]}"
+    )
+    roles: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    require_approval: list[str] = Field(default_factory=list)
+
+
+class CostExecutorConfig(_Layer):
+    kind: Literal["cost"] = "cost"
+    budget_per_user: float | None = Field(default=None, ge=0)
+    prices: dict[str, float] = Field(default_factory=dict, description="tool -> price per call")
