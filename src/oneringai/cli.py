@@ -64,7 +64,7 @@ def _hint(error: ProviderError, provider: str | None) -> str:
     if isinstance(error, ProviderAuthError):
         return "set the provider's api_key (an ${ENV_VAR} reference) or pick another provider with --provider"
     if isinstance(error, ProviderUnavailableError | ProviderTimeoutError):
-        if (provider or "").startswith("ollama") or (error.provider or "").startswith("ollama"):
+        if provider == "ollama":
             return "start Ollama (`ollama serve`), set OLLAMA_HOST, pick another provider with --provider, or try --profile local"
         return "check the server is running and base_url is right, or pick another provider with --provider"
     return ""
@@ -93,7 +93,9 @@ async def _chat(args: argparse.Namespace) -> int:
         except ValueError as exc:  # no model configured, for one
             raise ConfigError(str(exc)) from None
         except ProviderError as exc:
-            hint = _hint(exc, args.provider or settings.text.default)
+            name = args.provider or settings.text.default
+            config = settings.text.providers.get(name or "")
+            hint = _hint(exc, config.kind if config is not None else name)
             print(f"error: {exc}{' — ' + hint if hint else ''}", file=sys.stderr)
             return 1
     return 0

@@ -118,7 +118,7 @@ ImageProviderSettings = Annotated[
 def _check_named(section: str, default: str | None, providers: Mapping[str, Any]) -> None:
     if default is not None and providers and default not in providers:
         raise ValueError(
-            f"default {default!r} is not a configured provider "
+            f"@default@default {default!r} is not a configured provider "
             f"(configured under {section}.providers: {', '.join(sorted(providers))})"
         )
 

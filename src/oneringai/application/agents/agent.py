@@ -1,0 +1,251 @@
+"""The agent loop: call the model, run the tool calls it asks for, feed results back,
+until a final answer, ``max_iterations``, the total timeout, or cancellation.
+
+Tool failures never escape: every one is an error ``ToolResult`` the model sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oneringai.domain.content import InputItem, Message, MessageRole, ToolResultContent
+from oneringai.domain.events import (
+    IterationCompleteEvent,
+    ResponseCompleteEvent,
+    StreamEvent,
+    ToolExecutionDoneEvent,
+    ToolExecutionStartEvent,
+)
+from oneringai.domain.interfaces import ITextProvider, IToolExecutor
+from oneringai.domain.options import TextGenerateOptions
+from oneringai.domain.response import LLMResponse, Usage
+from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult
+
+__all__ = ["Agent", "AgentHooks"]
+
+Hook = Callable[..., Awaitable[Any] | Any]
+
+
+@dataclass
+class AgentHooks:
+    """Optional callbacks (sync or async).
+
+    * ``before_model(options)`` may return new options;
+    * ``after_model(response)`` observes each model response;
+    * ``before_tool(call, context)`` may return a modified ``ToolCall`` (new arguments),
+      a ``ToolResult`` (skip the tool with that result), or ``False`` (deny);
+    * ``after_tool(call, result)`` may return a replacement ``ToolResult``.
+    """
+
+    before_model: Hook | None = None
+    after_model: Hook | None = None
+    before_tool: Hook | None = None
+    after_tool: Hook | None = None
+
+
+async def _call(hook: Hook | None, *args: Any) -> Any:
+    if hook is None:
+        return None
+    result = hook(*args)
+    return await result if inspect.isawaitable(result) else result
+
+
+class Agent:
+    def __init__(
+        self,
+        *,
+        provider: ITextProvider,
+        model: str,
+        executor: IToolExecutor,
+        tools: Sequence[Tool] = (),
+        instructions: str | None = None,
+        max_iterations: int = 10,
+        max_parallel_tools: int = 4,
+        timeout: float | None = None,
+        user_id: str | None = None,
+        roles: Sequence[str] = (),
+        hooks: AgentHooks | None = None,
+        temperature: float | None = None,
+        max_output_tokens: int | None = None,
+        agent_id: str | None = None,
+        tool_timeout: float | None = None,
+    ) -> None:
+        self.tool_timeout = tool_timeout
+        self.provider = provider
+        self.model = model
+        self.executor = executor
+        self.tools: list[Tool] = list(tools)  # this agent's own registry
+        self.instructions = instructions
+        self.max_iterations = max_iterations
+        self.max_parallel_tools = max_parallel_tools
+        self.timeout = timeout
+        self.user_id = user_id
+        self.roles = frozenset(roles)
+        self.hooks = hooks or AgentHooks()
+        self.temperature = temperature
+        self.max_output_tokens = max_output_tokens
+        self.id = agent_id or f"agent_{uuid.uuid4().hex[:12]}"
+        self.messages: list[InputItem] = []
+        self.usage = Usage()
+        self.cost = 0.0
+        self.last_iterations = 0
+
+    def reset(self) -> None:
+        """Forget the conversation."""
+        self.messages = []
+
+    async def run(self, input: str | Sequence[InputItem]) -> LLMResponse:  # noqa: A002
+        """The final response; the conversation is kept for a follow-up ``run``."""
+        final: LLMResponse | None = None
+        async for event in self._loop(input, streaming=False):
+            if isinstance(event, ResponseCompleteEvent):
+                final = event.response
+        assert final is not None
+        return final
+
+    async def stream(self, input: str | Sequence[InputItem]) -> AsyncIterator[StreamEvent]:  # noqa: A002
+        """Model events plus tool execution and iteration events; the last is the final
+        ``response.complete``."""
+        async for event in self._loop(input, streaming=True):
+            yield event
+
+    def _options(self) -> TextGenerateOptions:
+        return TextGenerateOptions(
+            model=self.model,
+            input=list(self.messages),
+            instructions=self.instructions,
+            tools=[t.definition for t in self.tools] or None,
+            temperature=self.temperature,
+            max_output_tokens=self.max_output_tokens,
+            metadata={"user_id": self.user_id} if self.user_id else None,
+        )
+
+    async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncIterator[StreamEvent]:  # noqa: A002
+        self.messages.extend([Message.user(input)] if isinstance(input, str) else list(input))
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        capabilities = self.provider.get_model_capabilities(self.model)
+        run_usage = Usage()
+        response: LLMResponse | None = None
+        iteration = 0
+        for iteration in range(1, self.max_iterations + 1):
+            self.last_iterations = iteration
+            options = self._options()
+            changed = await _call(self.hooks.before_model, options)
+            if isinstance(changed, TextGenerateOptions):
+                options = changed
+            response = None
+            async with asyncio.timeout(_remaining(deadline)):
+                if streaming:
+                    async for event in self.provider.stream_generate(options):
+                        if isinstance(event, ResponseCompleteEvent):
+                            response = event.response
+                        else:
+                            yield event
+                else:
+                    response = await self.provider.generate(options)
+            if response is None:
+                raise RuntimeError("provider stream ended without response.complete")
+            await _call(self.hooks.after_model, response)
+            run_usage = run_usage + response.usage
+            self.cost += capabilities.cost(response.usage.input_tokens, response.usage.output_tokens)
+            self.messages.extend(response.output)
+            calls = response.tool_calls
+            if not calls:
+                yield IterationCompleteEvent(iteration=iteration, tool_calls=0, usage=response.usage)
+                break
+            results: list[ToolResult] = []
+            async for event in self._run_tools(calls, iteration, deadline):
+                if isinstance(event, ToolExecutionDoneEvent):
+                    results.append(event.result)
+                yield event
+            order = {c.id: i for i, c in enumerate(calls)}
+            results.sort(key=lambda r: order.get(r.tool_call_id, 0))
+            self.messages.append(
+                Message(
+                    role=MessageRole.USER,
+                    content=[
+                        ToolResultContent(tool_use_id=r.tool_call_id, content=r.output, error=r.error)
+                        for r in results
+                    ],
+                )
+            )
+            yield IterationCompleteEvent(iteration=iteration, tool_calls=len(calls), usage=response.usage)
+        else:
+            if response is not None:
+                response = response.model_copy(
+                    update={"status": "incomplete", "stop_reason": "max_iterations"}
+                )
+        assert response is not None
+        self.usage = self.usage + run_usage
+        yield ResponseCompleteEvent(response=response.model_copy(update={"usage": run_usage}))
+
+    async def _run_tools(
+        self, calls: list[ToolCall], iteration: int, deadline: float | None
+    ) -> AsyncIterator[StreamEvent]:
+        context = ToolExecutionContext(
+            tools=self.tools, user_id=self.user_id, roles=self.roles, agent_id=self.id, iteration=iteration
+        )
+        limit = asyncio.Semaphore(self.max_parallel_tools)
+        queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
+
+        async def one(call: ToolCall) -> None:
+            async with limit:
+                await queue.put(
+                    ToolExecutionStartEvent(
+                        tool_call_id=call.id, tool_name=call.function.name, arguments=call.function.arguments
+                    )
+                )
+                started = time.perf_counter()
+                result = await self._execute(call, context)
+                await queue.put(
+                    ToolExecutionDoneEvent(
+                        tool_call_id=call.id, tool_name=call.function.name, result=result,
+                        duration_ms=(time.perf_counter() - started) * 1000,
+                    )
+                )
+
+        async with asyncio.timeout(_remaining(deadline)), asyncio.TaskGroup() as group:
+            for call in calls:
+                group.create_task(one(call))
+            done = 0
+            while done < len(calls):
+                event = await queue.get()
+                if isinstance(event, ToolExecutionDoneEvent):
+                    done += 1
+                yield event
+
+    async def _execute(self, call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        try:
+            decision = await _call(self.hooks.before_tool, call, context)
+            if decision is False:
+                return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
+            if isinstance(decision, ToolResult):
+                return decision
+            if isinstance(decision, ToolCall):
+                call = decision.model_copy(update={"id": call.id})
+            try:
+                async with asyncio.timeout(self.tool_timeout):
+                    result = await self.executor.execute_tool(call, context)
+            except TimeoutError:
+                result = ToolResult.failure(
+                    call, f"tool timed out after {self.tool_timeout:g}s (agents.tool_timeout)",
+                    code="timeout",
+                )
+            replaced = await _call(self.hooks.after_tool, call, result)
+            return replaced if isinstance(replaced, ToolResult) else result
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an executor or hook bug still becomes a result the model sees
+            return ToolResult.failure(call, f"{type(exc).__name__}: {exc}", code="executor_error")
+
+
+def _remaining(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return max(0.0, deadline - time.monotonic())

@@ -1,0 +1,47 @@
+"""``client.oauth(name)``: one ``OAuthManager`` per configured connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from oneringai.application.oauth.manager import OAuthManager
+from oneringai.domain.errors import ConfigError
+from oneringai.domain.interfaces import IOAuthTokenStorage
+
+if TYPE_CHECKING:
+    from oneringai.settings import OAuthSettings
+
+__all__ = ["OAuthRegistry"]
+
+
+class OAuthRegistry:
+    def __init__(
+        self, settings: OAuthSettings, storage: IOAuthTokenStorage, http_client: Callable[[], Any] | None = None
+    ) -> None:
+        self._settings = settings
+        self._storage = storage
+        self._http_client = http_client
+        self._managers: dict[str, OAuthManager] = {}
+
+    def names(self) -> list[str]:
+        return sorted(self._settings.connections)
+
+    def get(self, name: str) -> OAuthManager:
+        manager = self._managers.get(name)
+        if manager is None:
+            config = self._settings.connections.get(name)
+            if config is None:
+                raise ConfigError(
+                    f"no OAuth connection {name!r} (configured: {', '.join(self.names()) or 'none'})",
+                    path=f"oauth.connections.{name}",
+                )
+            manager = self._managers[name] = OAuthManager(
+                config,
+                storage=self._storage,
+                name=name,
+                http_client=self._http_client,
+                refresh_skew=self._settings.refresh_skew,
+                state_ttl=self._settings.state_ttl,
+            )
+        return manager

@@ -1,0 +1,121 @@
+"""Tools from plain Python functions: name, description and JSON Schema from the signature."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, get_type_hints, overload
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from oneringai.domain.tools import FunctionDefinition, FunctionToolDefinition, Tool
+
+__all__ = ["FunctionTool", "tool"]
+
+
+class FunctionTool(Tool):
+    """Wraps a sync or async function. Arguments are validated by a pydantic model built
+    from the type hints before the function runs; sync functions run in a thread so a
+    timeout executor can abandon them."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cacheable: bool = True,
+        cost_per_call: float = 0.0,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.func = func
+        self.cacheable = cacheable
+        self.cost_per_call = cost_per_call
+        self._is_async = inspect.iscoroutinefunction(func)
+        self._model = _arguments_model(func)
+        schema = dict(parameters) if parameters is not None else _clean_schema(self._model.model_json_schema())
+        doc = inspect.getdoc(func) or ""
+        self._definition = FunctionToolDefinition(
+            function=FunctionDefinition(
+                name=name or func.__name__,
+                description=description if description is not None else doc.split("\n\n")[0].strip(),
+                parameters=schema,
+            )
+        )
+
+    @property
+    def definition(self) -> FunctionToolDefinition:
+        return self._definition
+
+    def validate_arguments(self, arguments: Any) -> Mapping[str, Any]:
+        if not isinstance(arguments, Mapping):
+            raise ValueError("arguments must be a JSON object")
+        try:
+            model = self._model.model_validate(dict(arguments))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(f"invalid arguments: {problems}") from None
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    async def execute(self, arguments: Mapping[str, Any]) -> Any:
+        if self._is_async:
+            return await self.func(**arguments)
+        return await asyncio.to_thread(self.func, **arguments)
+
+    def __repr__(self) -> str:
+        return f"FunctionTool({self.name!r})"
+
+
+def _arguments_model(func: Callable[..., Any]) -> type[BaseModel]:
+    signature = inspect.signature(func)
+    hints = get_type_hints(func)
+    fields: dict[str, Any] = {}
+    for param in signature.parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (annotation, default)
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{func.__name__}_arguments", __config__=ConfigDict(extra="forbid"), **fields
+    )
+
+
+def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop, dict):
+            prop.pop("title", None)
+    schema.setdefault("properties", {})
+    schema["type"] = "object"
+    return schema
+
+
+@overload
+def tool(func: Callable[..., Any], /) -> FunctionTool: ...
+
+
+@overload
+def tool(
+    *, name: str | None = None, description: str | None = None, cacheable: bool = True, cost: float = 0.0
+) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+
+
+def tool(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    cacheable: bool = True,
+    cost: float = 0.0,
+) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
+    """``@tool`` or ``@tool(name=..., cacheable=False, cost=0.01)`` over a function."""
+
+    def wrap(target: Callable[..., Any]) -> FunctionTool:
+        return FunctionTool(target, name=name, description=description, cacheable=cacheable, cost_per_call=cost)
+
+    return wrap(func) if func is not None else wrap

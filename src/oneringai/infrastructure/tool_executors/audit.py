@@ -1,0 +1,125 @@
+"""One structured record per tool call — who, what (secrets redacted), how long, outcome —
+to a logger or a Postgres table."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from oneringai.domain.errors import ConfigError
+from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.infrastructure.tool_executors.config import AuditExecutorConfig
+from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
+
+__all__ = ["AuditingToolExecutor", "redact"]
+
+
+def redact(value: Any, keys: list[str]) -> Any:
+    """Replace values under secret-looking keys, recursively."""
+    lowered = [k.lower() for k in keys]
+    if isinstance(value, dict):
+        return {
+            k: "[REDACTED]" if any(s in str(k).lower() for s in lowered) else redact(v, keys)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v, keys) for v in value]
+    return value
+
+
+class AuditingToolExecutor(WrapperToolExecutor):
+    config: AuditExecutorConfig
+
+    def __init__(
+        self,
+        wrapped: IToolExecutor,
+        config: AuditExecutorConfig | None = None,
+        *,
+        sink: Callable[[dict[str, Any]], Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wrapped, config or AuditExecutorConfig(**kwargs))
+        self._logger = logging.getLogger(self.config.logger)
+        self._sink = sink
+        self._pool: Any = None
+        self._table_ready = False
+
+    def record(self, tool_call: ToolCall, context: ToolExecutionContext, result: ToolResult, duration: float) -> dict[str, Any]:
+        try:
+            arguments: Any = redact(tool_call.parsed_arguments(), self.config.redact_keys)
+        except ValueError:
+            arguments = "[invalid JSON]"
+        return {
+            "timestamp": datetime.now(UTC).isoformat(),
+            "user_id": context.user_id,
+            "agent_id": context.agent_id,
+            "tool": tool_call.function.name,
+            "tool_call_id": tool_call.id,
+            "arguments": arguments,
+            "duration_ms": round(duration * 1000, 3),
+            "outcome": "error" if result.is_error else "ok",
+            "error_code": result.metadata.get("code") if result.is_error else None,
+            "error": result.error,
+        }
+
+    async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        started = time.perf_counter()
+        result = await self.wrapped.execute_tool(tool_call, context)
+        entry = self.record(tool_call, context, result, time.perf_counter() - started)
+        try:
+            await self._write(entry)
+        except ConfigError:
+            raise
+        except Exception:  # an audit sink failure is logged, never turned into a tool failure
+            self._logger.exception("audit sink failed for tool %s", tool_call.function.name)
+        return result
+
+    async def _write(self, entry: dict[str, Any]) -> None:
+        if self._sink is not None:
+            outcome = self._sink(entry)
+            if hasattr(outcome, "__await__"):
+                await outcome
+        elif self.config.sink == "postgres":
+            await self._write_postgres(entry)
+        else:
+            self._logger.info("tool call %s", json.dumps(entry, default=str))
+
+    async def _write_postgres(self, entry: dict[str, Any]) -> None:
+        if self._pool is None:
+            try:
+                import asyncpg
+            except ImportError as exc:
+                raise ConfigError(
+                    "audit sink postgres needs the postgres extra: pip install 'oneringai[postgres]'",
+                    path="tools.executor.audit.sink",
+                ) from exc
+            if self.config.dsn is None:
+                raise ConfigError("audit sink postgres needs dsn", path="tools.executor.audit.dsn")
+            self._pool = await asyncpg.create_pool(self.config.dsn.get_secret_value(), min_size=1, max_size=4)
+        table = self.config.table
+        if not self._table_ready:
+            await self._pool.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} ("  # noqa: S608 - validated identifier
+                "id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), user_id TEXT, "
+                "agent_id TEXT, tool TEXT NOT NULL, tool_call_id TEXT, arguments JSONB, "
+                "duration_ms DOUBLE PRECISION, outcome TEXT NOT NULL, error_code TEXT, error TEXT)"
+            )
+            self._table_ready = True
+        await self._pool.execute(
+            f"INSERT INTO {table} (user_id, agent_id, tool, tool_call_id, arguments, duration_ms, "  # noqa: S608
+            "outcome, error_code, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)",
+            entry["user_id"], entry["agent_id"], entry["tool"], entry["tool_call_id"],
+            json.dumps(entry["arguments"], default=str), entry["duration_ms"], entry["outcome"],
+            entry["error_code"], entry["error"],
+        )
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        await super().aclose()

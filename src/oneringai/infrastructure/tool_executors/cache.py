@@ -1,0 +1,107 @@
+"""Cache tool results by tool name + canonical JSON arguments (+ user); errors are never cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from typing import Any
+
+from oneringai.domain.errors import ConfigError
+from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.infrastructure.tool_executors.config import CacheExecutorConfig
+from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
+
+__all__ = ["CachingToolExecutor"]
+
+
+class CachingToolExecutor(WrapperToolExecutor):
+    config: CacheExecutorConfig
+
+    def __init__(self, wrapped: IToolExecutor, config: CacheExecutorConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(wrapped, config or CacheExecutorConfig(**kwargs))
+        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._redis: Any = None
+        self.hits = 0
+        self.misses = 0
+
+    def cache_key(self, tool_call: ToolCall, context: ToolExecutionContext) -> str | None:
+        try:
+            arguments = tool_call.parsed_arguments()
+        except ValueError:
+            return None  # invalid JSON: let the inner executor report it
+        canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        scope = (context.user_id or "") if self.config.per_user else ""
+        digest = hashlib.sha256(f"{tool_call.function.name}\0{canonical}\0{scope}".encode()).hexdigest()
+        return f"{tool_call.function.name}:{digest}"
+
+    async def _get(self, key: str) -> str | None:
+        if self.config.backend == "redis":
+            value = await (await self._client()).get(self.config.prefix + key)
+            return value.decode() if isinstance(value, bytes) else value
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, output = entry
+        if expires <= time.monotonic():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return output
+
+    async def _set(self, key: str, output: str) -> None:
+        if self.config.backend == "redis":
+            await (await self._client()).set(self.config.prefix + key, output, px=int(self.config.ttl * 1000))
+            return
+        self._entries[key] = (time.monotonic() + self.config.ttl, output)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.config.max_entries:
+            self._entries.popitem(last=False)
+
+    async def _client(self) -> Any:
+        if self._redis is None:
+            try:
+                import redis.asyncio as aioredis
+            except ImportError as exc:
+                raise ConfigError(
+                    "cache backend redis needs the redis extra: pip install 'oneringai[redis]'",
+                    path="tools.executor.cache.backend",
+                ) from exc
+            self._redis = aioredis.from_url(self.config.redis_url.get_secret_value())
+        return self._redis
+
+    async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        tool = context.find_tool(tool_call.function.name)
+        key = self.cache_key(tool_call, context) if tool is not None and tool.cacheable else None
+        if key is None:
+            return await self.wrapped.execute_tool(tool_call, context)
+        try:
+            cached = await self._get(key)
+        except ConfigError:
+            raise
+        except Exception:  # a cache that is down is a miss, never a failure
+            cached = None
+        if cached is not None:
+            self.hits += 1
+            return ToolResult(
+                tool_call_id=tool_call.id, tool_name=tool_call.function.name, output=cached,
+                metadata={"cache": "hit"},
+            )
+        self.misses += 1
+        result = await self.wrapped.execute_tool(tool_call, context)
+        if not result.is_error:
+            try:
+                await self._set(key, result.output)
+            except ConfigError:
+                raise
+            except Exception:  # noqa: S110 - caching is best effort
+                pass
+        return result
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+        await super().aclose()

@@ -1,0 +1,64 @@
+"""Allow/deny lists per tool, per user and per role, plus an optional approval callback.
+Deny always wins; an allow list, when set, admits only its tools."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.infrastructure.tool_executors.config import PermissionsExecutorConfig
+from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
+
+__all__ = ["ApprovalCallback", "PermissionToolExecutor"]
+
+ApprovalCallback = Callable[[ToolCall, ToolExecutionContext], Awaitable[bool]]
+
+
+class PermissionToolExecutor(WrapperToolExecutor):
+    config: PermissionsExecutorConfig
+
+    def __init__(
+        self,
+        wrapped: IToolExecutor,
+        config: PermissionsExecutorConfig | None = None,
+        *,
+        approve: ApprovalCallback | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wrapped, config or PermissionsExecutorConfig(**kwargs))
+        self.approve = approve
+
+    def denial(self, tool: str, context: ToolExecutionContext) -> str | None:
+        """Why ``tool`` is not allowed for this caller, or None."""
+        rules: list[tuple[str, dict[str, list[str]]]] = [("global", {"allow": self.config.allow or [], "deny": self.config.deny})]
+        if context.user_id and context.user_id in self.config.users:
+            rules.append((f"user {context.user_id}", self.config.users[context.user_id]))
+        for role in sorted(context.roles):
+            if role in self.config.roles:
+                rules.append((f"role {role}", self.config.roles[role]))
+        for where, rule in rules:
+            if tool in rule.get("deny", []) or "*" in rule.get("deny", []):
+                return f"tool {tool!r} is denied ({where})"
+        allow_lists = [(w, r["allow"]) for w, r in rules if r.get("allow")]
+        if self.config.allow is None:
+            allow_lists = [(w, a) for w, a in allow_lists if w != "global"]
+        if allow_lists and not any(tool in allowed or "*" in allowed for _, allowed in allow_lists):
+            return f"tool {tool!r} is not in an allow list ({', '.join(w for w, _ in allow_lists)})"
+        return None
+
+    async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        name = tool_call.function.name
+        reason = self.denial(name, context)
+        if reason is not None:
+            return ToolResult.failure(tool_call, f"permission denied: {reason}", code="permission_denied")
+        if name in self.config.require_approval:
+            if self.approve is None:
+                return ToolResult.failure(
+                    tool_call, f"tool {name!r} needs approval and no approver is configured",
+                    code="approval_required",
+                )
+            if not await self.approve(tool_call, context):
+                return ToolResult.failure(tool_call, f"tool {name!r} was not approved", code="not_approved")
+        return await self.wrapped.execute_tool(tool_call, context)

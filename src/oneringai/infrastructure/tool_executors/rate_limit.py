@@ -1,0 +1,136 @@
+"""Rate limits per tool, per user, per user+tool or global; in memory or shared through Redis.
+
+Memory uses aiolimiter's leaky bucket. Redis uses a sliding-window log in one Lua
+script (atomic), so any number of replicas share one limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from oneringai.domain.errors import ConfigError
+from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.infrastructure.tool_executors.config import RateLimitExecutorConfig
+from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
+
+__all__ = ["RateLimitingToolExecutor"]
+
+_WINDOW = 60.0
+# KEYS[1] = zset; ARGV = now_ms, window_ms, limit, member. Returns {allowed, wait_ms}.
+_SLIDING_WINDOW = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return {1, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, math.max(1, tonumber(oldest[2]) + window - now)}
+"""
+
+
+class RateLimitingToolExecutor(WrapperToolExecutor):
+    config: RateLimitExecutorConfig
+
+    def __init__(
+        self, wrapped: IToolExecutor, config: RateLimitExecutorConfig | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(wrapped, config or RateLimitExecutorConfig(**kwargs))
+        self._limiters: dict[str, Any] = {}
+        self._redis: Any = None
+        self._script: Any = None
+
+    def _scope_key(self, tool_call: ToolCall, context: ToolExecutionContext) -> str:
+        tool = tool_call.function.name
+        user = context.user_id or "anonymous"
+        return {
+            "tool": f"tool:{tool}",
+            "user": f"user:{user}",
+            "user_tool": f"user:{user}:tool:{tool}",
+            "global": "global",
+        }[self.config.scope]
+
+    def _rate(self, tool_call: ToolCall) -> float:
+        return self.config.per_tool.get(tool_call.function.name, self.config.per_minute)
+
+    async def _acquire_memory(self, key: str, rate: float) -> float:
+        """0 when allowed now, else seconds until a slot frees."""
+        from aiolimiter import AsyncLimiter
+
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = self._limiters[key] = AsyncLimiter(self.config.burst or rate, _WINDOW * (self.config.burst or rate) / rate)
+        if limiter.has_capacity():
+            await limiter.acquire()
+            return 0.0
+        if self.config.on_limit == "wait":
+            try:
+                await asyncio.wait_for(limiter.acquire(), self.config.max_wait)
+                return 0.0
+            except TimeoutError:
+                pass
+        return _WINDOW / rate
+
+    async def _redis_client(self) -> Any:
+        if self._redis is None:
+            try:
+                import redis.asyncio as aioredis
+            except ImportError as exc:
+                raise ConfigError(
+                    "rate_limit backend redis needs the redis extra: pip install 'oneringai[redis]'",
+                    path="tools.executor.rate_limit.backend",
+                ) from exc
+            self._redis = aioredis.from_url(self.config.redis_url.get_secret_value())
+            self._script = self._redis.register_script(_SLIDING_WINDOW)
+        return self._redis
+
+    async def _acquire_redis(self, key: str, rate: float) -> float:
+        await self._redis_client()
+        deadline = time.monotonic() + (self.config.max_wait if self.config.on_limit == "wait" else 0)
+        while True:
+            now_ms = int(time.time() * 1000)
+            allowed, wait_ms = await self._script(
+                keys=[self.config.prefix + key],
+                args=[now_ms, int(_WINDOW * 1000), int(rate), f"{now_ms}-{uuid.uuid4().hex}"],
+            )
+            if int(allowed) == 1:
+                return 0.0
+            wait = int(wait_ms) / 1000
+            if time.monotonic() + wait > deadline:
+                return wait
+            await asyncio.sleep(wait)
+
+    async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        key = self._scope_key(tool_call, context)
+        rate = self._rate(tool_call)
+        try:
+            if self.config.backend == "redis":
+                wait = await self._acquire_redis(key, rate)
+            else:
+                wait = await self._acquire_memory(key, rate)
+        except ConfigError:
+            raise
+        except Exception as exc:  # the limiter store is down: refuse rather than run unlimited
+            return ToolResult.failure(tool_call, f"rate limiter unavailable: {exc}", code="rate_limiter_unavailable", retryable=True)
+        if wait > 0:
+            return ToolResult.failure(
+                tool_call,
+                f"rate limit exceeded ({rate:g}/minute, scope {self.config.scope}); retry in {wait:.1f}s",
+                code="rate_limited",
+                retry_after=round(wait, 3),
+            )
+        return await self.wrapped.execute_tool(tool_call, context)
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+        await super().aclose()

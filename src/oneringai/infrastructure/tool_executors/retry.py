@@ -1,0 +1,40 @@
+"""Retry tool calls whose error result is marked retryable, with backoff and jitter."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.infrastructure.tool_executors.config import RetryExecutorConfig
+from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
+
+__all__ = ["RetryingToolExecutor"]
+
+
+class RetryingToolExecutor(WrapperToolExecutor):
+    config: RetryExecutorConfig
+
+    def __init__(self, wrapped: IToolExecutor, config: RetryExecutorConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(wrapped, config or RetryExecutorConfig(**kwargs))
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max_delay, initial * 2^(attempt-1))]."""
+        cap = min(self.config.max_delay, self.config.initial_delay * 2 ** (attempt - 1))
+        return random.uniform(0, cap)
+
+    async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        attempt = 1
+        while True:
+            result = await self.wrapped.execute_tool(tool_call, context)
+            if not result.is_error or not result.metadata.get("retryable"):
+                break
+            if attempt >= self.config.attempts:
+                break
+            await asyncio.sleep(self.delay(attempt))
+            attempt += 1
+        if attempt > 1:
+            result.metadata["attempts"] = attempt
+        return result

@@ -1,0 +1,30 @@
+"""Per-tool time limits: a call that hangs becomes an error result (retryable)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.infrastructure.tool_executors.config import TimeoutExecutorConfig
+from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
+
+__all__ = ["TimeoutToolExecutor"]
+
+
+class TimeoutToolExecutor(WrapperToolExecutor):
+    config: TimeoutExecutorConfig
+
+    def __init__(self, wrapped: IToolExecutor, config: TimeoutExecutorConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(wrapped, config or TimeoutExecutorConfig(**kwargs))
+
+    async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        limit = self.config.per_tool.get(tool_call.function.name, self.config.default)
+        try:
+            async with asyncio.timeout(limit):
+                return await self.wrapped.execute_tool(tool_call, context)
+        except TimeoutError:
+            return ToolResult.failure(
+                tool_call, f"tool timed out after {limit:g}s", code="timeout", retryable=True
+            )

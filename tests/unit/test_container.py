@@ -1,0 +1,78 @@
+import sys
+
+import httpx
+import pytest
+from dependency_injector import providers
+
+from oneringai import OneRingAI
+from oneringai.container import build_container, shutdown_container
+from oneringai.settings import Settings
+from oneringai.testing import ScriptedTextProvider
+
+
+def settings_with(**data) -> Settings:
+    return Settings.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls_name"),
+    [("openai", "OpenAITextProvider"), ("ollama", "OllamaTextProvider"), ("anthropic", "AnthropicTextProvider")],
+)
+async def test_kind_selects_class(kind, cls_name):
+    settings = settings_with(text={"default": "p", "providers": {"p": {"kind": kind, "api_key": "sk-ant-test12345678"}}})
+    container = build_container(settings)
+    provider = await container.text_providers().get("p")
+    assert type(provider).__name__ == cls_name
+    assert provider.name == "p"
+    await shutdown_container(container)
+
+
+@pytest.mark.parametrize(("kind", "cls_name"), [("memory", "MemoryTokenStorage"), ("file", "FileTokenStorage")])
+async def test_storage_kind_selects_class(tmp_path, kind, cls_name):
+    settings = settings_with(oauth={"storage": {"kind": kind, "file": {"directory": str(tmp_path)}}})
+    container = build_container(settings)
+    storage = container.token_storage()
+    assert type(storage).__name__ == cls_name
+    await shutdown_container(container)
+
+
+async def test_override_replaces_binding_and_is_undone(vendor_server):
+    client = OneRingAI.from_config(
+        None, env={}, overrides={"text": {"default": "o", "providers": {"o": {"kind": "ollama", "base_url": vendor_server.url}}}}
+    )
+    fake = ScriptedTextProvider(["from the fake"])
+    with client.container.text_provider.override(providers.Object(fake)):
+        assert await client.text.generate("hi", model="m") == "from the fake"
+    assert fake.requests[0].input == "hi"
+    assert await client.text.generate("hi", model="ok") == "Hello from the stub server."
+    await client.destroy()
+
+
+async def test_unselected_branches_open_nothing(tmp_path):
+    for module in [m for m in sys.modules if m.startswith(("asyncpg", "aioboto3", "redis"))]:
+        sys.modules.pop(module)
+    settings = settings_with(
+        oauth={"storage": {"kind": "memory", "postgres": {"dsn": "postgresql://nobody@127.0.0.1:1/x"}}}
+    )
+    async with OneRingAI(settings=settings) as client:
+        await client.token_storage.has_token("k")
+    assert not any(m.startswith(("asyncpg", "aioboto3")) for m in sys.modules)
+
+
+async def test_shutdown_closes_http_client(vendor_server):
+    settings = settings_with(text={"default": "o", "providers": {"o": {"kind": "ollama", "base_url": vendor_server.url}}})
+    client = OneRingAI(settings=settings)
+    await client.text.generate("hi", model="ok")
+    http_client = await client.container.http_client()
+    assert isinstance(http_client, httpx.AsyncClient) and not http_client.is_closed
+    await client.destroy()
+    assert http_client.is_closed
+    assert client.is_destroyed
+
+
+async def test_instances_are_registered_beside_configured():
+    fake = ScriptedTextProvider(["a", "b"])
+    client = OneRingAI(providers={"mine": fake})
+    assert await client.text.generate("x", provider="mine", model="m") == "a"
+    assert await client.text.generate("x", model="m") == "b"  # the only provider is the default
+    await client.destroy()
