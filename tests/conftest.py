@@ -32,7 +32,12 @@ async def vendor_server() -> AsyncIterator[VendorServer]:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     for key in list(os.environ):
-        if key.startswith("ONERINGAI_") and key not in ("ONERINGAI_REQUIRE_SERVICES", "ONERINGAI_TEST_POSTGRES_DSN", "ONERINGAI_TEST_REDIS_URL", "ONERINGAI_E2E"):
+        if key.startswith("ONERINGAI_") and key not in (
+            "ONERINGAI_REQUIRE_SERVICES",
+            "ONERINGAI_TEST_POSTGRES_DSN",
+            "ONERINGAI_TEST_REDIS_URL",
+            "ONERINGAI_E2E",
+        ):
             monkeypatch.delenv(key)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 __all__ = ["GROUPS", "load_plugin", "plugin_names"]
 
@@ -33,7 +34,7 @@ def plugin_names(group: str) -> list[str]:
     return sorted(_entry_points(group))
 
 
-def load_plugin(group: str, name: str) -> object | None:
+def load_plugin(group: str, name: str) -> Any:
     ep = _entry_points(group).get(name)
     return None if ep is None else ep.load()
 

@@ -21,7 +21,9 @@ __all__ = ["main"]
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", "-c", help="YAML file (default: $ONERINGAI_CONFIG or ./config/default.yaml)")
+    parser.add_argument(
+        "--config", "-c", help="YAML file (default: $ONERINGAI_CONFIG or ./config/default.yaml)"
+    )
     parser.add_argument("--profile", "-p", help="profile file beside it, e.g. local, production")
 
 
@@ -41,8 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="show or validate the configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    for name, text in (("show", "print the resolved configuration (secrets redacted)"),
-                       ("validate", "check the configuration and say what is wrong")):
+    for name, text in (
+        ("show", "print the resolved configuration (secrets redacted)"),
+        ("validate", "check the configuration and say what is wrong"),
+    ):
         _config_args(config_sub.add_parser(name, help=text))
 
     doctor = sub.add_parser("doctor", help="check every configured backend can be reached")
@@ -113,7 +117,9 @@ def _config_show(args: argparse.Namespace) -> int:
 def _config_validate(args: argparse.Namespace) -> int:
     settings = _load(args)
     providers = ", ".join(f"{n} ({p.kind})" for n, p in settings.text.providers.items()) or "none"
-    print(f"configuration is valid: text providers: {providers}; token storage: {settings.oauth.storage.kind}")
+    print(
+        f"configuration is valid: text providers: {providers}; token storage: {settings.oauth.storage.kind}"
+    )
     return 0
 
 

@@ -45,11 +45,15 @@ async def doctor(settings: Any, *, timeout: float = 10.0) -> int:
                 _line(True, f"text provider {name} ({kind})", f"reachable; models: {shown or 'none'}")
             except NotImplementedError:
                 ok = await provider.validate_config()
-                _line(ok, f"text provider {name} ({kind})", "configuration looks valid" if ok else "invalid key")
+                _line(
+                    ok, f"text provider {name} ({kind})", "configuration looks valid" if ok else "invalid key"
+                )
                 failures += not ok
             except (OneRingAIError, TimeoutError) as exc:
                 failures += 1
-                _line(False, f"text provider {name} ({kind})", f"{exc or 'timed out'} — {_FIXES.get(kind, '')}")
+                _line(
+                    False, f"text provider {name} ({kind})", f"{exc or 'timed out'} — {_FIXES.get(kind, '')}"
+                )
         kind = settings.oauth.storage.kind
         try:
             storage = client.token_storage

@@ -127,7 +127,6 @@ async def _migrate(args: argparse.Namespace) -> int:
 
 async def _login(args: argparse.Namespace) -> int:
     from oneringai.application.oauth.login import run_login
-
     from oneringai.client import OneRingAI
 
     async with OneRingAI(settings=_settings(args)) as client:

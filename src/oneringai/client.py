@@ -1,10 +1,10 @@
 """``OneRingAI``: the facade over the container, as in the guide.
 
-    client = OneRingAI(providers={"ollama": OllamaTextProvider({"base_url": ...})})
-    text = await client.text.generate("Hello!", provider="ollama", model="llama3.2")
+client = OneRingAI(providers={"ollama": OllamaTextProvider({"base_url": ...})})
+text = await client.text.generate("Hello!", provider="ollama", model="llama3.2")
 
-    async with OneRingAI.from_config("config/default.yaml", profile="production") as client:
-        ...
+async with OneRingAI.from_config("config/default.yaml", profile="production") as client:
+    ...
 """
 
 from __future__ import annotations

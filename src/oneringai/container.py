@@ -164,12 +164,8 @@ class Container(containers.DeclarativeContainer):
     text_provider_factories = providers.Aggregate(
         openai=providers.Factory(_lazy(f"{_P}.openai:OpenAITextProvider"), http_client=http_client),
         ollama=providers.Factory(_lazy(f"{_P}.ollama:OllamaTextProvider"), http_client=http_client),
-        anthropic=providers.Factory(
-            _lazy(f"{_P}.anthropic:AnthropicTextProvider"), http_client=http_client
-        ),
-        llamacpp=providers.Factory(
-            _lazy(f"{_P}.llamacpp:LlamaCppTextProvider"), http_client=http_client
-        ),
+        anthropic=providers.Factory(_lazy(f"{_P}.anthropic:AnthropicTextProvider"), http_client=http_client),
+        llamacpp=providers.Factory(_lazy(f"{_P}.llamacpp:LlamaCppTextProvider"), http_client=http_client),
     )
     text_providers = providers.Singleton(
         _tracked,
@@ -195,9 +191,7 @@ class Container(containers.DeclarativeContainer):
 
     # --- images ------------------------------------------------------------------------------
     image_provider_factories = providers.Aggregate(
-        openai=providers.Factory(
-            _lazy(f"{_P}.openai_images:OpenAIImageProvider"), http_client=http_client
-        ),
+        openai=providers.Factory(_lazy(f"{_P}.openai_images:OpenAIImageProvider"), http_client=http_client),
     )
     image_providers = providers.Singleton(
         _tracked,
@@ -250,9 +244,7 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     #: What managers hold: resolves ``token_storage`` on each use, so overrides apply.
-    token_storage_proxy = providers.Singleton(
-        _lazy(f"{_S}.lazy:LazyTokenStorage"), token_storage.provider
-    )
+    token_storage_proxy = providers.Singleton(_lazy(f"{_S}.lazy:LazyTokenStorage"), token_storage.provider)
     oauth = providers.Singleton(
         _lazy("oneringai.application.oauth.registry:OAuthRegistry"),
         settings=settings.provided.oauth,
@@ -301,11 +293,7 @@ def build_container(settings: Settings | None = None) -> Container:
     kind = settings.oauth.storage.kind
     if kind not in container.token_storage.providers:
         container.token_storage.set_providers(
-            **{
-                kind: providers.Singleton(
-                    _plugin_storage, kind, settings, container.optional_key_ring
-                )
-            }
+            **{kind: providers.Singleton(_plugin_storage, kind, settings, container.optional_key_ring)}
         )
     return container
 

@@ -140,8 +140,9 @@ def _infer_kinds(section: str, builtin: tuple[str, ...], data: Any) -> Any:
     return {**data, "providers": providers}
 
 
-def _check_kinds(section: str, group_key: str, builtin: tuple[str, ...],
-                 providers: Mapping[str, ProviderConfig]) -> None:
+def _check_kinds(
+    section: str, group_key: str, builtin: tuple[str, ...], providers: Mapping[str, ProviderConfig]
+) -> None:
     for name, provider in providers.items():
         _require_kind(f"@{name}.kind@", provider.kind, builtin, group_key)
 
@@ -149,7 +150,7 @@ def _check_kinds(section: str, group_key: str, builtin: tuple[str, ...],
 class TextSettings(_Section):
     default: str | None = "ollama"
     providers: dict[str, TextProviderSettings] = Field(
-        default_factory=lambda: {"ollama": OllamaProviderConfig()}
+        default_factory=lambda: {"ollama": OllamaProviderConfig()}  # type: ignore[arg-type]
     )
 
     @model_validator(mode="before")
@@ -198,9 +199,7 @@ class FileStorageSettings(_Section):
 class PostgresStorageSettings(_Section):
     dsn: SecretStr | None = None
     table: str = Field(default="oauth_tokens", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-    schema_name: str = Field(
-        default="public", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
-    )
+    schema_name: str = Field(default="public", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     min_size: int = Field(default=1, ge=0)
     max_size: int = Field(default=10, ge=1)
     command_timeout: float = Field(default=10.0, gt=0)
@@ -371,8 +370,7 @@ def _require_kind(path: str, kind: str, builtin: tuple[str, ...], group_key: str
     if kind in builtin or kind in _plugins.plugin_names(group):
         return
     raise ValueError(
-        f"{path}unknown kind {kind!r} (allowed: {', '.join(builtin)}, "
-        f"or an entry point in group {group})"
+        f"{path}unknown kind {kind!r} (allowed: {', '.join(builtin)}, or an entry point in group {group})"
     )
 
 
@@ -407,6 +405,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _interpolate(value: Any, env: Mapping[str, str], path: str, source: str) -> Any:
     if isinstance(value, str):
+
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             found = env.get(name)
@@ -431,8 +430,9 @@ def _interpolate(value: Any, env: Mapping[str, str], path: str, source: str) -> 
     return value
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any], origins: dict[str, str],
-           source: str, prefix: str = "") -> dict[str, Any]:
+def _merge(
+    base: dict[str, Any], override: Mapping[str, Any], origins: dict[str, str], source: str, prefix: str = ""
+) -> dict[str, Any]:
     result = dict(base)
     for key, value in override.items():
         path = f"{prefix}.{key}" if prefix else str(key)
@@ -531,7 +531,7 @@ def _reject_unknown_sections(data: Mapping[str, Any], source: str) -> None:
 
 
 def _env_key_to_path(key: str) -> str:
-    return ".".join(part.lower() for part in key[len(ENV_PREFIX):].split("__"))
+    return ".".join(part.lower() for part in key[len(ENV_PREFIX) :].split("__"))
 
 
 def _validate(merged: dict[str, Any], env_values: Mapping[str, str], origins: dict[str, str]) -> Settings:
@@ -542,7 +542,7 @@ def _validate(merged: dict[str, Any], env_values: Mapping[str, str], origins: di
             del os.environ[key]
         os.environ.update(env_values)
         try:
-            return Settings(_env_file=None, **merged)  # type: ignore[call-arg]
+            return Settings(_env_file=None, **merged)
         except ValidationError as exc:
             raise _config_error(exc, merged, origins) from None
         except ValueError as exc:  # env JSON that does not parse, for one
@@ -561,10 +561,17 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     items = list(loc)
     for i, part in enumerate(items):
         # drop discriminator tags pydantic inserts after a union member's key
-        if isinstance(part, str) and part in _TAGS and i >= 1 and (
-            (i >= 3 and items[i - 2] == "providers") or (i >= 2 and items[i - 2] == "executor")
-            or (i >= 3 and items[i - 3] == "executor")
-        ) and i + 1 < len(items):
+        if (
+            isinstance(part, str)
+            and part in _TAGS
+            and i >= 1
+            and (
+                (i >= 3 and items[i - 2] == "providers")
+                or (i >= 2 and items[i - 2] == "executor")
+                or (i >= 3 and items[i - 3] == "executor")
+            )
+            and i + 1 < len(items)
+        ):
             continue
         if isinstance(part, int):
             parts.append(f"[{part}]")
@@ -621,9 +628,14 @@ def _allowed_keys(path: str, merged: Mapping[str, Any]) -> list[str]:
     }
     previous = ""
     for part in parts:
-        data = data.get(part) if isinstance(data, Mapping) else (
-            data[int(part)] if isinstance(data, list) and part.isdigit() and int(part) < len(data)
-            else None
+        data = (
+            data.get(part)
+            if isinstance(data, Mapping)
+            else (
+                data[int(part)]
+                if isinstance(data, list) and part.isdigit() and int(part) < len(data)
+                else None
+            )
         )
         if previous in ("providers", "executor"):
             kind = data.get("kind") if isinstance(data, Mapping) else None

@@ -1,9 +1,9 @@
 """Fakes for users' own tests: no network, deterministic, recording what they were asked.
 
-    provider = ScriptedTextProvider(["Hello!", tool_call("get_weather", city="Paris"), "Sunny."])
-    client = OneRingAI(providers={"fake": provider})
-    assert await client.text.generate("hi", model="any") == "Hello!"
-    assert provider.requests[0].input == "hi"
+provider = ScriptedTextProvider(["Hello!", tool_call("get_weather", city="Paris"), "Sunny."])
+client = OneRingAI(providers={"fake": provider})
+assert await client.text.generate("hi", model="any") == "Hello!"
+assert provider.requests[0].input == "hi"
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ __all__ = [
     "tool_calls_response",
 ]
 
-ScriptItem = str | ToolCall | Sequence[ToolCall] | LLMResponse | BaseException | Callable[[TextGenerateOptions], Any]
+ScriptItem = (
+    str | ToolCall | Sequence[ToolCall] | LLMResponse | BaseException | Callable[[TextGenerateOptions], Any]
+)
 _ids = itertools.count(1)
 
 
@@ -151,10 +153,14 @@ class ScriptedTextProvider(BaseTextProvider):
             yield OutputTextDeltaEvent(delta=text[index : index + 8])
         for index, call in enumerate(response.tool_calls):
             yield ToolCallStartEvent(tool_call_id=call.id, tool_name=call.function.name, index=index)
-            yield ToolCallArgumentsDeltaEvent(tool_call_id=call.id, delta=call.function.arguments, index=index)
+            yield ToolCallArgumentsDeltaEvent(
+                tool_call_id=call.id, delta=call.function.arguments, index=index
+            )
             yield ToolCallArgumentsDoneEvent(
-                tool_call_id=call.id, tool_name=call.function.name,
-                arguments=call.function.arguments, index=index,
+                tool_call_id=call.id,
+                tool_name=call.function.name,
+                arguments=call.function.arguments,
+                index=index,
             )
         yield ResponseCompleteEvent(response=response)
 

@@ -16,10 +16,16 @@ def settings_with(**data) -> Settings:
 
 @pytest.mark.parametrize(
     ("kind", "cls_name"),
-    [("openai", "OpenAITextProvider"), ("ollama", "OllamaTextProvider"), ("anthropic", "AnthropicTextProvider")],
+    [
+        ("openai", "OpenAITextProvider"),
+        ("ollama", "OllamaTextProvider"),
+        ("anthropic", "AnthropicTextProvider"),
+    ],
 )
 async def test_kind_selects_class(kind, cls_name):
-    settings = settings_with(text={"default": "p", "providers": {"p": {"kind": kind, "api_key": "sk-ant-test12345678"}}})
+    settings = settings_with(
+        text={"default": "p", "providers": {"p": {"kind": kind, "api_key": "sk-ant-test12345678"}}}
+    )
     container = build_container(settings)
     provider = await container.text_providers().get("p")
     assert type(provider).__name__ == cls_name
@@ -27,7 +33,9 @@ async def test_kind_selects_class(kind, cls_name):
     await shutdown_container(container)
 
 
-@pytest.mark.parametrize(("kind", "cls_name"), [("memory", "MemoryTokenStorage"), ("file", "FileTokenStorage")])
+@pytest.mark.parametrize(
+    ("kind", "cls_name"), [("memory", "MemoryTokenStorage"), ("file", "FileTokenStorage")]
+)
 async def test_storage_kind_selects_class(tmp_path, kind, cls_name):
     settings = settings_with(oauth={"storage": {"kind": kind, "file": {"directory": str(tmp_path)}}})
     container = build_container(settings)
@@ -38,7 +46,11 @@ async def test_storage_kind_selects_class(tmp_path, kind, cls_name):
 
 async def test_override_replaces_binding_and_is_undone(vendor_server):
     client = OneRingAI.from_config(
-        None, env={}, overrides={"text": {"default": "o", "providers": {"o": {"kind": "ollama", "base_url": vendor_server.url}}}}
+        None,
+        env={},
+        overrides={
+            "text": {"default": "o", "providers": {"o": {"kind": "ollama", "base_url": vendor_server.url}}}
+        },
     )
     fake = ScriptedTextProvider(["from the fake"])
     with client.container.text_provider.override(providers.Object(fake)):
@@ -60,7 +72,9 @@ async def test_unselected_branches_open_nothing(tmp_path):
 
 
 async def test_shutdown_closes_http_client(vendor_server):
-    settings = settings_with(text={"default": "o", "providers": {"o": {"kind": "ollama", "base_url": vendor_server.url}}})
+    settings = settings_with(
+        text={"default": "o", "providers": {"o": {"kind": "ollama", "base_url": vendor_server.url}}}
+    )
     client = OneRingAI(settings=settings)
     await client.text.generate("hi", model="ok")
     http_client = await client.container.http_client()

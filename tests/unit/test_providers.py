@@ -25,7 +25,9 @@ from oneringai.infrastructure.providers.openai import OpenAITextProvider
 KEY = "sk-ant-secret-test-key-0123456789"
 WEATHER = FunctionToolDefinition(
     function=FunctionDefinition(
-        name="get_weather", description="Weather", parameters={"type": "object", "properties": {"city": {"type": "string"}}}
+        name="get_weather",
+        description="Weather",
+        parameters={"type": "object", "properties": {"city": {"type": "string"}}},
     )
 )
 
@@ -44,7 +46,9 @@ KINDS = ["openai", "ollama", "anthropic"]
 @pytest.mark.parametrize("kind", KINDS)
 async def test_text(vendor_server, kind):
     async with make(kind, vendor_server.url) as provider:
-        response = await provider.generate(TextGenerateOptions(model="ok", input="hi", instructions="be brief"))
+        response = await provider.generate(
+            TextGenerateOptions(model="ok", input="hi", instructions="be brief")
+        )
     assert response.output_text == "Hello from the stub server."
     assert response.usage.input_tokens == 12 and response.usage.output_tokens == 7
     assert response.stop_reason == "complete"
@@ -60,10 +64,18 @@ async def test_parallel_tool_calls_and_results_round_trip(vendor_server, kind):
         assert [json.loads(c.function.arguments)["city"] for c in calls] == ["Paris", "Oslo"]
         assert first.stop_reason == "tool_calls"
         assert len({c.id for c in calls}) == 2
-        followup = [Message.user("weather?"), *first.output, Message.model_validate({
-            "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": c.id, "content": "sunny"} for c in calls],
-        })]
+        followup = [
+            Message.user("weather?"),
+            *first.output,
+            Message.model_validate(
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": c.id, "content": "sunny"} for c in calls
+                    ],
+                }
+            ),
+        ]
         second = await provider.generate(TextGenerateOptions(model="ok", input=followup, tools=[WEATHER]))
     assert second.output_text == "Hello from the stub server."
 
@@ -83,7 +95,12 @@ async def test_streaming_text(vendor_server, kind):
 @pytest.mark.parametrize("kind", KINDS)
 async def test_streaming_parallel_tool_calls(vendor_server, kind):
     async with make(kind, vendor_server.url) as provider:
-        events = [e async for e in provider.stream_generate(TextGenerateOptions(model="ok", input="w", tools=[WEATHER]))]
+        events = [
+            e
+            async for e in provider.stream_generate(
+                TextGenerateOptions(model="ok", input="w", tools=[WEATHER])
+            )
+        ]
     starts = [e for e in events if e.type == "response.tool_call.start"]
     done = [e for e in events if e.type == "response.tool_call_arguments.done"]
     assert [e.tool_name for e in starts] == ["get_weather", "get_weather"]
@@ -154,7 +171,7 @@ async def test_truncated_json_body(vendor_server):
 
 async def test_connection_refused_names_url():
     provider = OllamaTextProvider({"base_url": "http://127.0.0.1:9", "max_retries": 0})
-    with pytest.raises(ProviderUnavailableError, match="127.0.0.1:9"):
+    with pytest.raises(ProviderUnavailableError, match=r"127\.0\.0\.1:9"):
         await provider.generate(TextGenerateOptions(model="m", input="hi"))
     await provider.destroy()
 
@@ -169,16 +186,36 @@ async def test_timeout_is_typed(vendor_server):
 
 async def test_openai_request_mapping(vendor_server):
     async with make("openai", vendor_server.url) as provider:
-        await provider.generate(TextGenerateOptions(
-            model="ok", input=[Message.model_validate({"role": "user", "content": [
-                {"type": "input_text", "text": "what is this"},
-                {"type": "input_image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
-            ]})],
-            tools=[WEATHER], tool_choice="get_weather", parallel_tool_calls=False,
-            response_format=ResponseFormat(type="json_object"), temperature=0.2, max_output_tokens=50,
-        ))
+        await provider.generate(
+            TextGenerateOptions(
+                model="ok",
+                input=[
+                    Message.model_validate(
+                        {
+                            "role": "user",
+                            "content": [
+                                {"type": "input_text", "text": "what is this"},
+                                {
+                                    "type": "input_image_url",
+                                    "image_url": {"url": "data:image/png;base64,AAAA"},
+                                },
+                            ],
+                        }
+                    )
+                ],
+                tools=[WEATHER],
+                tool_choice="get_weather",
+                parallel_tool_calls=False,
+                response_format=ResponseFormat(type="json_object"),
+                temperature=0.2,
+                max_output_tokens=50,
+            )
+        )
     body = vendor_server.requests[-1][1]
-    assert body["messages"][0]["content"][1] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "auto"}}
+    assert body["messages"][0]["content"][1] == {
+        "type": "image_url",
+        "image_url": {"url": "data:image/png;base64,AAAA", "detail": "auto"},
+    }
     assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
     assert body["parallel_tool_calls"] is False
     assert body["response_format"] == {"type": "json_object"}

@@ -1,13 +1,6 @@
 import oneringai
 
-DESIGN_NAMES = """IProvider ITextProvider IImageProvider IToolExecutor IDisposable IAsyncDisposable
-IOAuthTokenStorage BaseProvider BaseTextProvider ProviderErrorMapper TextGenerateOptions
-ModelCapabilities ProviderCapabilities LLMResponse StreamEvent ToolCall ToolResult
-ToolExecutionContext StoredToken MessageRole ContentType OAuthManager TextManager AgentManager
-OneRingAI OneRingAIError ProviderAuthError ProviderRateLimitError ProviderContextLengthError
-ProviderTimeoutError ProviderUnavailableError ProviderResponseError ProviderNotFoundError
-ModelNotFoundError ConfigError TokenStorageError TokenDecryptionError OAuthError
-ToolExecutionError""".split()
+DESIGN_NAMES = ["IProvider", "ITextProvider", "IImageProvider", "IToolExecutor", "IDisposable", "IAsyncDisposable", "IOAuthTokenStorage", "BaseProvider", "BaseTextProvider", "ProviderErrorMapper", "TextGenerateOptions", "ModelCapabilities", "ProviderCapabilities", "LLMResponse", "StreamEvent", "ToolCall", "ToolResult", "ToolExecutionContext", "StoredToken", "MessageRole", "ContentType", "OAuthManager", "TextManager", "AgentManager", "OneRingAI", "OneRingAIError", "ProviderAuthError", "ProviderRateLimitError", "ProviderContextLengthError", "ProviderTimeoutError", "ProviderUnavailableError", "ProviderResponseError", "ProviderNotFoundError", "ModelNotFoundError", "ConfigError", "TokenStorageError", "TokenDecryptionError", "OAuthError", "ToolExecutionError"]
 
 
 def test_all_holds_every_design_name_and_resolves():
@@ -32,5 +25,7 @@ def test_domain_imports_no_io_library():
         "bad = [m for m in ('httpx', 'aiohttp', 'asyncpg', 'redis', 'aioboto3', 'dependency_injector') if m in sys.modules]; "
         "print(','.join(bad))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""

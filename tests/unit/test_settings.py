@@ -31,25 +31,39 @@ def test_env_beats_yaml_and_profile_beats_base(tmp_path):
 
 
 def test_var_references(tmp_path):
-    path = write(tmp_path, 'text:\n  providers:\n    openai: {kind: openai, api_key: "${MY_KEY}", base_url: "${BASE:-http://x}"}\n  default: openai\n')
+    path = write(
+        tmp_path,
+        'text:\n  providers:\n    openai: {kind: openai, api_key: "${MY_KEY}", base_url: "${BASE:-http://x}"}\n  default: openai\n',
+    )
     settings = load_settings(path, env={"MY_KEY": "sk-abcdef123456"})
     assert settings.text.providers["openai"].api_key.get_secret_value() == "sk-abcdef123456"
     assert settings.text.providers["openai"].base_url == "http://x"
-    with pytest.raises(ConfigError, match=r"c.yaml: text.providers.openai.api_key: environment variable MY_KEY is not set"):
+    with pytest.raises(
+        ConfigError, match=r"c.yaml: text.providers.openai.api_key: environment variable MY_KEY is not set"
+    ):
         load_settings(path, env={})
 
 
 @pytest.mark.parametrize(
     ("text", "pattern"),
     [
-        ("text:\n  providers:\n    ollama: {kind: ollama, bse_url: x}\n", r"text.providers.ollama.bse_url: unknown key \(allowed: .*base_url"),
-        ("text:\n  default: o\n  providers:\n    o: {kind: nope}\n", r"text.providers.o.kind: unknown kind 'nope' \(allowed: anthropic"),
+        (
+            "text:\n  providers:\n    ollama: {kind: ollama, bse_url: x}\n",
+            r"text.providers.ollama.bse_url: unknown key \(allowed: .*base_url",
+        ),
+        (
+            "text:\n  default: o\n  providers:\n    o: {kind: nope}\n",
+            r"text.providers.o.kind: unknown kind 'nope' \(allowed: anthropic",
+        ),
         ("oauth:\n  storage: {kind: mongo}\n", r"oauth.storage.kind: unknown kind 'mongo'"),
         ("http: {timeout: abc}\n", r"http.timeout: .*number"),
         ("bogus: 1\n", r"bogus: unknown section"),
         ("text: [\n", r"malformed YAML: line 2"),
         ("- a\n- b\n", r"top level must be a mapping"),
-        ("tools:\n  executor:\n    - {kind: cache, tll: 3}\n", r"tools.executor\[0\].tll: unknown key \(allowed: .*ttl"),
+        (
+            "tools:\n  executor:\n    - {kind: cache, tll: 3}\n",
+            r"tools.executor\[0\].tll: unknown key \(allowed: .*ttl",
+        ),
         ("tools:\n  executor:\n    - {kind: shiny}\n", r"tools.executor\[0\].kind: unknown kind 'shiny'"),
         ("text:\n  default: gone\n", r"text.default: default 'gone' is not a configured provider"),
     ],
@@ -72,11 +86,20 @@ def test_env_error_names_variable(tmp_path, monkeypatch):
         load_settings(env={"ONERINGAI_HTTP__TIMEOUT": "soon"})
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     import os
 
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "oneringai.cli", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "oneringai.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 def test_cli_config_error_is_one_line_exit_2(tmp_path):
@@ -90,7 +113,10 @@ def test_cli_config_error_is_one_line_exit_2(tmp_path):
 
 def test_no_secret_in_config_show(tmp_path):
     secret = "sk-supersecretvalue123456"
-    path = write(tmp_path, 'text:\n  default: openai\n  providers:\n    openai: {kind: openai, api_key: "${K}"}\noauth:\n  encryption_keys: ["${TK}"]\n')
+    path = write(
+        tmp_path,
+        'text:\n  default: openai\n  providers:\n    openai: {kind: openai, api_key: "${K}"}\noauth:\n  encryption_keys: ["${TK}"]\n',
+    )
     token_key = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="
     result = run_cli("config", "show", "--config", str(path), env={"K": secret, "TK": token_key})
     assert result.returncode == 0, result.stderr
@@ -101,7 +127,10 @@ def test_no_secret_in_config_show(tmp_path):
 
 
 def test_cli_unreachable_provider_is_one_line_exit_1(tmp_path):
-    path = write(tmp_path, "text:\n  default: o\n  providers:\n    o: {kind: ollama, base_url: 'http://127.0.0.1:9', max_retries: 0, default_model: m}\n")
+    path = write(
+        tmp_path,
+        "text:\n  default: o\n  providers:\n    o: {kind: ollama, base_url: 'http://127.0.0.1:9', max_retries: 0, default_model: m}\n",
+    )
     result = run_cli("chat", "hi", "--config", str(path))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

@@ -78,9 +78,9 @@ class ProviderRegistry(Generic[P]):
             found = self._built.get(name)
             if found is None:
                 result = self._builder(name, self._configs[name])
-                found = await result if inspect.isawaitable(result) else result  # type: ignore[assignment]
-                self._built[name] = found  # type: ignore[assignment]
-        return found  # type: ignore[return-value]
+                found = await result if inspect.isawaitable(result) else result
+                self._built[name] = found
+        return found
 
     async def aclose(self) -> None:
         built, self._built = self._built, {}

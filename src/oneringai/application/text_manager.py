@@ -9,6 +9,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
+from oneringai.application.provider_registry import ProviderRegistry
 from oneringai.domain.content import InputItem
 from oneringai.domain.errors import ProviderNotFoundError, ProviderResponseError
 from oneringai.domain.events import StreamEvent
@@ -16,7 +17,6 @@ from oneringai.domain.interfaces import ITextProvider
 from oneringai.domain.options import JSONSchemaFormat, ResponseFormat, TextGenerateOptions
 from oneringai.domain.response import LLMResponse
 from oneringai.domain.tools import FunctionToolDefinition
-from oneringai.application.provider_registry import ProviderRegistry
 
 __all__ = ["TextManager"]
 
@@ -60,13 +60,11 @@ class TextManager:
         configured = self._default_models.get(name or "")
         if configured:
             return configured
-        raise ValueError(
-            f"no model given: pass model=... or set text.providers.{name}.default_model"
-        )
+        raise ValueError(f"no model given: pass model=... or set text.providers.{name}.default_model")
 
     def build_options(
         self,
-        input: str | Sequence[InputItem],  # noqa: A002
+        input: str | Sequence[InputItem],
         *,
         provider: str | None = None,
         model: str | None = None,
@@ -83,31 +81,49 @@ class TextManager:
         )
 
     async def generate_raw(
-        self, input: str | Sequence[InputItem], *, provider: str | None = None, **kwargs: Any  # noqa: A002
+        self,
+        input: str | Sequence[InputItem],
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
     ) -> LLMResponse:
         options = self.build_options(input, provider=provider, **kwargs)
         target = await self.resolve(provider)
         return await target.generate(options)
 
     async def generate(
-        self, input: str | Sequence[InputItem], *, provider: str | None = None, **kwargs: Any  # noqa: A002
+        self,
+        input: str | Sequence[InputItem],
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
     ) -> str:
         """The model's text answer."""
         return (await self.generate_raw(input, provider=provider, **kwargs)).output_text
 
     @overload
     async def generate_json(
-        self, input: str | Sequence[InputItem], *, schema: type[M], provider: str | None = ..., **kwargs: Any  # noqa: A002
+        self,
+        input: str | Sequence[InputItem],
+        *,
+        schema: type[M],
+        provider: str | None = ...,
+        **kwargs: Any,
     ) -> M: ...
 
     @overload
     async def generate_json(
-        self, input: str | Sequence[InputItem], *, schema: dict[str, Any] | None = ..., provider: str | None = ..., **kwargs: Any  # noqa: A002
+        self,
+        input: str | Sequence[InputItem],
+        *,
+        schema: dict[str, Any] | None = ...,
+        provider: str | None = ...,
+        **kwargs: Any,
     ) -> Any: ...
 
     async def generate_json(
         self,
-        input: str | Sequence[InputItem],  # noqa: A002
+        input: str | Sequence[InputItem],
         *,
         schema: type[BaseModel] | dict[str, Any] | None = None,
         provider: str | None = None,
@@ -120,7 +136,7 @@ class TextManager:
             json_schema = schema if isinstance(schema, dict) else schema.model_json_schema()
             name = "response" if isinstance(schema, dict) else schema.__name__
             fmt = ResponseFormat(
-                type="json_schema", json_schema=JSONSchemaFormat(name=name, schema=json_schema)
+                type="json_schema", json_schema=JSONSchemaFormat.model_validate({"name": name, "schema": json_schema})
             )
         response = await self.generate_raw(input, provider=provider, response_format=fmt, **kwargs)
         text = _strip_fences(response.output_text)
@@ -129,7 +145,8 @@ class TextManager:
         except ValueError as exc:
             raise ProviderResponseError(
                 f"model did not return valid JSON: {text[:200]!r}",
-                provider=provider or self._registry.default_name, model=response.model,
+                provider=provider or self._registry.default_name,
+                model=response.model,
             ) from exc
         if isinstance(schema, type) and issubclass(schema, BaseModel):
             try:
@@ -137,12 +154,17 @@ class TextManager:
             except ValidationError as exc:
                 raise ProviderResponseError(
                     f"model JSON does not match {schema.__name__}: {exc.errors()[0]['msg']}",
-                    provider=provider or self._registry.default_name, model=response.model,
+                    provider=provider or self._registry.default_name,
+                    model=response.model,
                 ) from exc
         return data
 
     async def stream(
-        self, input: str | Sequence[InputItem], *, provider: str | None = None, **kwargs: Any  # noqa: A002
+        self,
+        input: str | Sequence[InputItem],
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
     ) -> AsyncIterator[StreamEvent]:
         """Typed events; ``break`` out at any time, the connection is released."""
         options = self.build_options(input, provider=provider, **kwargs)
@@ -157,7 +179,11 @@ class TextManager:
                 await aclose()
 
     async def stream_text(
-        self, input: str | Sequence[InputItem], *, provider: str | None = None, **kwargs: Any  # noqa: A002
+        self,
+        input: str | Sequence[InputItem],
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
     ) -> AsyncIterator[str]:
         """Only the text deltas."""
         async for event in self.stream(input, provider=provider, **kwargs):

@@ -34,7 +34,9 @@ class FunctionTool(Tool):
         self.cost_per_call = cost_per_call
         self._is_async = inspect.iscoroutinefunction(func)
         self._model = _arguments_model(func)
-        schema = dict(parameters) if parameters is not None else _clean_schema(self._model.model_json_schema())
+        schema = (
+            dict(parameters) if parameters is not None else _clean_schema(self._model.model_json_schema())
+        )
         doc = inspect.getdoc(func) or ""
         self._definition = FunctionToolDefinition(
             function=FunctionDefinition(
@@ -79,7 +81,7 @@ def _arguments_model(func: Callable[..., Any]) -> type[BaseModel]:
         annotation = hints.get(param.name, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (annotation, default)
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         f"{func.__name__}_arguments", __config__=ConfigDict(extra="forbid"), **fields
     )
 
@@ -116,6 +118,8 @@ def tool(
     """``@tool`` or ``@tool(name=..., cacheable=False, cost=0.01)`` over a function."""
 
     def wrap(target: Callable[..., Any]) -> FunctionTool:
-        return FunctionTool(target, name=name, description=description, cacheable=cacheable, cost_per_call=cost)
+        return FunctionTool(
+            target, name=name, description=description, cacheable=cacheable, cost_per_call=cost
+        )
 
     return wrap(func) if func is not None else wrap

@@ -31,6 +31,5 @@ class ModelCapabilities(BaseModel):
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """The price of one call with this many tokens, in the table's currency (USD)."""
         return (
-            input_tokens * self.input_price_per_million
-            + output_tokens * self.output_price_per_million
+            input_tokens * self.input_price_per_million + output_tokens * self.output_price_per_million
         ) / 1_000_000

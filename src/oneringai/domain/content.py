@@ -114,9 +114,7 @@ class Message(BaseModel):
     def text(self) -> str:
         """The concatenated text parts (input or output) of this message."""
         return "".join(
-            part.text
-            for part in self.content
-            if isinstance(part, InputTextContent | OutputTextContent)
+            part.text for part in self.content if isinstance(part, InputTextContent | OutputTextContent)
         )
 
 

@@ -44,10 +44,7 @@ class LLMResponse(BaseModel):
     def output_text(self) -> str:
         """All ``output_text`` parts of every output message, concatenated."""
         return "".join(
-            part.text
-            for item in self.output
-            for part in item.content
-            if isinstance(part, OutputTextContent)
+            part.text for item in self.output for part in item.content if isinstance(part, OutputTextContent)
         )
 
     @property

@@ -100,7 +100,7 @@ class Agent:
         """Forget the conversation."""
         self.messages = []
 
-    async def run(self, input: str | Sequence[InputItem]) -> LLMResponse:  # noqa: A002
+    async def run(self, input: str | Sequence[InputItem]) -> LLMResponse:
         """The final response; the conversation is kept for a follow-up ``run``."""
         final: LLMResponse | None = None
         async for event in self._loop(input, streaming=False):
@@ -109,7 +109,7 @@ class Agent:
         assert final is not None
         return final
 
-    async def stream(self, input: str | Sequence[InputItem]) -> AsyncIterator[StreamEvent]:  # noqa: A002
+    async def stream(self, input: str | Sequence[InputItem]) -> AsyncIterator[StreamEvent]:
         """Model events plus tool execution and iteration events; the last is the final
         ``response.complete``."""
         async for event in self._loop(input, streaming=True):
@@ -126,7 +126,7 @@ class Agent:
             metadata={"user_id": self.user_id} if self.user_id else None,
         )
 
-    async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncIterator[StreamEvent]:  # noqa: A002
+    async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncIterator[StreamEvent]:
         self.messages.extend([Message.user(input)] if isinstance(input, str) else list(input))
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         capabilities = self.provider.get_model_capabilities(self.model)
@@ -205,7 +205,9 @@ class Agent:
                 result = await self._execute(call, context)
                 await queue.put(
                     ToolExecutionDoneEvent(
-                        tool_call_id=call.id, tool_name=call.function.name, result=result,
+                        tool_call_id=call.id,
+                        tool_name=call.function.name,
+                        result=result,
                         duration_ms=(time.perf_counter() - started) * 1000,
                     )
                 )
@@ -234,7 +236,8 @@ class Agent:
                     result = await self.executor.execute_tool(call, context)
             except TimeoutError:
                 result = ToolResult.failure(
-                    call, f"tool timed out after {self.tool_timeout:g}s (agents.tool_timeout)",
+                    call,
+                    f"tool timed out after {self.tool_timeout:g}s (agents.tool_timeout)",
                     code="timeout",
                 )
             replaced = await _call(self.hooks.after_tool, call, result)

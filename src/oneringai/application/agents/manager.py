@@ -19,7 +19,9 @@ __all__ = ["AgentManager"]
 
 
 class AgentManager:
-    def __init__(self, text: TextManager, executor: IToolExecutor, settings: AgentSettings | None = None) -> None:
+    def __init__(
+        self, text: TextManager, executor: IToolExecutor, settings: AgentSettings | None = None
+    ) -> None:
         from oneringai.settings import AgentSettings as _AgentSettings
 
         self._text = text
@@ -72,7 +74,7 @@ class AgentManager:
             **kwargs,
         )
 
-    async def run(self, input: str | Sequence[InputItem], **kwargs: Any) -> LLMResponse:  # noqa: A002
+    async def run(self, input: str | Sequence[InputItem], **kwargs: Any) -> LLMResponse:
         """Create a one-off agent and run it."""
         agent = await self.create(**kwargs)
         return await agent.run(input)

@@ -41,8 +41,12 @@ def sign_rs256_assertion(
     if key_id:
         header["kid"] = key_id
     claims = {
-        "iss": issuer, "sub": subject, "aud": audience,
-        "iat": now, "exp": now + lifetime, "jti": uuid.uuid4().hex,
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": uuid.uuid4().hex,
         **(extra_claims or {}),
     }
     signing_input = f"{_b64(json.dumps(header, separators=(',', ':')).encode())}.{_b64(json.dumps(claims, separators=(',', ':')).encode())}"

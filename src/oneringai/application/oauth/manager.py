@@ -13,8 +13,9 @@ import hashlib
 import inspect
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -58,7 +59,8 @@ class OAuthManager:
         from oneringai.settings import OAuthConnectionSettings
 
         self.config: OAuthConnectionSettings = (
-            config if isinstance(config, OAuthConnectionSettings)
+            config
+            if isinstance(config, OAuthConnectionSettings)
             else OAuthConnectionSettings.model_validate(dict(config))
         )
         self.name = name or "oauth"
@@ -109,7 +111,9 @@ class OAuthManager:
             self._owned_http = None
 
     # --- authorization code + PKCE ---------------------------------------------------------------
-    def get_authorization_url(self, user_id: str | None = None, *, scopes: list[str] | None = None) -> tuple[str, str]:
+    def get_authorization_url(
+        self, user_id: str | None = None, *, scopes: list[str] | None = None
+    ) -> tuple[str, str]:
         """The URL to send the user to, and its single-use ``state``."""
         if self.config.flow != "authorization_code":
             raise OAuthError(f"flow {self.config.flow} has no authorization URL", connection=self.name)
@@ -143,16 +147,27 @@ class OAuthManager:
         if params.get("error"):
             raise OAuthError(
                 f"authorization refused: {params.get('error_description') or params['error']}",
-                error=params["error"], connection=self.name,
+                error=params["error"],
+                connection=self.name,
             )
         if not state or pending is None:
-            raise OAuthError("unknown or already used state (possible CSRF or replay)", error="invalid_state", connection=self.name)
+            raise OAuthError(
+                "unknown or already used state (possible CSRF or replay)",
+                error="invalid_state",
+                connection=self.name,
+            )
         if pending.expires_at <= time.time():
-            raise OAuthError("state expired; start the login again", error="expired_state", connection=self.name)
+            raise OAuthError(
+                "state expired; start the login again", error="expired_state", connection=self.name
+            )
         code = params.get("code")
         if not code:
             raise OAuthError("callback has no code", error="invalid_request", connection=self.name)
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.config.redirect_uri or ""}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.config.redirect_uri or "",
+        }
         if pending.verifier:
             form["code_verifier"] = pending.verifier
         token = await self._token_request(form)
@@ -203,7 +218,8 @@ class OAuthManager:
         if flow == "authorization_code":
             if current is None or current.refresh_token is None:
                 raise OAuthError(
-                    f"no usable token for {key!r}: run `oneringai oauth login {self.name}`", error="login_required",
+                    f"no usable token for {key!r}: run `oneringai oauth login {self.name}`",
+                    error="login_required",
                     connection=self.name,
                 )
             form = {"grant_type": "refresh_token", "refresh_token": current.refresh_token.get_secret_value()}
@@ -219,10 +235,10 @@ class OAuthManager:
         if flow == "jwt_bearer":
             from oneringai.application.oauth.jwt import sign_rs256_assertion
 
-            pem = (
-                self.config.private_key.get_secret_value() if self.config.private_key is not None
-                else open(self.config.private_key_file or "").read()  # noqa: SIM115, PTH123
-            )
+            if self.config.private_key is not None:
+                pem = self.config.private_key.get_secret_value()
+            else:
+                pem = await asyncio.to_thread(Path(self.config.private_key_file or "").read_text)
             assertion = sign_rs256_assertion(
                 pem,
                 issuer=self.config.issuer or self.config.client_id,
@@ -238,7 +254,7 @@ class OAuthManager:
 
     async def _token_request(self, form: dict[str, str]) -> StoredToken:
         form = {**form, **self.config.extra_token_params}
-        auth: httpx.BasicAuth | None = None
+        auth: httpx.Auth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
         if self.config.client_secret is not None:
             auth = httpx.BasicAuth(self.config.client_id, self.config.client_secret.get_secret_value())
         else:
@@ -250,7 +266,10 @@ class OAuthManager:
                 self.config.token_url or "", data=form, auth=auth, headers={"accept": "application/json"}
             )
         except httpx.HTTPError as exc:
-            raise OAuthError(f"token endpoint {self.config.token_url} unreachable: {type(exc).__name__}", connection=self.name) from exc
+            raise OAuthError(
+                f"token endpoint {self.config.token_url} unreachable: {type(exc).__name__}",
+                connection=self.name,
+            ) from exc
         try:
             payload = response.json()
         except ValueError:
@@ -260,7 +279,9 @@ class OAuthManager:
             description = payload.get("error_description") if isinstance(payload, dict) else None
             raise OAuthError(
                 f"token request failed: {description or error or 'no access_token in response'}",
-                error=error, status_code=response.status_code, connection=self.name,
+                error=error,
+                status_code=response.status_code,
+                connection=self.name,
             )
         try:
             return StoredToken.from_token_response(payload)
@@ -273,10 +294,9 @@ class OAuthManager:
         token = await self.storage.get_token(key)
         if token is not None and self.config.revocation_url:
             client = await self._client()
-            auth = (
-                httpx.BasicAuth(self.config.client_id, self.config.client_secret.get_secret_value())
-                if self.config.client_secret is not None else None
-            )
+            auth: httpx.Auth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
+            if self.config.client_secret is not None:
+                auth = httpx.BasicAuth(self.config.client_id, self.config.client_secret.get_secret_value())
             for value, hint in ((token.refresh_token, "refresh_token"), (token.access_token, "access_token")):
                 if value is not None:
                     with contextlib.suppress(httpx.HTTPError):
@@ -303,7 +323,7 @@ class OAuthBearerAuth(httpx.Auth):
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("OAuthBearerAuth needs an httpx.AsyncClient")
 
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncIterator[httpx.Request]:  # type: ignore[override]
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         token = await self.manager.get_token(self.user_id)
         request.headers["authorization"] = f"Bearer {token}"
         response = yield request

@@ -17,7 +17,10 @@ __all__ = ["OAuthRegistry"]
 
 class OAuthRegistry:
     def __init__(
-        self, settings: OAuthSettings, storage: IOAuthTokenStorage, http_client: Callable[[], Any] | None = None
+        self,
+        settings: OAuthSettings,
+        storage: IOAuthTokenStorage,
+        http_client: Callable[[], Any] | None = None,
     ) -> None:
         self._settings = settings
         self._storage = storage

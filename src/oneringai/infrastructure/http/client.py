@@ -50,9 +50,7 @@ def build_http_client(settings: HttpSettings | None = None) -> httpx.AsyncClient
             headers=headers,
             trust_env=settings.trust_env,
         )
-    return httpx.AsyncClient(
-        limits=limits, timeout=timeout, headers=headers, trust_env=settings.trust_env
-    )
+    return httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers, trust_env=settings.trust_env)
 
 
 async def open_http_client(settings: HttpSettings) -> AsyncIterator[httpx.AsyncClient]:

@@ -139,7 +139,7 @@ class HttpCalls:
                 finally:
                     await response.aclose()
                 raise self._error_for(response, error_body, model)
-            return response
+            return response  # type: ignore[no-any-return]
 
         response: httpx.Response = await self.with_retries(attempt, model=model)
         try:
@@ -147,7 +147,9 @@ class HttpCalls:
         finally:
             await response.aclose()
 
-    async def _chunks(self: Any, response: httpx.Response, model: str | None, url: str) -> AsyncIterator[bytes]:
+    async def _chunks(
+        self: Any, response: httpx.Response, model: str | None, url: str
+    ) -> AsyncIterator[bytes]:
         try:
             async for chunk in response.aiter_bytes():
                 yield chunk

@@ -44,7 +44,9 @@ def _messages(options: TextGenerateOptions, instructions_role: str) -> list[dict
     items = [Message.user(options.input)] if isinstance(options.input, str) else options.input
     for item in items:
         if item.role is MessageRole.ASSISTANT:
-            text = "".join(p.text for p in item.content if isinstance(p, OutputTextContent | InputTextContent))
+            text = "".join(
+                p.text for p in item.content if isinstance(p, OutputTextContent | InputTextContent)
+            )
             calls = [
                 {"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
                 for p in item.content
@@ -66,7 +68,10 @@ def _messages(options: TextGenerateOptions, instructions_role: str) -> list[dict
                 parts.append({"type": "text", "text": part.text})
             elif isinstance(part, InputImageContent):
                 parts.append(
-                    {"type": "image_url", "image_url": {"url": part.image_url.url, "detail": part.image_url.detail}}
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": part.image_url.url, "detail": part.image_url.detail},
+                    }
                 )
         if not parts:
             continue
@@ -96,7 +101,8 @@ def build_chat_request(
     if options.tool_choice is not None:
         choice = options.tool_choice
         body["tool_choice"] = (
-            choice if choice in ("auto", "required", "none")
+            choice
+            if choice in ("auto", "required", "none")
             else {"type": "function", "function": {"name": choice}}
         )
     if options.temperature is not None:
@@ -152,7 +158,11 @@ def parse_chat_response(data: dict[str, Any], model: str) -> LLMResponse:
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments if arguments is not None else {})
         content.append(
-            ToolUseContent(id=call.get("id") or f"call_{len(content)}", name=function.get("name", ""), arguments=arguments)
+            ToolUseContent(
+                id=call.get("id") or f"call_{len(content)}",
+                name=function.get("name", ""),
+                arguments=arguments,
+            )
         )
     raw_reason = choice.get("finish_reason")
     return LLMResponse(

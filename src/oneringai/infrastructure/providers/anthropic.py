@@ -146,9 +146,12 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
         choice = options.tool_choice
         if choice is not None or options.parallel_tool_calls is False:
             tool_choice: dict[str, Any] = (
-                {"type": "auto"} if choice in (None, "auto")
-                else {"type": "any"} if choice == "required"
-                else {"type": "none"} if choice == "none"
+                {"type": "auto"}
+                if choice in (None, "auto")
+                else {"type": "any"}
+                if choice == "required"
+                else {"type": "none"}
+                if choice == "none"
                 else {"type": "tool", "name": choice}
             )
             if options.parallel_tool_calls is False and tool_choice["type"] != "none":
@@ -170,7 +173,10 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
 
     async def generate(self, options: TextGenerateOptions) -> LLMResponse:
         data = await self.request_json(
-            "POST", self._url, model=options.model, headers=self._headers(),
+            "POST",
+            self._url,
+            model=options.model,
+            headers=self._headers(),
             body=self._body(options, stream=False),
         )
         if not isinstance(data, dict) or not isinstance(data.get("content"), list):
@@ -182,7 +188,8 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
             elif block.get("type") == "tool_use":
                 content.append(
                     ToolUseContent(
-                        id=block.get("id", ""), name=block.get("name", ""),
+                        id=block.get("id", ""),
+                        name=block.get("name", ""),
                         arguments=json.dumps(block.get("input") or {}),
                     )
                 )
@@ -233,9 +240,9 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                     if delta.get("type") == "text_delta" and delta.get("text"):
                         yield assembler.text_delta(delta["text"])
                     elif delta.get("type") == "input_json_delta":
-                        index = block_to_call.get(int(data.get("index", 0)))
-                        if index is not None and delta.get("partial_json"):
-                            yield assembler.tool_call_arguments(index, delta["partial_json"])
+                        call_index = block_to_call.get(int(data.get("index", 0)))
+                        if call_index is not None and delta.get("partial_json"):
+                            yield assembler.tool_call_arguments(call_index, delta["partial_json"])
                 elif kind == "message_delta":
                     raw = (data.get("delta") or {}).get("stop_reason")
                     if raw:

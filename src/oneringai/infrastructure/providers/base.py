@@ -70,7 +70,8 @@ class BaseProvider:
             self.config = config
         else:
             data: dict[str, Any] = (
-                config.model_dump(exclude_unset=True) if isinstance(config, ProviderConfig)
+                config.model_dump(exclude_unset=True)
+                if isinstance(config, ProviderConfig)
                 else dict(config or {})
             )
             data.update(overrides)
@@ -161,10 +162,10 @@ class BaseProvider:
             description=f"{self.name} {model or ''}".strip(),
         )
 
-    def map_error(self, error: BaseException, *, model: str | None = None, url: str | None = None) -> ProviderError:
-        return ProviderErrorMapper.map_error(
-            error, self.name, model=model, url=url, secrets=self._secrets()
-        )
+    def map_error(
+        self, error: BaseException, *, model: str | None = None, url: str | None = None
+    ) -> ProviderError:
+        return ProviderErrorMapper.map_error(error, self.name, model=model, url=url, secrets=self._secrets())
 
     # --- lifecycle -------------------------------------------------------------------------
     @property
@@ -192,14 +193,14 @@ class BaseTextProvider(BaseProvider, ITextProvider):
 
     # --- input helpers -----------------------------------------------------------------------
     @staticmethod
-    def normalize_input_to_items(input: str | list[InputItem]) -> list[InputItem]:  # noqa: A002
+    def normalize_input_to_items(input: str | list[InputItem]) -> list[InputItem]:
         """A plain string becomes one user message; items pass through."""
         if isinstance(input, str):
             return [Message.user(input)]
         return list(input)
 
     @staticmethod
-    def normalize_input_to_string(input: str | list[InputItem]) -> str:  # noqa: A002
+    def normalize_input_to_string(input: str | list[InputItem]) -> str:
         """Flatten items into text for APIs that take one prompt string."""
         if isinstance(input, str):
             return input

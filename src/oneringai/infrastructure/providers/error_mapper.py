@@ -145,9 +145,7 @@ class ProviderErrorMapper:
         if status_code == 408:
             return ProviderTimeoutError(f"request timed out: {message}", **common)
         if status_code >= 500 or status_code in (409, 425, 529):
-            return ProviderUnavailableError(
-                f"provider error: {message}", retry_after=retry_after, **common
-            )
+            return ProviderUnavailableError(f"provider error: {message}", retry_after=retry_after, **common)
         return ProviderResponseError(f"request rejected: {message}", **common)
 
     @classmethod
@@ -199,9 +197,7 @@ class ProviderErrorMapper:
             if isinstance(error, httpx.TimeoutException):
                 return ProviderTimeoutError(f"request to{where} timed out ({name})", **common)
             if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-                return ProviderUnavailableError(
-                    f"connection to{where} broke: {text or name}", **common
-                )
+                return ProviderUnavailableError(f"connection to{where} broke: {text or name}", **common)
             if isinstance(error, httpx.HTTPStatusError):
                 response = error.response
                 return cls.from_http_response(

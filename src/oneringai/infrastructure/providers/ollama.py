@@ -182,7 +182,10 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
 
     async def generate(self, options: TextGenerateOptions) -> LLMResponse:
         data = await self.request_json(
-            "POST", f"{self.base_url}/api/chat", model=options.model, headers=self._headers,
+            "POST",
+            f"{self.base_url}/api/chat",
+            model=options.model,
+            headers=self._headers,
             body=await self._body(options, stream=False),
         )
         if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
@@ -209,7 +212,9 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
         assembler = StreamAssembler(model)
         done = False
         async with self.open_stream(
-            f"{self.base_url}/api/chat", model=model, headers=self._headers,
+            f"{self.base_url}/api/chat",
+            model=model,
+            headers=self._headers,
             body=await self._body(options, stream=True),
         ) as chunks:
             yield ResponseCreatedEvent(model=model)
@@ -221,11 +226,11 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                         f"malformed NDJSON line: {line[:120]!r}", provider=self.name, model=model
                     ) from exc
                 if not isinstance(data, dict):
-                    raise ProviderResponseError("NDJSON line is not an object", provider=self.name, model=model)
-                if "error" in data:
-                    raise ProviderErrorMapper.from_http_response(
-                        500, data, provider=self.name, model=model
+                    raise ProviderResponseError(
+                        "NDJSON line is not an object", provider=self.name, model=model
                     )
+                if "error" in data:
+                    raise ProviderErrorMapper.from_http_response(500, data, provider=self.name, model=model)
                 message = data.get("message") or {}
                 if message.get("content"):
                     yield assembler.text_delta(message["content"])

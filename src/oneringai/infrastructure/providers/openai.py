@@ -82,7 +82,10 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
 
     async def generate(self, options: TextGenerateOptions) -> LLMResponse:
         data = await self.request_json(
-            "POST", self._url, model=options.model, headers=self._headers(),
+            "POST",
+            self._url,
+            model=options.model,
+            headers=self._headers(),
             body=self._body(options, stream=False),
         )
         try:
@@ -111,12 +114,17 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                         f"malformed stream chunk: {sse.data[:120]!r}", provider=self.name, model=model
                     ) from exc
                 if not isinstance(chunk, dict):
-                    raise ProviderResponseError("stream chunk is not an object", provider=self.name, model=model)
+                    raise ProviderResponseError(
+                        "stream chunk is not an object", provider=self.name, model=model
+                    )
                 if "error" in chunk:
                     from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
 
                     raise ProviderErrorMapper.from_http_response(
-                        int(chunk.get("status_code") or 500), chunk, provider=self.name, model=model,
+                        int(chunk.get("status_code") or 500),
+                        chunk,
+                        provider=self.name,
+                        model=model,
                         secrets=self._secrets(),
                     )
                 if not created:
@@ -149,7 +157,8 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         if not done and assembler.raw_stop_reason is None:
             raise ProviderUnavailableError(
                 "stream ended before completion (no finish_reason and no [DONE])",
-                provider=self.name, model=model,
+                provider=self.name,
+                model=model,
             )
         for event in assembler.finish():
             yield event

@@ -75,7 +75,9 @@ def derive_key_from_passphrase(passphrase: str, salt: bytes) -> bytes:
         raise ConfigError("oauth.passphrase must be at least 12 characters")
     if len(salt) < 16:
         raise ConfigError("passphrase salt must be at least 16 bytes")
-    return hashlib.scrypt(passphrase.encode(), salt=salt, n=2**15, r=8, p=1, maxmem=64 * 1024 * 1024, dklen=32)
+    return hashlib.scrypt(
+        passphrase.encode(), salt=salt, n=2**15, r=8, p=1, maxmem=64 * 1024 * 1024, dklen=32
+    )
 
 
 def _key_id(key: bytes) -> str:

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, R
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 
 __all__ = ["FileTokenStorage", "load_or_create_key_file"]
+
+logger = logging.getLogger("oneringai.token_storage.file")
 
 
 def load_or_create_key_file(directory: Path) -> KeyRing:
@@ -58,7 +61,8 @@ class FileTokenStorage(EncryptedTokenStorage):
         except OSError as exc:
             raise TokenStorageError(
                 f"cannot create token directory {self.directory}: {exc.strerror} "
-                "(set oauth.storage.file.directory)", backend="file"
+                "(set oauth.storage.file.directory)",
+                backend="file",
             ) from exc
         super().__init__(key_ring or load_or_create_key_file(self.directory))
 
@@ -108,7 +112,9 @@ class FileTokenStorage(EncryptedTokenStorage):
         except ValueError:
             from oneringai.domain.errors import TokenDecryptionError
 
-            raise TokenDecryptionError(f"token file {path.name} is corrupt or truncated", backend="file") from None
+            raise TokenDecryptionError(
+                f"token file {path.name} is corrupt or truncated", backend="file"
+            ) from None
         return data if isinstance(data, dict) else None
 
     def _read(self, key: str) -> Record | None:
@@ -124,9 +130,8 @@ class FileTokenStorage(EncryptedTokenStorage):
 
     def _remove(self, key: str) -> None:
         path = self._path(key)
-        with self._locked(path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        with self._locked(path), contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
     def _keys(self, prefix: str) -> list[str]:
         keys = []
@@ -136,6 +141,7 @@ class FileTokenStorage(EncryptedTokenStorage):
             try:
                 data = self._read_file(path)
             except Exception:  # a corrupt file must not hide the others from admin tools
+                logger.warning("skipping unreadable token file %s", path.name)
                 continue
             key = data.get("key") if data else None
             if isinstance(key, str) and key.startswith(prefix):

@@ -49,7 +49,9 @@ class AuditingToolExecutor(WrapperToolExecutor):
         self._pool: Any = None
         self._table_ready = False
 
-    def record(self, tool_call: ToolCall, context: ToolExecutionContext, result: ToolResult, duration: float) -> dict[str, Any]:
+    def record(
+        self, tool_call: ToolCall, context: ToolExecutionContext, result: ToolResult, duration: float
+    ) -> dict[str, Any]:
         try:
             arguments: Any = redact(tool_call.parsed_arguments(), self.config.redact_keys)
         except ValueError:
@@ -104,7 +106,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
         table = self.config.table
         if not self._table_ready:
             await self._pool.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} ("  # noqa: S608 - validated identifier
+                f"CREATE TABLE IF NOT EXISTS {table} ("
                 "id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), user_id TEXT, "
                 "agent_id TEXT, tool TEXT NOT NULL, tool_call_id TEXT, arguments JSONB, "
                 "duration_ms DOUBLE PRECISION, outcome TEXT NOT NULL, error_code TEXT, error TEXT)"
@@ -113,9 +115,15 @@ class AuditingToolExecutor(WrapperToolExecutor):
         await self._pool.execute(
             f"INSERT INTO {table} (user_id, agent_id, tool, tool_call_id, arguments, duration_ms, "  # noqa: S608
             "outcome, error_code, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)",
-            entry["user_id"], entry["agent_id"], entry["tool"], entry["tool_call_id"],
-            json.dumps(entry["arguments"], default=str), entry["duration_ms"], entry["outcome"],
-            entry["error_code"], entry["error"],
+            entry["user_id"],
+            entry["agent_id"],
+            entry["tool"],
+            entry["tool_call_id"],
+            json.dumps(entry["arguments"], default=str),
+            entry["duration_ms"],
+            entry["outcome"],
+            entry["error_code"],
+            entry["error"],
         )
 
     async def aclose(self) -> None:

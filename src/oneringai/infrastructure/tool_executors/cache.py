@@ -20,7 +20,9 @@ __all__ = ["CachingToolExecutor"]
 class CachingToolExecutor(WrapperToolExecutor):
     config: CacheExecutorConfig
 
-    def __init__(self, wrapped: IToolExecutor, config: CacheExecutorConfig | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, wrapped: IToolExecutor, config: CacheExecutorConfig | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(wrapped, config or CacheExecutorConfig(**kwargs))
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._redis: Any = None
@@ -86,7 +88,9 @@ class CachingToolExecutor(WrapperToolExecutor):
         if cached is not None:
             self.hits += 1
             return ToolResult(
-                tool_call_id=tool_call.id, tool_name=tool_call.function.name, output=cached,
+                tool_call_id=tool_call.id,
+                tool_name=tool_call.function.name,
+                output=cached,
                 metadata={"cache": "hit"},
             )
         self.misses += 1

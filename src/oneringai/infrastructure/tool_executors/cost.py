@@ -17,7 +17,9 @@ __all__ = ["CostTrackingToolExecutor"]
 class CostTrackingToolExecutor(WrapperToolExecutor):
     config: CostExecutorConfig
 
-    def __init__(self, wrapped: IToolExecutor, config: CostExecutorConfig | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, wrapped: IToolExecutor, config: CostExecutorConfig | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(wrapped, config or CostExecutorConfig(**kwargs))
         self.spent: defaultdict[str, float] = defaultdict(float)
         self.calls: Counter[str] = Counter()

@@ -30,11 +30,15 @@ class DirectToolExecutor(IToolExecutor):
         tool = context.find_tool(name)
         if tool is None:
             available = ", ".join(t.name for t in context.tools) or "none"
-            return ToolResult.failure(tool_call, f"unknown tool {name!r} (available: {available})", code="unknown_tool")
+            return ToolResult.failure(
+                tool_call, f"unknown tool {name!r} (available: {available})", code="unknown_tool"
+            )
         try:
             raw = tool_call.parsed_arguments()
         except ValueError as exc:
-            return ToolResult.failure(tool_call, f"arguments are not valid JSON: {exc}", code="invalid_arguments")
+            return ToolResult.failure(
+                tool_call, f"arguments are not valid JSON: {exc}", code="invalid_arguments"
+            )
         try:
             arguments = tool.validate_arguments(raw)
         except ValueError as exc:
@@ -46,7 +50,9 @@ class DirectToolExecutor(IToolExecutor):
         except ToolExecutionError as exc:
             return ToolResult.failure(tool_call, str(exc), code="tool_error", retryable=exc.is_retryable)
         except (TimeoutError, ConnectionError) as exc:
-            return ToolResult.failure(tool_call, f"{type(exc).__name__}: {exc}", code="tool_error", retryable=True)
+            return ToolResult.failure(
+                tool_call, f"{type(exc).__name__}: {exc}", code="tool_error", retryable=True
+            )
         except Exception as exc:
             return ToolResult.failure(tool_call, f"{type(exc).__name__}: {exc}", code="tool_error")
         return ToolResult(

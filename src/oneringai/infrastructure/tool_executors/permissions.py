@@ -32,7 +32,9 @@ class PermissionToolExecutor(WrapperToolExecutor):
 
     def denial(self, tool: str, context: ToolExecutionContext) -> str | None:
         """Why ``tool`` is not allowed for this caller, or None."""
-        rules: list[tuple[str, dict[str, list[str]]]] = [("global", {"allow": self.config.allow or [], "deny": self.config.deny})]
+        rules: list[tuple[str, dict[str, list[str]]]] = [
+            ("global", {"allow": self.config.allow or [], "deny": self.config.deny})
+        ]
         if context.user_id and context.user_id in self.config.users:
             rules.append((f"user {context.user_id}", self.config.users[context.user_id]))
         for role in sorted(context.roles):
@@ -56,7 +58,8 @@ class PermissionToolExecutor(WrapperToolExecutor):
         if name in self.config.require_approval:
             if self.approve is None:
                 return ToolResult.failure(
-                    tool_call, f"tool {name!r} needs approval and no approver is configured",
+                    tool_call,
+                    f"tool {name!r} needs approval and no approver is configured",
                     code="approval_required",
                 )
             if not await self.approve(tool_call, context):

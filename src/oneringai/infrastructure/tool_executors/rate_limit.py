@@ -67,7 +67,9 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
 
         limiter = self._limiters.get(key)
         if limiter is None:
-            limiter = self._limiters[key] = AsyncLimiter(self.config.burst or rate, _WINDOW * (self.config.burst or rate) / rate)
+            limiter = self._limiters[key] = AsyncLimiter(
+                self.config.burst or rate, _WINDOW * (self.config.burst or rate) / rate
+            )
         if limiter.has_capacity():
             await limiter.acquire()
             return 0.0
@@ -119,7 +121,9 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
         except ConfigError:
             raise
         except Exception as exc:  # the limiter store is down: refuse rather than run unlimited
-            return ToolResult.failure(tool_call, f"rate limiter unavailable: {exc}", code="rate_limiter_unavailable", retryable=True)
+            return ToolResult.failure(
+                tool_call, f"rate limiter unavailable: {exc}", code="rate_limiter_unavailable", retryable=True
+            )
         if wait > 0:
             return ToolResult.failure(
                 tool_call,

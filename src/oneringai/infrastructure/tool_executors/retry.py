@@ -17,7 +17,9 @@ __all__ = ["RetryingToolExecutor"]
 class RetryingToolExecutor(WrapperToolExecutor):
     config: RetryExecutorConfig
 
-    def __init__(self, wrapped: IToolExecutor, config: RetryExecutorConfig | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, wrapped: IToolExecutor, config: RetryExecutorConfig | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(wrapped, config or RetryExecutorConfig(**kwargs))
 
     def delay(self, attempt: int) -> float:

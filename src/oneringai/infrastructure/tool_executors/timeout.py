@@ -16,7 +16,9 @@ __all__ = ["TimeoutToolExecutor"]
 class TimeoutToolExecutor(WrapperToolExecutor):
     config: TimeoutExecutorConfig
 
-    def __init__(self, wrapped: IToolExecutor, config: TimeoutExecutorConfig | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, wrapped: IToolExecutor, config: TimeoutExecutorConfig | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(wrapped, config or TimeoutExecutorConfig(**kwargs))
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
