@@ -113,7 +113,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
             )
             self._table_ready = True
         await self._pool.execute(
-            f"INSERT INTO {table} (user_id, agent_id, tool, tool_call_id, arguments, duration_ms, "  # noqa: S608
+            f"INSERT INTO {table} (user_id, agent_id, tool, tool_call_id, arguments, duration_ms, "
             "outcome, error_code, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)",
             entry["user_id"],
             entry["agent_id"],

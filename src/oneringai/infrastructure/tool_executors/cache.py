@@ -11,6 +11,7 @@ from typing import Any
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.infrastructure.redis_client import make_redis_client
 from oneringai.infrastructure.tool_executors.config import CacheExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
@@ -65,13 +66,13 @@ class CachingToolExecutor(WrapperToolExecutor):
     async def _client(self) -> Any:
         if self._redis is None:
             try:
-                import redis.asyncio as aioredis
+                import redis.asyncio  # noqa: F401 - fail early with the extra's name
             except ImportError as exc:
                 raise ConfigError(
                     "cache backend redis needs the redis extra: pip install 'oneringai[redis]'",
                     path="tools.executor.cache.backend",
                 ) from exc
-            self._redis = aioredis.from_url(self.config.redis_url.get_secret_value())
+            self._redis = make_redis_client(self.config.redis_url.get_secret_value())
         return self._redis
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:

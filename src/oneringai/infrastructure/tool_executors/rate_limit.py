@@ -14,6 +14,7 @@ from typing import Any
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.infrastructure.redis_client import make_redis_client
 from oneringai.infrastructure.tool_executors.config import RateLimitExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
@@ -84,13 +85,13 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
     async def _redis_client(self) -> Any:
         if self._redis is None:
             try:
-                import redis.asyncio as aioredis
+                import redis.asyncio  # noqa: F401 - fail early with the extra's name
             except ImportError as exc:
                 raise ConfigError(
                     "rate_limit backend redis needs the redis extra: pip install 'oneringai[redis]'",
                     path="tools.executor.rate_limit.backend",
                 ) from exc
-            self._redis = aioredis.from_url(self.config.redis_url.get_secret_value())
+            self._redis = make_redis_client(self.config.redis_url.get_secret_value())
             self._script = self._redis.register_script(_SLIDING_WINDOW)
         return self._redis
 

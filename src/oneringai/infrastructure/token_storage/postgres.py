@@ -1,0 +1,153 @@
+"""PostgreSQL store (asyncpg pool): one row per key, upserts, expired rows ignored and
+removable, advisory locks for cross-process single-flight refresh."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from oneringai.domain.errors import TokenStorageError
+from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
+from oneringai.infrastructure.token_storage.encryption import KeyRing
+
+if TYPE_CHECKING:
+    from oneringai.settings import PostgresStorageSettings
+
+__all__ = ["PostgresTokenStorage", "open_postgres_storage"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def _import_asyncpg() -> Any:
+    try:
+        import asyncpg
+    except ImportError as exc:
+        raise TokenStorageError(
+            "needs asyncpg: pip install 'oneringai[postgres]'", backend="postgres"
+        ) from exc
+    return asyncpg
+
+
+def _safe_dsn(dsn: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", dsn)
+
+
+class PostgresTokenStorage(EncryptedTokenStorage):
+    backend = "postgres"
+
+    def __init__(self, pool: Any, key_ring: KeyRing, *, table: str = "oauth_tokens", schema: str = "public") -> None:
+        super().__init__(key_ring)
+        for name, value in (("table", table), ("schema", schema)):
+            if not _IDENT.match(value):
+                raise TokenStorageError(f"invalid {name} name {value!r}", backend="postgres")
+        self.pool = pool
+        self.table = f'"{schema}"."{table}"'
+        self.schema = schema
+        self.table_name = table
+
+    @contextlib.asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except TokenStorageError:
+            raise
+        except Exception as exc:
+            raise TokenStorageError(f"{type(exc).__name__}: {exc}", backend="postgres") from exc
+
+    async def ensure_schema(self) -> None:
+        """Create or migrate the table; serialised by an advisory lock so replicas can race."""
+        async with self._errors(), self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('oneringai:schema'))")
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                "key TEXT PRIMARY KEY, envelope TEXT NOT NULL, key_id TEXT NOT NULL DEFAULT '', "
+                "expires_at TIMESTAMPTZ NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now(), "
+                "updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            for column, ddl in (
+                ("envelope", "TEXT"),
+                ("key_id", "TEXT NOT NULL DEFAULT ''"),
+                ("expires_at", "TIMESTAMPTZ NULL"),
+                ("created_at", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
+                ("updated_at", "TIMESTAMPTZ NOT NULL DEFAULT now()"),
+            ):
+                await conn.execute(f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {column} {ddl}")
+            await conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{self.table_name}_expires_at_idx" ON {self.table} (expires_at)'
+            )
+
+    async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
+        async with self._errors():
+            await self.pool.execute(
+                f"INSERT INTO {self.table} (key, envelope, key_id, expires_at) "
+                "VALUES ($1, $2, $3, to_timestamp($4)) ON CONFLICT (key) DO UPDATE SET "
+                "envelope = EXCLUDED.envelope, key_id = EXCLUDED.key_id, "
+                "expires_at = EXCLUDED.expires_at, updated_at = now()",
+                key, envelope, KeyRing.key_id_of(envelope) or "", expires_at,
+            )
+
+    async def _get(self, key: str) -> Record | None:
+        async with self._errors():
+            row = await self.pool.fetchrow(
+                f"SELECT envelope, extract(epoch FROM expires_at)::float8 AS expires FROM {self.table} "
+                "WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())",
+                key,
+            )
+        return None if row is None else (row["envelope"], row["expires"])
+
+    async def _delete(self, key: str) -> None:
+        async with self._errors():
+            await self.pool.execute(f"DELETE FROM {self.table} WHERE key = $1", key)
+
+    async def _list(self, prefix: str) -> list[str]:
+        async with self._errors():
+            rows = await self.pool.fetch(
+                f"SELECT key FROM {self.table} WHERE left(key, length($1)) = $1 "
+                "AND (expires_at IS NULL OR expires_at > now()) ORDER BY key",
+                prefix,
+            )
+        return [row["key"] for row in rows]
+
+    async def cleanup_expired(self) -> int:
+        async with self._errors():
+            result = await self.pool.execute(f"DELETE FROM {self.table} WHERE expires_at <= now()")
+        return int(result.split()[-1])
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str) -> AsyncIterator[None]:
+        """A session advisory lock: one holder across every process sharing the database."""
+        async with self._errors(), self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+
+
+@contextlib.asynccontextmanager
+async def open_postgres_storage(settings: PostgresStorageSettings, key_ring: KeyRing) -> AsyncIterator[PostgresTokenStorage]:
+    """Container resource: a pool, the table ensured, closed on shutdown."""
+    asyncpg = _import_asyncpg()
+    if settings.dsn is None:
+        raise TokenStorageError(
+            "oauth.storage.postgres.dsn is not set (e.g. dsn: \"${DATABASE_URL}\")", backend="postgres"
+        )
+    dsn = settings.dsn.get_secret_value()
+    try:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=settings.min_size, max_size=settings.max_size, command_timeout=settings.command_timeout
+        )
+    except Exception as exc:
+        raise TokenStorageError(
+            f"cannot connect to {_safe_dsn(dsn)}: {type(exc).__name__}: {str(exc).replace(dsn, _safe_dsn(dsn))}",
+            backend="postgres",
+        ) from None
+    try:
+        storage = PostgresTokenStorage(pool, key_ring, table=settings.table, schema=settings.schema_name)
+        await storage.ensure_schema()
+        yield storage
+    finally:
+        await pool.close()
