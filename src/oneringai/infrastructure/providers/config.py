@@ -71,3 +71,8 @@ class LlamaCppProviderConfig(_StrictProviderConfig):
     threads: int = 1
     startup_timeout: float = 120.0
     extra_args: list[str] = Field(default_factory=list)
+    default_max_tokens: int = Field(default=256, gt=0, description="when a request sets none")
+    stop: list[str] = Field(
+        default_factory=lambda: ["<|im_end|>", "<|im_start|>", "<end_of_turn>", "<start_of_turn>"],
+        description="default stop sequences: small base models run on past their turn",
+    )

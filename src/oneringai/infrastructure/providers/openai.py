@@ -46,8 +46,9 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
 
     @property
     def requires_key(self) -> bool:
-        if self.config.requires_api_key is not None:
-            return self.config.requires_api_key
+        configured = getattr(self.config, "requires_api_key", None)
+        if configured is not None:
+            return bool(configured)
         return self._is_openai
 
     def validate_api_key(self) -> KeyValidationResult:
@@ -66,10 +67,12 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             key = self._configured_api_key() if not self.requires_key else self.get_api_key()
             if key:
                 headers["authorization"] = f"Bearer {key}"
-            if self.config.organization:
-                headers["openai-organization"] = self.config.organization
-            if self.config.project:
-                headers["openai-project"] = self.config.project
+            organization = getattr(self.config, "organization", None)
+            project = getattr(self.config, "project", None)
+            if organization:
+                headers["openai-organization"] = organization
+            if project:
+                headers["openai-project"] = project
             self._headers_cache = headers
         return self._headers_cache
 
