@@ -1,0 +1,144 @@
+import asyncio
+import json
+
+import pytest
+
+from oneringai import OneRingAI
+from oneringai.application.agents.agent import AgentHooks
+from oneringai.application.tools import tool
+from oneringai.testing import ScriptedTextProvider, tool_call
+
+
+@tool
+def get_weather(city: str) -> dict:
+    """Weather for a city."""
+    return {"city": city, "sky": "sunny"}
+
+
+@tool
+async def slow(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "done"
+
+
+@tool
+def explode() -> None:
+    raise ValueError("bad tool")
+
+
+async def make(script, **settings):
+    from oneringai.settings import Settings
+
+    fake = ScriptedTextProvider(script)
+    client = OneRingAI(providers={"fake": fake}, settings=Settings.model_validate({
+        "text": {"default": None, "providers": {}}, "oauth": {"storage": {"kind": "memory"}}, **settings,
+    }))
+    return client, fake
+
+
+async def test_tool_loop_with_parallel_calls():
+    client, fake = await make([[tool_call("get_weather", city="Paris"), tool_call("get_weather", city="Oslo")], "Both sunny."])
+    agent = await client.agents.create(provider="fake", model="m", tools=[get_weather], instructions="be nice")
+    response = await agent.run("weather?")
+    assert response.output_text == "Both sunny."
+    second = fake.requests[1].input
+    results = [p for item in second for p in item.content if p.type == "tool_result"]
+    assert [json.loads(r.content)["city"] for r in results] == ["Paris", "Oslo"]
+    assert response.usage.total_tokens == 15 + 12  # tool turn (15) + text turn (10 in, 2 out), summed
+    await client.destroy()
+
+
+async def test_stream_events_and_conversation_kept():
+    client, fake = await make([tool_call("get_weather", city="Paris"), "Sunny.", "You asked about Paris."])
+    agent = await client.agents.create(provider="fake", model="m", tools=[get_weather])
+    types = [e.type async for e in agent.stream("weather?")]
+    assert "response.tool_execution.start" in types and "response.tool_execution.done" in types
+    assert types.count("response.iteration.complete") == 2 and types[-1] == "response.complete"
+    follow = await agent.run("what did I ask?")
+    assert follow.output_text == "You asked about Paris."
+    assert len(fake.requests[2].input) == 5  # user, assistant call, tool result, assistant, user
+    await client.destroy()
+
+
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (tool_call("nope"), "unknown_tool"),
+        (tool_call("get_weather"), "invalid_arguments"),
+        (tool_call("explode"), "tool_error"),
+        (tool_call("slow", seconds=30), "timeout"),
+    ],
+)
+async def test_tool_failures_become_results_the_model_sees(call, code):
+    client, fake = await make([call, "recovered"])
+    agent = await client.agents.create(provider="fake", model="m", tools=[get_weather, slow, explode], tool_timeout=0.1)
+    events = [e async for e in agent.stream("go")]
+    done = [e for e in events if e.type == "response.tool_execution.done"]
+    assert done[0].result.metadata["code"] == code
+    assert events[-1].response.output_text == "recovered"
+    await client.destroy()
+
+
+async def test_model_looping_forever_stops_at_max_iterations():
+    client, fake = await make([tool_call("get_weather", city="X")], )
+    fake._repeat_last = True
+    agent = await client.agents.create(provider="fake", model="m", tools=[get_weather], max_iterations=4)
+    response = await agent.run("loop")
+    assert response.stop_reason == "max_iterations" and response.status == "incomplete"
+    assert len(fake.requests) == 4
+    await client.destroy()
+
+
+async def test_agents_do_not_share_tools():
+    client, _ = await make(["a", "b"])
+    one = await client.agents.create(provider="fake", model="m", tools=[get_weather])
+    two = await client.agents.create(provider="fake", model="m", tools=[])
+    assert [t.name for t in one.tools] == ["get_weather"] and two.tools == []
+    await client.destroy()
+
+
+async def test_hooks_modify_skip_and_deny():
+    seen = []
+
+    def before_tool(call, context):
+        seen.append(call.function.name)
+        if call.function.name == "explode":
+            return False
+        if call.function.arguments == '{"city": "Paris"}':
+            return call.model_copy(update={"function": call.function.model_copy(update={"arguments": '{"city": "Rome"}'})})
+        return None
+
+    client, fake = await make([[tool_call("get_weather", city="Paris"), tool_call("explode")], "ok"])
+    agent = await client.agents.create(provider="fake", model="m", tools=[get_weather, explode], hooks=AgentHooks(before_tool=before_tool))
+    events = [e async for e in agent.stream("go")]
+    done = {e.tool_name: e.result for e in events if e.type == "response.tool_execution.done"}
+    assert json.loads(done["get_weather"].output)["city"] == "Rome"
+    assert done["explode"].metadata["code"] == "denied_by_hook"
+    await client.destroy()
+
+
+async def test_total_timeout_and_cancellation():
+    client, fake = await make([tool_call("slow", seconds=30), "never"])
+    agent = await client.agents.create(provider="fake", model="m", tools=[slow], timeout=0.2, tool_timeout=60)
+    with pytest.raises(TimeoutError):
+        await agent.run("go")
+    await client.destroy()
+    client, fake = await make([tool_call("slow", seconds=30), "never"])
+    agent = await client.agents.create(provider="fake", model="m", tools=[slow], tool_timeout=60)
+    task = asyncio.create_task(agent.run("go"))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.destroy()
+
+
+async def test_agent_against_vendor_server_end_to_end(vendor_server):
+    from oneringai.settings import Settings
+
+    settings = Settings.model_validate({"text": {"default": "o", "providers": {"o": {"kind": "openai", "base_url": f"{vendor_server.url}/v1", "api_key": "sk-test-123456789"}}}})
+    async with OneRingAI(settings=settings) as client:
+        agent = await client.agents.create(model="ok", tools=[get_weather])
+        response = await agent.run("weather?")
+    assert response.output_text == "Hello from the stub server."
+    assert response.usage.total_tokens == 38
