@@ -70,7 +70,7 @@ async def test_stream_events_and_conversation_kept():
     ],
 )
 async def test_tool_failures_become_results_the_model_sees(call, code):
-    client, fake = await make([call, "recovered"])
+    client, _fake = await make([call, "recovered"])
     agent = await client.agents.create(provider="fake", model="m", tools=[get_weather, slow, explode], tool_timeout=0.1)
     events = [e async for e in agent.stream("go")]
     done = [e for e in events if e.type == "response.tool_execution.done"]
@@ -108,7 +108,7 @@ async def test_hooks_modify_skip_and_deny():
             return call.model_copy(update={"function": call.function.model_copy(update={"arguments": '{"city": "Rome"}'})})
         return None
 
-    client, fake = await make([[tool_call("get_weather", city="Paris"), tool_call("explode")], "ok"])
+    client, _fake = await make([[tool_call("get_weather", city="Paris"), tool_call("explode")], "ok"])
     agent = await client.agents.create(provider="fake", model="m", tools=[get_weather, explode], hooks=AgentHooks(before_tool=before_tool))
     events = [e async for e in agent.stream("go")]
     done = {e.tool_name: e.result for e in events if e.type == "response.tool_execution.done"}
@@ -118,12 +118,12 @@ async def test_hooks_modify_skip_and_deny():
 
 
 async def test_total_timeout_and_cancellation():
-    client, fake = await make([tool_call("slow", seconds=30), "never"])
+    client, _ = await make([tool_call("slow", seconds=30), "never"])
     agent = await client.agents.create(provider="fake", model="m", tools=[slow], timeout=0.2, tool_timeout=60)
     with pytest.raises(TimeoutError):
         await agent.run("go")
     await client.destroy()
-    client, fake = await make([tool_call("slow", seconds=30), "never"])
+    client, _fake = await make([tool_call("slow", seconds=30), "never"])
     agent = await client.agents.create(provider="fake", model="m", tools=[slow], tool_timeout=60)
     task = asyncio.create_task(agent.run("go"))
     await asyncio.sleep(0.1)

@@ -193,7 +193,7 @@ async def test_audit_record_redacts_secrets(caplog):
         return "ok"
 
     records = []
-    executor = AuditingToolExecutor(DirectToolExecutor(), sink=records.append)
+    executor = AuditingToolExecutor(DirectToolExecutor(), on_record=records.append)
     context = CTX.model_copy(update={"tools": [login]})
     await executor.execute_tool(tool_call("login", user="a", password="hunter2"), context)
     await executor.execute_tool(tool_call("nope"), context)

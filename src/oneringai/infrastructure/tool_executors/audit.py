@@ -40,12 +40,12 @@ class AuditingToolExecutor(WrapperToolExecutor):
         wrapped: IToolExecutor,
         config: AuditExecutorConfig | None = None,
         *,
-        sink: Callable[[dict[str, Any]], Any] | None = None,
+        on_record: Callable[[dict[str, Any]], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(wrapped, config or AuditExecutorConfig(**kwargs))
         self._logger = logging.getLogger(self.config.logger)
-        self._sink = sink
+        self._on_record = on_record
         self._pool: Any = None
         self._table_ready = False
 
@@ -82,8 +82,8 @@ class AuditingToolExecutor(WrapperToolExecutor):
         return result
 
     async def _write(self, entry: dict[str, Any]) -> None:
-        if self._sink is not None:
-            outcome = self._sink(entry)
+        if self._on_record is not None:
+            outcome = self._on_record(entry)
             if hasattr(outcome, "__await__"):
                 await outcome
         elif self.config.sink == "postgres":

@@ -1,0 +1,128 @@
+"""Redis-backed limiter and cache shared across processes; Postgres audit sink."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from oneringai import ToolExecutionContext
+from oneringai.application.tools import tool
+from oneringai.infrastructure.tool_executors.audit import AuditingToolExecutor
+from oneringai.infrastructure.tool_executors.cache import CachingToolExecutor
+from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
+from oneringai.infrastructure.tool_executors.rate_limit import RateLimitingToolExecutor
+from oneringai.testing import tool_call
+from tests.conftest import POSTGRES_DSN, REDIS_URL, service_unavailable
+
+
+@tool
+def echo(text: str) -> str:
+    return text
+
+
+CTX = ToolExecutionContext(tools=[echo], user_id="u1")
+
+
+async def _require_redis() -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:
+        service_unavailable("Redis", str(exc))
+    finally:
+        await client.aclose()
+
+
+WORKER = """
+import asyncio, json, sys
+from oneringai import ToolExecutionContext
+from oneringai.application.tools import tool
+from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
+from oneringai.infrastructure.tool_executors.rate_limit import RateLimitingToolExecutor
+from oneringai.testing import tool_call
+
+@tool
+def echo(text: str) -> str:
+    return text
+
+async def main():
+    executor = RateLimitingToolExecutor(DirectToolExecutor(), per_minute=10, backend="redis",
+                                        redis_url=sys.argv[1], prefix=sys.argv[2])
+    ok = 0
+    for _ in range(10):
+        result = await executor.execute_tool(tool_call("echo", text="x"), ToolExecutionContext(tools=[echo]))
+        ok += not result.is_error
+    await executor.aclose()
+    print(ok)
+
+asyncio.run(main())
+"""
+
+
+async def test_two_processes_share_one_limit():
+    await _require_redis()
+    prefix = f"oneringai-test:{uuid.uuid4().hex[:8]}:"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WORKER, REDIS_URL, prefix], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    allowed = [int(p.communicate(timeout=60)[0].strip()) for p in procs]
+    assert sum(allowed) == 10, allowed  # 20 attempts, one shared limit of 10/minute
+
+
+async def test_redis_cache_shared_between_executors():
+    await _require_redis()
+    prefix = f"oneringai-test:{uuid.uuid4().hex[:8]}:"
+    counter = {"n": 0}
+
+    @tool
+    def counted(text: str) -> str:
+        counter["n"] += 1
+        return text.upper()
+
+    context = ToolExecutionContext(tools=[counted], user_id="u")
+    one = CachingToolExecutor(DirectToolExecutor(), backend="redis", redis_url=REDIS_URL, prefix=prefix, ttl=30)
+    two = CachingToolExecutor(DirectToolExecutor(), backend="redis", redis_url=REDIS_URL, prefix=prefix, ttl=30)
+    assert (await one.execute_tool(tool_call("counted", text="a"), context)).output == "A"
+    hit = await two.execute_tool(tool_call("counted", text="a"), context)
+    assert hit.output == "A" and hit.metadata["cache"] == "hit" and counter["n"] == 1
+    await one.aclose()
+    await two.aclose()
+
+
+async def test_postgres_audit_sink():
+    import asyncpg
+
+    table = f"audit_{uuid.uuid4().hex[:8]}"
+    try:
+        conn = await asyncpg.connect(POSTGRES_DSN)
+    except Exception as exc:
+        service_unavailable("PostgreSQL", str(exc))
+    executor = AuditingToolExecutor(DirectToolExecutor(), sink="postgres", dsn=POSTGRES_DSN, table=table)
+    try:
+        await executor.execute_tool(tool_call("echo", text="hello", api_key="sk-should-not-appear"), CTX)
+        await executor.execute_tool(tool_call("missing"), CTX)
+        rows = await conn.fetch(f"SELECT tool, outcome, error_code, arguments, user_id FROM {table} ORDER BY id")
+        assert [(r["tool"], r["outcome"], r["error_code"]) for r in rows] == [
+            ("echo", "ok", None), ("missing", "error", "unknown_tool"),
+        ]
+        arguments = json.loads(rows[0]["arguments"])
+        assert arguments["api_key"] == "[REDACTED]" and rows[0]["user_id"] == "u1"
+    finally:
+        await executor.aclose()
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.close()
+
+
+@pytest.mark.parametrize("backend", ["redis"])
+async def test_limiter_store_down_refuses_not_runs(backend):
+    executor = RateLimitingToolExecutor(DirectToolExecutor(), backend=backend, redis_url="redis://127.0.0.1:1/0")
+    result = await executor.execute_tool(tool_call("echo", text="x"), CTX)
+    assert result.is_error and result.metadata["code"] == "rate_limiter_unavailable"
+    await executor.aclose()
