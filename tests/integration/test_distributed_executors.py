@@ -20,7 +20,7 @@ from tests.conftest import POSTGRES_DSN, REDIS_URL, service_unavailable
 
 
 @tool
-def echo(text: str) -> str:
+def echo(text: str, api_key: str = "") -> str:
     return text
 
 
