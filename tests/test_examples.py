@@ -1,0 +1,52 @@
+"""Each example runs with the command the README gives."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONERINGAI_") or k == "ONERINGAI_REQUIRE_SERVICES"}
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_custom_infrastructure():
+    out = run("examples/custom_infrastructure.py")
+    assert "[llama2] echo: Hello!" in out
+    assert "plaintext token on disk? False" in out
+    assert "cache hit for word_count" in out and "Rate limit exceeded" in out
+
+
+def test_agent_with_tools():
+    out = run("examples/agent_with_tools.py")
+    assert '-> get_weather({"city": "Paris"})' in out
+    assert "'total_cost': 0.1" in out  # the second call was a cache hit, never charged
+
+
+def test_worker_production_profile():
+    import socket
+
+    for port in (5432, 6379):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except OSError as exc:
+            from tests.conftest import service_unavailable
+
+            service_unavailable(f"127.0.0.1:{port}", str(exc))
+    out = run("examples/worker.py", "--profile", "production")
+    assert "token storage: aws_secrets_manager" in out
+    assert out.count('"status": "shipped"') == 3
+
+
+@pytest.mark.parametrize("name", ["custom_infrastructure", "agent_with_tools", "worker"])
+def test_examples_are_documented_in_readme(name):
+    assert f"examples/{name}.py" in (ROOT / "README.md").read_text()
