@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from oneringai.domain._base import DomainModel
 
 __all__ = ["ModelCapabilities", "ProviderCapabilities"]
 
 
-class ProviderCapabilities(BaseModel):
+class ProviderCapabilities(DomainModel):
     model_config = ConfigDict(frozen=True)
     text: bool = True
     images: bool = False
@@ -15,7 +17,7 @@ class ProviderCapabilities(BaseModel):
     audio: bool = False
 
 
-class ModelCapabilities(BaseModel):
+class ModelCapabilities(DomainModel):
     """Limits, features and prices (per million tokens) of one model."""
 
     model_config = ConfigDict(frozen=True)

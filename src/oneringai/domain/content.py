@@ -10,7 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from oneringai.domain._base import DomainModel
 
 __all__ = [
     "Content",
@@ -41,7 +43,7 @@ class ContentType(StrEnum):
     TOOL_RESULT = "tool_result"
 
 
-class _Part(BaseModel):
+class _Part(DomainModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
@@ -50,7 +52,7 @@ class InputTextContent(_Part):
     text: str
 
 
-class ImageURL(BaseModel):
+class ImageURL(DomainModel):
     """An http(s) URL or a ``data:image/...;base64,...`` URI."""
 
     model_config = ConfigDict(extra="forbid")
@@ -92,7 +94,7 @@ Content = Annotated[
 ]
 
 
-class Message(BaseModel):
+class Message(DomainModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["message"] = "message"
     role: MessageRole

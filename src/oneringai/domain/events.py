@@ -7,10 +7,12 @@ events / complete; agents add tool execution and iteration events.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
+from oneringai.domain._base import DomainModel
 from oneringai.domain.response import LLMResponse, Usage
 from oneringai.domain.tools import ToolResult
 
@@ -43,32 +45,32 @@ class StreamEventType:
     ERROR = "response.error"
 
 
-class ResponseCreatedEvent(BaseModel):
+class ResponseCreatedEvent(DomainModel):
     type: Literal["response.created"] = "response.created"
     response_id: str = ""
     model: str = ""
 
 
-class OutputTextDeltaEvent(BaseModel):
+class OutputTextDeltaEvent(DomainModel):
     type: Literal["response.output_text.delta"] = "response.output_text.delta"
     delta: str
 
 
-class ToolCallStartEvent(BaseModel):
+class ToolCallStartEvent(DomainModel):
     type: Literal["response.tool_call.start"] = "response.tool_call.start"
     tool_call_id: str
     tool_name: str
     index: int = 0
 
 
-class ToolCallArgumentsDeltaEvent(BaseModel):
+class ToolCallArgumentsDeltaEvent(DomainModel):
     type: Literal["response.tool_call_arguments.delta"] = "response.tool_call_arguments.delta"
     tool_call_id: str
     delta: str
     index: int = 0
 
 
-class ToolCallArgumentsDoneEvent(BaseModel):
+class ToolCallArgumentsDoneEvent(DomainModel):
     type: Literal["response.tool_call_arguments.done"] = "response.tool_call_arguments.done"
     tool_call_id: str
     tool_name: str
@@ -76,14 +78,14 @@ class ToolCallArgumentsDoneEvent(BaseModel):
     index: int = 0
 
 
-class ToolExecutionStartEvent(BaseModel):
+class ToolExecutionStartEvent(DomainModel):
     type: Literal["response.tool_execution.start"] = "response.tool_execution.start"
     tool_call_id: str
     tool_name: str
     arguments: str
 
 
-class ToolExecutionDoneEvent(BaseModel):
+class ToolExecutionDoneEvent(DomainModel):
     type: Literal["response.tool_execution.done"] = "response.tool_execution.done"
     tool_call_id: str
     tool_name: str
@@ -91,14 +93,14 @@ class ToolExecutionDoneEvent(BaseModel):
     duration_ms: float = 0.0
 
 
-class IterationCompleteEvent(BaseModel):
+class IterationCompleteEvent(DomainModel):
     type: Literal["response.iteration.complete"] = "response.iteration.complete"
     iteration: int
     tool_calls: int = 0
     usage: Usage = Field(default_factory=Usage)
 
 
-class ResponseCompleteEvent(BaseModel):
+class ResponseCompleteEvent(DomainModel):
     type: Literal["response.complete"] = "response.complete"
     response: LLMResponse
 
@@ -107,7 +109,7 @@ class ResponseCompleteEvent(BaseModel):
         return self.response.usage
 
 
-class ErrorEvent(BaseModel):
+class ErrorEvent(DomainModel):
     type: Literal["response.error"] = "response.error"
     message: str
     code: str | None = None
@@ -128,4 +130,7 @@ StreamEvent = Annotated[
     Field(discriminator="type"),
 ]
 
-stream_event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
+@cache
+def stream_event_adapter() -> TypeAdapter[StreamEvent]:
+    """Validates any event from its dict form (``adapter.validate_python(data)``)."""
+    return TypeAdapter(StreamEvent)

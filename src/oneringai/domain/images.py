@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from oneringai.domain._base import DomainModel
 
 __all__ = ["GeneratedImage", "ImageGenerateOptions", "ImageResponse"]
 
 
-class ImageGenerateOptions(BaseModel):
+class ImageGenerateOptions(DomainModel):
     model_config = ConfigDict(extra="forbid")
     prompt: str = Field(min_length=1)
     model: str = "gpt-image-1"
@@ -21,13 +23,13 @@ class ImageGenerateOptions(BaseModel):
     user: str | None = None
 
 
-class GeneratedImage(BaseModel):
+class GeneratedImage(DomainModel):
     url: str | None = None
     b64_json: str | None = None
     revised_prompt: str | None = None
 
 
-class ImageResponse(BaseModel):
+class ImageResponse(DomainModel):
     created: int = 0
     model: str = ""
     data: list[GeneratedImage] = Field(default_factory=list)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from oneringai.domain._base import DomainModel
 from oneringai.domain.content import InputItem
 from oneringai.domain.tools import FunctionToolDefinition
 
 __all__ = ["JSONSchemaFormat", "ResponseFormat", "TextGenerateOptions", "ToolChoice"]
 
 
-class JSONSchemaFormat(BaseModel):
+class JSONSchemaFormat(DomainModel):
     name: str = "response"
     schema_: dict[str, Any] = Field(alias="schema")
     strict: bool = True
@@ -21,7 +22,7 @@ class JSONSchemaFormat(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
-class ResponseFormat(BaseModel):
+class ResponseFormat(DomainModel):
     """``text``, ``json_object`` (any JSON), or ``json_schema`` (JSON matching a schema)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,7 +34,7 @@ class ResponseFormat(BaseModel):
 ToolChoice = Literal["auto", "required", "none"] | str
 
 
-class TextGenerateOptions(BaseModel):
+class TextGenerateOptions(DomainModel):
     """One generation request, independent of the provider that serves it.
 
     ``provider_options`` carries vendor knobs that have no neutral spelling

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from oneringai.domain._base import DomainModel
 from oneringai.domain.content import Message, OutputTextContent, ToolUseContent
 from oneringai.domain.tools import ToolCall, ToolCallFunction
 
@@ -16,7 +17,7 @@ __all__ = ["LLMResponse", "StopReason", "Usage"]
 StopReason = Literal["complete", "tool_calls", "max_tokens", "content_filter", "stop_sequence"]
 
 
-class Usage(BaseModel):
+class Usage(DomainModel):
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
@@ -29,7 +30,7 @@ class Usage(BaseModel):
         )
 
 
-class LLMResponse(BaseModel):
+class LLMResponse(DomainModel):
     id: str = ""
     object: Literal["response"] = "response"
     created_at: float = Field(default_factory=time.time)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+from pydantic import ConfigDict, Field, SecretStr, field_serializer
+
+from oneringai.domain._base import DomainModel
 
 __all__ = ["StoredToken"]
 
 
-class StoredToken(BaseModel):
+class StoredToken(DomainModel):
     """``access_token`` and ``refresh_token`` are secrets: they never show in ``repr``."""
 
     model_config = ConfigDict(extra="allow")

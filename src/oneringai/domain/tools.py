@@ -13,7 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from oneringai.domain._base import DomainModel
 
 __all__ = [
     "FunctionDefinition",
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 
-class FunctionDefinition(BaseModel):
+class FunctionDefinition(DomainModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     description: str = ""
@@ -34,7 +36,7 @@ class FunctionDefinition(BaseModel):
     strict: bool | None = None
 
 
-class FunctionToolDefinition(BaseModel):
+class FunctionToolDefinition(DomainModel):
     """The definition a model sees: ``{"type": "function", "function": {...}}``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -46,12 +48,12 @@ class FunctionToolDefinition(BaseModel):
         return self.function.name
 
 
-class ToolCallFunction(BaseModel):
+class ToolCallFunction(DomainModel):
     name: str
     arguments: str = "{}"
 
 
-class ToolCall(BaseModel):
+class ToolCall(DomainModel):
     """A call the model asked for. ``function.arguments`` is the model's raw JSON text."""
 
     id: str
@@ -68,7 +70,7 @@ class ToolCall(BaseModel):
         return json.loads(text)
 
 
-class ToolResult(BaseModel):
+class ToolResult(DomainModel):
     """What a tool call produced. ``error`` is set (to a message) when it failed."""
 
     tool_call_id: str
@@ -133,7 +135,7 @@ class Tool(ABC):
         return arguments
 
 
-class ToolExecutionContext(BaseModel):
+class ToolExecutionContext(DomainModel):
     """Everything an executor may need besides the call: tools, who is calling, where."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
-__all__ = ["SSEEvent", "iter_lines", "iter_sse"]
+__all__ = ["SSEEvent", "iter_lines", "iter_sse", "iter_sse_data"]
 
 
 @dataclass(slots=True)
@@ -77,3 +77,31 @@ async def iter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
         data.append((value[1:] if value.startswith(b" ") else value).decode("utf-8", "replace"))
     if data:
         yield SSEEvent(event, "\n".join(data))
+
+
+async def iter_sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """Only the ``data`` of each event, as bytes (``json.loads`` takes them as they are).
+
+    The fast path for APIs whose events carry no meaningful ``event:`` name (OpenAI).
+    """
+    buffer = b""
+    data: list[bytes] = []
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        buffer = buffer + chunk if buffer else chunk
+        if b"\n" not in chunk:
+            continue
+        lines = buffer.split(b"\n")
+        buffer = lines.pop()
+        for raw in lines:
+            if raw[:5] == b"data:":
+                value = raw[6:] if raw[5:6] == b" " else raw[5:]
+                data.append(value[:-1] if value[-1:] == b"\r" else value)
+            elif (not raw or raw == b"\r") and data:
+                yield data[0] if len(data) == 1 else b"\n".join(data)
+                data = []
+    if buffer[:5] == b"data:":
+        data.append((buffer[6:] if buffer[5:6] == b" " else buffer[5:]).rstrip(b"\r"))
+    if data:
+        yield b"\n".join(data)

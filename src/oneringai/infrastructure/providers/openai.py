@@ -10,7 +10,7 @@ from oneringai.domain.errors import ProviderResponseError, ProviderUnavailableEr
 from oneringai.domain.events import ResponseCreatedEvent, StreamEvent
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse
-from oneringai.infrastructure.http.streams import iter_sse
+from oneringai.infrastructure.http.streams import iter_sse_data
 from oneringai.infrastructure.providers._http_calls import HttpCalls
 from oneringai.infrastructure.providers._openai_mapping import (
     STOP_REASONS,
@@ -24,6 +24,8 @@ from oneringai.infrastructure.providers.config import OpenAIProviderConfig, Prov
 from oneringai.infrastructure.providers.model_registry import OPENAI_MODELS, ModelRegistry
 
 __all__ = ["OpenAITextProvider"]
+
+_DECODER = json.JSONDecoder()
 
 
 class OpenAITextProvider(HttpCalls, BaseTextProvider):
@@ -106,57 +108,49 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
         ) as chunks:
             created = False
-            async for sse in iter_sse(chunks):
-                if sse.data == "[DONE]":
+            decode = _DECODER.decode
+            text_delta = assembler.text_delta
+            async for data in iter_sse_data(chunks):
+                if data == b"[DONE]":
                     done = True
                     continue  # keep reading to the end so the connection goes back to the pool
                 try:
-                    chunk = json.loads(sse.data)
+                    chunk = decode(data.decode())
                 except ValueError as exc:
                     raise ProviderResponseError(
-                        f"malformed stream chunk: {sse.data[:120]!r}", provider=self.name, model=model
+                        f"malformed stream chunk: {data[:120]!r}", provider=self.name, model=model
                     ) from exc
-                if not isinstance(chunk, dict):
+                if type(chunk) is not dict:
                     raise ProviderResponseError(
                         "stream chunk is not an object", provider=self.name, model=model
                     )
-                if "error" in chunk:
-                    from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
-
-                    raise ProviderErrorMapper.from_http_response(
-                        int(chunk.get("status_code") or 500),
-                        chunk,
-                        provider=self.name,
-                        model=model,
-                        secrets=self._secrets(),
-                    )
                 if not created:
+                    self._raise_stream_error(chunk, model)
                     created = True
                     assembler.response_id = str(chunk.get("id") or "")
                     assembler.model = str(chunk.get("model") or model)
                     yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
-                if chunk.get("usage"):
-                    assembler.usage = parse_usage(chunk["usage"])
-                for choice in chunk.get("choices") or ():
-                    delta = choice.get("delta") or {}
-                    text = delta.get("content")
-                    if text:
-                        yield assembler.text_delta(text)
-                    for call in delta.get("tool_calls") or ():
-                        index = int(call.get("index", 0))
-                        function = call.get("function") or {}
-                        if not assembler.has_call(index):
-                            call_id = call.get("id") or f"call_{index}"
-                            yield assembler.tool_call_start(index, call_id, function.get("name") or "")
-                        arguments = function.get("arguments")
-                        if arguments:
-                            if not isinstance(arguments, str):
-                                arguments = json.dumps(arguments)
-                            yield assembler.tool_call_arguments(index, arguments)
-                    reason = choice.get("finish_reason")
-                    if reason:
-                        assembler.raw_stop_reason = reason
-                        assembler.stop_reason = STOP_REASONS.get(reason, reason)
+                choices = chunk.get("choices")
+                if choices:
+                    for choice in choices:
+                        delta = choice.get("delta")
+                        if delta:
+                            text = delta.get("content")
+                            if text:
+                                yield text_delta(text)
+                            calls = delta.get("tool_calls")
+                            if calls:
+                                for event in self._tool_call_events(assembler, calls):
+                                    yield event
+                        reason = choice.get("finish_reason")
+                        if reason:
+                            assembler.raw_stop_reason = reason
+                            assembler.stop_reason = STOP_REASONS.get(reason, reason)
+                else:
+                    self._raise_stream_error(chunk, model)
+                usage = chunk.get("usage")
+                if usage:
+                    assembler.usage = parse_usage(usage)
         if not done and assembler.raw_stop_reason is None:
             raise ProviderUnavailableError(
                 "stream ended before completion (no finish_reason and no [DONE])",
@@ -165,6 +159,32 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             )
         for event in assembler.finish():
             yield event
+
+    def _raise_stream_error(self, chunk: dict[str, Any], model: str) -> None:
+        """Servers report mid-stream failures as ``{"error": {...}}`` chunks."""
+        if "error" in chunk:
+            from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+
+            raise ProviderErrorMapper.from_http_response(
+                int(chunk.get("status_code") or 500), chunk, provider=self.name, model=model,
+                secrets=self._secrets(),
+            )
+
+    @staticmethod
+    def _tool_call_events(assembler: StreamAssembler, calls: list[dict[str, Any]]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for call in calls:
+            index = int(call.get("index", 0))
+            function = call.get("function") or {}
+            if not assembler.has_call(index):
+                call_id = call.get("id") or f"call_{index}"
+                events.append(assembler.tool_call_start(index, call_id, function.get("name") or ""))
+            arguments = function.get("arguments")
+            if arguments:
+                if not isinstance(arguments, str):
+                    arguments = json.dumps(arguments)
+                events.append(assembler.tool_call_arguments(index, arguments))
+        return events
 
     async def list_models(self) -> list[str]:
         base = (self.config.base_url or "https://api.openai.com/v1").rstrip("/")

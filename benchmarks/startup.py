@@ -1,0 +1,83 @@
+"""Start-up cost: `import oneringai` time and RSS, and the cold first call, each in a fresh
+interpreter, against httpx alone as the baseline (and peers when installed)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import stub_server, table  # noqa: E402
+
+PROBE = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+exec(sys.argv[1])
+t1 = time.perf_counter()
+extra = {}
+if len(sys.argv) > 2:
+    import asyncio
+    async def first_call():
+        t = time.perf_counter()
+        exec(sys.argv[2], globals())
+        await globals()["call"]()
+        return time.perf_counter() - t
+    extra["first_call_ms"] = asyncio.run(first_call()) * 1000
+print(json.dumps({"import_ms": (t1 - t0) * 1000, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}))
+"""
+
+CASES = {
+    "python (nothing)": "pass",
+    "httpx": "import httpx",
+    "oneringai": "import oneringai",
+    "oneringai + one configured provider": "import oneringai; from oneringai import OneRingAI",
+    "openai SDK": "import openai",
+    "pydantic_ai": "import pydantic_ai",
+    "litellm": "import litellm",
+    "langchain_core": "import langchain_core.language_models",
+}
+
+FIRST_CALL = """
+from oneringai import OneRingAI
+from oneringai.settings import Settings
+client = OneRingAI(settings=Settings.model_validate({{"text": {{"default": "b", "providers": {{"b": {{"kind": "openai", "base_url": "{base}/v1", "api_key": "sk-bench-0000000000"}}}}}}, "oauth": {{"storage": {{"kind": "memory"}}}}}}))
+async def call():
+    await client.text.generate("hi", model="bench")
+"""
+
+
+def measure(code: str, first_call: str | None = None, runs: int = 5) -> dict[str, float] | None:
+    samples = []
+    for _ in range(runs):
+        args = [sys.executable, "-c", PROBE, code] + ([first_call] if first_call else [])
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0:
+            return None
+        samples.append(json.loads(result.stdout))
+    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+
+
+def main() -> None:
+    rows = [("import", "ms (median of 5)", "max RSS MB")]
+    for name, code in CASES.items():
+        found = measure(code)
+        if found is None:
+            rows.append((name, "not installed", "-"))
+        else:
+            rows.append((name, f"{found['import_ms']:.0f}", f"{found['rss_mb']:.0f}"))
+    print(table(rows))
+    with stub_server() as base:
+        cold = measure("pass", FIRST_CALL.format(base=base))
+    assert cold is not None
+    print(f"\ncold first call (build client from settings + first generate): {cold['first_call_ms']:.0f} ms")
+    loaded = subprocess.run([sys.executable, "-c", "import sys, oneringai; from oneringai import OneRingAI; "
+                             "print(sorted(m for m in ('asyncpg','aioboto3','redis','aiohttp','dependency_injector','fastapi') if m in sys.modules))"],
+                            capture_output=True, text=True).stdout.strip()
+    print(f"optional/heavy modules loaded by `from oneringai import OneRingAI`: {loaded}")
+
+
+if __name__ == "__main__":
+    main()
