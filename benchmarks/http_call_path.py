@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import CpuTimer, stub_server, table  # noqa: E402
+from _common import CpuTimer, stub_server, table
 
-from oneringai import OneRingAI  # noqa: E402
-from oneringai.settings import Settings  # noqa: E402
+from oneringai import OneRingAI
+from oneringai.settings import Settings
 
 PAYLOAD = {"model": "bench", "messages": [{"role": "user", "content": "Say hello"}]}
 
@@ -78,7 +78,7 @@ async def build(base: str) -> dict[str, tuple[Callable[[], Awaitable[Any]], Any]
 
 async def sequential(contenders: dict[str, Any], calls: int, rounds: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for name, (call, _) in contenders.items():  # warm up: connections, imports, caches
+    for _name, (call, _) in contenders.items():  # warm up: connections, imports, caches
         for _ in range(20):
             await call()
     for _ in range(rounds):
@@ -95,7 +95,7 @@ async def concurrent(contenders: dict[str, Any], total: int, width: int) -> dict
     for name, (call, _) in contenders.items():
         semaphore = asyncio.Semaphore(width)
 
-        async def one(call: Callable[[], Awaitable[Any]] = call) -> None:
+        async def one(call: Callable[[], Awaitable[Any]] = call, semaphore: asyncio.Semaphore = semaphore) -> None:
             async with semaphore:
                 await call()
 
@@ -134,7 +134,7 @@ async def streaming(base: str, streams: int, chunks: int) -> tuple[dict[str, flo
         facade = facades[transport]
         provider = await facade.text.resolve()
         provider._url = url  # type: ignore[attr-defined]  # same server knob as the raw client
-        async for event in facade.text.stream("Say hello", model="bench"):
+        async for _event in facade.text.stream("Say hello", model="bench"):
             count += 1
         return count
 
@@ -160,7 +160,7 @@ async def streaming(base: str, streams: int, chunks: int) -> tuple[dict[str, flo
     except ImportError:
         pass
     best: dict[str, float] = dict.fromkeys(contenders, 0.0)
-    for name, run in contenders.items():
+    for run in contenders.values():
         await run()  # warm up and open one connection
     for _ in range(3):  # alternate rounds; keep each contender's best (least disturbed) round
         for name, run in contenders.items():

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import stub_server, table  # noqa: E402
+from _common import stub_server, table
 
 PROBE = """
 import json, resource, sys, time

@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         ("validate", "check the configuration and say what is wrong"),
     ):
         _config_args(config_sub.add_parser(name, help=text))
+    config_sub.add_parser("docs", help="print the configuration reference (Markdown)")
 
     doctor = sub.add_parser("doctor", help="check every configured backend can be reached")
     _config_args(doctor)
@@ -141,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "chat":
             return _run(lambda: _chat(args))
         if args.command == "config":
+            if args.config_command == "docs":
+                from oneringai._docgen import configuration_markdown
+
+                print(configuration_markdown(), end="")
+                return 0
             return _config_show(args) if args.config_command == "show" else _config_validate(args)
         if args.command == "doctor":
             from oneringai.cli_doctor import doctor

@@ -60,7 +60,7 @@ class FunctionTool(Tool):
                 f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
             )
             raise ValueError(f"invalid arguments: {problems}") from None
-        return {name: getattr(model, name) for name in type(model).model_fields}
+        return dict(model.__dict__)
 
     async def execute(self, arguments: Mapping[str, Any]) -> Any:
         if self._is_async:

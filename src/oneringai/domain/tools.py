@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from oneringai.domain._base import DomainModel
 
@@ -59,15 +59,24 @@ class ToolCall(DomainModel):
     id: str
     type: Literal["function"] = "function"
     function: ToolCallFunction
+    _parsed: tuple[str, Any] | None = PrivateAttr(default=None)
 
     @property
     def name(self) -> str:
         return self.function.name
 
     def parsed_arguments(self) -> Any:
-        """The arguments as JSON; raises ``ValueError`` when the model wrote invalid JSON."""
-        text = self.function.arguments.strip() or "{}"
-        return json.loads(text)
+        """The arguments as JSON (parsed once per text; treat the result as read-only);
+        raises ``ValueError`` when the model wrote invalid JSON."""
+        text = self.function.arguments
+        private = self.__pydantic_private__  # direct: attribute access to privates is slow
+        cached = private.get("_parsed") if private is not None else None
+        if cached is not None and cached[0] is text:
+            return cached[1]
+        value = json.loads(text.strip() or "{}")
+        if private is not None:
+            private["_parsed"] = (text, value)
+        return value
 
 
 class ToolResult(DomainModel):

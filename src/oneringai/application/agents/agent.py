@@ -191,6 +191,19 @@ class Agent:
         context = ToolExecutionContext(
             tools=self.tools, user_id=self.user_id, roles=self.roles, agent_id=self.id, iteration=iteration
         )
+        if len(calls) == 1:  # the common case: no tasks, no queue
+            call = calls[0]
+            yield ToolExecutionStartEvent(
+                tool_call_id=call.id, tool_name=call.function.name, arguments=call.function.arguments
+            )
+            started = time.perf_counter()
+            async with asyncio.timeout(_remaining(deadline)):
+                result = await self._execute(call, context)
+            yield ToolExecutionDoneEvent(
+                tool_call_id=call.id, tool_name=call.function.name, result=result,
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
+            return
         limit = asyncio.Semaphore(self.max_parallel_tools)
         queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
 

@@ -3,11 +3,11 @@ to a logger or a Postgres table."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from oneringai.domain.errors import ConfigError
@@ -19,17 +19,31 @@ from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 __all__ = ["AuditingToolExecutor", "redact"]
 
 
-def redact(value: Any, keys: list[str]) -> Any:
-    """Replace values under secret-looking keys, recursively."""
-    lowered = [k.lower() for k in keys]
-    if isinstance(value, dict):
-        return {
-            k: "[REDACTED]" if any(s in str(k).lower() for s in lowered) else redact(v, keys)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v, keys) for v in value]
-    return value
+def redact(value: Any, keys: list[str] | tuple[str, ...]) -> Any:
+    """Replace values under secret-looking keys (substring match, any case), recursively."""
+    return _Redactor(keys)(value)
+
+
+class _Redactor:
+    def __init__(self, keys: list[str] | tuple[str, ...]) -> None:
+        self._needles = tuple(k.lower() for k in keys)
+        self._verdicts: dict[str, bool] = {}
+
+    def is_secret(self, key: str) -> bool:
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            lowered = key.lower()
+            verdict = any(needle in lowered for needle in self._needles)
+            if len(self._verdicts) < 4096:
+                self._verdicts[key] = verdict
+        return verdict
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: "[REDACTED]" if self.is_secret(str(k)) else self(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        return value
 
 
 class AuditingToolExecutor(WrapperToolExecutor):
@@ -45,6 +59,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
     ) -> None:
         super().__init__(wrapped, config or AuditExecutorConfig(**kwargs))
         self._logger = logging.getLogger(self.config.logger)
+        self._redact = _Redactor(self.config.redact_keys)
         self._on_record = on_record
         self._pool: Any = None
         self._table_ready = False
@@ -53,11 +68,11 @@ class AuditingToolExecutor(WrapperToolExecutor):
         self, tool_call: ToolCall, context: ToolExecutionContext, result: ToolResult, duration: float
     ) -> dict[str, Any]:
         try:
-            arguments: Any = redact(tool_call.parsed_arguments(), self.config.redact_keys)
+            arguments: Any = self._redact(tool_call.parsed_arguments())
         except ValueError:
             arguments = "[invalid JSON]"
         return {
-            "timestamp": datetime.now(UTC).isoformat(),
+            "timestamp": time.time(),  # epoch seconds; sinks format it
             "user_id": context.user_id,
             "agent_id": context.agent_id,
             "tool": tool_call.function.name,
@@ -84,7 +99,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
     async def _write(self, entry: dict[str, Any]) -> None:
         if self._on_record is not None:
             outcome = self._on_record(entry)
-            if hasattr(outcome, "__await__"):
+            if outcome is not None and inspect.isawaitable(outcome):
                 await outcome
         elif self.config.sink == "postgres":
             await self._write_postgres(entry)

