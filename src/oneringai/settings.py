@@ -281,6 +281,13 @@ class OAuthSettings(_Section):
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):
+            if value.strip().startswith("["):  # a JSON list, e.g. from ${KEYS}
+                import json
+
+                try:
+                    return json.loads(value)
+                except ValueError:
+                    raise ValueError("is not a valid JSON list of keys") from None
             return [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, list):
             return [v for v in value if not (isinstance(v, str) and not v.strip())]
