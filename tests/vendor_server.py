@@ -129,6 +129,10 @@ class VendorServer:
                         "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
                     },
                 ]
+                if model == "badargs":  # a model that writes broken JSON arguments
+                    message["tool_calls"] = [
+                        {"id": "call_x", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": Par'}}
+                    ]
             return web.json_response(
                 {
                     "id": "chatcmpl-1",

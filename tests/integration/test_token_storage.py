@@ -18,6 +18,7 @@ RING = KeyRing.generate()
 
 
 class TestMemoryStorage(TokenStorageConformance):
+    concurrent_writers = 1000
     @pytest.fixture
     async def storage(self) -> AsyncIterator[MemoryTokenStorage]:
         yield MemoryTokenStorage(RING)
@@ -32,6 +33,7 @@ class TestFileStorage(TokenStorageConformance):
 
 
 class TestPostgresStorage(TokenStorageConformance):
+    concurrent_writers = 1000
     @pytest.fixture
     async def storage(self) -> AsyncIterator[object]:
         from oneringai.infrastructure.token_storage.postgres import open_postgres_storage
@@ -51,6 +53,7 @@ class TestPostgresStorage(TokenStorageConformance):
 
 
 class TestRedisStorage(TokenStorageConformance):
+    concurrent_writers = 1000
     @pytest.fixture
     async def storage(self) -> AsyncIterator[object]:
         from oneringai.infrastructure.token_storage.redis import open_redis_storage

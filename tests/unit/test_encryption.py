@@ -122,3 +122,38 @@ def test_file_writers_in_processes_never_interleave(tmp_path):
     store = FileTokenStorage(tmp_path, KeyRing.from_strings([key]))
     got = asyncio.run(store.get_token("shared"))
     assert got is not None and got.access_token.get_secret_value()[0] in "abc"
+
+
+def test_process_killed_mid_write_leaves_previous_token_readable(tmp_path):
+    """SIGKILL a writer hammering one key; whatever instant it dies, the record is whole."""
+    import asyncio
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    key = generate_key()
+    store = FileTokenStorage(tmp_path, KeyRing.from_strings([key]))
+    asyncio.run(store.store_token("k", StoredToken(access_token="before")))
+    script = (
+        "import asyncio\n"
+        "from oneringai.infrastructure.token_storage.file import FileTokenStorage\n"
+        "from oneringai.infrastructure.token_storage.encryption import KeyRing\n"
+        "from oneringai import StoredToken\n"
+        f"s = FileTokenStorage({str(tmp_path)!r}, KeyRing.from_strings([{key!r}]))\n"
+        "async def main():\n"
+        "    i = 0\n"
+        "    while True:\n"
+        "        i += 1\n"
+        "        await s.store_token('k', StoredToken(access_token='x' * 100000 + str(i)))\n"
+        "asyncio.run(main())\n"
+    )
+    for delay in (0.3, 0.45, 0.6):
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        token = asyncio.run(store.get_token("k"))
+        assert token is not None
+        value = token.access_token.get_secret_value()
+        assert value == "before" or value.startswith("x" * 100000)

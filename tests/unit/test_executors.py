@@ -229,3 +229,11 @@ async def test_stack_from_yaml_outermost_first():
         cost = stack.find(CostTrackingToolExecutor)
         await stack.execute_tool(tool_call("add", a=1), CTX)
         assert cost.usage()["total_cost"] == 1
+
+
+async def test_rate_limit_wait_mode_waits_instead_of_failing():
+    executor = RateLimitingToolExecutor(DirectToolExecutor(), per_minute=600, burst=1, on_limit="wait", max_wait=2)
+    started = time.monotonic()
+    results = [await executor.execute_tool(tool_call("add", a=1), CTX) for _ in range(3)]
+    assert not any(r.is_error for r in results)
+    assert time.monotonic() - started >= 0.15  # 600/min with burst 1: one slot per 0.1 s

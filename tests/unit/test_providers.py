@@ -247,3 +247,87 @@ async def test_model_capabilities_table_and_default():
     assert caps.input_price_per_million == 0.15 and caps.supports_vision
     assert provider.get_model_capabilities("unknown-model").max_input_tokens == 8192
     await provider.destroy()
+
+
+async def test_invalid_tool_arguments_are_surfaced_not_crashed(vendor_server):
+    from oneringai import OneRingAI, tool
+    from oneringai.settings import Settings
+
+    @tool
+    def get_weather(city: str) -> str:
+        return city
+
+    async with make("openai", vendor_server.url) as provider:
+        response = await provider.generate(TextGenerateOptions(model="badargs", input="w", tools=[WEATHER]))
+    assert response.tool_calls[0].function.arguments == '{"city": Par'
+    settings = Settings.model_validate({"text": {"default": "o", "providers": {"o": {
+        "kind": "openai", "base_url": f"{vendor_server.url}/v1", "api_key": KEY}}}})
+    async with OneRingAI(settings=settings) as client:
+        agent = await client.agents.create(model="badargs", tools=[get_weather], max_iterations=2)
+        await agent.run("w")
+    results = [p for item in agent.messages for p in item.content if p.type == "tool_result"]
+    assert results and all(json.loads(p.content)["code"] == "invalid_arguments" for p in results)
+
+
+async def test_resends_once_when_connection_closed_without_response():
+    """A kept-alive connection the server closed before answering: safe to resend once."""
+    import asyncio
+
+    seen = {"n": 0}
+    body = json.dumps({"id": "x", "model": "m", "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}).encode()
+
+    async def handle(reader, writer):
+        seen["n"] += 1
+        await reader.readuntil(b"\r\n\r\n")
+        if seen["n"] == 1:
+            writer.close()  # read the request, answer nothing
+            return
+        length = 0
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+        del length
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for transport in ("httpx", "aiohttp"):
+        seen["n"] = 0
+        from oneringai.infrastructure.http.client import build_http_client
+        from oneringai.settings import HttpSettings
+
+        http = build_http_client(HttpSettings(transport=transport))
+        provider = OpenAITextProvider({"base_url": f"http://127.0.0.1:{port}/v1", "api_key": KEY, "max_retries": 0}, http_client=http)
+        response = await provider.generate(TextGenerateOptions(model="m", input="hi"))
+        assert response.output_text == "ok" and seen["n"] == 2, transport
+        await http.aclose()
+    server.close()
+
+
+async def test_ollama_and_anthropic_request_mapping(vendor_server):
+    from oneringai import Message
+
+    async with make("ollama", vendor_server.url, keep_alive="5m", options={"num_ctx": 8192}) as provider:
+        await provider.generate(TextGenerateOptions(
+            model="ok", input=[Message.model_validate({"role": "user", "content": [
+                {"type": "input_text", "text": "look"},
+                {"type": "input_image_url", "image_url": {"url": "data:image/png;base64,QUJD"}}]})],
+            max_output_tokens=20, provider_options={"seed": 7}, response_format=ResponseFormat(type="json_object"),
+        ))
+    body = vendor_server.requests[-1][1]
+    assert body["keep_alive"] == "5m" and body["format"] == "json"
+    assert body["options"] == {"num_ctx": 8192, "seed": 7, "num_predict": 20}
+    assert body["messages"][0]["images"] == ["QUJD"]
+
+    items = [
+        Message.developer("extra rule"), Message.user("q"),
+        Message.model_validate({"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "get_weather", "arguments": '{"city": "Oslo"}'}]}),
+        Message.model_validate({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "boom", "error": "failed"}]}),
+    ]
+    async with make("anthropic", vendor_server.url) as provider:
+        await provider.generate(TextGenerateOptions(model="ok", input=items, instructions="sys", tools=[WEATHER], tool_choice="required"))
+    body = vendor_server.requests[-1][1]
+    assert body["system"] == "sys\n\nextra rule" and body["max_tokens"] == 4096
+    assert body["tool_choice"] == {"type": "any"}
+    assert body["messages"][1]["content"][0] == {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Oslo"}}
+    assert body["messages"][2]["content"][0]["is_error"] is True
+    assert vendor_server.requests[-1][2]["x-api-key"] == KEY
