@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
+import pytest_asyncio
 
 from oneringai import Message, TextGenerateOptions
 
@@ -19,7 +21,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def provider():
     from oneringai.infrastructure.providers.llamacpp import LlamaCppTextProvider
 
@@ -32,7 +34,7 @@ async def provider():
 @pytest.mark.asyncio(loop_scope="module")
 async def test_generate_stream_and_connection_survives(provider):
     response = await provider.generate(TextGenerateOptions(model="gemma3-270m", input="The capital of France is", max_output_tokens=16))
-    assert response.output_text.strip() and response.usage.output_tokens > 0
+    assert response.usage.output_tokens > 0 and response.stop_reason in ("complete", "max_tokens")
     for _ in range(3):  # after a stream the next request on a kept-alive connection must still work
         events = [e async for e in provider.stream_generate(TextGenerateOptions(model="gemma3-270m", input="Count: 1, 2,", max_output_tokens=8))]
         assert events[-1].type == "response.complete"
@@ -55,9 +57,41 @@ async def test_few_shot_tool_call_stops_at_the_tag(provider):
     assert "</tool_call>" not in response.output_text
 
 
+def _servers() -> set[str]:
+    found = subprocess.run(["pgrep", "-f", "llama-server"], capture_output=True, text=True).stdout
+    return set(found.split())
+
+
 def test_no_orphan_server_after_cli_run():
+    before = _servers()
     env = {**os.environ, "ONERINGAI_LOG_LEVEL": "ERROR"}
-    result = subprocess.run([".venv/bin/oneringai", "chat", "--profile", "local", "--max-tokens", "8", "Hello"],
+    result = subprocess.run([sys.executable, "-m", "oneringai.cli", "chat", "--profile", "local", "--max-tokens", "8", "Hello"],
                             capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr
-    assert subprocess.run(["pgrep", "-f", "llama-server"], capture_output=True).returncode == 1
+    assert _servers() - before == set()
+
+
+def test_no_orphan_server_when_parent_is_killed():
+    """SIGKILL the parent while its llama-server runs: the child dies too (PR_SET_PDEATHSIG)."""
+    import signal
+    import time
+
+    before = _servers()
+    script = (
+        "import asyncio\n"
+        "from oneringai.infrastructure.providers.llamacpp_server import LlamaCppServer\n"
+        "async def main():\n"
+        "    await LlamaCppServer(threads=1).start()\n"
+        "    print('up', flush=True)\n"
+        "    await asyncio.sleep(600)\n"
+        "asyncio.run(main())\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+    assert _servers() - before
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while _servers() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _servers() - before == set()
