@@ -1,7 +1,9 @@
 """Incremental parsers for the two streaming formats vendors use: SSE and NDJSON.
 
-They work on raw bytes (no per-line decoding of the whole stream) and yield as
-soon as a complete event or line has arrived.
+They work on raw bytes and yield as soon as a complete event or line has arrived.
+``_line_batches`` does the one job they share — split the byte stream into lines —
+and hands over all lines of a network chunk at once, so the per-line cost stays in
+plain loops rather than generator hops.
 """
 
 from __future__ import annotations
@@ -18,12 +20,9 @@ class SSEEvent:
     data: str
 
 
-async def iter_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """Split a byte stream on ``\\n`` (``\\r\\n`` tolerated); yields non-empty lines only.
-
-    A final line without a newline is yielded too, so a cut stream can be detected by
-    the caller (it never saw its terminator).
-    """
+async def _line_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[bytes]]:
+    """Complete lines (``\\r`` stripped), one list per chunk; a final unterminated line
+    comes last, so a cut stream is visible to the caller (it never saw its terminator)."""
     buffer = b""
     async for chunk in chunks:
         if not chunk:
@@ -33,14 +32,22 @@ async def iter_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
             continue
         lines = buffer.split(b"\n")
         buffer = lines.pop()
-        for line in lines:
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if line:
-                yield line
+        yield [line[:-1] if line[-1:] == b"\r" else line for line in lines]
     buffer = buffer.rstrip(b"\r")
     if buffer:
-        yield buffer
+        yield [buffer, b""]
+
+
+def _data_value(raw: bytes) -> bytes:
+    return raw[6:] if raw[5:6] == b" " else raw[5:]
+
+
+async def iter_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """Non-empty lines (NDJSON)."""
+    async for batch in _line_batches(chunks):
+        for line in batch:
+            if line:
+                yield line
 
 
 async def iter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
@@ -48,60 +55,28 @@ async def iter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
 
     Comments (``:``) and unknown fields are ignored as the SSE spec requires.
     """
-    buffer = b""
     event: str | None = None
-    data: list[str] = []
-    async for chunk in chunks:
-        if not chunk:
-            continue
-        buffer = buffer + chunk if buffer else chunk
-        if b"\n" not in chunk:
-            continue
-        lines = buffer.split(b"\n")
-        buffer = lines.pop()
-        for raw in lines:
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
+    data: list[bytes] = []
+    async for batch in _line_batches(chunks):
+        for raw in batch:
             if not raw:
                 if data:
-                    yield SSEEvent(event, "\n".join(data))
+                    yield SSEEvent(event, b"\n".join(data).decode("utf-8", "replace"))
                 event, data = None, []
-                continue
-            if raw.startswith(b"data:"):
-                value = raw[5:]
-                data.append((value[1:] if value.startswith(b" ") else value).decode("utf-8", "replace"))
-            elif raw.startswith(b"event:"):
+            elif raw[:5] == b"data:":
+                data.append(_data_value(raw))
+            elif raw[:6] == b"event:":
                 event = raw[6:].strip().decode("utf-8", "replace")
-    if buffer.startswith(b"data:"):
-        value = buffer[5:].rstrip(b"\r")
-        data.append((value[1:] if value.startswith(b" ") else value).decode("utf-8", "replace"))
-    if data:
-        yield SSEEvent(event, "\n".join(data))
 
 
 async def iter_sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """Only the ``data`` of each event, as bytes (``json.loads`` takes them as they are).
-
-    The fast path for APIs whose events carry no meaningful ``event:`` name (OpenAI).
-    """
-    buffer = b""
+    """Only the ``data`` of each event, as bytes — the fast path for APIs whose events carry
+    no meaningful ``event:`` name (OpenAI)."""
     data: list[bytes] = []
-    async for chunk in chunks:
-        if not chunk:
-            continue
-        buffer = buffer + chunk if buffer else chunk
-        if b"\n" not in chunk:
-            continue
-        lines = buffer.split(b"\n")
-        buffer = lines.pop()
-        for raw in lines:
+    async for batch in _line_batches(chunks):
+        for raw in batch:
             if raw[:5] == b"data:":
-                value = raw[6:] if raw[5:6] == b" " else raw[5:]
-                data.append(value[:-1] if value[-1:] == b"\r" else value)
-            elif (not raw or raw == b"\r") and data:
+                data.append(_data_value(raw))
+            elif not raw and data:
                 yield data[0] if len(data) == 1 else b"\n".join(data)
                 data = []
-    if buffer[:5] == b"data:":
-        data.append((buffer[6:] if buffer[5:6] == b" " else buffer[5:]).rstrip(b"\r"))
-    if data:
-        yield b"\n".join(data)

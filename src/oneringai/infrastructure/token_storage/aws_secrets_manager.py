@@ -69,15 +69,6 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
             name = self.prefix + _HASHED + hashlib.sha256(key.encode()).hexdigest()
         return name
 
-    @contextlib.asynccontextmanager
-    async def _errors(self) -> AsyncIterator[None]:
-        try:
-            yield
-        except TokenStorageError:
-            raise
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
-            raise TokenStorageError(f"{code or type(exc).__name__}: {exc}", backend="aws_secrets_manager") from exc
 
     @staticmethod
     def _code(exc: Exception) -> str | None:

@@ -7,8 +7,10 @@ expires when its token can no longer be used: an access token past its expiry
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import abstractmethod
+from collections.abc import AsyncIterator
 
 from oneringai.domain.errors import TokenStorageError
 from oneringai.domain.interfaces import IOAuthTokenStorage
@@ -39,6 +41,20 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
 
     def __init__(self, key_ring: KeyRing) -> None:
         self.key_ring = key_ring
+
+    @contextlib.asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        """Backend exceptions become ``TokenStorageError`` naming the backend."""
+        try:
+            yield
+        except TokenStorageError:
+            raise
+        except Exception as exc:
+            code = None
+            response = getattr(exc, "response", None)
+            if isinstance(response, dict):  # botocore ClientError
+                code = response.get("Error", {}).get("Code")
+            raise TokenStorageError(f"{code or type(exc).__name__}: {exc}", backend=self.backend) from exc
 
     # --- what a backend implements --------------------------------------------------------
     @abstractmethod

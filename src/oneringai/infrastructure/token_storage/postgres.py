@@ -47,14 +47,6 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         self.schema = schema
         self.table_name = table
 
-    @contextlib.asynccontextmanager
-    async def _errors(self) -> AsyncIterator[None]:
-        try:
-            yield
-        except TokenStorageError:
-            raise
-        except Exception as exc:
-            raise TokenStorageError(f"{type(exc).__name__}: {exc}", backend="postgres") from exc
 
     async def ensure_schema(self) -> None:
         """Create or migrate the table; serialised by an advisory lock so replicas can race."""

@@ -30,14 +30,6 @@ class RedisTokenStorage(EncryptedTokenStorage):
         self.client = client
         self.prefix = prefix
 
-    @contextlib.asynccontextmanager
-    async def _errors(self) -> AsyncIterator[None]:
-        try:
-            yield
-        except TokenStorageError:
-            raise
-        except Exception as exc:
-            raise TokenStorageError(f"{type(exc).__name__}: {exc}", backend="redis") from exc
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
         async with self._errors():

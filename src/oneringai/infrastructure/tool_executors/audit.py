@@ -48,6 +48,7 @@ class _Redactor:
 
 class AuditingToolExecutor(WrapperToolExecutor):
     config: AuditExecutorConfig
+    config_model = AuditExecutorConfig
 
     def __init__(
         self,
@@ -57,7 +58,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
         on_record: Callable[[dict[str, Any]], Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(wrapped, config or AuditExecutorConfig(**kwargs))
+        super().__init__(wrapped, config, **kwargs)
         self._logger = logging.getLogger(self.config.logger)
         self._redact = _Redactor(self.config.redact_keys)
         self._on_record = on_record

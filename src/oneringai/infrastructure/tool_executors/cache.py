@@ -20,11 +20,12 @@ __all__ = ["CachingToolExecutor"]
 
 class CachingToolExecutor(WrapperToolExecutor):
     config: CacheExecutorConfig
+    config_model = CacheExecutorConfig
 
     def __init__(
         self, wrapped: IToolExecutor, config: CacheExecutorConfig | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(wrapped, config or CacheExecutorConfig(**kwargs))
+        super().__init__(wrapped, config, **kwargs)
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._redis: Any = None
         self.hits = 0

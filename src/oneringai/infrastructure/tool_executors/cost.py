@@ -16,11 +16,12 @@ __all__ = ["CostTrackingToolExecutor"]
 
 class CostTrackingToolExecutor(WrapperToolExecutor):
     config: CostExecutorConfig
+    config_model = CostExecutorConfig
 
     def __init__(
         self, wrapped: IToolExecutor, config: CostExecutorConfig | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(wrapped, config or CostExecutorConfig(**kwargs))
+        super().__init__(wrapped, config, **kwargs)
         self.spent: defaultdict[str, float] = defaultdict(float)
         self.calls: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()

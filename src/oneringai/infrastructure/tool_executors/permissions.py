@@ -18,6 +18,7 @@ ApprovalCallback = Callable[[ToolCall, ToolExecutionContext], Awaitable[bool]]
 
 class PermissionToolExecutor(WrapperToolExecutor):
     config: PermissionsExecutorConfig
+    config_model = PermissionsExecutorConfig
 
     def __init__(
         self,
@@ -27,7 +28,7 @@ class PermissionToolExecutor(WrapperToolExecutor):
         approve: ApprovalCallback | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(wrapped, config or PermissionsExecutorConfig(**kwargs))
+        super().__init__(wrapped, config, **kwargs)
         self.approve = approve
 
     def denial(self, tool: str, context: ToolExecutionContext) -> str | None:

@@ -40,11 +40,12 @@ return {0, math.max(1, tonumber(oldest[2]) + window - now)}
 
 class RateLimitingToolExecutor(WrapperToolExecutor):
     config: RateLimitExecutorConfig
+    config_model = RateLimitExecutorConfig
 
     def __init__(
         self, wrapped: IToolExecutor, config: RateLimitExecutorConfig | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(wrapped, config or RateLimitExecutorConfig(**kwargs))
+        super().__init__(wrapped, config, **kwargs)
         self._limiters: dict[str, Any] = {}
         self._redis: Any = None
         self._script: Any = None

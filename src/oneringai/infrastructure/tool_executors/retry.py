@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
 
-from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import RetryExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
@@ -16,11 +14,8 @@ __all__ = ["RetryingToolExecutor"]
 
 class RetryingToolExecutor(WrapperToolExecutor):
     config: RetryExecutorConfig
+    config_model = RetryExecutorConfig
 
-    def __init__(
-        self, wrapped: IToolExecutor, config: RetryExecutorConfig | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(wrapped, config or RetryExecutorConfig(**kwargs))
 
     def delay(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(max_delay, initial * 2^(attempt-1))]."""

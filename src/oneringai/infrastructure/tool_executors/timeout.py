@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import TimeoutExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
@@ -15,11 +13,8 @@ __all__ = ["TimeoutToolExecutor"]
 
 class TimeoutToolExecutor(WrapperToolExecutor):
     config: TimeoutExecutorConfig
+    config_model = TimeoutExecutorConfig
 
-    def __init__(
-        self, wrapped: IToolExecutor, config: TimeoutExecutorConfig | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(wrapped, config or TimeoutExecutorConfig(**kwargs))
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         limit = self.config.per_tool.get(tool_call.function.name, self.config.default)

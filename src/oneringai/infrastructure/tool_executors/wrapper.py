@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
@@ -12,10 +14,20 @@ __all__ = ["WrapperToolExecutor"]
 
 
 class WrapperToolExecutor(IToolExecutor):
-    """Subclass and override ``execute_tool``; call ``self.wrapped.execute_tool`` to go inward."""
+    """Subclass and override ``execute_tool``; call ``self.wrapped.execute_tool`` to go inward.
 
-    def __init__(self, wrapped: IToolExecutor, config: Any = None) -> None:
+    With ``config_model`` set, the layer takes its settings as the YAML model or as keywords:
+    ``RetryingToolExecutor(inner, attempts=5)``.
+    """
+
+    config_model: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, wrapped: IToolExecutor, config: Any = None, **options: Any) -> None:
         self.wrapped = wrapped
+        if config is None and self.config_model is not None:
+            config = self.config_model(**options)
+        elif options:
+            raise TypeError(f"{type(self).__name__}: pass either config or keyword options, not both")
         self.config = config
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
