@@ -31,4 +31,4 @@ async def test_sse_data_fast_path_matches(split):
 
 async def test_unterminated_tail_is_still_delivered():
     assert [e.data for e in await collect(iter_sse(chunks(b"data: a\n\ndata: b")))] == ["a", "b"]
-    assert await collect(iter_lines(chunks(b'{"x":1}\n\n{"y"', b":2}\r\n{"z":3}'))) == [b'{"x":1}', b'{"y":2}', b'{"z":3}']
+    assert await collect(iter_lines(chunks(b'{"x":1}\n\n{"y"', b':2}\r\n{"z":3}'))) == [b'{"x":1}', b'{"y":2}', b'{"z":3}']
