@@ -76,10 +76,7 @@ def _key_ring(oauth: OAuthSettings, *, required: bool) -> Any:
     if keys:
         return KeyRing.from_strings(keys)
     if oauth.passphrase is not None:
-        import hashlib
-
-        salt = hashlib.sha256(b"oneringai:passphrase-salt:" + oauth.storage.kind.encode()).digest()
-        return KeyRing([derive_key_from_passphrase(oauth.passphrase.get_secret_value(), salt)])
+        return KeyRing([derive_key_from_passphrase(oauth.passphrase.get_secret_value(), _passphrase_salt(oauth))])
     if required:
         raise ConfigError(
             f"token storage {oauth.storage.kind!r} needs an encryption key: set oauth.encryption_keys "
@@ -87,6 +84,37 @@ def _key_ring(oauth: OAuthSettings, *, required: bool) -> Any:
             path="oauth.encryption_keys",
         )
     return None
+
+
+def _passphrase_salt(oauth: OAuthSettings) -> bytes:
+    """The stored salt: ``oauth.passphrase_salt``, or a ``.salt`` file the file store keeps."""
+    import base64
+    import binascii
+    import os
+    import secrets
+    from pathlib import Path
+
+    if oauth.passphrase_salt:
+        try:
+            return base64.b64decode(oauth.passphrase_salt, validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError("is not valid base64", path="oauth.passphrase_salt") from None
+    if oauth.storage.kind != "file":
+        raise ConfigError(
+            "a passphrase needs a stored salt: set oauth.passphrase_salt (base64 of >= 16 random bytes, "
+            "e.g. from `oneringai tokens generate-key`)",
+            path="oauth.passphrase_salt",
+        )
+    directory = Path(oauth.storage.file.directory).expanduser()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / ".salt"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secrets.token_bytes(16))
+    return path.read_bytes()
 
 
 def _memory_key_ring(oauth: OAuthSettings) -> Any:

@@ -271,7 +271,12 @@ class OAuthSettings(_Section):
     encryption_keys: list[SecretStr] = Field(
         default_factory=list, description="key ring, newest first (base64/hex 32-byte keys)"
     )
-    passphrase: SecretStr | None = Field(default=None, description="derive a key instead")
+    passphrase: SecretStr | None = Field(
+        default=None, description="derive the key with scrypt instead (needs passphrase_salt, or the file store)"
+    )
+    passphrase_salt: str | None = Field(
+        default=None, description="base64, >= 16 bytes; the file store keeps its own .salt file when unset"
+    )
     storage: TokenStorageSettings = Field(default_factory=TokenStorageSettings)
     connections: dict[str, OAuthConnectionSettings] = Field(default_factory=dict)
     refresh_skew: float = Field(default=300.0, ge=0, description="refresh this early (s)")

@@ -90,3 +90,38 @@ async def test_instances_are_registered_beside_configured():
     assert await client.text.generate("x", provider="mine", model="m") == "a"
     assert await client.text.generate("x", model="m") == "b"  # the only provider is the default
     await client.destroy()
+
+
+async def test_passphrase_key_with_stored_salt(tmp_path):
+    from oneringai import StoredToken
+    from oneringai.domain.errors import ConfigError
+
+    data = {"oauth": {"passphrase": "correct horse battery staple", "storage": {"kind": "file", "file": {"directory": str(tmp_path)}}}}
+    async with OneRingAI(settings=settings_with(**data)) as client:
+        await client.token_storage.store_token("k", StoredToken(access_token="t"))
+    assert (tmp_path / ".salt").stat().st_size == 16
+    async with OneRingAI(settings=settings_with(**data)) as client:  # same passphrase + salt: readable
+        assert (await client.token_storage.get_token("k")).access_token.get_secret_value() == "t"
+    with pytest.raises(ConfigError, match="passphrase_salt"):
+        OneRingAI(settings=settings_with(oauth={"passphrase": "correct horse battery staple", "storage": {"kind": "redis"}})).container.key_ring()
+
+
+def test_dotenv_and_ollama_host(tmp_path, monkeypatch):
+    from oneringai.infrastructure.providers.ollama import normalize_ollama_host
+    from oneringai.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("ONERINGAI_HTTP__TIMEOUT=7\nOLLAMA_HOST=0.0.0.0:11500\n")
+    config = tmp_path / "c.yaml"
+    config.write_text('text:\n  providers:\n    ollama: {kind: ollama, base_url: "${OLLAMA_HOST:-http://localhost:11434}"}\n')
+    settings = load_settings(config, env={"ONERINGAI_AGENTS__MAX_ITERATIONS": "3"})
+    assert settings.http.timeout == 7 and settings.agents.max_iterations == 3
+    assert normalize_ollama_host(settings.text.providers["ollama"].base_url) == "http://127.0.0.1:11500"
+    assert load_settings(config, env={"ONERINGAI_HTTP__TIMEOUT": "9"}).http.timeout == 9  # env beats .env
+
+
+async def test_agents_run_one_off():
+    fake = ScriptedTextProvider(["done"])
+    async with OneRingAI(providers={"f": fake}) as client:
+        response = await client.agents.run("go", model="m", instructions="be brief")
+    assert response.output_text == "done" and fake.requests[0].instructions == "be brief"
