@@ -73,6 +73,29 @@ async def build(base: str) -> dict[str, tuple[Callable[[], Awaitable[Any]], Any]
         contenders["openai SDK"] = (sdk_call, sdk)
     except ImportError:
         pass
+    try:  # peers, when installed (see docs/benchmarks.md for the venv used)
+        import litellm
+
+        async def litellm_call() -> Any:
+            return await litellm.acompletion(model="openai/bench", api_base=f"{base}/v1", api_key="sk-bench",
+                                             messages=[{"role": "user", "content": "Say hello"}])
+
+        contenders["LiteLLM"] = (litellm_call, None)
+    except ImportError:
+        pass
+    try:
+        from pydantic_ai import Agent
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        agent = Agent(OpenAIChatModel("bench", provider=OpenAIProvider(base_url=f"{base}/v1", api_key="sk-bench")))
+
+        async def pydantic_ai_call() -> Any:
+            return await agent.run("Say hello")
+
+        contenders["pydantic-ai"] = (pydantic_ai_call, None)
+    except ImportError:
+        pass
     return contenders
 
 
@@ -189,7 +212,8 @@ async def main() -> None:
         conc = await concurrent(contenders, total, 64)
         for _, owner in contenders.values():
             close = getattr(owner, "destroy", None) or getattr(owner, "aclose", None) or getattr(owner, "close", None)
-            await close()
+            if close is not None:
+                await close()
         rates, conns = await streaming(base, streams, chunks)
     base_cpu = seq["raw httpx (httpx transport)"]
     base_rps = conc["raw httpx (httpx transport)"]

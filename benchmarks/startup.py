@@ -51,10 +51,13 @@ async def call():
 """
 
 
-def measure(code: str, first_call: str | None = None, runs: int = 5) -> dict[str, float] | None:
+PEERS = {"openai SDK", "pydantic_ai", "litellm", "langchain_core"}
+
+
+def measure(code: str, first_call: str | None = None, runs: int = 5, python: str = sys.executable) -> dict[str, float] | None:
     samples = []
     for _ in range(runs):
-        args = [sys.executable, "-c", PROBE, code] + ([first_call] if first_call else [])
+        args = [python, "-c", PROBE, code] + ([first_call] if first_call else [])
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0:
             return None
@@ -63,9 +66,15 @@ def measure(code: str, first_call: str | None = None, runs: int = 5) -> dict[str
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--peer-python", default=sys.executable,
+                        help="interpreter of a venv with the peer libraries (kept out of ours)")
+    args = parser.parse_args()
     rows = [("import", "ms (median of 5)", "max RSS MB")]
     for name, code in CASES.items():
-        found = measure(code)
+        found = measure(code, python=args.peer_python if name in PEERS else sys.executable)
         if found is None:
             rows.append((name, "not installed", "-"))
         else:
