@@ -73,6 +73,7 @@ def _failure(kind: str, model: str) -> web.Response | None:
 class VendorServer:
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.client_went_away = asyncio.Event()
         self.connections = 0
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.openai)
@@ -158,6 +159,15 @@ class VendorServer:
             )
 
         base = {"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 1, "model": model}
+        if model == "slowstream":  # one token every 100 ms for 30 s, noticing when the client leaves
+            try:
+                for _ in range(300):
+                    await send({**base, "choices": [{"index": 0, "delta": {"content": "tick "}, "finish_reason": None}]})
+                    await asyncio.sleep(0.1)
+            except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
+                self.client_went_away.set()
+                raise
+            return response
         await send(
             {
                 **base,

@@ -142,3 +142,23 @@ async def test_agent_against_vendor_server_end_to_end(vendor_server):
         response = await agent.run("weather?")
     assert response.output_text == "Hello from the stub server."
     assert response.usage.total_tokens == 38
+
+
+async def test_model_hooks_see_and_change_each_call():
+    seen_models: list[str] = []
+    responses: list[str] = []
+
+    def before_model(options):
+        seen_models.append(options.model)
+        return options.model_copy(update={"temperature": 0.0})
+
+    async def after_model(response):
+        responses.append(response.output_text)
+
+    client, fake = await make([tool_call("get_weather", city="Oslo"), "final"])
+    agent = await client.agents.create(provider="fake", model="m", tools=[get_weather],
+                                       hooks=AgentHooks(before_model=before_model, after_model=after_model))
+    await agent.run("go")
+    assert seen_models == ["m", "m"] and responses == ["", "final"]
+    assert all(r.temperature == 0.0 for r in fake.requests)
+    await client.destroy()

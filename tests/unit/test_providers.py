@@ -331,3 +331,44 @@ async def test_ollama_and_anthropic_request_mapping(vendor_server):
     assert body["messages"][1]["content"][0] == {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Oslo"}}
     assert body["messages"][2]["content"][0]["is_error"] is True
     assert vendor_server.requests[-1][2]["x-api-key"] == KEY
+
+
+async def test_cancelling_a_consumer_closes_the_stream(vendor_server):
+    import asyncio
+
+    async with make("openai", vendor_server.url) as provider:
+        got_one = asyncio.Event()
+
+        async def consume() -> None:
+            async for event in provider.stream_generate(TextGenerateOptions(model="slowstream", input="hi")):
+                if event.type == "response.output_text.delta":
+                    got_one.set()
+
+        task = asyncio.create_task(consume())
+        await asyncio.wait_for(got_one.wait(), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.wait_for(vendor_server.client_went_away.wait(), 5)  # the server saw the close
+
+
+async def test_no_connection_leak_on_errors_and_early_stops(vendor_server):
+    from oneringai.infrastructure.http.client import build_http_client
+    from oneringai.settings import HttpSettings
+
+    http = build_http_client(HttpSettings(transport="httpx", max_keepalive_connections=5))
+    provider = OpenAITextProvider({"base_url": f"{vendor_server.url}/v1", "api_key": KEY, "max_retries": 0}, http_client=http)
+    for _ in range(10):
+        stream = provider.stream_generate(TextGenerateOptions(model="ok", input="hi"))
+        async for _event in stream:
+            break
+        await stream.aclose()
+        with pytest.raises(ProviderUnavailableError):
+            await provider.generate(TextGenerateOptions(model="err-500", input="hi"))
+        with pytest.raises(ProviderResponseError):
+            async for _event in provider.stream_generate(TextGenerateOptions(model="garbage", input="hi")):
+                pass
+    pool = http._transport._pool  # httpx's connection pool
+    assert len(pool.connections) <= 2, pool.connections
+    assert all(conn.is_idle() for conn in pool.connections)
+    await http.aclose()
