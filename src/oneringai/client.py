@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from oneringai.domain.interfaces import IImageProvider, IOAuthTokenStorage, ITextProvider
+from oneringai.domain.interfaces import IAsyncDisposable, IImageProvider, IOAuthTokenStorage, ITextProvider
 
 if TYPE_CHECKING:
     from oneringai.application.agents.manager import AgentManager
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["OneRingAI"]
 
 
-class OneRingAI:
+class OneRingAI(IAsyncDisposable):
     """Entry point of the kit. Owns a container; closing the client closes what it opened."""
 
     def __init__(

@@ -26,7 +26,7 @@ from oneringai.domain.content import (
     ToolUseContent,
 )
 from oneringai.domain.errors import ProviderAuthError, ProviderError
-from oneringai.domain.interfaces import ITextProvider
+from oneringai.domain.interfaces import IAsyncDisposable, ITextProvider
 from oneringai.infrastructure.providers.config import ProviderConfig
 from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
 from oneringai.infrastructure.providers.model_registry import ModelRegistry
@@ -46,8 +46,8 @@ class KeyValidationResult:
     warning: str | None = None
 
 
-class BaseProvider:
-    """Config access and API-key validation shared by every provider."""
+class BaseProvider(IAsyncDisposable):
+    """Config access, API-key validation, the HTTP client and its lifecycle, for every provider."""
 
     name: str = "provider"
     capabilities: ProviderCapabilities = ProviderCapabilities()
