@@ -120,8 +120,10 @@ async def test_hooks_modify_skip_and_deny():
 async def test_total_timeout_and_cancellation():
     client, _ = await make([tool_call("slow", seconds=30), "never"])
     agent = await client.agents.create(provider="fake", model="m", tools=[slow], timeout=0.2, tool_timeout=60)
-    with pytest.raises(TimeoutError):
-        await agent.run("go")
+    response = await agent.run("go")
+    assert response.status == "incomplete" and response.stop_reason == "timeout"
+    last = agent.messages[-1].content[0]
+    assert last.type == "tool_result" and "timed out" in last.content  # history stays valid
     await client.destroy()
     client, _fake = await make([tool_call("slow", seconds=30), "never"])
     agent = await client.agents.create(provider="fake", model="m", tools=[slow], tool_timeout=60)
@@ -161,4 +163,18 @@ async def test_model_hooks_see_and_change_each_call():
     await agent.run("go")
     assert seen_models == ["m", "m"] and responses == ["", "final"]
     assert all(r.temperature == 0.0 for r in fake.requests)
+    await client.destroy()
+
+
+async def test_timeout_before_the_model_answers_is_typed():
+    from oneringai import ProviderTimeoutError
+
+    async def slow_model(options):
+        await asyncio.sleep(5)
+        return "late"
+
+    client, _ = await make([slow_model])
+    agent = await client.agents.create(provider="fake", model="m", timeout=0.1)
+    with pytest.raises(ProviderTimeoutError, match="before the model answered"):
+        await agent.run("go")
     await client.destroy()

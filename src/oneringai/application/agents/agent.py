@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oneringai.domain.content import InputItem, Message, MessageRole, ToolResultContent
+from oneringai.domain.errors import ProviderTimeoutError
 from oneringai.domain.events import (
     IterationCompleteEvent,
     ResponseCompleteEvent,
@@ -132,58 +133,78 @@ class Agent:
         capabilities = self.provider.get_model_capabilities(self.model)
         run_usage = Usage()
         response: LLMResponse | None = None
-        iteration = 0
-        for iteration in range(1, self.max_iterations + 1):
-            self.last_iterations = iteration
-            options = self._options()
-            changed = await _call(self.hooks.before_model, options)
-            if isinstance(changed, TextGenerateOptions):
-                options = changed
-            response = None
-            async with asyncio.timeout(_remaining(deadline)):
-                if streaming:
-                    async for event in self.provider.stream_generate(options):
-                        if isinstance(event, ResponseCompleteEvent):
-                            response = event.response
-                        else:
-                            yield event
-                else:
-                    response = await self.provider.generate(options)
+        pending: list[ToolCall] = []  # calls made but not yet answered, for a clean history
+        stop_reason: str | None = None
+        try:
+            for iteration in range(1, self.max_iterations + 1):
+                self.last_iterations = iteration
+                options = self._options()
+                changed = await _call(self.hooks.before_model, options)
+                if isinstance(changed, TextGenerateOptions):
+                    options = changed
+                answer: LLMResponse | None = None
+                async with asyncio.timeout(_remaining(deadline)):
+                    if streaming:
+                        async for event in self.provider.stream_generate(options):
+                            if isinstance(event, ResponseCompleteEvent):
+                                answer = event.response
+                            else:
+                                yield event
+                    else:
+                        answer = await self.provider.generate(options)
+                if answer is None:
+                    raise RuntimeError("provider stream ended without response.complete")
+                response = answer
+                await _call(self.hooks.after_model, response)
+                run_usage = run_usage + response.usage
+                self.cost += capabilities.cost(response.usage.input_tokens, response.usage.output_tokens)
+                self.messages.extend(response.output)
+                calls = response.tool_calls
+                if not calls:
+                    yield IterationCompleteEvent(iteration=iteration, tool_calls=0, usage=response.usage)
+                    break
+                pending = list(calls)
+                results: list[ToolResult] = []
+                async for event in self._run_tools(calls, iteration, deadline):
+                    if isinstance(event, ToolExecutionDoneEvent):
+                        results.append(event.result)
+                    yield event
+                pending = []
+                self._append_results(calls, results)
+                yield IterationCompleteEvent(iteration=iteration, tool_calls=len(calls), usage=response.usage)
+            else:
+                stop_reason = "max_iterations"
+        except TimeoutError:
+            if deadline is None or time.monotonic() < deadline:
+                raise  # not ours: a provider or tool timeout that escaped
             if response is None:
-                raise RuntimeError("provider stream ended without response.complete")
-            await _call(self.hooks.after_model, response)
-            run_usage = run_usage + response.usage
-            self.cost += capabilities.cost(response.usage.input_tokens, response.usage.output_tokens)
-            self.messages.extend(response.output)
-            calls = response.tool_calls
-            if not calls:
-                yield IterationCompleteEvent(iteration=iteration, tool_calls=0, usage=response.usage)
-                break
-            results: list[ToolResult] = []
-            async for event in self._run_tools(calls, iteration, deadline):
-                if isinstance(event, ToolExecutionDoneEvent):
-                    results.append(event.result)
-                yield event
-            order = {c.id: i for i, c in enumerate(calls)}
-            results.sort(key=lambda r: order.get(r.tool_call_id, 0))
-            self.messages.append(
-                Message(
-                    role=MessageRole.USER,
-                    content=[
-                        ToolResultContent(tool_use_id=r.tool_call_id, content=r.output, error=r.error)
-                        for r in results
-                    ],
+                raise ProviderTimeoutError(
+                    f"agent timed out after {self.timeout:g}s before the model answered",
+                    provider=getattr(self.provider, "name", None), model=self.model,
+                ) from None
+            if pending:  # keep the conversation valid for a follow-up run
+                self._append_results(
+                    pending, [ToolResult.failure(c, "agent timed out before this tool finished", code="timeout") for c in pending]
                 )
-            )
-            yield IterationCompleteEvent(iteration=iteration, tool_calls=len(calls), usage=response.usage)
-        else:
-            if response is not None:
-                response = response.model_copy(
-                    update={"status": "incomplete", "stop_reason": "max_iterations"}
-                )
+            stop_reason = "timeout"
+        if stop_reason is not None and response is not None:
+            response = response.model_copy(update={"status": "incomplete", "stop_reason": stop_reason})
         assert response is not None
         self.usage = self.usage + run_usage
         yield ResponseCompleteEvent(response=response.model_copy(update={"usage": run_usage}))
+
+    def _append_results(self, calls: list[ToolCall], results: list[ToolResult]) -> None:
+        order = {c.id: i for i, c in enumerate(calls)}
+        results = sorted(results, key=lambda r: order.get(r.tool_call_id, 0))
+        self.messages.append(
+            Message(
+                role=MessageRole.USER,
+                content=[
+                    ToolResultContent(tool_use_id=r.tool_call_id, content=r.output, error=r.error)
+                    for r in results
+                ],
+            )
+        )
 
     async def _run_tools(
         self, calls: list[ToolCall], iteration: int, deadline: float | None
