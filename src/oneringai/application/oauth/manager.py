@@ -13,6 +13,7 @@ import hashlib
 import inspect
 import secrets
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,7 @@ class OAuthManager:
         self._http = http_client
         self._owned_http: httpx.AsyncClient | None = None
         self._pending: dict[str, _PendingState] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.token_requests = 0  # how many times the token endpoint was called
         self._validate()
 
@@ -186,7 +187,9 @@ class OAuthManager:
             return token.access_token.get_secret_value()
         # A forced refresh (after a 401) only replaces the token the caller saw rejected.
         rejected = token.access_token.get_secret_value() if force_refresh and token is not None else None
-        lock = self._locks.setdefault(key, asyncio.Lock())
+        lock = self._locks.get(key)
+        if lock is None:  # weak: a user's lock lives only while someone waits on it
+            lock = self._locks[key] = asyncio.Lock()
         async with lock, self._distributed_lock(key):
             token = await self.storage.get_token(key)  # another task or process may have refreshed
             if (

@@ -21,6 +21,7 @@ from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 __all__ = ["RateLimitingToolExecutor"]
 
 _WINDOW = 60.0
+_MAX_BUCKETS = 10_000
 # KEYS[1] = zset; ARGV = now_ms, window_ms, limit, member. Returns {allowed, wait_ms}.
 _SLIDING_WINDOW = """
 local now = tonumber(ARGV[1])
@@ -69,6 +70,9 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
 
         limiter = self._limiters.get(key)
         if limiter is None:
+            if len(self._limiters) >= _MAX_BUCKETS:  # many users: forget idle (full) buckets
+                for idle in [k for k, v in self._limiters.items() if v.has_capacity(v.max_rate)]:
+                    del self._limiters[idle]
             limiter = self._limiters[key] = AsyncLimiter(
                 self.config.burst or rate, _WINDOW * (self.config.burst or rate) / rate
             )
