@@ -17,12 +17,24 @@ if TYPE_CHECKING:
     from oneringai.infrastructure.providers.openai_images import OpenAIImageProvider
 
 __all__ = [
+    "AnthropicProvider",
     "AnthropicTextProvider",
+    "LlamaCppProvider",
     "LlamaCppTextProvider",
+    "OllamaProvider",
     "OllamaTextProvider",
     "OpenAIImageProvider",
+    "OpenAIProvider",
     "OpenAITextProvider",
 ]
+
+#: The guide's shorter spellings (``OllamaProvider`` ...) name the same classes.
+_ALIASES = {
+    "AnthropicProvider": "AnthropicTextProvider",
+    "LlamaCppProvider": "LlamaCppTextProvider",
+    "OllamaProvider": "OllamaTextProvider",
+    "OpenAIProvider": "OpenAITextProvider",
+}
 
 _MODULES = {
     "AnthropicTextProvider": "anthropic",
@@ -34,6 +46,7 @@ _MODULES = {
 
 
 def __getattr__(name: str) -> Any:
+    name = _ALIASES.get(name, name)
     module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module 'oneringai.providers' has no attribute {name!r}")

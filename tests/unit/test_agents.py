@@ -178,3 +178,17 @@ async def test_timeout_before_the_model_answers_is_typed():
     with pytest.raises(ProviderTimeoutError, match="before the model answered"):
         await agent.run("go")
     await client.destroy()
+
+
+async def test_create_is_sync_and_awaitable():
+    from oneringai import Agent, ProviderNotFoundError
+
+    client, _ = await make(["one", "two"])
+    plain = client.agents.create(provider="fake", model="m")
+    assert isinstance(plain, Agent) and plain.provider is None  # resolved on first run
+    assert (await plain.run("x")).output_text == "one" and plain.provider is not None
+    awaited = await client.agents.create(provider="fake", model="m")
+    assert awaited.provider is not None and (await awaited.run("y")).output_text == "two"
+    with pytest.raises(ProviderNotFoundError):
+        client.agents.create(provider="nope", model="m")
+    await client.destroy()

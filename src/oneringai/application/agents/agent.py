@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +61,7 @@ class Agent:
     def __init__(
         self,
         *,
-        provider: ITextProvider,
+        provider: ITextProvider | Callable[[], Awaitable[ITextProvider]],
         model: str,
         executor: IToolExecutor,
         tools: Sequence[Tool] = (),
@@ -78,7 +78,9 @@ class Agent:
         tool_timeout: float | None = None,
     ) -> None:
         self.tool_timeout = tool_timeout
-        self.provider = provider
+        # A provider, or a coroutine function resolving it on first run (container resources
+        # open lazily, so ``AgentManager.create`` can stay synchronous).
+        self._provider = provider
         self.model = model
         self.executor = executor
         self.tools: list[Tool] = list(tools)  # this agent's own registry
@@ -96,6 +98,21 @@ class Agent:
         self.usage = Usage()
         self.cost = 0.0
         self.last_iterations = 0
+
+    async def resolve_provider(self) -> ITextProvider:
+        if not isinstance(self._provider, ITextProvider):
+            self._provider = await self._provider()
+        return self._provider
+
+    @property
+    def provider(self) -> ITextProvider | None:
+        """The provider, once resolved (after the first run)."""
+        return self._provider if isinstance(self._provider, ITextProvider) else None
+
+    def __await__(self) -> Generator[Any, None, Agent]:
+        """``await client.agents.create(...)`` works as well as the plain call."""
+        yield from self.resolve_provider().__await__()
+        return self
 
     def reset(self) -> None:
         """Forget the conversation."""
@@ -130,7 +147,8 @@ class Agent:
     async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncIterator[StreamEvent]:
         self.messages.extend([Message.user(input)] if isinstance(input, str) else list(input))
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        capabilities = self.provider.get_model_capabilities(self.model)
+        provider = await self.resolve_provider()
+        capabilities = provider.get_model_capabilities(self.model)
         run_usage = Usage()
         response: LLMResponse | None = None
         pending: list[ToolCall] = []  # calls made but not yet answered, for a clean history
@@ -145,13 +163,13 @@ class Agent:
                 answer: LLMResponse | None = None
                 async with asyncio.timeout(_remaining(deadline)):
                     if streaming:
-                        async for event in self.provider.stream_generate(options):
+                        async for event in provider.stream_generate(options):
                             if isinstance(event, ResponseCompleteEvent):
                                 answer = event.response
                             else:
                                 yield event
                     else:
-                        answer = await self.provider.generate(options)
+                        answer = await provider.generate(options)
                 if answer is None:
                     raise RuntimeError("provider stream ended without response.complete")
                 response = answer
@@ -180,7 +198,7 @@ class Agent:
             if response is None:
                 raise ProviderTimeoutError(
                     f"agent timed out after {self.timeout:g}s before the model answered",
-                    provider=getattr(self.provider, "name", None), model=self.model,
+                    provider=getattr(provider, "name", None), model=self.model,
                 ) from None
             if pending:  # keep the conversation valid for a follow-up run
                 self._append_results(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from oneringai.application.agents.agent import Agent, AgentHooks
 from oneringai.domain.content import InputItem
-from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.interfaces import ITextProvider, IToolExecutor
 from oneringai.domain.response import LLMResponse
 from oneringai.domain.tools import Tool
 
@@ -33,7 +33,7 @@ class AgentManager:
         """The executor stack built from ``tools.executor``."""
         return self._executor
 
-    async def create(
+    def create(
         self,
         *,
         provider: str | None = None,
@@ -48,11 +48,18 @@ class AgentManager:
         hooks: AgentHooks | None = None,
         **kwargs: Any,
     ) -> Agent:
-        """A new agent. ``tools`` may be ``Tool``s or plain functions (wrapped with ``tool``)."""
+        """A new agent. ``tools`` may be ``Tool``s or plain functions (wrapped with ``tool``).
+
+        Synchronous, and also awaitable (``await client.agents.create(...)``, as in the guide);
+        the provider is resolved on first use.
+        """
         from oneringai.application.tools import FunctionTool
 
-        target = await self._text.resolve(provider)
-        resolved_model = self._text._model_for(provider, model)
+        resolved_model = self._text._model_for(provider, model)  # unknown names fail here
+
+        async def target() -> ITextProvider:
+            return await self._text.resolve(provider)
+
         own_tools = [t if isinstance(t, Tool) else FunctionTool(t) for t in tools]
         names = [t.name for t in own_tools]
         duplicates = {n for n in names if names.count(n) > 1}
@@ -76,5 +83,4 @@ class AgentManager:
 
     async def run(self, input: str | Sequence[InputItem], **kwargs: Any) -> LLMResponse:
         """Create a one-off agent and run it."""
-        agent = await self.create(**kwargs)
-        return await agent.run(input)
+        return await self.create(**kwargs).run(input)
