@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from oneringai.infrastructure.providers.openai import OpenAITextProvider
     from oneringai.infrastructure.providers.openai_images import OpenAIImageProvider
 
+    AnthropicProvider = AnthropicTextProvider
+    LlamaCppProvider = LlamaCppTextProvider
+    OllamaProvider = OllamaTextProvider
+    OpenAIProvider = OpenAITextProvider
+
 __all__ = [
     "AnthropicProvider",
     "AnthropicTextProvider",
