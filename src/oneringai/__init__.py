@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from oneringai.application.image_manager import ImageManager
     from oneringai.application.oauth.manager import OAuthManager
     from oneringai.application.text_manager import TextManager
-    from oneringai.application.tools import FunctionTool, tool
+    from oneringai.application.tools import FunctionTool, ToolRegistry, tool
     from oneringai.client import OneRingAI
     from oneringai.infrastructure.providers.base import BaseProvider, BaseTextProvider
     from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
@@ -95,6 +95,7 @@ _LAZY = {
     "ProviderErrorMapper": "oneringai.infrastructure.providers.error_mapper",
     "Settings": "oneringai.settings",
     "TextManager": "oneringai.application.text_manager",
+    "ToolRegistry": "oneringai.application.tools",
     "load_settings": "oneringai.settings",
     "tool": "oneringai.application.tools",
 }
@@ -178,6 +179,7 @@ __all__ = [
     "ToolExecutionDoneEvent",
     "ToolExecutionError",
     "ToolExecutionStartEvent",
+    "ToolRegistry",
     "ToolResult",
     "ToolResultContent",
     "ToolUseContent",

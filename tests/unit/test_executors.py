@@ -237,3 +237,18 @@ async def test_rate_limit_wait_mode_waits_instead_of_failing():
     results = [await executor.execute_tool(tool_call("add", a=1), CTX) for _ in range(3)]
     assert not any(r.is_error for r in results)
     assert time.monotonic() - started >= 0.15  # 600/min with burst 1: one slot per 0.1 s
+
+
+async def test_tool_registry_runs_through_its_executor():
+    from oneringai import ToolRegistry
+
+    registry = ToolRegistry([add], CostTrackingToolExecutor(DirectToolExecutor(), prices={"add": 2}))
+    registry.register(now)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(add)
+    assert "add" in registry and len(registry) == 2
+    assert [d.function.name for d in registry.definitions] == ["add", "now"]
+    result = await registry.execute(tool_call("add", a=2, b=2), user_id="zed")
+    assert result.output == "4" and result.metadata["cost"] == 2
+    registry.unregister("add")
+    assert (await registry.execute(tool_call("add", a=1))).metadata["code"] == "unknown_tool"

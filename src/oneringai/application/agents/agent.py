@@ -83,7 +83,9 @@ class Agent:
         self._provider = provider
         self.model = model
         self.executor = executor
-        self.tools: list[Tool] = list(tools)  # this agent's own registry
+        from oneringai.application.tools import ToolRegistry
+
+        self.registry = ToolRegistry(tools, executor)  # this agent's own tools, never shared
         self.instructions = instructions
         self.max_iterations = max_iterations
         self.max_parallel_tools = max_parallel_tools
@@ -98,6 +100,10 @@ class Agent:
         self.usage = Usage()
         self.cost = 0.0
         self.last_iterations = 0
+
+    @property
+    def tools(self) -> list[Tool]:
+        return self.registry.tools
 
     async def resolve_provider(self) -> ITextProvider:
         if not isinstance(self._provider, ITextProvider):
@@ -138,7 +144,7 @@ class Agent:
             model=self.model,
             input=list(self.messages),
             instructions=self.instructions,
-            tools=[t.definition for t in self.tools] or None,
+            tools=self.registry.definitions or None,
             temperature=self.temperature,
             max_output_tokens=self.max_output_tokens,
             metadata={"user_id": self.user_id} if self.user_id else None,

@@ -61,10 +61,6 @@ class AgentManager:
             return await self._text.resolve(provider)
 
         own_tools = [t if isinstance(t, Tool) else FunctionTool(t) for t in tools]
-        names = [t.name for t in own_tools]
-        duplicates = {n for n in names if names.count(n) > 1}
-        if duplicates:
-            raise ValueError(f"duplicate tool names: {', '.join(sorted(duplicates))}")
         return Agent(
             provider=target,
             model=resolved_model,
