@@ -8,8 +8,18 @@ from typing import Any
 __all__ = ["make_redis_client"]
 
 
-def make_redis_client(url: str, *, max_connections: int = 64, timeout: float = 20.0) -> Any:
-    import redis.asyncio as aioredis
+def make_redis_client(
+    url: str, *, max_connections: int = 64, timeout: float = 20.0, config_path: str | None = None
+) -> Any:
+    """``config_path`` names the YAML key that chose Redis, for the missing-extra error."""
+    try:
+        import redis.asyncio as aioredis
+    except ImportError as exc:
+        from oneringai.domain.errors import ConfigError
+
+        raise ConfigError(
+            "the Redis backend needs the redis extra: pip install 'oneringai[redis]'", path=config_path
+        ) from exc
 
     pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout)
     return aioredis.Redis(connection_pool=pool)

@@ -79,11 +79,7 @@ class RedisTokenStorage(EncryptedTokenStorage):
 
 @contextlib.asynccontextmanager
 async def open_redis_storage(settings: RedisStorageSettings, key_ring: KeyRing) -> AsyncIterator[RedisTokenStorage]:
-    try:
-        import redis.asyncio  # noqa: F401 - fail early with the extra's name
-    except ImportError as exc:
-        raise TokenStorageError("needs redis: pip install 'oneringai[redis]'", backend="redis") from exc
-    client = make_redis_client(settings.url.get_secret_value())
+    client = make_redis_client(settings.url.get_secret_value(), config_path="oauth.storage.kind")
     try:
         try:
             await client.ping()

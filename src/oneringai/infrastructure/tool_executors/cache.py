@@ -66,14 +66,9 @@ class CachingToolExecutor(WrapperToolExecutor):
 
     async def _client(self) -> Any:
         if self._redis is None:
-            try:
-                import redis.asyncio  # noqa: F401 - fail early with the extra's name
-            except ImportError as exc:
-                raise ConfigError(
-                    "cache backend redis needs the redis extra: pip install 'oneringai[redis]'",
-                    path="tools.executor.cache.backend",
-                ) from exc
-            self._redis = make_redis_client(self.config.redis_url.get_secret_value())
+            self._redis = make_redis_client(
+                self.config.redis_url.get_secret_value(), config_path="tools.executor.cache.backend"
+            )
         return self._redis
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:

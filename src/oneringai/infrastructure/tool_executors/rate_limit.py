@@ -89,14 +89,9 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
 
     async def _redis_client(self) -> Any:
         if self._redis is None:
-            try:
-                import redis.asyncio  # noqa: F401 - fail early with the extra's name
-            except ImportError as exc:
-                raise ConfigError(
-                    "rate_limit backend redis needs the redis extra: pip install 'oneringai[redis]'",
-                    path="tools.executor.rate_limit.backend",
-                ) from exc
-            self._redis = make_redis_client(self.config.redis_url.get_secret_value())
+            self._redis = make_redis_client(
+                self.config.redis_url.get_secret_value(), config_path="tools.executor.rate_limit.backend"
+            )
             self._script = self._redis.register_script(_SLIDING_WINDOW)
         return self._redis
 
