@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -26,7 +27,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from oneringai import _plugins
 from oneringai.domain.errors import ConfigError
@@ -346,6 +353,19 @@ class AgentSettings(_Section):
 
 
 # --- the root ---------------------------------------------------------------------------------
+_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("oneringai_settings_env", default=None)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """The environment source, reading the mapping ``load_settings`` was given (``.env`` merged
+    under the process environment) instead of ``os.environ`` — no global state is touched."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRONMENT.get()
+        if environ is None:
+            return super()._load_env_vars()
+        return parse_env_vars(environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
 class Settings(BaseSettings):
     """The whole configuration. Build it with ``load_settings()``."""
 
@@ -373,8 +393,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Highest priority first: environment, then .env, then the merged YAML (init).
-        return (env_settings, dotenv_settings, init_settings)
+        # Highest priority first: the environment (with .env under it), then the merged YAML.
+        return (_MappingEnvSource(settings_cls), init_settings)
 
 
 def _require_kind(path: str, kind: str, builtin: tuple[str, ...], group_key: str) -> None:
@@ -547,22 +567,15 @@ def _env_key_to_path(key: str) -> str:
 
 
 def _validate(merged: dict[str, Any], env_values: Mapping[str, str], origins: dict[str, str]) -> Settings:
-    saved = {k: os.environ[k] for k in list(os.environ) if k.upper().startswith(ENV_PREFIX)}
+    token = _ENVIRONMENT.set(env_values)
     try:
-        # pydantic-settings reads os.environ; present exactly the environment we were given.
-        for key in saved:
-            del os.environ[key]
-        os.environ.update(env_values)
-        try:
-            return Settings(_env_file=None, **merged)
-        except ValidationError as exc:
-            raise _config_error(exc, merged, origins) from None
-        except ValueError as exc:  # env JSON that does not parse, for one
-            raise ConfigError(str(exc)) from None
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise _config_error(exc, merged, origins) from None
+    except ValueError as exc:  # env JSON that does not parse, for one
+        raise ConfigError(str(exc)) from None
     finally:
-        for key in env_values:
-            os.environ.pop(key, None)
-        os.environ.update(saved)
+        _ENVIRONMENT.reset(token)
 
 
 _TAGS = {"openai", "ollama", "anthropic", "llamacpp", "custom", *EXECUTOR_KINDS}
