@@ -42,8 +42,13 @@ class TextManager:
 
     async def resolve(self, provider: str | None = None) -> ITextProvider:
         """The provider named ``provider`` (default if None); container overrides apply."""
-        if self._default_provider is not None and provider in (None, self._registry.default_name):
-            result = self._default_provider()
+        default = self._default_provider
+        if default is not None and provider in (None, self._registry.default_name):
+            if not getattr(default, "overridden", True):  # a container binding, not overridden
+                built = self._registry.peek(self._registry.default_name or "")
+                if built is not None:  # the hot path: no coroutine, no DI call
+                    return built
+            result = default()
             return await result if inspect.isawaitable(result) else result  # type: ignore[no-any-return]
         return await self._registry.get(provider)
 

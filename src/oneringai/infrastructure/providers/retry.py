@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -20,6 +22,7 @@ from oneringai.domain.errors import ProviderError
 __all__ = ["call_with_retries"]
 
 logger = logging.getLogger("oneringai.providers.retry")
+_FIRST_BACKOFF = 1.0  # full jitter over [0, 1 s] before the first retry, doubling after
 T = TypeVar("T")
 
 
@@ -52,23 +55,37 @@ async def call_with_retries(
     max_wait: float = 30.0,
     description: str = "",
 ) -> T:
-    if max_retries <= 0:
+    """The first attempt runs bare (the common, successful case pays nothing); tenacity
+    drives the retries after a retryable failure."""
+    retryable = _is_retryable(max_wait)
+    try:
         return await call()
+    except ProviderError as error:
+        if max_retries <= 0 or not retryable(error):
+            raise
+        first = error
+    delay = (
+        min(first.retry_after, max_wait)
+        if first.retry_after is not None
+        else random.uniform(0, min(max_wait, _FIRST_BACKOFF))
+    )
+    logger.warning("%s: attempt 1 failed (%s); retrying in %.2fs", description, first, delay)
+    await asyncio.sleep(delay)
 
     def log(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         logger.warning(
             "%s: attempt %d failed (%s); retrying in %.2fs",
             description,
-            state.attempt_number,
+            state.attempt_number + 1,
             error,
             state.next_action.sleep if state.next_action else 0.0,
         )
 
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(max_retries + 1),
+        stop=stop_after_attempt(max_retries),
         wait=_wait(max_wait),
-        retry=retry_if_exception(_is_retryable(max_wait)),
+        retry=retry_if_exception(retryable),
         before_sleep=log,
         reraise=True,
     )
