@@ -252,3 +252,12 @@ async def test_tool_registry_runs_through_its_executor():
     assert result.output == "4" and result.metadata["cost"] == 2
     registry.unregister("add")
     assert (await registry.execute(tool_call("add", a=1))).metadata["code"] == "unknown_tool"
+
+
+async def test_permissions_empty_allow_list_allows_nothing_and_roles_can_widen():
+    nothing = PermissionToolExecutor(DirectToolExecutor(), allow=[])
+    assert (await nothing.execute_tool(tool_call("add", a=1), CTX)).metadata["code"] == "permission_denied"
+    widened = PermissionToolExecutor(DirectToolExecutor(), allow=[], roles={"admin": {"allow": ["add"]}})
+    admin = CTX.model_copy(update={"roles": frozenset({"admin"})})
+    assert not (await widened.execute_tool(tool_call("add", a=1), admin)).is_error
+    assert (await widened.execute_tool(tool_call("add", a=1), CTX)).is_error

@@ -30,23 +30,33 @@ class PermissionToolExecutor(WrapperToolExecutor):
     ) -> None:
         super().__init__(wrapped, config, **kwargs)
         self.approve = approve
+        self._only_global = not self.config.users and not self.config.roles
+        self._deny = frozenset(self.config.deny)
+        self._allow = None if self.config.allow is None else frozenset(self.config.allow)
+        self._approval = frozenset(self.config.require_approval)
 
     def denial(self, tool: str, context: ToolExecutionContext) -> str | None:
         """Why ``tool`` is not allowed for this caller, or None."""
-        rules: list[tuple[str, dict[str, list[str]]]] = [
-            ("global", {"allow": self.config.allow or [], "deny": self.config.deny})
-        ]
+        if self._only_global:  # the common case, decided with two set lookups
+            if tool in self._deny or "*" in self._deny:
+                return f"tool {tool!r} is denied (global)"
+            if self._allow is not None and tool not in self._allow and "*" not in self._allow:
+                return f"tool {tool!r} is not in an allow list (global)"
+            return None
+        rules: list[tuple[str, dict[str, list[str]]]] = [("global", {"deny": self.config.deny})]
+        if self.config.allow is not None:
+            rules[0][1]["allow"] = self.config.allow
         if context.user_id and context.user_id in self.config.users:
             rules.append((f"user {context.user_id}", self.config.users[context.user_id]))
         for role in sorted(context.roles):
             if role in self.config.roles:
                 rules.append((f"role {role}", self.config.roles[role]))
         for where, rule in rules:
-            if tool in rule.get("deny", []) or "*" in rule.get("deny", []):
+            deny = rule.get("deny", [])
+            if tool in deny or "*" in deny:
                 return f"tool {tool!r} is denied ({where})"
-        allow_lists = [(w, r["allow"]) for w, r in rules if r.get("allow")]
-        if self.config.allow is None:
-            allow_lists = [(w, a) for w, a in allow_lists if w != "global"]
+        # An allow list that is present (even empty) restricts; any one that admits the tool is enough.
+        allow_lists = [(where, rule["allow"]) for where, rule in rules if rule.get("allow") is not None]
         if allow_lists and not any(tool in allowed or "*" in allowed for _, allowed in allow_lists):
             return f"tool {tool!r} is not in an allow list ({', '.join(w for w, _ in allow_lists)})"
         return None
@@ -56,7 +66,7 @@ class PermissionToolExecutor(WrapperToolExecutor):
         reason = self.denial(name, context)
         if reason is not None:
             return ToolResult.failure(tool_call, f"permission denied: {reason}", code="permission_denied")
-        if name in self.config.require_approval:
+        if name in self._approval:
             if self.approve is None:
                 return ToolResult.failure(
                     tool_call,
