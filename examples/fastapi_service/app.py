@@ -83,7 +83,8 @@ def create_app(client_factory: Any = None) -> FastAPI:
 
     @app.get("/oauth/{connection}/login")
     async def login(connection: str, client: AI, x_user_id: Annotated[str, Header()]) -> RedirectResponse:
-        url, _state = client.oauth(connection).get_authorization_url(x_user_id)
+        # kept in the token store too, so any worker/replica can take the callback
+        url, _state = await client.oauth(connection).start_authorization(x_user_id)
         return RedirectResponse(url, status_code=302)
 
     @app.get("/oauth/{connection}/callback")

@@ -255,3 +255,15 @@ def _reachable(kind: str) -> str | None:
     except OSError as exc:
         return str(exc)
     return None
+
+
+async def test_state_shared_through_storage_across_replicas(auth_server):
+    shared = MemoryTokenStorage()
+    replica_a, replica_b = web_manager(auth_server, storage=shared), web_manager(auth_server, storage=shared)
+    url, _ = await replica_a.start_authorization("yuki")
+    callback = await authorize(url + "&login_hint=yuki")
+    token = await replica_b.handle_callback(callback)  # the redirect landed on another replica
+    assert token.access_token and await shared.has_token("github:web:yuki")
+    with pytest.raises(OAuthError, match="state"):
+        await replica_a.handle_callback(callback)  # single use everywhere
+    assert not [k for k in await shared.list_keys("") if "oauth-state" in k]

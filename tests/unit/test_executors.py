@@ -1,6 +1,7 @@
 """Each decorator alone and stacked; every failure is an error ToolResult."""
 
 import asyncio
+import json
 import logging
 import time
 
@@ -261,3 +262,30 @@ async def test_permissions_empty_allow_list_allows_nothing_and_roles_can_widen()
     admin = CTX.model_copy(update={"roles": frozenset({"admin"})})
     assert not (await widened.execute_tool(tool_call("add", a=1), admin)).is_error
     assert (await widened.execute_tool(tool_call("add", a=1), CTX)).is_error
+
+
+async def test_structured_results_are_json():
+    import dataclasses
+
+    from pydantic import BaseModel
+
+    class Forecast(BaseModel):
+        city: str
+        temps: list[int]
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+    @tool
+    def forecast() -> Forecast:
+        return Forecast(city="Oslo", temps=[1, 2])
+
+    @tool
+    def point() -> dict:
+        return {"p": Point(1, 2), "tags": {"a"}}
+
+    context = ToolExecutionContext(tools=[forecast, point])
+    assert json.loads((await DirectToolExecutor().execute_tool(tool_call("forecast"), context)).output) == {"city": "Oslo", "temps": [1, 2]}
+    assert json.loads((await DirectToolExecutor().execute_tool(tool_call("point"), context)).output) == {"p": {"x": 1, "y": 2}, "tags": ["a"]}

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import hashlib
 import inspect
+import json
 import secrets
 import time
 import weakref
@@ -36,6 +37,7 @@ class _PendingState:
     user_id: str | None
     verifier: str | None
     expires_at: float
+    persisted: bool = False  # also kept in the token store, which is then authoritative
 
 
 def _pkce_pair() -> tuple[str, str]:
@@ -140,11 +142,44 @@ class OAuthManager:
         url = self.config.authorization_url or ""
         return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}", state
 
+    async def start_authorization(
+        self, user_id: str | None = None, *, scopes: list[str] | None = None
+    ) -> tuple[str, str]:
+        """Like ``get_authorization_url``, and the pending state is also kept (encrypted, with
+        its expiry) in the token storage — so the callback may land on another process or
+        replica that shares the store (Postgres, Redis, AWS)."""
+        url, state = self.get_authorization_url(user_id, scopes=scopes)
+        pending = self._pending[state]
+        pending.persisted = True
+        record = StoredToken(
+            access_token=json.dumps({"user_id": pending.user_id, "verifier": pending.verifier}),
+            expires_in=self.state_ttl,
+        )
+        await self.storage.store_token(self._state_key(state), record)
+        return url, state
+
+    def _state_key(self, state: str) -> str:
+        return f"{self.name}:oauth-state:{hashlib.sha256(state.encode()).hexdigest()}"
+
+    async def _take_pending(self, state: str) -> _PendingState | None:
+        """Single use: the state is removed wherever it was kept."""
+        pending = self._pending.pop(state, None)
+        key = self._state_key(state)
+        stored = await self.storage.get_token(key)
+        if stored is None:
+            # persisted but gone from the store: another replica consumed it (or it expired)
+            return None if pending is not None and pending.persisted else pending
+        await self.storage.delete_token(key)
+        if pending is None:
+            data = json.loads(stored.access_token.get_secret_value())
+            pending = _PendingState(data.get("user_id"), data.get("verifier"), stored.expires_at or 0.0)
+        return pending
+
     async def handle_callback(self, callback: str | Mapping[str, str]) -> StoredToken:
         """Verify ``state`` (single use, not expired), exchange the code, store the token."""
         params = dict(parse_qsl(urlsplit(callback).query)) if isinstance(callback, str) else dict(callback)
         state = params.get("state")
-        pending = self._pending.pop(state, None) if state else None
+        pending = await self._take_pending(state) if state else None
         if params.get("error"):
             raise OAuthError(
                 f"authorization refused: {params.get('error_description') or params['error']}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from typing import Any
@@ -14,11 +15,22 @@ from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 __all__ = ["DirectToolExecutor", "serialise_output"]
 
 
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump") and callable(value.model_dump):  # pydantic models
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
 def serialise_output(value: Any) -> str:
+    """What the model reads: strings as they are, everything else as JSON."""
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=_jsonable)
     except (TypeError, ValueError):
         return str(value)
 
