@@ -267,3 +267,17 @@ async def test_state_shared_through_storage_across_replicas(auth_server):
     with pytest.raises(OAuthError, match="state"):
         await replica_a.handle_callback(callback)  # single use everywhere
     assert not [k for k in await shared.list_keys("") if "oauth-state" in k]
+
+
+async def test_no_secret_or_token_in_logs(auth_server, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    manager = web_manager(auth_server)
+    url, _ = await manager.start_authorization("logan")
+    await manager.handle_callback(await authorize(url + "&login_hint=logan"))
+    access = await manager.get_token("logan")
+    stored = await manager.storage.get_token("github:web:logan")
+    for secret in ("web-secret", access, stored.refresh_token.get_secret_value()):
+        assert secret not in caplog.text
+        assert secret not in repr(stored) and secret not in repr(manager.config)
