@@ -57,7 +57,11 @@ class OneRingAI(IAsyncDisposable):
             self._container.token_storage.override(di.Object(token_storage))
         text_registry = self._container.text_providers()
         image_registry = self._container.image_providers()
+        self._instances_http: Any = None
         for name, provider in (providers or {}).items():
+            share = getattr(provider, "use_shared_http_client", None)
+            if share is not None:  # instances honour http: settings and share one pool
+                share(self._shared_http_client)
             if isinstance(provider, IImageProvider) and not isinstance(provider, ITextProvider):
                 image_registry.register(name, provider)
             else:
@@ -78,6 +82,14 @@ class OneRingAI(IAsyncDisposable):
 
         settings = load_settings(path, profile=profile, env=env, overrides=overrides)
         return cls(providers, settings=settings)
+
+    def _shared_http_client(self) -> Any:
+        """One client (from ``http:`` settings) for provider instances passed in; closed by us."""
+        if self._instances_http is None:
+            from oneringai.infrastructure.http.client import build_http_client
+
+            self._instances_http = build_http_client(self._settings.http)
+        return self._instances_http
 
     # --- the slots -------------------------------------------------------------------------
     @property
@@ -126,6 +138,9 @@ class OneRingAI(IAsyncDisposable):
         from oneringai.container import shutdown_container
 
         await shutdown_container(self._container)
+        if self._instances_http is not None:
+            await self._instances_http.aclose()
+            self._instances_http = None
 
     aclose = destroy
 

@@ -125,3 +125,21 @@ async def test_agents_run_one_off():
     async with OneRingAI(providers={"f": fake}) as client:
         response = await client.agents.run("go", model="m", instructions="be brief")
     assert response.output_text == "done" and fake.requests[0].instructions == "be brief"
+
+
+async def test_instances_share_one_client_with_http_settings(vendor_server):
+    from oneringai.providers import OllamaProvider
+
+    one = OllamaProvider({"base_url": vendor_server.url})
+    two = OllamaProvider({"base_url": vendor_server.url})
+    settings = settings_with(http={"transport": "httpx", "max_connections": 7}, text={"default": None, "providers": {}},
+                             oauth={"storage": {"kind": "memory"}})
+    client = OneRingAI(providers={"one": one, "two": two}, settings=settings)
+    await client.text.generate("hi", provider="one", model="ok")
+    await client.text.generate("hi", provider="two", model="ok")
+    assert one.http is two.http
+    assert one.http._transport._pool._max_connections == 7  # the http: settings apply
+    shared = one.http
+    await client.destroy()
+    assert shared.is_closed
+    await one.destroy()  # not its client to close: no error, nothing double-closed

@@ -131,13 +131,24 @@ class BaseProvider(IAsyncDisposable):
     # --- HTTP ------------------------------------------------------------------------------
     @property
     def http(self) -> httpx.AsyncClient:
-        """The shared client from the container, or one this provider creates and closes."""
+        """The client given (shared, not ours to close) or, on first use, one from the
+        factory set by ``use_shared_http_client``, else one this provider creates and closes."""
         if self._http_client is None:
-            from oneringai.infrastructure.http.client import build_http_client
+            factory = self.__dict__.get("_http_factory")
+            if factory is not None:
+                self._http_client = factory()
+                self._owns_http_client = False
+            else:
+                from oneringai.infrastructure.http.client import build_http_client
 
-            self._http_client = build_http_client()
-            self._owns_http_client = True
+                self._http_client = build_http_client()
+                self._owns_http_client = True
         return self._http_client
+
+    def use_shared_http_client(self, factory: Callable[[], httpx.AsyncClient]) -> None:
+        """Take the HTTP client from ``factory`` (called once, on first use) unless one was given."""
+        if self._http_client is None:
+            self._http_factory = factory
 
     def request_timeout(self) -> httpx.Timeout:
         import httpx
