@@ -64,5 +64,25 @@ async def doctor(settings: Any, *, timeout: float = 10.0) -> int:
         except (OneRingAIError, TimeoutError, OSError) as exc:
             failures += 1
             _line(False, f"token storage ({kind})", f"{exc or 'timed out'} — {_FIXES.get(kind, '')}")
+        failures += await _check_oauth(settings, timeout)
     print("all checks passed" if not failures else f"{failures} check(s) failed")
     return 1 if failures else 0
+
+
+async def _check_oauth(settings: Any, timeout: float) -> int:
+    """Each connection's token endpoint answers HTTP (any status: we send no credentials)."""
+    import httpx
+
+    failures = 0
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        for name, connection in settings.oauth.connections.items():
+            if not connection.token_url:
+                continue
+            try:
+                response = await client.get(connection.token_url)
+                _line(True, f"oauth connection {name}", f"token endpoint answers (HTTP {response.status_code})")
+            except httpx.HTTPError as exc:
+                failures += 1
+                _line(False, f"oauth connection {name}",
+                      f"{connection.token_url} unreachable ({type(exc).__name__}) — check oauth.connections.{name}.token_url")
+    return failures

@@ -126,7 +126,9 @@ async def test_doctor_reports_and_exit_codes(vendor_server, tmp_path, capsys, mo
     out = capsys.readouterr().out
     assert "[ok] text provider o (ollama): reachable; models: llama3.2:latest" in out
     bad = load_settings(None, env={}, overrides={"text": {"default": "o", "providers": {"o": {"kind": "ollama", "base_url": "http://127.0.0.1:9", "max_retries": 0}}},
-                                                  "oauth": {"storage": {"kind": "file", "file": {"directory": str(tmp_path)}}}})
+                                                  "oauth": {"storage": {"kind": "file", "file": {"directory": str(tmp_path)}},
+                                                            "connections": {"gh": {"flow": "client_credentials", "client_id": "c", "token_url": "http://127.0.0.1:9/token"}}}})
     assert await doctor(bad) == 1
     out = capsys.readouterr().out
     assert "[FAIL] text provider o (ollama)" in out and "ollama serve" in out
+    assert "[FAIL] oauth connection gh: http://127.0.0.1:9/token unreachable" in out
