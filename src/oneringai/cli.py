@@ -136,6 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("ONERINGAI_LOG_LEVEL", "ERROR").upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    progress = logging.getLogger("oneringai.progress")  # long work shows what it is doing
+    if progress.getEffectiveLevel() > logging.INFO:
+        progress_handler = logging.StreamHandler()
+        progress_handler.setFormatter(logging.Formatter("… %(message)s"))
+        progress.addHandler(progress_handler)
+        progress.setLevel(logging.INFO)
+        progress.propagate = False
     parser = _parser()
     args = parser.parse_args(argv)
     try:

@@ -8,6 +8,7 @@ import asyncio
 import atexit
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import socket
@@ -25,6 +26,7 @@ from oneringai.domain.errors import ConfigError, ProviderUnavailableError
 __all__ = ["LlamaCppServer", "default_model_path"]
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
+progress = logging.getLogger("oneringai.progress")  # the CLI shows this logger at INFO
 
 
 def _kill_all() -> None:
@@ -117,8 +119,10 @@ class LlamaCppServer:
         async with self._lock:
             if self.process is not None and self.process.poll() is None:
                 return self.base_url
+            progress.info("preparing llama.cpp (the first run assembles the Gemma 3 270M model, ~250 MB)")
             binary = await asyncio.to_thread(_binary)
             model = await asyncio.to_thread(self._model_file)
+            progress.info("starting llama-server with %s", model.name)
             if not self.port:
                 self.port = _free_port(self.host)
             self._log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115
@@ -136,6 +140,7 @@ class LlamaCppServer:
             except BaseException:
                 await self.stop()
                 raise
+            progress.info("llama-server ready on %s", self.base_url)
             return self.base_url
 
     async def _wait_healthy(self) -> None:
