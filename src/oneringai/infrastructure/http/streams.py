@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
-__all__ = ["SSEEvent", "iter_lines", "iter_sse", "iter_sse_data"]
+__all__ = ["SSEEvent", "iter_lines", "iter_sse", "iter_sse_data", "iter_sse_data_batches"]
 
 
 @dataclass(slots=True)
@@ -69,14 +69,25 @@ async def iter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
                 event = raw[6:].strip().decode("utf-8", "replace")
 
 
-async def iter_sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """Only the ``data`` of each event, as bytes — the fast path for APIs whose events carry
-    no meaningful ``event:`` name (OpenAI)."""
+async def iter_sse_data_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[bytes]]:
+    """The ``data`` of each complete event, as bytes, a list per network chunk — the fast path
+    for APIs whose events carry no meaningful ``event:`` name (OpenAI): one generator hop per
+    chunk instead of per event."""
     data: list[bytes] = []
     async for batch in _line_batches(chunks):
+        ready: list[bytes] = []
         for raw in batch:
             if raw[:5] == b"data:":
                 data.append(_data_value(raw))
             elif not raw and data:
-                yield data[0] if len(data) == 1 else b"\n".join(data)
+                ready.append(data[0] if len(data) == 1 else b"\n".join(data))
                 data = []
+        if ready:
+            yield ready
+
+
+async def iter_sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """Like ``iter_sse_data_batches``, one event at a time."""
+    async for ready in iter_sse_data_batches(chunks):
+        for data in ready:
+            yield data

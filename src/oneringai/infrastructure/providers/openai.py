@@ -10,7 +10,7 @@ from oneringai.domain.errors import ProviderResponseError, ProviderUnavailableEr
 from oneringai.domain.events import ResponseCreatedEvent, StreamEvent
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse
-from oneringai.infrastructure.http.streams import iter_sse_data
+from oneringai.infrastructure.http.streams import iter_sse_data_batches
 from oneringai.infrastructure.providers._http_calls import HttpCalls
 from oneringai.infrastructure.providers._openai_mapping import (
     STOP_REASONS,
@@ -110,47 +110,48 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             created = False
             decode = _DECODER.decode
             text_delta = assembler.text_delta
-            async for data in iter_sse_data(chunks):
-                if data == b"[DONE]":
-                    done = True
-                    continue  # keep reading to the end so the connection goes back to the pool
-                try:
-                    chunk = decode(data.decode())
-                except ValueError as exc:
-                    raise ProviderResponseError(
-                        f"malformed stream chunk: {data[:120]!r}", provider=self.name, model=model
-                    ) from exc
-                if type(chunk) is not dict:
-                    raise ProviderResponseError(
-                        "stream chunk is not an object", provider=self.name, model=model
-                    )
-                if not created:
-                    self._raise_stream_error(chunk, model)
-                    created = True
-                    assembler.response_id = str(chunk.get("id") or "")
-                    assembler.model = str(chunk.get("model") or model)
-                    yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
-                choices = chunk.get("choices")
-                if choices:
-                    for choice in choices:
-                        delta = choice.get("delta")
-                        if delta:
-                            text = delta.get("content")
-                            if text:
-                                yield text_delta(text)
-                            calls = delta.get("tool_calls")
-                            if calls:
-                                for event in self._tool_call_events(assembler, calls):
-                                    yield event
-                        reason = choice.get("finish_reason")
-                        if reason:
-                            assembler.raw_stop_reason = reason
-                            assembler.stop_reason = STOP_REASONS.get(reason, reason)
-                else:
-                    self._raise_stream_error(chunk, model)
-                usage = chunk.get("usage")
-                if usage:
-                    assembler.usage = parse_usage(usage)
+            async for ready in iter_sse_data_batches(chunks):
+                for data in ready:
+                    if data == b"[DONE]":
+                        done = True
+                        continue  # keep reading to the end so the connection goes back to the pool
+                    try:
+                        chunk = decode(data.decode())
+                    except ValueError as exc:
+                        raise ProviderResponseError(
+                            f"malformed stream chunk: {data[:120]!r}", provider=self.name, model=model
+                        ) from exc
+                    if type(chunk) is not dict:
+                        raise ProviderResponseError(
+                            "stream chunk is not an object", provider=self.name, model=model
+                        )
+                    if not created:
+                        self._raise_stream_error(chunk, model)
+                        created = True
+                        assembler.response_id = str(chunk.get("id") or "")
+                        assembler.model = str(chunk.get("model") or model)
+                        yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
+                    choices = chunk.get("choices")
+                    if choices:
+                        for choice in choices:
+                            delta = choice.get("delta")
+                            if delta:
+                                text = delta.get("content")
+                                if text:
+                                    yield text_delta(text)
+                                calls = delta.get("tool_calls")
+                                if calls:
+                                    for event in self._tool_call_events(assembler, calls):
+                                        yield event
+                            reason = choice.get("finish_reason")
+                            if reason:
+                                assembler.raw_stop_reason = reason
+                                assembler.stop_reason = STOP_REASONS.get(reason, reason)
+                    else:
+                        self._raise_stream_error(chunk, model)
+                    usage = chunk.get("usage")
+                    if usage:
+                        assembler.usage = parse_usage(usage)
         if not done and assembler.raw_stop_reason is None:
             raise ProviderUnavailableError(
                 "stream ended before completion (no finish_reason and no [DONE])",
