@@ -41,7 +41,11 @@ async def test_snippets_run(snippet):
     spec.loader.exec_module(module)
     result = await module.demo()
     expected = {"my_ai_provider.py": "Hello from MyAI", "simple_provider.py": "SHOUT THIS",
-                "audit_to_list_executor.py": {"double": 3}}
+                "audit_to_list_executor.py": {"double": 3}, "override_in_tests.py": ["Hi there!", "hello"],
+                "conformance_kit_usage.py": [
+                    "test_concurrent_writers_lose_nothing", "test_delete_and_has", "test_expired_token_without_refresh_is_gone",
+                    "test_list_keys_by_prefix", "test_missing_key", "test_overwrite", "test_round_trip",
+                    "test_tampering_is_detected", "test_unicode_keys_and_users_are_isolated"]}
     assert result == expected[snippet]
 
 
@@ -73,3 +77,20 @@ def test_design_yaml_shape_is_valid(tmp_path):
 
     settings = load_settings(path, env=env)
     assert settings.oauth.connections["github"].flow == "authorization_code"
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "docs").glob("*.md")))
+def test_yaml_blocks_in_docs_are_valid_configuration(page, tmp_path):
+    import yaml
+
+    from oneringai.settings import Settings, load_settings
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)
+    for index, block in enumerate(blocks):
+        data = yaml.safe_load(block)
+        if not isinstance(data, dict) or not set(data) <= set(Settings.model_fields):
+            continue  # a fragment, not a configuration
+        path = tmp_path / f"{index}.yaml"
+        path.write_text(block)
+        load_settings(path, env={"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k", "DATABASE_URL": "postgresql://x",
+                                 "ONERINGAI_TOKEN_KEY": "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="})
