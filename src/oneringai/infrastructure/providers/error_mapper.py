@@ -184,11 +184,10 @@ class ProviderErrorMapper:
         if "ServerDisconnected" in cause or "ServerDisconnected" in name:
             return ProviderUnavailableError(f"server{where} disconnected: {text}", **common)
         if httpx is not None:
-            if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout) and (
-                "Connect" in name or "Connector" in cause
-            ):
-                if isinstance(error, httpx.ConnectTimeout) and "Connector" not in cause:
-                    return ProviderTimeoutError(f"timed out connecting to{where}", **common)
+            # httpx-aiohttp reports a refused connection as ConnectTimeout caused by a ClientConnectorError
+            if isinstance(error, httpx.ConnectTimeout) and "Connector" not in cause:
+                return ProviderTimeoutError(f"timed out connecting to{where}", **common)
+            if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
                 return ProviderUnavailableError(
                     f"cannot connect to{where}: {text or 'connection refused'}"
                     f" (is the {provider} server running and the base_url right?)",
