@@ -59,16 +59,22 @@ async def _chat(request: web.Request) -> web.StreamResponse:
 
 
 @asynccontextmanager
-async def local_llm() -> AsyncIterator[str]:
-    """Yields the base URL (``http://127.0.0.1:PORT/v1``) of a running local server."""
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", _chat)
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Runs ``app`` on a free port of 127.0.0.1; yields ``http://127.0.0.1:PORT``."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
     try:
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def local_llm() -> AsyncIterator[str]:
+    """Yields the base URL (``http://127.0.0.1:PORT/v1``) of a running local server."""
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", _chat)
+    async with serve(app) as url:
+        yield f"{url}/v1"

@@ -52,6 +52,9 @@ from oneringai.infrastructure.providers.base import KeyValidationResult
 from oneringai.infrastructure.token_storage.encryption import KeyRing, generate_key
 from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _local_llm import serve
+
 
 # --- 1. A custom text provider (Approach 1: extend BaseTextProvider) -------------------------
 class MyOllamaProvider(BaseTextProvider):
@@ -205,41 +208,38 @@ def word_count(text: str) -> int:
 async def main() -> None:
     app = web.Application()
     app.router.add_post("/api/generate", _generate)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    async with serve(app) as base_url:
+        await demo(base_url)
+
+
+async def demo(base_url: str) -> None:
     workdir = Path(tempfile.mkdtemp())
     config = workdir / "oneringai.yaml"
     config.write_text(YAML)
     provider = MyOllamaProvider({"base_url": base_url})
-    try:
-        async with OneRingAI.from_config(config, providers={"myai": provider}) as client:
-            print("1. custom provider registered as an instance:")
-            print("  ", await client.text.generate("Hello!", provider="myai", model="llama2"))
+    async with OneRingAI.from_config(config, providers={"myai": provider}) as client:
+        print("1. custom provider registered as an instance:")
+        print("  ", await client.text.generate("Hello!", provider="myai", model="llama2"))
 
-            print("2. custom SQLite token storage bound in the container:")
-            storage = SQLiteTokenStorage(str(workdir / "tokens.db"), KeyRing.from_strings([generate_key()]))
-            client.container.token_storage.override(providers.Object(storage))
-            await client.token_storage.store_token("github:client:user123", StoredToken(access_token="gho_example", expires_in=3600))
-            await client.token_storage.store_token("github:client:user456", StoredToken(access_token="gho_other", expires_in=3600))
-            print("   stored keys:", await client.token_storage.list_keys("github:"))
-            raw = (workdir / "tokens.db").read_bytes()
-            print("   plaintext token on disk?", b"gho_example" in raw)
-            print("   static-token connection:", await client.oauth("demo").get_token())
+        print("2. custom SQLite token storage bound in the container:")
+        storage = SQLiteTokenStorage(str(workdir / "tokens.db"), KeyRing.from_strings([generate_key()]))
+        client.container.token_storage.override(providers.Object(storage))
+        await client.token_storage.store_token("github:client:user123", StoredToken(access_token="gho_example", expires_in=3600))
+        await client.token_storage.store_token("github:client:user456", StoredToken(access_token="gho_other", expires_in=3600))
+        print("   stored keys:", await client.token_storage.list_keys("github:"))
+        raw = (workdir / "tokens.db").read_bytes()
+        print("   plaintext token on disk?", b"gho_example" in raw)
+        print("   static-token connection:", await client.oauth("demo").get_token())
 
-            print("3. the guide's executors, stacked and bound in the container:")
-            executor = CachingToolExecutor(RateLimitedToolExecutor(DirectToolExecutor(), max_calls_per_minute=2))
-            client.container.tool_executor.override(providers.Object(executor))
-            context = ToolExecutionContext(tools=[word_count])
-            for text in ["one two three", "one two three", "a b", "c d e f"]:
-                call = ToolCall.model_validate({"id": f"c{text}", "function": {"name": "word_count", "arguments": json.dumps({"text": text})}})
-                result = await executor.execute_tool(call, context)
-                print(f"   word_count({text!r}) -> {result.output}{' (error)' if result.is_error else ''}")
-        await provider.destroy()  # an instance you pass in stays yours to close
-    finally:
-        await runner.cleanup()
+        print("3. the guide's executors, stacked and bound in the container:")
+        executor = CachingToolExecutor(RateLimitedToolExecutor(DirectToolExecutor(), max_calls_per_minute=2))
+        client.container.tool_executor.override(providers.Object(executor))
+        context = ToolExecutionContext(tools=[word_count])
+        for text in ["one two three", "one two three", "a b", "c d e f"]:
+            call = ToolCall.model_validate({"id": f"c{text}", "function": {"name": "word_count", "arguments": json.dumps({"text": text})}})
+            result = await executor.execute_tool(call, context)
+            print(f"   word_count({text!r}) -> {result.output}{' (error)' if result.is_error else ''}")
+    await provider.destroy()  # the instance is yours (its HTTP client was the facade's)
 
 
 if __name__ == "__main__":
