@@ -125,6 +125,9 @@ def resolve_config_paths(
             raise ConfigError(f"invalid profile name {profile!r}")
         directory = base.parent if base is not None else Path("config")
         profile_path = directory / f"{profile}.yaml"
+        packaged = Path(__file__).parent / "profiles" / f"{profile}.yaml"
+        if not profile_path.is_file() and packaged.is_file():
+            profile_path = packaged  # built-in profiles (local) work outside a checkout too
         if not profile_path.is_file():
             raise ConfigError(
                 f"profile {profile!r} not found (expected {profile_path})", source=str(profile_path)

@@ -137,3 +137,14 @@ def test_cli_unreachable_provider_is_one_line_exit_1(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert "http://127.0.0.1:9" in lines[0] and "ollama serve" in lines[0]
+
+
+def test_builtin_local_profile_works_outside_a_checkout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(profile="local", env={})
+    assert settings.text.default == "local" and settings.text.providers["local"].kind == "llamacpp"
+    root = Path(__file__).resolve().parents[2]
+    packaged = root / "src/oneringai/profiles/local.yaml"
+    assert packaged.read_text() == (root / "config/local.yaml").read_text(), "keep the two local profiles equal"
+    with pytest.raises(ConfigError, match="profile 'nope' not found"):
+        load_settings(profile="nope", env={})
