@@ -192,3 +192,30 @@ async def test_create_is_sync_and_awaitable():
     with pytest.raises(ProviderNotFoundError):
         client.agents.create(provider="nope", model="m")
     await client.destroy()
+
+
+async def test_parallel_tool_calls_are_bounded():
+    from oneringai.settings import Settings
+
+    running = {"now": 0, "peak": 0}
+
+    @tool
+    async def work(n: int) -> int:
+        running["now"] += 1
+        running["peak"] = max(running["peak"], running["now"])
+        await asyncio.sleep(0.05)
+        running["now"] -= 1
+        return n
+
+    calls = [tool_call("work", n=i) for i in range(7)]
+    fake = ScriptedTextProvider([calls, "done"])
+    settings = Settings.model_validate({"text": {"default": None, "providers": {}}, "oauth": {"storage": {"kind": "memory"}},
+                                        "agents": {"max_parallel_tools": 3}})
+    async with OneRingAI(providers={"fake": fake}, settings=settings) as client:
+        agent = client.agents.create(provider="fake", model="m", tools=[work])
+        events = [e async for e in agent.stream("go")]
+    assert running["peak"] == 3
+    done = [e for e in events if e.type == "response.tool_execution.done"]
+    assert sorted(int(e.result.output) for e in done) == list(range(7))
+    results = [p.tool_use_id for p in agent.messages[2].content]
+    assert results == [c.id for c in calls]  # fed back in the model's order
