@@ -94,3 +94,16 @@ def test_yaml_blocks_in_docs_are_valid_configuration(page, tmp_path):
         path.write_text(block)
         load_settings(path, env={"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k", "DATABASE_URL": "postgresql://x",
                                  "ONERINGAI_TOKEN_KEY": "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="})
+
+
+def test_docs_site_builds_offline(tmp_path):
+    """mkdocs --strict: broken links or missing pages fail the build."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "site" / "configuration" / "index.html").exists()
