@@ -95,14 +95,6 @@ def _merge(
     return result
 
 
-def _record_origins(data: Any, origins: dict[str, str], source: str, prefix: str = "") -> None:
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            origins.setdefault(path, source)
-            _record_origins(value, origins, source, path)
-
-
 def resolve_config_paths(
     path: str | os.PathLike[str] | None, profile: str | None, env: Mapping[str, str]
 ) -> tuple[Path | None, Path | None]:

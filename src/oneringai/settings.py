@@ -142,9 +142,7 @@ def _infer_kinds(section: str, builtin: tuple[str, ...], data: Any) -> Any:
     return {**data, "providers": providers}
 
 
-def _check_kinds(
-    section: str, group_key: str, builtin: tuple[str, ...], providers: Mapping[str, ProviderConfig]
-) -> None:
+def _check_kinds(group_key: str, builtin: tuple[str, ...], providers: Mapping[str, ProviderConfig]) -> None:
     for name, provider in providers.items():
         _require_kind(f"@{name}.kind@", provider.kind, builtin, group_key)
 
@@ -163,7 +161,7 @@ class TextSettings(_Section):
     @field_validator("providers")
     @classmethod
     def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
-        _check_kinds("text", "text", TEXT_KINDS, providers)
+        _check_kinds("text", TEXT_KINDS, providers)
         return providers
 
     @model_validator(mode="after")
@@ -184,7 +182,7 @@ class ImagesSettings(_Section):
     @field_validator("providers")
     @classmethod
     def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
-        _check_kinds("images", "image", IMAGE_KINDS, providers)
+        _check_kinds("image", IMAGE_KINDS, providers)
         return providers
 
     @model_validator(mode="after")

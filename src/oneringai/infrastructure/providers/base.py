@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
@@ -230,8 +230,3 @@ class BaseTextProvider(BaseProvider, ITextProvider):
 
     def get_model_capabilities(self, model: str) -> ModelCapabilities:
         return self.model_registry.get(model)
-
-    async def _close_stream(self, stream: AsyncIterator[Any]) -> None:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
