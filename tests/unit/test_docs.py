@@ -107,3 +107,16 @@ def test_docs_site_builds_offline(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "site" / "configuration" / "index.html").exists()
+
+
+async def test_readme_quickstart_runs(vendor_server, monkeypatch):
+    """The README's quickstart, run against the Ollama-shaped local server."""
+    block = (ROOT / "README.md").read_text().split("## Quickstart", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    code = block.replace("http://localhost:11434", vendor_server.url).replace("asyncio.run(main())", "")
+    monkeypatch.setenv("OLLAMA_HOST", vendor_server.url)
+    monkeypatch.chdir(ROOT)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md#quickstart", "exec"), namespace)
+    await namespace["main"]()  # type: ignore[operator]
+    kinds = [request[0] for request in vendor_server.requests]
+    assert kinds.count("ollama") >= 5  # generate, stream, agent (tool call + answer), instance
