@@ -192,7 +192,8 @@ from oneringai.settings import Settings
 
 async def main():
     kind, key, url, target = sys.argv[1:5]
-    section = {"dsn": target, "table": sys.argv[5]} if kind == "postgres" else {"url": target, "prefix": sys.argv[5]}
+    section = {"postgres": {"dsn": target, "table": sys.argv[5]}, "redis": {"url": target, "prefix": sys.argv[5]},
+               "file": {"directory": target}}[kind]
     storage_cfg = {"kind": kind, kind: section}
     settings = Settings.model_validate({"oauth": {"encryption_keys": [key], "storage": storage_cfg,
         "connections": {"svc": {"flow": "client_credentials", "client_id": sys.argv[6],
@@ -207,8 +208,8 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.parametrize("kind", ["postgres", "redis"])
-async def test_single_flight_across_four_processes(auth_server, kind):
+@pytest.mark.parametrize("kind", ["postgres", "redis", "file"])
+async def test_single_flight_across_four_processes(auth_server, kind, tmp_path):
     """An expiring token shared through the store: 4 processes x 25 callers, one token request."""
 
     tag = uuid.uuid4().hex[:8]
@@ -216,9 +217,9 @@ async def test_single_flight_across_four_processes(auth_server, kind):
     from tests.oauth_server import Client
 
     auth_server.add_client(Client(client_id, "svc-secret", auth_server.redirect_uri, ["client_credentials"]))
-    target = POSTGRES_DSN if kind == "postgres" else REDIS_URL
+    target = {"postgres": POSTGRES_DSN, "redis": REDIS_URL, "file": str(tmp_path / "tokens")}[kind]
     table = f"mp_{tag}" if kind == "postgres" else f"mp:{tag}:"
-    probe = _reachable(kind)
+    probe = _reachable(kind) if kind != "file" else None
     if probe:
         service_unavailable(kind, probe)
     key = generate_key()
@@ -238,7 +239,8 @@ async def _seed_expiring_token(kind: str, key: str, target: str, where: str, sto
     from oneringai import OneRingAI
     from oneringai.settings import Settings
 
-    section = {"dsn": target, "table": where} if kind == "postgres" else {"url": target, "prefix": where}
+    section = {"postgres": {"dsn": target, "table": where}, "redis": {"url": target, "prefix": where},
+               "file": {"directory": target}}[kind]
     settings = Settings.model_validate({"oauth": {"encryption_keys": [key], "storage": {"kind": kind, kind: section}}})
     async with OneRingAI(settings=settings) as client:
         await client.token_storage.store_token(

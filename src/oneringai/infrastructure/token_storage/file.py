@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from oneringai.domain.errors import TokenStorageError
@@ -147,6 +147,21 @@ class FileTokenStorage(EncryptedTokenStorage):
             if isinstance(key, str) and key.startswith(prefix):
                 keys.append(key)
         return keys
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str) -> AsyncIterator[None]:
+        """An exclusive ``flock`` on a lock file: one holder across processes on this machine
+        (single-flight token refresh for CLI runs and workers sharing the directory)."""
+        path = self.directory / f".lock-{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
         await asyncio.to_thread(self._write, key, envelope, expires_at)
