@@ -96,7 +96,7 @@ async def _chat(args: argparse.Namespace) -> int:
             else:
                 print(await client.text.generate(args.prompt, **kwargs))
         except ValueError as exc:  # no model configured, for one
-            raise ConfigError(str(exc)) from None
+            raise ConfigError(str(exc).replace("pass model=...", "pass --model")) from None
         except ProviderError as exc:
             name = args.provider or settings.text.default
             config = settings.text.providers.get(name or "")
