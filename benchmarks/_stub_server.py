@@ -1,5 +1,6 @@
 """Stub OpenAI-compatible server for benchmarks, run in its own process so client CPU time
-is measured alone. Counts TCP connections (GET /stats).
+is measured alone; a bare asyncio protocol, so it is not the bottleneck. Counts TCP
+connections (GET /stats).
 
     python benchmarks/_stub_server.py  -> prints the port on stdout
 """
@@ -9,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-
-from aiohttp import web
 
 CONNECTIONS = 0
 BODY = json.dumps({
@@ -34,43 +33,57 @@ TAIL = (b"data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "m
         + b"\n\ndata: [DONE]\n\n")
 
 
-async def chat(request: web.Request) -> web.StreamResponse:
-    body = await request.json()
-    if body.get("stream"):
-        chunks = int(request.query.get("chunks", body.get("n_chunks", 200)))
-        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
-        await response.prepare(request)
-        payload = CHUNK * chunks + TAIL
-        for start in range(0, len(payload), 8192):
-            await response.write(payload[start:start + 8192])
-        await response.write_eof()
-        return response
-    wants_tool = bool(body.get("tools")) and body["messages"][-1]["role"] != "tool"
-    return web.Response(body=TOOL_BODY if wants_tool else BODY, content_type="application/json")
+class _HTTPProtocol(asyncio.Protocol):
+    """A minimal HTTP/1.1 keep-alive server: the stub must not be the bottleneck it measures."""
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        global CONNECTIONS
+        CONNECTIONS += 1
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buffer = b""
 
-async def stats(request: web.Request) -> web.Response:
-    return web.json_response({"connections": CONNECTIONS})
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if len(self.buffer) < head_end + 4 + length:
+                return
+            body = self.buffer[head_end + 4 : head_end + 4 + length]
+            self.buffer = self.buffer[head_end + 4 + length :]
+            self.respond(head.split(" ", 2)[:2], body)
+
+    def respond(self, method_path: list[str], body: bytes) -> None:
+        method, path = method_path
+        if method == "GET" and path.startswith("/stats"):
+            payload, kind = json.dumps({"connections": CONNECTIONS}).encode(), b"application/json"
+        else:
+            request = json.loads(body or b"{}")
+            if request.get("stream"):
+                query = path.partition("?")[2]
+                chunks = int(query.split("chunks=")[1].split("&")[0]) if "chunks=" in query else 200
+                payload, kind = CHUNK * chunks + TAIL, b"text/event-stream"
+            else:
+                messages = request.get("messages") or [{}]
+                wants_tool = bool(request.get("tools")) and messages[-1].get("role") != "tool"
+                payload, kind = (TOOL_BODY if wants_tool else BODY), b"application/json"
+        self.transport.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: " + kind + b"\r\ncontent-length: "
+            + str(len(payload)).encode() + b"\r\n\r\n" + payload
+        )
 
 
 async def main() -> None:
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", chat)
-    app.router.add_get("/stats", stats)
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=75)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    server = site._server  # count accepted connections
-    original = server._protocol_factory  # type: ignore[union-attr]
-
-    def counting_factory():  # type: ignore[no-untyped-def]
-        global CONNECTIONS
-        CONNECTIONS += 1
-        return original()
-
-    server._protocol_factory = counting_factory  # type: ignore[union-attr]
-    print(server.sockets[0].getsockname()[1], flush=True)  # type: ignore[union-attr]
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(_HTTPProtocol, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
     await asyncio.Event().wait()
 
 

@@ -135,9 +135,13 @@ async def streaming(base: str, streams: int, chunks: int) -> tuple[dict[str, flo
     url = f"{base}/v1/chat/completions?chunks={chunks}"
     body = {**PAYLOAD, "stream": True, "stream_options": {"include_usage": True}}
 
+    probes = [0]
+
     async def connections() -> int:
+        """Connections the server accepted, not counting these probes' own."""
+        probes[0] += 1
         async with httpx.AsyncClient() as probe:
-            return int((await probe.get(f"{base}/stats")).json()["connections"]) - 1  # minus the probe
+            return int((await probe.get(f"{base}/stats")).json()["connections"]) - probes[0]
 
     raw = raw_client("httpx")
 
