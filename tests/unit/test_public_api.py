@@ -29,3 +29,12 @@ def test_domain_imports_no_io_library():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_providers_module_exports_resolve():
+    import oneringai.providers as built_in
+
+    for name in built_in.__all__:
+        cls = getattr(built_in, name)
+        assert issubclass(cls, oneringai.BaseProvider), name
+    assert built_in.OllamaProvider is built_in.OllamaTextProvider
