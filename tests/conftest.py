@@ -19,6 +19,24 @@ def service_unavailable(name: str, reason: str) -> None:
     pytest.skip(message)
 
 
+def require_port(name: str, port: int) -> None:
+    """Skip (or fail under ONERINGAI_REQUIRE_SERVICES=1) when 127.0.0.1:port does not accept."""
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError as exc:
+        service_unavailable(name, str(exc))
+
+
+def require_redis() -> None:
+    require_port("Redis", 6379)
+
+
+def require_postgres() -> None:
+    require_port("PostgreSQL", 5432)
+
+
 @pytest.fixture
 async def vendor_server() -> AsyncIterator[VendorServer]:
     server = VendorServer()

@@ -33,15 +33,10 @@ def test_agent_with_tools():
 
 
 def test_worker_production_profile():
-    import socket
+    from tests.conftest import require_postgres, require_redis
 
-    for port in (5432, 6379):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        except OSError as exc:
-            from tests.conftest import service_unavailable
-
-            service_unavailable(f"127.0.0.1:{port}", str(exc))
+    require_postgres()
+    require_redis()
     out = run("examples/worker.py", "--profile", "production")
     assert "token storage: aws_secrets_manager" in out
     assert out.count('"status": "shipped"') == 3

@@ -13,6 +13,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from oneringai.config_loading import ENV_PREFIX
 from oneringai.infrastructure.providers.config import (
     AnthropicProviderConfig,
     LlamaCppProviderConfig,
@@ -20,7 +21,7 @@ from oneringai.infrastructure.providers.config import (
     OpenAIProviderConfig,
 )
 from oneringai.infrastructure.tool_executors import config as executor_config
-from oneringai.settings import ENV_PREFIX, Settings
+from oneringai.settings import Settings
 
 __all__ = ["configuration_markdown"]
 

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -22,7 +22,18 @@ from oneringai.infrastructure.providers.config import (
     OllamaProviderConfig,
     OpenAIProviderConfig,
 )
-from oneringai.settings import _ENVIRONMENT, _EXECUTOR_MODELS, ENV_PREFIX, EXECUTOR_KINDS, Settings
+
+if TYPE_CHECKING:
+    from oneringai.settings import Settings
+
+ENV_PREFIX = "ONERINGAI_"
+
+
+def _schema() -> Any:
+    """The settings module, imported on use: it re-exports ``load_settings`` from here."""
+    import oneringai.settings as schema
+
+    return schema
 
 __all__ = ["DEFAULT_CONFIG_PATHS", "load_settings", "resolve_config_paths"]
 
@@ -168,9 +179,10 @@ def load_settings(
 
 def _reject_unknown_sections(data: Mapping[str, Any], source: str) -> None:
     for key in data:
-        if key not in Settings.model_fields:
+        fields = _schema().Settings.model_fields
+        if key not in fields:
             raise ConfigError(
-                f"unknown section {key!r} (allowed: {', '.join(Settings.model_fields)})",
+                f"unknown section {key!r} (allowed: {', '.join(fields)})",
                 path=str(key),
                 source=source,
             )
@@ -181,28 +193,32 @@ def _env_key_to_path(key: str) -> str:
 
 
 def _validate(merged: dict[str, Any], env_values: Mapping[str, str], origins: dict[str, str]) -> Settings:
-    token = _ENVIRONMENT.set(env_values)
+    schema = _schema()
+    token = schema._ENVIRONMENT.set(env_values)
     try:
-        return Settings(**merged)
+        return schema.Settings(**merged)  # type: ignore[no-any-return]
     except ValidationError as exc:
         raise _config_error(exc, merged, origins) from None
     except ValueError as exc:  # env JSON that does not parse, for one
         raise ConfigError(str(exc)) from None
     finally:
-        _ENVIRONMENT.reset(token)
+        schema._ENVIRONMENT.reset(token)
 
 
-_TAGS = {"openai", "ollama", "anthropic", "llamacpp", "custom", *EXECUTOR_KINDS}
+def _tags() -> set[str]:
+    """Discriminator tags pydantic puts in error locations (provider and executor kinds)."""
+    return {"openai", "ollama", "anthropic", "llamacpp", "custom", *_schema().EXECUTOR_KINDS}
 
 
 def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     items = list(loc)
+    tags = _tags()
     for i, part in enumerate(items):
         # drop discriminator tags pydantic inserts after a union member's key
         if (
             isinstance(part, str)
-            and part in _TAGS
+            and part in tags
             and i >= 1
             and (
                 (i >= 3 and items[i - 2] == "providers")
@@ -255,7 +271,7 @@ def _origin_of(path: str, origins: Mapping[str, str]) -> str | None:
 def _allowed_keys(path: str, merged: Mapping[str, Any]) -> list[str]:
     """Field names of the model that owns the last element of ``path``, for error messages."""
     parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p][:-1]
-    model: Any = Settings
+    model: Any = _schema().Settings
     data: Any = merged
     kind_models: dict[str, type[BaseModel]] = {
         "openai": OpenAIProviderConfig,
@@ -263,7 +279,7 @@ def _allowed_keys(path: str, merged: Mapping[str, Any]) -> list[str]:
         "ollama": OllamaProviderConfig,
         "anthropic": AnthropicProviderConfig,
         "llamacpp": LlamaCppProviderConfig,
-        **_EXECUTOR_MODELS,
+        **_schema()._EXECUTOR_MODELS,
     }
     previous = ""
     for part in parts:

@@ -8,7 +8,6 @@ path and what is allowed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Annotated, Any, Literal, Union
@@ -32,6 +31,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from oneringai import _plugins
+from oneringai.config_loading import ENV_PREFIX
 from oneringai.infrastructure.providers.config import (
     AnthropicProviderConfig,
     LlamaCppProviderConfig,
@@ -63,7 +63,6 @@ __all__ = [
     "load_settings",
 ]
 
-ENV_PREFIX = "ONERINGAI_"
 TEXT_KINDS = ("anthropic", "llamacpp", "ollama", "openai", "openai_compatible")
 IMAGE_KINDS = ("openai",)
 STORAGE_KINDS = ("aws_secrets_manager", "file", "memory", "postgres", "redis")
@@ -399,19 +398,6 @@ def _require_kind(path: str, kind: str, builtin: tuple[str, ...], group_key: str
     )
 
 
-def load_settings(
-    path: str | os.PathLike[str] | None = None,
-    *,
-    profile: str | None = None,
-    env: Mapping[str, str] | None = None,
-    dotenv: str | os.PathLike[str] | None = ".env",
-    overrides: Mapping[str, Any] | None = None,
-) -> Settings:
-    """Read, interpolate, merge and validate the configuration (``oneringai.config_loading``).
-
-    ``path`` None means ``$ONERINGAI_CONFIG`` or ``./config/default.yaml`` if present, else the
-    built-in defaults. ``overrides`` (a nested dict) wins over YAML but not over the environment.
-    """
-    from oneringai.config_loading import load_settings as load
-
-    return load(path, profile=profile, env=env, dotenv=dotenv, overrides=overrides)
+# The loader lives in its own module (it changes with the sources, this one with the keys);
+# ``oneringai.settings.load_settings`` stays the public spelling.
+from oneringai.config_loading import load_settings  # noqa: E402

@@ -15,7 +15,7 @@ from oneringai import OneRingAI, StoredToken
 from oneringai.infrastructure.token_storage.encryption import KeyRing, generate_key
 from oneringai.infrastructure.token_storage.file import FileTokenStorage
 from oneringai.settings import load_settings
-from tests.conftest import REDIS_URL, service_unavailable
+from tests.conftest import REDIS_URL, require_redis
 
 
 def cli(config: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -35,15 +35,7 @@ def write_config(tmp_path: Path, prefix: str) -> Path:
 
 
 async def test_list_delete_rotate_and_migrate(tmp_path):
-    import redis.asyncio as aioredis
-
-    probe = aioredis.from_url(REDIS_URL)
-    try:
-        await probe.ping()
-    except Exception as exc:
-        service_unavailable("Redis", str(exc))
-    finally:
-        await probe.aclose()
+    require_redis()
     old, new = generate_key(), generate_key()
     prefix = f"cli-test-{uuid.uuid4().hex[:6]}:"
     config = write_config(tmp_path, prefix)

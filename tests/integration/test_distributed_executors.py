@@ -16,7 +16,7 @@ from oneringai.infrastructure.tool_executors.cache import CachingToolExecutor
 from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
 from oneringai.infrastructure.tool_executors.rate_limit import RateLimitingToolExecutor
 from oneringai.testing import tool_call
-from tests.conftest import POSTGRES_DSN, REDIS_URL, service_unavailable
+from tests.conftest import POSTGRES_DSN, REDIS_URL, require_redis, service_unavailable
 
 
 @tool
@@ -26,17 +26,6 @@ def echo(text: str, api_key: str = "") -> str:
 
 CTX = ToolExecutionContext(tools=[echo], user_id="u1")
 
-
-async def _require_redis() -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as exc:
-        service_unavailable("Redis", str(exc))
-    finally:
-        await client.aclose()
 
 
 WORKER = """
@@ -66,7 +55,7 @@ asyncio.run(main())
 
 
 async def test_two_processes_share_one_limit():
-    await _require_redis()
+    require_redis()
     prefix = f"oneringai-test:{uuid.uuid4().hex[:8]}:"
     procs = [
         subprocess.Popen([sys.executable, "-c", WORKER, REDIS_URL, prefix], stdout=subprocess.PIPE, text=True)
@@ -77,7 +66,7 @@ async def test_two_processes_share_one_limit():
 
 
 async def test_redis_cache_shared_between_executors():
-    await _require_redis()
+    require_redis()
     prefix = f"oneringai-test:{uuid.uuid4().hex[:8]}:"
     counter = {"n": 0}
 

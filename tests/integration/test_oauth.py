@@ -16,7 +16,7 @@ import pytest
 from oneringai import OAuthError, OAuthManager, StoredToken
 from oneringai.infrastructure.token_storage.encryption import generate_key
 from oneringai.infrastructure.token_storage.memory import MemoryTokenStorage
-from tests.conftest import POSTGRES_DSN, REDIS_URL, service_unavailable
+from tests.conftest import POSTGRES_DSN, REDIS_URL, require_port
 from tests.oauth_server import OAuthTestServer
 
 
@@ -219,9 +219,8 @@ async def test_single_flight_across_four_processes(auth_server, kind, tmp_path):
     auth_server.add_client(Client(client_id, "svc-secret", auth_server.redirect_uri, ["client_credentials"]))
     target = {"postgres": POSTGRES_DSN, "redis": REDIS_URL, "file": str(tmp_path / "tokens")}[kind]
     table = f"mp_{tag}" if kind == "postgres" else f"mp:{tag}:"
-    probe = _reachable(kind) if kind != "file" else None
-    if probe:
-        service_unavailable(kind, probe)
+    if kind != "file":
+        require_port(kind, 5432 if kind == "postgres" else 6379)
     key = generate_key()
     await _seed_expiring_token(kind, key, target, table, f"svc:{client_id}")
     procs = [
@@ -246,17 +245,6 @@ async def _seed_expiring_token(kind: str, key: str, target: str, where: str, sto
         await client.token_storage.store_token(
             storage_key, StoredToken(access_token="old", expires_in=3600, obtained_at=time.time() - 3500)
         )
-
-
-def _reachable(kind: str) -> str | None:
-    import socket
-
-    port = 5432 if kind == "postgres" else 6379
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except OSError as exc:
-        return str(exc)
-    return None
 
 
 async def test_state_shared_through_storage_across_replicas(auth_server):
