@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import stub_server
 
 from oneringai import OneRingAI, tool
-from oneringai.settings import Settings
+from oneringai.config import Settings
 
 TOOLS = [{"type": "function", "function": {"name": "add", "description": "Add", "parameters": {
     "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}}}]

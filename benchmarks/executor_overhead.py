@@ -6,11 +6,10 @@ import asyncio
 import time
 
 from oneringai import ToolExecutionContext
-from oneringai.application.tools import tool
+from oneringai.application.tools import DirectToolExecutor, tool
 from oneringai.infrastructure.tool_executors.audit import AuditingToolExecutor
 from oneringai.infrastructure.tool_executors.cache import CachingToolExecutor
 from oneringai.infrastructure.tool_executors.cost import CostTrackingToolExecutor
-from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
 from oneringai.infrastructure.tool_executors.permissions import PermissionToolExecutor
 from oneringai.infrastructure.tool_executors.rate_limit import RateLimitingToolExecutor
 from oneringai.infrastructure.tool_executors.retry import RetryingToolExecutor

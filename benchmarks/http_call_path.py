@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import CpuTimer, stub_server, table
 
 from oneringai import OneRingAI
-from oneringai.settings import Settings
+from oneringai.config import Settings
 
 PAYLOAD = {"model": "bench", "messages": [{"role": "user", "content": "Say hello"}]}
 

@@ -44,7 +44,7 @@ CASES = {
 
 FIRST_CALL = """
 from oneringai import OneRingAI
-from oneringai.settings import Settings
+from oneringai.config import Settings
 client = OneRingAI(settings=Settings.model_validate({{"text": {{"default": "b", "providers": {{"b": {{"kind": "openai", "base_url": "{base}/v1", "api_key": "sk-bench-0000000000"}}}}}}, "oauth": {{"storage": {{"kind": "memory"}}}}}}))
 async def call():
     await client.text.generate("hi", model="bench")

@@ -48,9 +48,9 @@ from oneringai import (
     Usage,
     tool,
 )
+from oneringai.application.tools import DirectToolExecutor
 from oneringai.infrastructure.providers.base import KeyValidationResult
 from oneringai.infrastructure.token_storage.encryption import KeyRing, generate_key
-from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _local_llm import serve

@@ -26,7 +26,7 @@ class UsageAnalyticsExecutor(WrapperToolExecutor):
 
 async def demo() -> dict[str, int]:
     from oneringai import tool
-    from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
+    from oneringai.application.tools import DirectToolExecutor
     from oneringai.testing import tool_call
 
     @tool

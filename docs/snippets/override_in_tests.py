@@ -5,7 +5,7 @@ from __future__ import annotations
 from dependency_injector import providers
 
 from oneringai import OneRingAI
-from oneringai.settings import Settings
+from oneringai.config import Settings
 from oneringai.testing import ScriptedTextProvider
 
 

@@ -12,7 +12,7 @@ from dependency_injector import providers
 
 from examples.fastapi_service.app import create_app
 from oneringai import OneRingAI
-from oneringai.settings import Settings
+from oneringai.config import Settings
 from oneringai.testing import MemoryTokenStorage, ScriptedTextProvider, tool_call
 
 FAKE = ScriptedTextProvider(name="fake", repeat_last=True)

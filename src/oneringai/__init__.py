@@ -77,9 +77,10 @@ if TYPE_CHECKING:
     from oneringai.application.text_manager import TextManager
     from oneringai.application.tools import FunctionTool, ToolRegistry, tool
     from oneringai.client import OneRingAI
+    from oneringai.config.loading import load_settings
+    from oneringai.config.schema import Settings
     from oneringai.infrastructure.providers.base import BaseProvider, BaseTextProvider
     from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
-    from oneringai.settings import Settings, load_settings
 
 __version__ = "0.1.0"
 
@@ -93,10 +94,10 @@ _LAZY = {
     "OAuthManager": "oneringai.application.oauth.manager",
     "OneRingAI": "oneringai.client",
     "ProviderErrorMapper": "oneringai.infrastructure.providers.error_mapper",
-    "Settings": "oneringai.settings",
+    "Settings": "oneringai.config.schema",
     "TextManager": "oneringai.application.text_manager",
     "ToolRegistry": "oneringai.application.tools",
-    "load_settings": "oneringai.settings",
+    "load_settings": "oneringai.config.loading",
     "tool": "oneringai.application.tools",
 }
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from oneringai.application.oauth.manager import OAuthManager
     from oneringai.application.oauth.registry import OAuthRegistry
     from oneringai.application.text_manager import TextManager
+    from oneringai.config.schema import Settings
     from oneringai.container import Container
-    from oneringai.settings import Settings
 
 __all__ = ["OneRingAI"]
 
@@ -42,7 +42,7 @@ class OneRingAI(IAsyncDisposable):
         from oneringai.container import build_container
 
         if settings is None:
-            from oneringai.settings import Settings as _Settings
+            from oneringai.config.schema import Settings as _Settings
 
             # Instances only: no YAML, no built-in default provider.
             settings = _Settings.model_validate(
@@ -78,7 +78,7 @@ class OneRingAI(IAsyncDisposable):
         overrides: Mapping[str, Any] | None = None,
     ) -> OneRingAI:
         """Build from YAML (+ profile, .env, environment); instances are added beside them."""
-        from oneringai.settings import load_settings
+        from oneringai.config.loading import load_settings
 
         settings = load_settings(path, profile=profile, env=env, overrides=overrides)
         return cls(providers, settings=settings)

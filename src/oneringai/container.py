@@ -21,9 +21,9 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from oneringai import _plugins
+from oneringai import plugins
+from oneringai.config.schema import OAuthSettings, Settings
 from oneringai.domain.errors import ConfigError
-from oneringai.settings import OAuthSettings, Settings
 
 __all__ = ["Container", "build_container", "shutdown_container"]
 
@@ -133,7 +133,7 @@ def _provider_builder(
         if factory is not None:
             result = factory(config, name=name)
             return await result if inspect.isawaitable(result) else result
-        cls = _plugins.load_plugin(_plugins.GROUPS[group], config.kind)
+        cls = plugins.load_plugin(plugins.GROUPS[group], config.kind)
         if cls is None or not callable(cls):
             raise ConfigError(f"unknown kind {config.kind!r}", path=f"{group}.providers.{name}.kind")
         from oneringai.infrastructure.providers.base import BaseProvider
@@ -152,7 +152,7 @@ def _provider_builder(
 
 
 def _plugin_storage(kind: str, settings: Settings, key_ring: Any) -> Any:
-    cls = _plugins.load_plugin(_plugins.GROUPS["storage"], kind)
+    cls = plugins.load_plugin(plugins.GROUPS["storage"], kind)
     if cls is None:
         raise ConfigError(f"unknown kind {kind!r}", path="oauth.storage.kind")
     params = inspect.signature(cls).parameters
@@ -160,6 +160,20 @@ def _plugin_storage(kind: str, settings: Settings, key_ring: Any) -> Any:
     if "key_ring" in params:
         kwargs["key_ring"] = key_ring
     return cls(**kwargs)
+
+
+def _executor_stack(layers: Any, factories: Any, inner: Any) -> Any:
+    """Wraps ``inner`` in the ``tools.executor`` layers, outermost first in the list."""
+    executor = inner
+    for index in range(len(layers) - 1, -1, -1):
+        layer = layers[index]
+        factory = factories.providers.get(layer.kind)
+        if factory is None:
+            factory = plugins.load_plugin(plugins.GROUPS["executor"], layer.kind)
+        if factory is None:
+            raise ConfigError(f"unknown kind {layer.kind!r}", path=f"tools.executor[{index}].kind")
+        executor = factory(executor, layer)
+    return executor
 
 
 class Closers(list[Any]):
@@ -290,12 +304,12 @@ class Container(containers.DeclarativeContainer):
         permissions=providers.Factory(_lazy(f"{_E}.permissions:PermissionToolExecutor")),
         cost=providers.Factory(_lazy(f"{_E}.cost:CostTrackingToolExecutor")),
     )
-    direct_tool_executor = providers.Singleton(_lazy(f"{_E}.direct:DirectToolExecutor"))
+    direct_tool_executor = providers.Singleton(_lazy("oneringai.application.tools.direct_executor:DirectToolExecutor"))
     tool_executor = providers.Singleton(
         _tracked,
         closers,
         providers.Factory(
-            _lazy(f"{_E}.stack:build_executor_stack"),
+            _executor_stack,
             layers=settings.provided.tools.executor,
             factories=tool_executor_layers,
             inner=direct_tool_executor,
@@ -314,7 +328,7 @@ class Container(containers.DeclarativeContainer):
 def build_container(settings: Settings | None = None) -> Container:
     """A container bound to ``settings`` (loaded from the default places when None)."""
     if settings is None:
-        from oneringai.settings import load_settings
+        from oneringai.config.loading import load_settings
 
         settings = load_settings()
     container = Container(settings=settings)

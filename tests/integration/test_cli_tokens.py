@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 
 from oneringai import OneRingAI, StoredToken
+from oneringai.config import load_settings
 from oneringai.infrastructure.token_storage.encryption import KeyRing, generate_key
 from oneringai.infrastructure.token_storage.file import FileTokenStorage
-from oneringai.settings import load_settings
 from tests.conftest import REDIS_URL, require_redis
 
 
@@ -78,7 +78,7 @@ def test_generate_key_prints_a_valid_key():
 
 async def test_oauth_login_with_local_listener(tmp_path, monkeypatch):
     from oneringai.application.oauth import login as login_module
-    from oneringai.settings import Settings
+    from oneringai.config import Settings
     from tests.oauth_server import OAuthTestServer
 
     server = OAuthTestServer().start()

@@ -10,10 +10,9 @@ import uuid
 import pytest
 
 from oneringai import ToolExecutionContext
-from oneringai.application.tools import tool
+from oneringai.application.tools import DirectToolExecutor, tool
 from oneringai.infrastructure.tool_executors.audit import AuditingToolExecutor
 from oneringai.infrastructure.tool_executors.cache import CachingToolExecutor
-from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
 from oneringai.infrastructure.tool_executors.rate_limit import RateLimitingToolExecutor
 from oneringai.testing import tool_call
 from tests.conftest import POSTGRES_DSN, REDIS_URL, require_redis, service_unavailable
@@ -32,7 +31,7 @@ WORKER = """
 import asyncio, json, sys
 from oneringai import ToolExecutionContext
 from oneringai.application.tools import tool
-from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
+from oneringai.application.tools import DirectToolExecutor
 from oneringai.infrastructure.tool_executors.rate_limit import RateLimitingToolExecutor
 from oneringai.testing import tool_call
 

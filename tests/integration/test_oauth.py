@@ -188,7 +188,7 @@ WORKER = """
 import asyncio, sys
 from oneringai import OAuthManager
 from oneringai.container import build_container
-from oneringai.settings import Settings
+from oneringai.config import Settings
 
 async def main():
     kind, key, url, target = sys.argv[1:5]
@@ -236,7 +236,7 @@ async def test_single_flight_across_four_processes(auth_server, kind, tmp_path):
 
 async def _seed_expiring_token(kind: str, key: str, target: str, where: str, storage_key: str) -> None:
     from oneringai import OneRingAI
-    from oneringai.settings import Settings
+    from oneringai.config import Settings
 
     section = {"postgres": {"dsn": target, "table": where}, "redis": {"url": target, "prefix": where},
                "file": {"directory": target}}[kind]

@@ -7,10 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from oneringai.infrastructure.token_storage.config import (
+    AwsSecretsManagerStorageSettings,
+    PostgresStorageSettings,
+    RedisStorageSettings,
+)
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 from oneringai.infrastructure.token_storage.file import FileTokenStorage
 from oneringai.infrastructure.token_storage.memory import MemoryTokenStorage
-from oneringai.settings import AwsSecretsManagerStorageSettings, PostgresStorageSettings, RedisStorageSettings
 from oneringai.testing import TokenStorageConformance
 from tests.conftest import POSTGRES_DSN, REDIS_URL, service_unavailable
 
@@ -134,8 +138,8 @@ async def test_redis_down_is_a_storage_error():
 async def test_selected_from_yaml_through_the_container(moto_endpoint, tmp_path):
     """postgres / redis / aws kinds are Resources opened on first use and closed on shutdown."""
     from oneringai import OneRingAI, StoredToken
+    from oneringai.config import Settings
     from oneringai.infrastructure.token_storage.encryption import generate_key
-    from oneringai.settings import Settings
 
     key = generate_key()
     kinds = {

@@ -27,7 +27,7 @@ def explode() -> None:
 
 
 async def make(script, **settings):
-    from oneringai.settings import Settings
+    from oneringai.config import Settings
 
     fake = ScriptedTextProvider(script)
     client = OneRingAI(providers={"fake": fake}, settings=Settings.model_validate({
@@ -136,7 +136,7 @@ async def test_total_timeout_and_cancellation():
 
 
 async def test_agent_against_vendor_server_end_to_end(vendor_server):
-    from oneringai.settings import Settings
+    from oneringai.config import Settings
 
     settings = Settings.model_validate({"text": {"default": "o", "providers": {"o": {"kind": "openai", "base_url": f"{vendor_server.url}/v1", "api_key": "sk-test-123456789"}}}})
     async with OneRingAI(settings=settings) as client:
@@ -195,7 +195,7 @@ async def test_create_is_sync_and_awaitable():
 
 
 async def test_parallel_tool_calls_are_bounded():
-    from oneringai.settings import Settings
+    from oneringai.config import Settings
 
     running = {"now": 0, "peak": 0}
 

@@ -5,8 +5,8 @@ import pytest
 from dependency_injector import providers
 
 from oneringai import OneRingAI
+from oneringai.config import Settings
 from oneringai.container import build_container, shutdown_container
-from oneringai.settings import Settings
 from oneringai.testing import ScriptedTextProvider
 
 
@@ -107,8 +107,8 @@ async def test_passphrase_key_with_stored_salt(tmp_path):
 
 
 def test_dotenv_and_ollama_host(tmp_path, monkeypatch):
+    from oneringai.config import load_settings
     from oneringai.infrastructure.providers.ollama import normalize_ollama_host
-    from oneringai.settings import load_settings
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("ONERINGAI_HTTP__TIMEOUT=7\nOLLAMA_HOST=0.0.0.0:11500\n")

@@ -13,7 +13,7 @@ SNIPPET = re.compile(r"<!-- snippet: (?P<path>[^ ]+) -->\n```python\n(?P<code>.*
 
 
 def test_configuration_reference_matches_schema():
-    from oneringai._docgen import configuration_markdown
+    from oneringai.config.reference import configuration_markdown
 
     assert (ROOT / "docs/configuration.md").read_text() == configuration_markdown(), (
         "docs/configuration.md is stale: run `oneringai config docs > docs/configuration.md`"
@@ -50,7 +50,7 @@ async def test_snippets_run(snippet):
 
 
 def test_readme_yaml_shape_is_valid(tmp_path):
-    from oneringai.settings import load_settings
+    from oneringai.config import load_settings
 
     readme = (ROOT / "README.md").read_text()
     block = readme.split("## The YAML shape", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
@@ -73,7 +73,7 @@ def test_design_yaml_shape_is_valid(tmp_path):
     path.write_text(block)
     env = {"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k", "DATABASE_URL": "postgresql://x",
            "ONERINGAI_TOKEN_KEY": "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=", "GITHUB_CLIENT_SECRET": "s"}
-    from oneringai.settings import load_settings
+    from oneringai.config import load_settings
 
     settings = load_settings(path, env=env)
     assert settings.oauth.connections["github"].flow == "authorization_code"
@@ -83,7 +83,7 @@ def test_design_yaml_shape_is_valid(tmp_path):
 def test_yaml_blocks_in_docs_are_valid_configuration(page, tmp_path):
     import yaml
 
-    from oneringai.settings import Settings, load_settings
+    from oneringai.config import Settings, load_settings
 
     blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)
     for index, block in enumerate(blocks):

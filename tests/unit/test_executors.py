@@ -8,11 +8,10 @@ import time
 import pytest
 
 from oneringai import ToolExecutionContext, ToolExecutionError
-from oneringai.application.tools import tool
+from oneringai.application.tools import DirectToolExecutor, tool
 from oneringai.infrastructure.tool_executors.audit import AuditingToolExecutor
 from oneringai.infrastructure.tool_executors.cache import CachingToolExecutor
 from oneringai.infrastructure.tool_executors.cost import CostTrackingToolExecutor
-from oneringai.infrastructure.tool_executors.direct import DirectToolExecutor
 from oneringai.infrastructure.tool_executors.permissions import PermissionToolExecutor
 from oneringai.infrastructure.tool_executors.rate_limit import RateLimitingToolExecutor
 from oneringai.infrastructure.tool_executors.retry import RetryingToolExecutor
@@ -207,8 +206,8 @@ async def test_audit_record_redacts_secrets(caplog):
 
 async def test_stack_from_yaml_outermost_first():
     from oneringai import OneRingAI
+    from oneringai.config import Settings
     from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
-    from oneringai.settings import Settings
 
     settings = Settings.model_validate({"tools": {"executor": [
         {"kind": "audit"}, {"kind": "permissions", "deny": ["boom"]}, {"kind": "cost", "prices": {"add": 1}},

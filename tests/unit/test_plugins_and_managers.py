@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from oneringai import OneRingAI, ProviderAuthError
-from oneringai.settings import Settings, load_settings
+from oneringai.config import Settings, load_settings
 from oneringai.testing import ScriptedTextProvider
 
 
@@ -39,11 +39,11 @@ def plugin_dist(tmp_path, monkeypatch):
         "[oneringai.tool_executors]\ntagging = myai_plugin:TaggingExecutor\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    from oneringai import _plugins
+    from oneringai import plugins
 
-    _plugins.clear_cache()
+    plugins.clear_cache()
     yield
-    _plugins.clear_cache()
+    plugins.clear_cache()
     sys.modules.pop("myai_plugin", None)
 
 
@@ -116,7 +116,7 @@ async def test_no_secret_in_logs_or_errors(vendor_server, caplog):
 
 
 async def test_doctor_reports_and_exit_codes(vendor_server, tmp_path, capsys, monkeypatch):
-    from oneringai.cli_doctor import doctor
+    from oneringai.cli.doctor import doctor
 
     monkeypatch.chdir(tmp_path)  # no ./config/default.yaml: only what the test configures
 

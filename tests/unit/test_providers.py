@@ -251,7 +251,7 @@ async def test_model_capabilities_table_and_default():
 
 async def test_invalid_tool_arguments_are_surfaced_not_crashed(vendor_server):
     from oneringai import OneRingAI, tool
-    from oneringai.settings import Settings
+    from oneringai.config import Settings
 
     @tool
     def get_weather(city: str) -> str:
@@ -293,7 +293,7 @@ async def test_resends_once_when_connection_closed_without_response():
     for transport in ("httpx", "aiohttp"):
         seen["n"] = 0
         from oneringai.infrastructure.http.client import build_http_client
-        from oneringai.settings import HttpSettings
+        from oneringai.infrastructure.http.config import HttpSettings
 
         http = build_http_client(HttpSettings(transport=transport))
         provider = OpenAITextProvider({"base_url": f"http://127.0.0.1:{port}/v1", "api_key": KEY, "max_retries": 0}, http_client=http)
@@ -354,7 +354,7 @@ async def test_cancelling_a_consumer_closes_the_stream(vendor_server):
 
 async def test_no_connection_leak_on_errors_and_early_stops(vendor_server):
     from oneringai.infrastructure.http.client import build_http_client
-    from oneringai.settings import HttpSettings
+    from oneringai.infrastructure.http.config import HttpSettings
 
     http = build_http_client(HttpSettings(transport="httpx", max_keepalive_connections=5))
     provider = OpenAITextProvider({"base_url": f"{vendor_server.url}/v1", "api_key": KEY, "max_retries": 0}, http_client=http)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from oneringai.config import load_settings
 from oneringai.domain.errors import ConfigError
-from oneringai.settings import load_settings
 
 
 def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
@@ -144,7 +144,7 @@ def test_builtin_local_profile_works_outside_a_checkout(tmp_path, monkeypatch):
     settings = load_settings(profile="local", env={})
     assert settings.text.default == "local" and settings.text.providers["local"].kind == "llamacpp"
     root = Path(__file__).resolve().parents[2]
-    packaged = root / "src/oneringai/profiles/local.yaml"
+    packaged = root / "src/oneringai/config/profiles/local.yaml"
     assert packaged.read_text() == (root / "config/local.yaml").read_text(), "keep the two local profiles equal"
     with pytest.raises(ConfigError, match="profile 'nope' not found"):
         load_settings(profile="nope", env={})

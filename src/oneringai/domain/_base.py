@@ -9,3 +9,13 @@ from pydantic import BaseModel, ConfigDict
 
 class DomainModel(BaseModel):
     model_config = ConfigDict(defer_build=True)
+
+
+class SettingsSection(BaseModel):
+    """Base of every adapter's settings model: unknown keys are errors, never ignored.
+
+    It lives in the domain so that adapters in any layer can own their settings model
+    and the configuration schema can compose them without an import cycle.
+    """
+
+    model_config = ConfigDict(extra="forbid")

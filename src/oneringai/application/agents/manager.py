@@ -12,8 +12,8 @@ from oneringai.domain.response import LLMResponse
 from oneringai.domain.tools import Tool
 
 if TYPE_CHECKING:
+    from oneringai.application.agents.config import AgentSettings
     from oneringai.application.text_manager import TextManager
-    from oneringai.settings import AgentSettings
 
 __all__ = ["AgentManager"]
 
@@ -22,7 +22,7 @@ class AgentManager:
     def __init__(
         self, text: TextManager, executor: IToolExecutor, settings: AgentSettings | None = None
     ) -> None:
-        from oneringai.settings import AgentSettings as _AgentSettings
+        from oneringai.application.agents.config import AgentSettings as _AgentSettings
 
         self._text = text
         self._executor = executor

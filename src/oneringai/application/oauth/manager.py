@@ -59,7 +59,7 @@ class OAuthManager:
         refresh_skew: float = 300.0,
         state_ttl: float = 600.0,
     ) -> None:
-        from oneringai.settings import OAuthConnectionSettings
+        from oneringai.application.oauth.config import OAuthConnectionSettings
 
         self.config: OAuthConnectionSettings = (
             config

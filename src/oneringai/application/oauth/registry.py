@@ -10,7 +10,7 @@ from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IOAuthTokenStorage
 
 if TYPE_CHECKING:
-    from oneringai.settings import OAuthSettings
+    from oneringai.application.oauth.config import OAuthFlowSettings
 
 __all__ = ["OAuthRegistry"]
 
@@ -18,7 +18,7 @@ __all__ = ["OAuthRegistry"]
 class OAuthRegistry:
     def __init__(
         self,
-        settings: OAuthSettings,
+        settings: OAuthFlowSettings,
         storage: IOAuthTokenStorage,
         http_client: Callable[[], Any] | None = None,
     ) -> None:

@@ -16,7 +16,7 @@ import httpx
 from oneringai.domain.errors import ConfigError
 
 if TYPE_CHECKING:
-    from oneringai.settings import HttpSettings
+    from oneringai.infrastructure.http.config import HttpSettings
 
 __all__ = ["build_http_client", "open_http_client"]
 
@@ -26,7 +26,7 @@ Transport = Literal["aiohttp", "httpx"]
 def build_http_client(settings: HttpSettings | None = None) -> httpx.AsyncClient:
     """A client configured from ``http:`` settings (defaults when None)."""
     if settings is None:
-        from oneringai.settings import HttpSettings
+        from oneringai.infrastructure.http.config import HttpSettings
 
         settings = HttpSettings()
     limits = httpx.Limits(

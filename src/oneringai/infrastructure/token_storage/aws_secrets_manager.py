@@ -19,7 +19,7 @@ from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, R
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 
 if TYPE_CHECKING:
-    from oneringai.settings import AwsSecretsManagerStorageSettings
+    from oneringai.infrastructure.token_storage.config import AwsSecretsManagerStorageSettings
 
 __all__ = ["AwsSecretsManagerTokenStorage", "decode_name", "encode_name", "open_aws_secrets_manager_storage"]
 

@@ -13,7 +13,7 @@ from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, R
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 
 if TYPE_CHECKING:
-    from oneringai.settings import PostgresStorageSettings
+    from oneringai.infrastructure.token_storage.config import PostgresStorageSettings
 
 __all__ = ["PostgresTokenStorage", "open_postgres_storage"]
 

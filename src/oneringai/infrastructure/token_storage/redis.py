@@ -13,7 +13,7 @@ from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, R
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 
 if TYPE_CHECKING:
-    from oneringai.settings import RedisStorageSettings
+    from oneringai.infrastructure.token_storage.config import RedisStorageSettings
 
 __all__ = ["RedisTokenStorage", "open_redis_storage"]
 

@@ -1,4 +1,4 @@
-"""Reading, interpolating, merging and validating configuration files (see ``settings.py``).
+"""Reading, interpolating, merging and validating configuration files (see ``schema.py``).
 
 Kept apart from the schema: this module changes when the *sources* change (files,
 profiles, ``.env``, environment), the schema when the *keys* do.
@@ -10,11 +10,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from oneringai.config.env import ENV_PREFIX, reading_environment
+from oneringai.config.schema import _EXECUTOR_MODELS, EXECUTOR_KINDS, Settings
 from oneringai.domain.errors import ConfigError
 from oneringai.infrastructure.providers.config import (
     AnthropicProviderConfig,
@@ -23,19 +25,7 @@ from oneringai.infrastructure.providers.config import (
     OpenAIProviderConfig,
 )
 
-if TYPE_CHECKING:
-    from oneringai.settings import Settings
-
-ENV_PREFIX = "ONERINGAI_"
-
-
-def _schema() -> Any:
-    """The settings module, imported on use: it re-exports ``load_settings`` from here."""
-    import oneringai.settings as schema
-
-    return schema
-
-__all__ = ["DEFAULT_CONFIG_PATHS", "load_settings", "resolve_config_paths"]
+__all__ = ["DEFAULT_CONFIG_PATHS", "ENV_PREFIX", "load_settings", "resolve_config_paths"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 DEFAULT_CONFIG_PATHS = (Path("config/default.yaml"), Path("oneringai.yaml"))
@@ -179,7 +169,7 @@ def load_settings(
 
 def _reject_unknown_sections(data: Mapping[str, Any], source: str) -> None:
     for key in data:
-        fields = _schema().Settings.model_fields
+        fields = Settings.model_fields
         if key not in fields:
             raise ConfigError(
                 f"unknown section {key!r} (allowed: {', '.join(fields)})",
@@ -193,21 +183,18 @@ def _env_key_to_path(key: str) -> str:
 
 
 def _validate(merged: dict[str, Any], env_values: Mapping[str, str], origins: dict[str, str]) -> Settings:
-    schema = _schema()
-    token = schema._ENVIRONMENT.set(env_values)
-    try:
-        return schema.Settings(**merged)  # type: ignore[no-any-return]
-    except ValidationError as exc:
-        raise _config_error(exc, merged, origins) from None
-    except ValueError as exc:  # env JSON that does not parse, for one
-        raise ConfigError(str(exc)) from None
-    finally:
-        schema._ENVIRONMENT.reset(token)
+    with reading_environment(env_values):
+        try:
+            return Settings(**merged)
+        except ValidationError as exc:
+            raise _config_error(exc, merged, origins) from None
+        except ValueError as exc:  # env JSON that does not parse, for one
+            raise ConfigError(str(exc)) from None
 
 
 def _tags() -> set[str]:
     """Discriminator tags pydantic puts in error locations (provider and executor kinds)."""
-    return {"openai", "ollama", "anthropic", "llamacpp", "custom", *_schema().EXECUTOR_KINDS}
+    return {"openai", "ollama", "anthropic", "llamacpp", "custom", *EXECUTOR_KINDS}
 
 
 def _loc_to_path(loc: tuple[int | str, ...]) -> str:
@@ -271,7 +258,7 @@ def _origin_of(path: str, origins: Mapping[str, str]) -> str | None:
 def _allowed_keys(path: str, merged: Mapping[str, Any]) -> list[str]:
     """Field names of the model that owns the last element of ``path``, for error messages."""
     parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p][:-1]
-    model: Any = _schema().Settings
+    model: Any = Settings
     data: Any = merged
     kind_models: dict[str, type[BaseModel]] = {
         "openai": OpenAIProviderConfig,
@@ -279,7 +266,7 @@ def _allowed_keys(path: str, merged: Mapping[str, Any]) -> list[str]:
         "ollama": OllamaProviderConfig,
         "anthropic": AnthropicProviderConfig,
         "llamacpp": LlamaCppProviderConfig,
-        **_schema()._EXECUTOR_MODELS,
+        **_EXECUTOR_MODELS,
     }
     previous = ""
     for part in parts:

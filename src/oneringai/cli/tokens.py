@@ -57,7 +57,7 @@ def _generate_key() -> str:
 
 
 def _settings(args: argparse.Namespace, kind: str | None = None) -> Any:
-    from oneringai.settings import load_settings
+    from oneringai.config.loading import load_settings
 
     overrides = {"oauth": {"storage": {"kind": kind}}} if kind else None
     return load_settings(args.config, profile=args.profile, overrides=overrides)

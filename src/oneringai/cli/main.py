@@ -53,14 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check every configured backend can be reached")
     _config_args(doctor)
 
-    from oneringai.cli_tokens import add_token_commands
+    from oneringai.cli.tokens import add_token_commands
 
     add_token_commands(sub, _config_args)
     return parser
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from oneringai.settings import load_settings
+    from oneringai.config.loading import load_settings
 
     return load_settings(args.config, profile=args.profile)
 
@@ -150,13 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(lambda: _chat(args))
         if args.command == "config":
             if args.config_command == "docs":
-                from oneringai._docgen import configuration_markdown
+                from oneringai.config.reference import configuration_markdown
 
                 print(configuration_markdown(), end="")
                 return 0
             return _config_show(args) if args.config_command == "show" else _config_validate(args)
         if args.command == "doctor":
-            from oneringai.cli_doctor import doctor
+            from oneringai.cli.doctor import doctor
 
             return _run(lambda: doctor(_load(args)))
         handler = getattr(args, "handler", None)

@@ -13,7 +13,8 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from oneringai.config_loading import ENV_PREFIX
+from oneringai.config.env import ENV_PREFIX
+from oneringai.config.schema import Settings
 from oneringai.infrastructure.providers.config import (
     AnthropicProviderConfig,
     LlamaCppProviderConfig,
@@ -21,7 +22,6 @@ from oneringai.infrastructure.providers.config import (
     OpenAIProviderConfig,
 )
 from oneringai.infrastructure.tool_executors import config as executor_config
-from oneringai.settings import Settings
 
 __all__ = ["configuration_markdown"]
 

@@ -12,7 +12,7 @@ import inspect
 import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from oneringai.domain.capabilities import ModelCapabilities, ProviderCapabilities
 from oneringai.domain.content import Message, MessageRole, OutputTextContent, ToolUseContent
@@ -31,13 +31,9 @@ from oneringai.domain.tools import ToolCall, ToolCallFunction
 from oneringai.infrastructure.providers.base import BaseTextProvider
 from oneringai.infrastructure.token_storage.memory import MemoryTokenStorage
 
-if TYPE_CHECKING:
-    from oneringai._conformance import TokenStorageConformance
-
 __all__ = [
     "MemoryTokenStorage",
     "ScriptedTextProvider",
-    "TokenStorageConformance",
     "text_response",
     "tool_call",
     "tool_calls_response",
@@ -173,11 +169,3 @@ class ScriptedTextProvider(BaseTextProvider):
 
     async def validate_config(self) -> bool:
         return True
-
-
-def __getattr__(name: str) -> Any:
-    if name == "TokenStorageConformance":  # imports pytest, so only on demand
-        from oneringai._conformance import TokenStorageConformance
-
-        return TokenStorageConformance
-    raise AttributeError(name)

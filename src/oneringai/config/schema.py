@@ -1,0 +1,315 @@
+"""The configuration schema: YAML file < profile file < ``.env`` < ``ONERINGAI_*`` environment.
+
+One pydantic-settings model validates everything. It composes the settings models
+that each adapter owns beside its code (``infrastructure/*/config.py``,
+``application/*/config.py``) and adds only the ``kind`` selection between them.
+YAML strings may reference the environment as ``${VAR}`` or ``${VAR:-default}``;
+secrets are ``SecretStr`` and never printed. Every problem becomes a ``ConfigError`` naming the file, the YAML
+path and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Union
+
+from pydantic import (
+    BaseModel,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from oneringai import plugins
+from oneringai.application.agents.config import AgentSettings
+from oneringai.application.oauth.config import OAuthConnectionSettings, OAuthFlowSettings
+from oneringai.config.env import ENV_PREFIX, MappingEnvSource
+from oneringai.domain._base import SettingsSection
+from oneringai.infrastructure.http.config import HttpSettings
+from oneringai.infrastructure.providers.config import (
+    AnthropicProviderConfig,
+    LlamaCppProviderConfig,
+    OllamaProviderConfig,
+    OpenAIProviderConfig,
+    ProviderConfig,
+)
+from oneringai.infrastructure.token_storage.config import (
+    AwsSecretsManagerStorageSettings,
+    FileStorageSettings,
+    PostgresStorageSettings,
+    RedisStorageSettings,
+)
+from oneringai.infrastructure.tool_executors.config import (
+    AuditExecutorConfig,
+    CacheExecutorConfig,
+    CostExecutorConfig,
+    ExecutorLayerConfig,
+    PermissionsExecutorConfig,
+    RateLimitExecutorConfig,
+    RetryExecutorConfig,
+    TimeoutExecutorConfig,
+)
+
+__all__ = [
+    "AgentSettings",
+    "AwsSecretsManagerStorageSettings",
+    "FileStorageSettings",
+    "HttpSettings",
+    "ImagesSettings",
+    "OAuthConnectionSettings",
+    "OAuthSettings",
+    "PostgresStorageSettings",
+    "RedisStorageSettings",
+    "Settings",
+    "TextSettings",
+    "TokenStorageSettings",
+    "ToolsSettings",
+]
+
+TEXT_KINDS = ("anthropic", "llamacpp", "ollama", "openai", "openai_compatible")
+IMAGE_KINDS = ("openai",)
+STORAGE_KINDS = ("aws_secrets_manager", "file", "memory", "postgres", "redis")
+EXECUTOR_KINDS = ("audit", "cache", "cost", "permissions", "rate_limit", "retry", "timeout")
+
+
+# --- text and images --------------------------------------------------------------------------
+def _kind_tag(builtin: tuple[str, ...]) -> Any:
+    def tag(value: Any) -> str:
+        kind = value.get("kind") if isinstance(value, Mapping) else getattr(value, "kind", None)
+        if kind == "openai_compatible":
+            return "openai"
+        return kind if kind in builtin else "custom"
+
+    return tag
+
+
+TextProviderSettings = Annotated[
+    Union[  # noqa: UP007 - tagged members
+        Annotated[OpenAIProviderConfig, Tag("openai")],
+        Annotated[OllamaProviderConfig, Tag("ollama")],
+        Annotated[AnthropicProviderConfig, Tag("anthropic")],
+        Annotated[LlamaCppProviderConfig, Tag("llamacpp")],
+        Annotated[ProviderConfig, Tag("custom")],
+    ],
+    Discriminator(_kind_tag(TEXT_KINDS)),
+]
+
+ImageProviderSettings = Annotated[
+    Union[  # noqa: UP007
+        Annotated[OpenAIProviderConfig, Tag("openai")],
+        Annotated[ProviderConfig, Tag("custom")],
+    ],
+    Discriminator(_kind_tag(IMAGE_KINDS)),
+]
+
+
+def _check_named(section: str, default: str | None, providers: Mapping[str, Any]) -> None:
+    if default is not None and providers and default not in providers:
+        raise ValueError(
+            f"@default@default {default!r} is not a configured provider "
+            f"(configured under {section}.providers: {', '.join(sorted(providers))})"
+        )
+
+
+def _infer_kinds(section: str, builtin: tuple[str, ...], data: Any) -> Any:
+    """A provider entry without ``kind`` takes its name as kind when that is a built-in kind."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("providers"), Mapping):
+        return data
+    providers = {}
+    for name, entry in data["providers"].items():
+        if isinstance(entry, Mapping) and "kind" not in entry:
+            if name not in builtin:
+                raise ValueError(
+                    f"@providers.{name}.kind@kind is required (allowed: {', '.join(builtin)}, "
+                    f"or an entry point in group {plugins.GROUPS['text' if section == 'text' else 'image']})"
+                )
+            entry = {**entry, "kind": name}
+        providers[name] = entry
+    return {**data, "providers": providers}
+
+
+def _check_kinds(group_key: str, builtin: tuple[str, ...], providers: Mapping[str, ProviderConfig]) -> None:
+    for name, provider in providers.items():
+        _require_kind(f"@{name}.kind@", provider.kind, builtin, group_key)
+
+
+class TextSettings(SettingsSection):
+    default: str | None = "ollama"
+    providers: dict[str, TextProviderSettings] = Field(
+        default_factory=lambda: {"ollama": OllamaProviderConfig()}  # type: ignore[arg-type]
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kinds_from_names(cls, data: Any) -> Any:
+        return _infer_kinds("text", TEXT_KINDS, data)
+
+    @field_validator("providers")
+    @classmethod
+    def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
+        _check_kinds("text", TEXT_KINDS, providers)
+        return providers
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> TextSettings:
+        _check_named("text", self.default, self.providers)
+        return self
+
+
+class ImagesSettings(SettingsSection):
+    default: str | None = None
+    providers: dict[str, ImageProviderSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kinds_from_names(cls, data: Any) -> Any:
+        return _infer_kinds("images", IMAGE_KINDS, data)
+
+    @field_validator("providers")
+    @classmethod
+    def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
+        _check_kinds("image", IMAGE_KINDS, providers)
+        return providers
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> ImagesSettings:
+        _check_named("images", self.default, self.providers)
+        return self
+
+
+# --- oauth ------------------------------------------------------------------------------------
+class TokenStorageSettings(SettingsSection):
+    kind: str = "file"
+    memory: dict[str, Any] = Field(default_factory=dict)
+    file: FileStorageSettings = Field(default_factory=FileStorageSettings)
+    postgres: PostgresStorageSettings = Field(default_factory=PostgresStorageSettings)
+    aws_secrets_manager: AwsSecretsManagerStorageSettings = Field(
+        default_factory=AwsSecretsManagerStorageSettings
+    )
+    redis: RedisStorageSettings = Field(default_factory=RedisStorageSettings)
+    options: dict[str, Any] = Field(default_factory=dict, description="for custom kinds")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in STORAGE_KINDS and kind not in plugins.plugin_names(plugins.GROUPS["storage"]):
+            raise ValueError(
+                f"unknown kind {kind!r} (allowed: {', '.join(STORAGE_KINDS)}, or an entry point "
+                f"in group {plugins.GROUPS['storage']})"
+            )
+        return kind
+
+
+class OAuthSettings(OAuthFlowSettings):
+    """``oauth:``: the connections (application) plus the store and its keys (infrastructure)."""
+
+    encryption_keys: list[SecretStr] = Field(
+        default_factory=list, description="key ring, newest first (base64/hex 32-byte keys)"
+    )
+    passphrase: SecretStr | None = Field(
+        default=None, description="derive the key with scrypt instead (needs passphrase_salt, or the file store)"
+    )
+    passphrase_salt: str | None = Field(
+        default=None, description="base64, >= 16 bytes; the file store keeps its own .salt file when unset"
+    )
+    storage: TokenStorageSettings = Field(default_factory=TokenStorageSettings)
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().startswith("["):  # a JSON list, e.g. from ${KEYS}
+                import json
+
+                try:
+                    return json.loads(value)
+                except ValueError:
+                    raise ValueError("is not a valid JSON list of keys") from None
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [v for v in value if not (isinstance(v, str) and not v.strip())]
+        return value
+
+
+# --- tools and agents -------------------------------------------------------------------------
+_EXECUTOR_MODELS: dict[str, type[BaseModel]] = {
+    "audit": AuditExecutorConfig,
+    "cache": CacheExecutorConfig,
+    "cost": CostExecutorConfig,
+    "permissions": PermissionsExecutorConfig,
+    "rate_limit": RateLimitExecutorConfig,
+    "retry": RetryExecutorConfig,
+    "timeout": TimeoutExecutorConfig,
+}
+
+ExecutorLayerSettings = Annotated[
+    Union[  # noqa: UP007
+        Annotated[AuditExecutorConfig, Tag("audit")],
+        Annotated[CacheExecutorConfig, Tag("cache")],
+        Annotated[CostExecutorConfig, Tag("cost")],
+        Annotated[PermissionsExecutorConfig, Tag("permissions")],
+        Annotated[RateLimitExecutorConfig, Tag("rate_limit")],
+        Annotated[RetryExecutorConfig, Tag("retry")],
+        Annotated[TimeoutExecutorConfig, Tag("timeout")],
+        Annotated[ExecutorLayerConfig, Tag("custom")],
+    ],
+    Discriminator(_kind_tag(EXECUTOR_KINDS)),
+]
+
+
+class ToolsSettings(SettingsSection):
+    executor: list[ExecutorLayerSettings] = Field(
+        default_factory=list, description="decorators around the direct executor, outermost first"
+    )
+
+    @field_validator("executor")
+    @classmethod
+    def _known_kinds(cls, layers: list[ExecutorLayerConfig]) -> list[ExecutorLayerConfig]:
+        for index, layer in enumerate(layers):
+            _require_kind(f"@[{index}].kind@", layer.kind, EXECUTOR_KINDS, "executor")
+        return layers
+
+
+# --- the root ---------------------------------------------------------------------------------
+class Settings(BaseSettings):
+    """The whole configuration. Build it with ``load_settings()``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",  # top-level unknown YAML keys are rejected by load_settings
+        case_sensitive=False,
+        env_ignore_empty=True,
+    )
+
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
+    images: ImagesSettings = Field(default_factory=ImagesSettings)
+    oauth: OAuthSettings = Field(default_factory=OAuthSettings)
+    tools: ToolsSettings = Field(default_factory=ToolsSettings)
+    agents: AgentSettings = Field(default_factory=AgentSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: the environment (with .env under it), then the merged YAML.
+        return (MappingEnvSource(settings_cls), init_settings)
+
+
+def _require_kind(path: str, kind: str, builtin: tuple[str, ...], group_key: str) -> None:
+    group = plugins.GROUPS[group_key]
+    if kind in builtin or kind in plugins.plugin_names(group):
+        return
+    raise ValueError(
+        f"{path}unknown kind {kind!r} (allowed: {', '.join(builtin)}, or an entry point in group {group})"
+    )
