@@ -345,7 +345,7 @@ async def shutdown_container(container: Container) -> None:
 
     Safe to call twice; a failing close is logged and the rest still close.
     """
-    import logging
+    from oneringai.domain.redaction import get_logger
 
     closers: Closers = container.closers()
     while closers:
@@ -356,7 +356,7 @@ async def shutdown_container(container: Container) -> None:
         try:
             await close()
         except Exception:
-            logging.getLogger("oneringai").exception("closing %r failed", owner)
+            get_logger("oneringai").exception("closing %r failed", owner)
     result = container.shutdown_resources()
     if inspect.isawaitable(result):
         await result

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from oneringai.domain.errors import ProviderNotFoundError
+from oneringai.domain.redaction import get_logger
 
 __all__ = ["ProviderRegistry"]
 
-logger = logging.getLogger("oneringai")
+logger = get_logger("oneringai")
 P = TypeVar("P")
 
 #: Builds the provider named ``name`` from its config; may return an awaitable.

@@ -11,13 +11,15 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from oneringai.config.env import ENV_PREFIX, reading_environment
 from oneringai.config.schema import _EXECUTOR_MODELS, EXECUTOR_KINDS, Settings
 from oneringai.domain.errors import ConfigError
+from oneringai.domain.redaction import register_secret
 from oneringai.infrastructure.providers.config import (
     AnthropicProviderConfig,
     LlamaCppProviderConfig,
@@ -185,11 +187,34 @@ def _env_key_to_path(key: str) -> str:
 def _validate(merged: dict[str, Any], env_values: Mapping[str, str], origins: dict[str, str]) -> Settings:
     with reading_environment(env_values):
         try:
-            return Settings(**merged)
+            settings = Settings(**merged)
+            _register_secrets(settings)
+            return settings
         except ValidationError as exc:
             raise _config_error(exc, merged, origins) from None
         except ValueError as exc:  # env JSON that does not parse, for one
             raise ConfigError(str(exc)) from None
+
+
+def _register_secrets(value: Any, depth: int = 0) -> None:
+    """Every ``SecretStr`` in the settings, and URL passwords, join the scrubbing registry."""
+    if depth > 12:
+        return
+    if isinstance(value, SecretStr):
+        register_secret(value)
+        password = urlsplit(value.get_secret_value()).password if "://" in value.get_secret_value() else None
+        register_secret(password)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _register_secrets(getattr(value, name, None), depth + 1)
+        for extra in (value.__pydantic_extra__ or {}).values():
+            _register_secrets(extra, depth + 1)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _register_secrets(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _register_secrets(item, depth + 1)
 
 
 def _tags() -> set[str]:

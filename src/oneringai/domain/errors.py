@@ -19,11 +19,16 @@ catch the *kind* of failure without knowing which provider or store produced it:
     ├── OAuthError                      state/PKCE failures, token endpoint errors
     └── ToolExecutionError              a tool failed (normally turned into a ToolResult)
 
-Messages never contain secrets: the classes take no API key and callers pass
-only provider names, URLs without credentials, status codes and vendor messages.
+Messages never contain secrets: every message (and a provider error's ``body``) passes
+through ``oneringai.domain.redaction.redact`` when the error is built, which removes every
+registered secret value and anything shaped like a credential — also text a server echoed.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from oneringai.domain.redaction import redact
 
 __all__ = [
     "ConfigError",
@@ -45,7 +50,10 @@ __all__ = [
 
 
 class OneRingAIError(Exception):
-    """Base of every error raised by oneringai."""
+    """Base of every error raised by oneringai. Its message is scrubbed of secrets."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(OneRingAIError):
@@ -78,13 +86,13 @@ class ProviderError(OneRingAIError):
         is_retryable: bool | None = None,
         body: str | None = None,
     ) -> None:
-        self.message = message
+        self.message = redact(message)
         self.provider = provider
         self.model = model
         self.status_code = status_code
         self.retry_after = retry_after
         self.is_retryable = self.default_retryable if is_retryable is None else is_retryable
-        self.body = body
+        self.body = redact(body) if body else body
         super().__init__(self._render())
 
     def _render(self) -> str:

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
-from pydantic import ConfigDict, Field, SecretStr, field_serializer
+from pydantic import ConfigDict, Field, SecretStr, field_serializer, field_validator
 
 from oneringai.domain._base import DomainModel
+from oneringai.domain.redaction import REDACTED, register_secret
 
 __all__ = ["StoredToken"]
 
 
+#: Extra fields of a token response that are credentials too (``id_token``, ...): masked in repr.
+_SECRET_EXTRA = re.compile(r"token|secret|password|assertion|key|code", re.IGNORECASE)
+#: Larger than any time in seconds until the year 5000: such an ``obtained_at`` is milliseconds.
+_MILLISECONDS_FLOOR = 1e11
+
+
 class StoredToken(DomainModel):
-    """``access_token`` and ``refresh_token`` are secrets: they never show in ``repr``."""
+    """``access_token``, ``refresh_token`` and token-like extras (``id_token``) are secrets:
+    they never show in ``repr`` and are registered for scrubbing from every message."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -23,6 +32,27 @@ class StoredToken(DomainModel):
     token_type: str = "Bearer"
     scope: str | None = None
     obtained_at: float = Field(default_factory=time.time)
+
+    @field_validator("obtained_at", mode="after")
+    @classmethod
+    def _seconds(cls, value: float) -> float:
+        # The TypeScript kit stores Date.now() (milliseconds); read as seconds it never expires.
+        return value / 1000.0 if value > _MILLISECONDS_FLOOR else value
+
+    def model_post_init(self, context: Any, /) -> None:
+        register_secret(self.access_token)
+        register_secret(self.refresh_token)
+        for name, value in (self.__pydantic_extra__ or {}).items():
+            if isinstance(value, str) and _SECRET_EXTRA.search(name):
+                register_secret(value)
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            extra = self.__pydantic_extra__ or {}
+            if name in extra and _SECRET_EXTRA.search(str(name)) and value is not None:
+                yield name, REDACTED
+            else:
+                yield name, value
 
     @field_serializer("access_token", "refresh_token", when_used="json")
     def _reveal_for_storage(self, value: SecretStr | None) -> str | None:

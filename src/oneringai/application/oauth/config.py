@@ -6,11 +6,12 @@ The storage and encryption keys are infrastructure; the schema adds them on top 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
 from oneringai.domain._base import SettingsSection
+from oneringai.domain.redaction import register_secret
 
 __all__ = ["OAuthConnectionSettings", "OAuthFlowSettings"]
 
@@ -34,6 +35,13 @@ class OAuthConnectionSettings(SettingsSection):
     subject: str | None = None
     extra_authorize_params: dict[str, str] = Field(default_factory=dict)
     extra_token_params: dict[str, str] = Field(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Credentials of a connection never show in any message, log line or span.
+        for secret in (self.client_secret, self.access_token, self.private_key):
+            register_secret(secret)
+        for value in self.extra_token_params.values():
+            register_secret(value)
 
 
 class OAuthFlowSettings(SettingsSection):

@@ -8,8 +8,8 @@ retries with backoff, and error mapping.
 
 from __future__ import annotations
 
-import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,6 +27,7 @@ from oneringai.domain.content import (
 )
 from oneringai.domain.errors import ProviderAuthError, ProviderError
 from oneringai.domain.interfaces import IAsyncDisposable, ITextProvider
+from oneringai.domain.redaction import get_logger, register_secret
 from oneringai.infrastructure.providers.config import ProviderConfig
 from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
 from oneringai.infrastructure.providers.model_registry import ModelRegistry
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseProvider", "BaseTextProvider", "KeyValidationResult"]
 
-logger = logging.getLogger("oneringai.providers")
+_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
+logger = get_logger("oneringai.providers")
 T = TypeVar("T")
 
 
@@ -80,6 +82,10 @@ class BaseProvider(IAsyncDisposable):
                     data.setdefault(snake, data.pop(camel))
             self.config = self.config_model.model_validate(data)
         self._destroyed = False
+        register_secret(self._configured_api_key())
+        for header, value in self.config.headers.items():
+            if _CREDENTIAL_HEADER.search(header):
+                register_secret(value)
 
     # --- API keys -------------------------------------------------------------------------
     def _configured_api_key(self) -> str | None:

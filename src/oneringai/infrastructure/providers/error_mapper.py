@@ -9,7 +9,6 @@ mapper also scrubs anything that looks like a credential out of vendor messages
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
@@ -26,6 +25,7 @@ from oneringai.domain.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
+from oneringai.domain.redaction import redact
 
 __all__ = ["ProviderErrorMapper", "redact_secrets"]
 
@@ -41,19 +41,12 @@ _CONTEXT_MARKERS = (
     "exceeds the context",
     "num_ctx",
 )
-_KEY_PATTERNS = re.compile(
-    r"(sk-(?:ant-|proj-)?[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9._\-~+/]+=*|"
-    r"AKIA[0-9A-Z]{12,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abp]-[A-Za-z0-9-]{10,})"
-)
 _MAX_BODY = 600
 
 
 def redact_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove known secret values and anything shaped like an API key or bearer token."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[REDACTED]")
-    return _KEY_PATTERNS.sub("[REDACTED]", text)
+    """Remove known secret values and anything shaped like a credential (see ``domain.redaction``)."""
+    return redact(text, secrets)
 
 
 class ProviderErrorMapper:

@@ -8,7 +8,6 @@ import asyncio
 import atexit
 import contextlib
 import ctypes
-import logging
 import os
 import signal
 import socket
@@ -22,11 +21,12 @@ from typing import IO, Any
 import httpx
 
 from oneringai.domain.errors import ConfigError, ProviderUnavailableError
+from oneringai.domain.redaction import get_logger
 
 __all__ = ["LlamaCppServer", "default_model_path"]
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
-progress = logging.getLogger("oneringai.progress")  # the CLI shows this logger at INFO
+progress = get_logger("oneringai.progress")  # the CLI shows this logger at INFO
 
 
 def _kill_all() -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -18,10 +17,11 @@ from tenacity import (
 )
 
 from oneringai.domain.errors import ProviderError
+from oneringai.domain.redaction import get_logger
 
 __all__ = ["call_with_retries"]
 
-logger = logging.getLogger("oneringai.providers.retry")
+logger = get_logger("oneringai.providers.retry")
 _FIRST_BACKOFF = 1.0  # full jitter over [0, 1 s] before the first retry, doubling after
 T = TypeVar("T")
 

@@ -14,19 +14,19 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from oneringai.domain.errors import TokenStorageError
+from oneringai.domain.redaction import get_logger
 from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 
 __all__ = ["FileTokenStorage", "load_or_create_key_file"]
 
-logger = logging.getLogger("oneringai.token_storage.file")
+logger = get_logger("oneringai.token_storage.file")
 
 
 def load_or_create_key_file(directory: Path) -> KeyRing:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import inspect
 import json
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.redaction import get_logger
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import AuditExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
@@ -59,7 +59,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
         **kwargs: Any,
     ) -> None:
         super().__init__(wrapped, config, **kwargs)
-        self._logger = logging.getLogger(self.config.logger)
+        self._logger = get_logger(self.config.logger)
         self._redact = _Redactor(self.config.redact_keys)
         self._on_record = on_record
         self._pool: Any = None

@@ -1,0 +1,174 @@
+"""One scrubbing mechanism for every way text leaves the kit: exception messages, reprs,
+log records, span attributes, ``config show``.
+
+Two nets, applied together by ``redact``:
+
+1. **Known values.** Every secret the kit handles — API keys, client secrets, access,
+   refresh and id tokens, passwords in URLs, ``extra_token_params`` values — is passed
+   to ``register_secret`` where it enters. From then on it is replaced wherever it
+   appears, also when a server echoes it back in an error body, a mid-stream error
+   event or an OAuth ``error_description``.
+2. **Shapes.** Anything that looks like a credential is replaced even if it was never
+   registered: vendor key prefixes (``sk-``, ``AKIA``, ``ghp_``, ``xox?-``), bearer
+   values, JWTs, URL userinfo passwords, and ``token=`` / ``"client_secret": "..."``
+   style fields.
+
+``OneRingAIError`` scrubs its message through here, and ``RedactingFilter`` does the
+same for log records, so no error path needs to remember to do it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+
+__all__ = [
+    "REDACTED",
+    "RedactingFilter",
+    "get_logger",
+    "redact",
+    "redact_url",
+    "register_secret",
+    "registered_secret_count",
+]
+
+REDACTED = "[REDACTED]"
+
+#: A secret shorter than this is not registered globally: replacing every "abc" in every
+#: message would hide more than it protects. Explicit ``secrets=`` use a lower floor.
+_MIN_REGISTERED = 8
+_MIN_EXPLICIT = 4
+#: The registry forgets the oldest values beyond this (tokens rotate; old ones expire).
+_MAX_REGISTERED = 4096
+
+_SECRET_FIELDS = (
+    r"access_token|refresh_token|id_token|client_secret|api[_-]?key|password|passwd|"
+    r"secret|token|assertion|code_verifier|authorization|x-api-key|private_key"
+)
+_SHAPES = re.compile(
+    r"(?P<key>sk-(?:ant-|proj-)?[A-Za-z0-9_\-*]{6,}"
+    r"|AKIA[0-9A-Z]{12,}"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|xox[abp]-[A-Za-z0-9-]{10,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
+    r"|(?P<scheme>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._\-~+/]{4,}=*"
+    r"|(?P<userinfo>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?=@)"
+    r"|(?P<json>[\"'](?:" + _SECRET_FIELDS + r")[\"']\s*:\s*[\"'])(?:[^\"'\\]|\\.)+(?=[\"'])"
+    r"|(?P<form>\b(?:" + _SECRET_FIELDS + r")=)[^&\s\"']+",
+    re.IGNORECASE,
+)
+
+
+def _replace_shape(match: re.Match[str]) -> str:
+    for group in ("scheme", "userinfo", "json", "form"):
+        prefix = match.group(group)
+        if prefix is not None:
+            return prefix + REDACTED
+    return REDACTED
+
+
+class _Registry:
+    """Known secret values, newest last, bounded; one compiled alternation rebuilt on change."""
+
+    def __init__(self) -> None:
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str) -> None:
+        with self._lock:
+            if value in self._values:
+                self._values.move_to_end(value)
+                return
+            self._values[value] = None
+            while len(self._values) > _MAX_REGISTERED:
+                self._values.popitem(last=False)
+            self._pattern = None
+
+    def pattern(self) -> re.Pattern[str] | None:
+        pattern = self._pattern
+        if pattern is not None or not self._values:
+            return pattern
+        with self._lock:
+            values = sorted(self._values, key=len, reverse=True)  # longest first: no partial leftovers
+            self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
+            return self._pattern
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+_REGISTRY = _Registry()
+
+
+def register_secret(value: object) -> None:
+    """Remember a secret so that ``redact`` replaces it wherever it appears later.
+
+    Accepts a ``str``, a pydantic ``SecretStr`` or None; short values are ignored.
+    """
+    if value is None:
+        return
+    getter = getattr(value, "get_secret_value", None)
+    text = getter() if callable(getter) else value
+    if isinstance(text, str) and len(text) >= _MIN_REGISTERED:
+        _REGISTRY.add(text)
+        stripped = text.strip()
+        if stripped != text and len(stripped) >= _MIN_REGISTERED:
+            _REGISTRY.add(stripped)
+
+
+def registered_secret_count() -> int:
+    return len(_REGISTRY)
+
+
+def redact(text: str, secrets: Iterable[object] = ()) -> str:
+    """``text`` with every registered secret, every value in ``secrets`` and every
+    credential-shaped substring replaced by ``[REDACTED]``."""
+    if not text:
+        return text
+    for secret in secrets:
+        getter = getattr(secret, "get_secret_value", None)
+        value = getter() if callable(getter) else secret
+        if isinstance(value, str) and len(value) >= _MIN_EXPLICIT and value in text:
+            text = text.replace(value, REDACTED)
+    pattern = _REGISTRY.pattern()
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    return _SHAPES.sub(_replace_shape, text)
+
+
+def redact_url(url: str) -> str:
+    """A URL fit to print: the userinfo password and secret-looking query values hidden."""
+    return redact(url)
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs a record's message, arguments and traceback text before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: let logging report it as usual
+            return True
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def get_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` with the redacting filter attached (once)."""
+    logger = logging.getLogger(name)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
