@@ -18,4 +18,4 @@ class SettingsSection(BaseModel):
     and the configuration schema can compose them without an import cycle.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)

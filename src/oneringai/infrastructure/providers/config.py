@@ -18,7 +18,7 @@ __all__ = [
 class ProviderConfig(BaseModel):
     """Settings every provider understands. Custom providers may add fields (extra allowed)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, allow_inf_nan=False)
 
     kind: str = "custom"
     api_key: SecretStr | None = None
@@ -34,7 +34,7 @@ class ProviderConfig(BaseModel):
 
 
 class _StrictProviderConfig(ProviderConfig):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class OpenAIProviderConfig(_StrictProviderConfig):

@@ -21,12 +21,12 @@ __all__ = [
 class ExecutorLayerConfig(BaseModel):
     """A layer of a custom kind (entry point ``oneringai.tool_executors``): any keys allowed."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     kind: str
 
 
 class _Layer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class RetryExecutorConfig(_Layer):
