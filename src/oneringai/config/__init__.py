@@ -8,7 +8,21 @@ and the generated reference (``reference``).
 from __future__ import annotations
 
 from oneringai.config.env import ENV_PREFIX
-from oneringai.config.loading import DEFAULT_CONFIG_PATHS, load_settings, resolve_config_paths
+from oneringai.config.loading import (
+    DEFAULT_CONFIG_PATHS,
+    LoadedConfiguration,
+    load_configuration,
+    load_settings,
+    resolve_config_paths,
+)
 from oneringai.config.schema import Settings
 
-__all__ = ["DEFAULT_CONFIG_PATHS", "ENV_PREFIX", "Settings", "load_settings", "resolve_config_paths"]
+__all__ = [
+    "DEFAULT_CONFIG_PATHS",
+    "ENV_PREFIX",
+    "LoadedConfiguration",
+    "Settings",
+    "load_configuration",
+    "load_settings",
+    "resolve_config_paths",
+]

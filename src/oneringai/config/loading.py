@@ -1,133 +1,221 @@
-"""Reading, interpolating, merging and validating configuration files (see ``schema.py``).
+"""Where configuration comes from, and in which order: files, profile, ``.env``, environment.
 
-Kept apart from the schema: this module changes when the *sources* change (files,
-profiles, ``.env``, environment), the schema when the *keys* do.
+Layers, lowest first: the base file (``--config``, ``$ONERINGAI_CONFIG``, ``./config/default.yaml``
+or ``./oneringai.yaml``, else the packaged ``default.yaml`` — the same file a checkout holds),
+the profile file, ``${VAR}`` interpolation, ``overrides``, then ``ONERINGAI_*`` variables.
+A profile merges into what it inherits; ``name: null`` under ``text.providers``,
+``images.providers`` or ``oauth.connections`` drops an inherited entry, and ``!replace`` on a
+mapping replaces it whole. ``load_configuration`` also says which files it read, so ``config
+show`` and ``doctor`` can name them. Reading files safely is ``files.py``; the keys are
+``schema.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from oneringai.config.env import ENV_PREFIX, reading_environment
-from oneringai.config.schema import _EXECUTOR_MODELS, EXECUTOR_KINDS, Settings
+from oneringai.config.env import ENV_PREFIX, apply_setting, environment_settings, reading_environment
+from oneringai.config.files import MAX_DEPTH, MAX_NODES, Replace, read_dotenv, read_yaml
+from oneringai.config.interpolation import interpolate_tree
+from oneringai.config.messages import config_error, origin_of
+from oneringai.config.schema import Settings
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.redaction import register_secret
-from oneringai.infrastructure.providers.config import (
-    AnthropicProviderConfig,
-    LlamaCppProviderConfig,
-    OllamaProviderConfig,
-    OpenAIProviderConfig,
-)
 
-__all__ = ["DEFAULT_CONFIG_PATHS", "ENV_PREFIX", "load_settings", "resolve_config_paths"]
+__all__ = [
+    "DEFAULT_CONFIG_PATHS",
+    "ENV_PREFIX",
+    "PACKAGED_DEFAULT",
+    "LoadedConfiguration",
+    "load_configuration",
+    "load_settings",
+    "resolve_config_paths",
+]
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 DEFAULT_CONFIG_PATHS = (Path("config/default.yaml"), Path("oneringai.yaml"))
+_PACKAGED_DIR = Path(__file__).parent / "profiles"
+PACKAGED_DEFAULT = _PACKAGED_DIR / "default.yaml"
+#: Maps of named entries: a ``null`` entry in a later layer removes the inherited one.
+_NAMED_MAPS = ("text.providers", "images.providers", "oauth.connections")
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("config file not found", source=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror}", source=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"malformed YAML: {where}{problem}", source=str(path)) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"the top level must be a mapping of sections, not {type(data).__name__}",
-            source=str(path),
-        )
-    return data
+@dataclass(frozen=True)
+class LoadedConfiguration:
+    """The settings and where they came from."""
+
+    settings: Settings
+    base: Path | None
+    base_reason: str
+    profile: str | None = None
+    profile_path: Path | None = None
+    dotenv: Path | None = None
+    variables: tuple[str, ...] = field(default_factory=tuple)
+
+    def describe(self) -> list[str]:
+        """Lines naming the files, profile and variables read (no values)."""
+        lines = [f"config: {self.base or 'built-in defaults'} ({self.base_reason})"]
+        lines.append(f"profile: {self.profile} ({self.profile_path})" if self.profile else "profile: none")
+        if self.dotenv is not None:
+            lines.append(f".env: {self.dotenv}")
+        if self.variables:
+            lines.append("environment: " + ", ".join(self.variables))
+        return lines
 
 
-def _interpolate(value: Any, env: Mapping[str, str], path: str, source: str) -> Any:
-    if isinstance(value, str):
+def _available_profiles(directory: Path | None, base: Path | None) -> list[str]:
+    names: set[str] = set()
+    for folder in (directory, _PACKAGED_DIR):
+        if folder is not None and folder.is_dir():
+            names.update(p.stem for p in folder.glob("*.yaml") if p.is_file())
+    excluded = {"default"} | ({base.stem} if base is not None else set())
+    return sorted(names - excluded)
 
-        def replace(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            found = env.get(name)
-            if found is not None and found != "":
-                return found
-            if default is not None:
-                return default
-            raise ConfigError(
-                f"environment variable {name} is not set (set it, or write ${{{name}:-default}})",
-                path=path or "<root>",
-                source=source,
+
+def _resolve(
+    path: str | os.PathLike[str] | None, profile: str | None, env: Mapping[str, str]
+) -> tuple[Path | None, str, str | None, Path | None]:
+    base: Path | None
+    if path is not None:
+        base, reason = Path(path).expanduser(), "given"
+        if base.is_dir():
+            raise ConfigError("config file is a directory, not a file", source=str(base))
+        if not base.is_file():
+            raise ConfigError("config file not found", source=str(base))
+    elif env.get("ONERINGAI_CONFIG"):
+        base, reason = Path(env["ONERINGAI_CONFIG"]).expanduser(), "named by ONERINGAI_CONFIG"
+        if not base.is_file():
+            raise ConfigError("config file named by ONERINGAI_CONFIG not found", source=str(base))
+    else:
+        base = next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
+        reason = f"found in {Path.cwd()}"
+        if base is None:
+            base = PACKAGED_DEFAULT if PACKAGED_DEFAULT.is_file() else None
+            reason = (
+                f"packaged defaults: no {' or '.join(map(str, DEFAULT_CONFIG_PATHS))} in {Path.cwd()}"
             )
-
-        return _VAR.sub(replace, value) if "${" in value else value
-    if isinstance(value, dict):
-        return {
-            key: _interpolate(item, env, f"{path}.{key}" if path else str(key), source)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_interpolate(item, env, f"{path}[{i}]", source) for i, item in enumerate(value)]
-    return value
-
-
-def _merge(
-    base: dict[str, Any], override: Mapping[str, Any], origins: dict[str, str], source: str, prefix: str = ""
-) -> dict[str, Any]:
-    result = dict(base)
-    for key, value in override.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
-            result[key] = _merge(dict(result[key]), value, origins, source, path)
-        else:
-            result[key] = value
-            origins[path] = source
-    return result
+    name = profile or env.get("ONERINGAI_PROFILE") or None
+    if not name:
+        return base, reason, None, None
+    directory = base.parent if base is not None else Path("config")
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name) or len(name) > 64:
+        available = ", ".join(_available_profiles(directory, base)) or "none"
+        raise ConfigError(f"invalid profile name {name!r} (available: {available})")
+    profile_path = directory / f"{name}.yaml"
+    packaged = _PACKAGED_DIR / f"{name}.yaml"
+    if not profile_path.is_file() and packaged.is_file():
+        profile_path = packaged  # built-in profiles (local) work outside a checkout too
+    if not profile_path.is_file():
+        available = ", ".join(_available_profiles(directory, base)) or "none"
+        looked = "" if directory == _PACKAGED_DIR else f"{directory} and "
+        raise ConfigError(f"profile {name!r} not found (available: {available}; looked in {looked}the packaged profiles)")
+    return base, reason, name, profile_path
 
 
 def resolve_config_paths(
     path: str | os.PathLike[str] | None, profile: str | None, env: Mapping[str, str]
 ) -> tuple[Path | None, Path | None]:
     """Which base file and profile file to read. A path the user named must exist."""
-    base: Path | None = None
-    if path is not None:
-        base = Path(path).expanduser()
-        if not base.is_file():
-            raise ConfigError("config file not found", source=str(base))
-    elif env.get("ONERINGAI_CONFIG"):
-        base = Path(env["ONERINGAI_CONFIG"]).expanduser()
-        if not base.is_file():
-            raise ConfigError("config file named by ONERINGAI_CONFIG not found", source=str(base))
-    else:
-        base = next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
-    profile = profile or env.get("ONERINGAI_PROFILE") or None
-    profile_path: Path | None = None
-    if profile:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", profile):
-            raise ConfigError(f"invalid profile name {profile!r}")
-        directory = base.parent if base is not None else Path("config")
-        profile_path = directory / f"{profile}.yaml"
-        packaged = Path(__file__).parent / "profiles" / f"{profile}.yaml"
-        if not profile_path.is_file() and packaged.is_file():
-            profile_path = packaged  # built-in profiles (local) work outside a checkout too
-        if not profile_path.is_file():
-            raise ConfigError(
-                f"profile {profile!r} not found (expected {profile_path})", source=str(profile_path)
-            )
+    base, _, _, profile_path = _resolve(path, profile, env)
     return base, profile_path
+
+
+def _merge(
+    base: Mapping[Any, Any], override: Mapping[Any, Any], origins: dict[str, str], source: str, prefix: str = ""
+) -> dict[Any, Any]:
+    result = dict(base)
+    for key, value in override.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if value is None and prefix in _NAMED_MAPS:
+            result.pop(key, None)  # a profile drops an inherited provider or connection
+            origins[path] = source
+        elif isinstance(value, Mapping) and isinstance(result.get(key), Mapping) and not isinstance(value, Replace):
+            result[key] = _merge(result[key], value, origins, source, path)
+        else:
+            result[key] = dict(value) if isinstance(value, Replace) else value
+            origins[path] = source
+    return result
+
+
+def _check_tree(data: Any, origins: Mapping[str, str]) -> None:
+    """Bounded depth and size (aliases expanded), and finite numbers, wherever a value came from."""
+    budget = [MAX_NODES]
+
+    def visit(value: Any, path: str, depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ConfigError(f"the configuration holds more than {MAX_NODES} values; it should be small")
+        if isinstance(value, float) and not math.isfinite(value):
+            source = origin_of(path, origins)
+            raise ConfigError(
+                "must be a finite number (not .inf, .nan, inf or nan)", path=path or "<root>", source=source
+            )
+        if not isinstance(value, dict | list):
+            return
+        if depth >= MAX_DEPTH:
+            raise ConfigError(
+                f"nested deeper than {MAX_DEPTH} levels", path=path or "<root>", source=origin_of(path, origins)
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, f"{path}.{key}" if path else str(key), depth + 1)
+        else:
+            for index, item in enumerate(value):
+                visit(item, f"{path}[{index}]", depth + 1)
+
+    visit(data, "", 0)
+
+
+def load_configuration(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    profile: str | None = None,
+    env: Mapping[str, str] | None = None,
+    dotenv: str | os.PathLike[str] | None = ".env",
+    overrides: Mapping[str, Any] | None = None,
+) -> LoadedConfiguration:
+    """Read, interpolate, merge and validate the configuration; see the module docstring."""
+    environ: dict[str, str] = {}
+    dotenv_path = Path(dotenv) if dotenv else None
+    if dotenv_path is not None and dotenv_path.is_file():
+        environ.update(read_dotenv(dotenv_path))
+    else:
+        dotenv_path = None
+    environ.update(os.environ if env is None else env)
+
+    base, reason, profile_name, profile_path = _resolve(path, profile, environ)
+    origins: dict[str, str] = {}
+    merged: dict[Any, Any] = {}
+    for file in (base, profile_path):
+        if file is not None:
+            raw = read_yaml(file)
+            _reject_unknown_sections(raw, str(file))
+            merged = _merge(merged, raw, origins, str(file))
+    merged = interpolate_tree(merged, environ, lambda p: origin_of(p, origins))
+    if overrides:
+        merged = _merge(merged, overrides, origins, "overrides")
+    settings_from_env = environment_settings(environ, Settings, merged)
+    for setting in settings_from_env:
+        merged = apply_setting(merged, setting, origins)
+    _check_tree(merged, origins)
+    return LoadedConfiguration(
+        settings=_validate(merged, origins),
+        base=base,
+        base_reason=reason,
+        profile=profile_name,
+        profile_path=profile_path,
+        dotenv=dotenv_path,
+        variables=tuple(sorted({s.variable for s in settings_from_env})),
+    )
 
 
 def load_settings(
@@ -140,196 +228,51 @@ def load_settings(
 ) -> Settings:
     """Read, interpolate, merge and validate the configuration.
 
-    ``path`` None means ``$ONERINGAI_CONFIG`` or ``./config/default.yaml`` if present,
-    else the built-in defaults. ``overrides`` (a nested dict) wins over YAML but not env.
+    ``path`` None means ``$ONERINGAI_CONFIG``, ``./config/default.yaml`` or ``./oneringai.yaml``
+    if present, else the packaged defaults. ``overrides`` (a nested dict) wins over YAML but not
+    env. Every problem is a ``ConfigError`` naming the file or variable and the YAML path.
     """
-    environ: dict[str, str] = {}
-    dotenv_path = Path(dotenv) if dotenv else None
-    if dotenv_path is not None and dotenv_path.is_file():
-        from dotenv import dotenv_values
-
-        environ.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    environ.update(os.environ if env is None else env)
-
-    base, profile_path = resolve_config_paths(path, profile, environ)
-    origins: dict[str, str] = {}
-    merged: dict[str, Any] = {}
-    for file in (base, profile_path):
-        if file is None:
-            continue
-        raw = _read_yaml(file)
-        _reject_unknown_sections(raw, str(file))
-        data = _interpolate(raw, environ, "", str(file))
-        merged = _merge(merged, data, origins, str(file))
-    if overrides:
-        merged = _merge(merged, overrides, origins, "overrides")
-    env_values = {k: v for k, v in environ.items() if k.upper().startswith(ENV_PREFIX)}
-    for key in env_values:
-        origins[_env_key_to_path(key)] = f"environment variable {key}"
-    return _validate(merged, env_values, origins)
+    return load_configuration(path, profile=profile, env=env, dotenv=dotenv, overrides=overrides).settings
 
 
-def _reject_unknown_sections(data: Mapping[str, Any], source: str) -> None:
+def _reject_unknown_sections(data: Mapping[Any, Any], source: str) -> None:
+    fields = Settings.model_fields
     for key in data:
-        fields = Settings.model_fields
         if key not in fields:
             raise ConfigError(
-                f"unknown section {key!r} (allowed: {', '.join(fields)})",
-                path=str(key),
-                source=source,
+                f"unknown section {key!r} (allowed: {', '.join(fields)})", path=str(key), source=source
             )
 
 
-def _env_key_to_path(key: str) -> str:
-    return ".".join(part.lower() for part in key[len(ENV_PREFIX) :].split("__"))
+def _validate(merged: dict[Any, Any], origins: dict[str, str]) -> Settings:
+    try:
+        with reading_environment({}):
+            settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise config_error(exc, merged, origins) from None
+    _register_secrets(settings)
+    return settings
 
 
-def _validate(merged: dict[str, Any], env_values: Mapping[str, str], origins: dict[str, str]) -> Settings:
-    with reading_environment(env_values):
-        try:
-            settings = Settings(**merged)
-            _register_secrets(settings)
-            return settings
-        except ValidationError as exc:
-            raise _config_error(exc, merged, origins) from None
-        except ValueError as exc:  # env JSON that does not parse, for one
-            raise ConfigError(str(exc)) from None
-
-
-def _register_secrets(value: Any, depth: int = 0) -> None:
-    """Every ``SecretStr`` in the settings, and URL passwords, join the scrubbing registry."""
-    if depth > 12:
+def _register_secrets(value: Any, depth: int = 0, key: str = "") -> None:
+    """Every ``SecretStr``, header value and URL password joins the scrubbing registry."""
+    if depth > MAX_DEPTH:
         return
-    if isinstance(value, SecretStr):
-        register_secret(value)
-        password = urlsplit(value.get_secret_value()).password if "://" in value.get_secret_value() else None
-        register_secret(password)
+    if isinstance(value, SecretStr | str):
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(value, SecretStr) or key == "headers":
+            register_secret(text)
+        if "://" in text:
+            with contextlib.suppress(ValueError):  # a malformed URL (bad port) has no password to find
+                register_secret(urlsplit(text).password)
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            _register_secrets(getattr(value, name, None), depth + 1)
-        for extra in (value.__pydantic_extra__ or {}).values():
-            _register_secrets(extra, depth + 1)
+            _register_secrets(getattr(value, name, None), depth + 1, name)
+        for name, extra in (value.__pydantic_extra__ or {}).items():
+            _register_secrets(extra, depth + 1, name)
     elif isinstance(value, Mapping):
         for item in value.values():
-            _register_secrets(item, depth + 1)
+            _register_secrets(item, depth + 1, key)
     elif isinstance(value, list | tuple):
         for item in value:
-            _register_secrets(item, depth + 1)
-
-
-def _tags() -> set[str]:
-    """Discriminator tags pydantic puts in error locations (provider and executor kinds)."""
-    return {"openai", "ollama", "anthropic", "llamacpp", "custom", *EXECUTOR_KINDS}
-
-
-def _loc_to_path(loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    items = list(loc)
-    tags = _tags()
-    for i, part in enumerate(items):
-        # drop discriminator tags pydantic inserts after a union member's key
-        if (
-            isinstance(part, str)
-            and part in tags
-            and i >= 1
-            and (
-                (i >= 3 and items[i - 2] == "providers")
-                or (i >= 2 and items[i - 2] == "executor")
-                or (i >= 3 and items[i - 3] == "executor")
-            )
-            and i + 1 < len(items)
-        ):
-            continue
-        if isinstance(part, int):
-            parts.append(f"[{part}]")
-        else:
-            parts.append(("." if parts else "") + str(part))
-    return "".join(parts)
-
-
-def _config_error(exc: ValidationError, merged: Mapping[str, Any], origins: Mapping[str, str]) -> ConfigError:
-    lines = []
-    first_source: str | None = None
-    for error in exc.errors(include_url=False, include_input=False):
-        path = _loc_to_path(tuple(error["loc"]))
-        source = _origin_of(path, origins)
-        first_source = first_source or source
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            allowed = _allowed_keys(path, merged)
-            message = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        elif error["type"] == "literal_error":
-            message = message.replace("Input should be", "must be")
-        elif error["type"] == "value_error":
-            message = message.removeprefix("Value error, ")
-            if message.startswith("@"):  # "@sub.path@message": a validator naming a sub-path
-                sub, _, message = message[1:].partition("@")
-                path = f"{path}{'' if sub.startswith('[') else '.'}{sub}"
-                source = _origin_of(path, origins) or source
-        lines.append(f"{source + ': ' if source else ''}{path or '<root>'}: {message}")
-    text = lines[0] if len(lines) == 1 else "; ".join(lines)
-    return ConfigError(text)
-
-
-def _origin_of(path: str, origins: Mapping[str, str]) -> str | None:
-    probe = path.split("[")[0]
-    while probe:
-        if probe in origins:
-            return origins[probe]
-        probe = probe.rpartition(".")[0]
-    return None
-
-
-def _allowed_keys(path: str, merged: Mapping[str, Any]) -> list[str]:
-    """Field names of the model that owns the last element of ``path``, for error messages."""
-    parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p][:-1]
-    model: Any = Settings
-    data: Any = merged
-    kind_models: dict[str, type[BaseModel]] = {
-        "openai": OpenAIProviderConfig,
-        "openai_compatible": OpenAIProviderConfig,
-        "ollama": OllamaProviderConfig,
-        "anthropic": AnthropicProviderConfig,
-        "llamacpp": LlamaCppProviderConfig,
-        **_EXECUTOR_MODELS,
-    }
-    previous = ""
-    for part in parts:
-        data = (
-            data.get(part)
-            if isinstance(data, Mapping)
-            else (
-                data[int(part)]
-                if isinstance(data, list) and part.isdigit() and int(part) < len(data)
-                else None
-            )
-        )
-        if previous in ("providers", "executor"):
-            kind = data.get("kind") if isinstance(data, Mapping) else None
-            model = kind_models.get(str(kind))
-            previous = part
-            continue
-        fields = getattr(model, "model_fields", None)
-        if not fields:
-            return []
-        field = fields.get(part) or next((f for f in fields.values() if f.alias == part), None)
-        if field is None:
-            return []
-        model = _unwrap(field.annotation)
-        previous = part
-    fields = getattr(model, "model_fields", None) or {}
-    return sorted(f.alias or name for name, f in fields.items())
-
-
-def _unwrap(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union,) or (origin is not None and str(origin) == "types.UnionType"):
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            annotation = members[0] if len(members) == 1 else None
-        elif origin is dict:
-            return get_args(annotation)[1]
-        else:
-            return annotation
+            _register_secrets(item, depth + 1, key)

@@ -27,7 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from oneringai import plugins
 from oneringai.application.agents.config import AgentSettings
 from oneringai.application.oauth.config import OAuthConnectionSettings, OAuthFlowSettings
-from oneringai.config.env import ENV_PREFIX, MappingEnvSource
+from oneringai.config.env import ENV_PREFIX, EnvironmentSource
 from oneringai.domain._base import SettingsSection
 from oneringai.infrastructure.http.config import HttpSettings
 from oneringai.infrastructure.providers.config import (
@@ -128,8 +128,22 @@ def _infer_kinds(section: str, builtin: tuple[str, ...], data: Any) -> Any:
                     f"or an entry point in group {plugins.GROUPS['text' if section == 'text' else 'image']})"
                 )
             entry = {**entry, "kind": name}
+        if isinstance(entry, Mapping) and entry.get("kind") == "ollama":
+            entry = _ollama_url(entry)
         providers[name] = entry
     return {**data, "providers": providers}
+
+
+def _ollama_url(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``OLLAMA_HOST`` forms Ollama's own client accepts (``host:port``, ``host``, ``:port``)
+    become the URL the provider will use, so ``config show`` and doctor show it too."""
+    base_url = entry.get("base_url")
+    if not isinstance(base_url, str) or not base_url.strip() or "://" in base_url:
+        return entry
+    from oneringai.infrastructure.providers.ollama import normalize_ollama_host
+
+    host = base_url.strip()
+    return {**entry, "base_url": normalize_ollama_host(f"127.0.0.1{host}" if host.startswith(":") else host)}
 
 
 def _check_kinds(group_key: str, builtin: tuple[str, ...], providers: Mapping[str, ProviderConfig]) -> None:
@@ -193,6 +207,16 @@ class TokenStorageSettings(SettingsSection):
     redis: RedisStorageSettings = Field(default_factory=RedisStorageSettings)
     options: dict[str, Any] = Field(default_factory=dict, description="for custom kinds")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_dsn_is_unset(cls, data: Any) -> Any:
+        """``dsn: "${DATABASE_URL:-}"`` with the variable unset means no DSN, not an empty one
+        (asyncpg would read an empty DSN as "the local socket as the current user")."""
+        postgres = data.get("postgres") if isinstance(data, Mapping) else None
+        if isinstance(postgres, Mapping) and isinstance(postgres.get("dsn"), str) and not postgres["dsn"].strip():
+            return {**data, "postgres": {k: v for k, v in postgres.items() if k != "dsn"}}
+        return data
+
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:
@@ -233,6 +257,37 @@ class OAuthSettings(OAuthFlowSettings):
         if isinstance(value, list):
             return [v for v in value if not (isinstance(v, str) and not v.strip())]
         return value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _keys_are_aes256(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        """Checked at load time (``config validate``), not at the first token written."""
+        from oneringai.domain.errors import ConfigError
+        from oneringai.infrastructure.token_storage.encryption import parse_key
+
+        for index, key in enumerate(keys):
+            try:
+                parse_key(key.get_secret_value(), index=index)
+            except ConfigError as exc:  # its message names the key by number, never its value
+                detail = str(exc).split(") ", 1)[-1]
+                raise ValueError(f"@[{index}]@{detail}") from None
+        return keys
+
+    @field_validator("passphrase_salt")
+    @classmethod
+    def _salt_is_base64(cls, salt: str | None) -> str | None:
+        import base64
+        import binascii
+
+        if salt is None:
+            return None
+        try:
+            raw = base64.b64decode(salt, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("is not valid base64 (make one with: oneringai tokens generate-key)") from None
+        if len(raw) < 16:
+            raise ValueError(f"is {len(raw)} bytes; use at least 16 random bytes")
+        return salt
 
 
 # --- tools and agents -------------------------------------------------------------------------
@@ -284,6 +339,7 @@ class Settings(BaseSettings):
         extra="ignore",  # top-level unknown YAML keys are rejected by load_settings
         case_sensitive=False,
         env_ignore_empty=True,
+        allow_inf_nan=False,
     )
 
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -302,8 +358,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Highest priority first: the environment (with .env under it), then the merged YAML.
-        return (MappingEnvSource(settings_cls), init_settings)
+        # Highest priority first: the environment, then the values passed in. load_settings
+        # applies the environment itself and validates with model_validate (no source).
+        return (EnvironmentSource(settings_cls), init_settings)
 
 
 def _require_kind(path: str, kind: str, builtin: tuple[str, ...], group_key: str) -> None:

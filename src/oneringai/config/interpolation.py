@@ -1,0 +1,175 @@
+"""``${VAR}`` references in YAML strings, resolved against the environment.
+
+Forms: ``${NAME}`` (an error when unset or empty), ``${NAME:-default}`` (the default when
+unset or empty; the default may itself hold references) and ``$${`` for a literal ``${``.
+Anything else after ``${`` — an unterminated ``${NAME``, ``${}``, ``${1X}`` — is an error
+naming the YAML path, never taken literally.
+
+Every problem of the whole tree is collected and reported in one ``ConfigError``, so a user
+fixes all missing variables at once. A mapping or list shared through YAML aliases is
+interpolated once and stays shared: the work is linear in the document, not in its expansion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from oneringai.config.files import MAX_DEPTH
+from oneringai.domain.errors import ConfigError
+
+__all__ = ["interpolate_tree"]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOP = re.compile(r"\$\$\{|\$\{")
+_NESTED = re.compile(r"\$\$\{|\$\{|\}")
+_FORMS = "write ${NAME} or ${NAME:-default}; $${ for a literal ${"
+
+
+@dataclass(frozen=True)
+class _Problem:
+    source: str | None
+    path: str
+    message: str
+    variable: str | None = None  # set for unset/empty variables: they are grouped
+    state: str = ""  # "is not set" | "is empty"
+
+
+class _Syntax(Exception):
+    """A malformed reference: the rest of the string is not read."""
+
+
+class _Expander:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def expand(self, text: str, missing: list[tuple[str, str]]) -> str:
+        result, _ = self._run(text, 0, missing, nested=False)
+        return result
+
+    def _run(
+        self, text: str, pos: int, missing: list[tuple[str, str]], *, nested: bool
+    ) -> tuple[str, int]:
+        out: list[str] = []
+        pattern = _NESTED if nested else _TOP
+        while True:
+            match = pattern.search(text, pos)
+            if match is None:
+                if nested:
+                    raise _Syntax("unterminated ${...} default (missing '}')")
+                out.append(text[pos:])
+                return "".join(out), len(text)
+            out.append(text[pos : match.start()])
+            token = match.group()
+            if token == "$${":
+                out.append("${")
+                pos = match.end()
+            elif token == "}":
+                return "".join(out), match.end()
+            else:
+                value, pos = self._reference(text, match.end(), missing)
+                out.append(value)
+
+    def _reference(self, text: str, pos: int, missing: list[tuple[str, str]]) -> tuple[str, int]:
+        name_match = _NAME.match(text, pos)
+        if name_match is None:
+            shown = text[pos - 2 : pos + 10]
+            raise _Syntax(f"malformed reference {shown!r} ({_FORMS})")
+        name, end = name_match.group(), name_match.end()
+        found = self.env.get(name)
+        if text.startswith("}", end):
+            if found is None:
+                missing.append((name, "is not set"))
+            elif found == "":
+                missing.append((name, "is empty"))
+            return found or "", end + 1
+        if text.startswith(":-", end):
+            inner: list[tuple[str, str]] = []
+            default, after = self._run(text, end + 2, inner, nested=True)
+            if found:
+                return found, after
+            missing.extend(inner)
+            return default, after
+        if end >= len(text):
+            raise _Syntax(f"unterminated reference '${{{name}' (missing '}}')")
+        raise _Syntax(f"malformed reference '${{{name}{text[end:end + 1]}' ({_FORMS})")
+
+
+def interpolate_tree(
+    data: dict[str, Any], env: Mapping[str, str], origin_of: Callable[[str], str | None]
+) -> dict[str, Any]:
+    """``data`` with every string's references resolved; raises one ``ConfigError`` for all
+    problems. ``origin_of(path)`` names the file a path came from."""
+    expander = _Expander(env)
+    problems: list[_Problem] = []
+    memo: dict[int, Any] = {}
+
+    def visit(value: Any, path: str, depth: int) -> Any:
+        if isinstance(value, str):
+            if "${" not in value:
+                return value
+            missing: list[tuple[str, str]] = []
+            try:
+                expanded = expander.expand(value, missing)
+            except _Syntax as exc:
+                problems.append(_Problem(origin_of(path), path or "<root>", str(exc)))
+                return value
+            for name, state in missing:
+                problems.append(
+                    _Problem(
+                        origin_of(path), path or "<root>", f"environment variable {name} {state}", name, state
+                    )
+                )
+            return expanded
+        if not isinstance(value, dict | list):
+            return value
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"nested deeper than {MAX_DEPTH} levels", path=path, source=origin_of(path))
+        key = id(value)
+        if key in memo:  # a shared alias: interpolated once, stays shared
+            return memo[key]
+        memo[key] = value  # a cycle (possible only in Python overrides) meets itself unchanged
+        result: Any
+        if isinstance(value, dict):
+            result = type(value)()
+            for name, item in value.items():
+                result[name] = visit(item, f"{path}.{name}" if path else str(name), depth + 1)
+        else:
+            result = [visit(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        memo[key] = result
+        return result
+
+    result = visit(data, "", 0)
+    if problems:
+        raise ConfigError(_describe(problems))
+    return result  # type: ignore[no-any-return]
+
+
+def _where(problem: _Problem) -> str:
+    return f"{problem.source}: {problem.path}" if problem.source else problem.path
+
+
+def _describe(problems: list[_Problem]) -> str:
+    syntax = [f"{_where(p)}: {p.message}" for p in problems if p.variable is None]
+    variables: dict[str, list[_Problem]] = {}
+    for problem in problems:
+        if problem.variable is not None:
+            variables.setdefault(problem.variable, []).append(problem)
+    if len(variables) == 1 and len(next(iter(variables.values()))) == 1:
+        ((name, (problem,)),) = variables.items()
+        syntax.append(f"{_where(problem)}: {problem.message} (set it, or write ${{{name}:-default}})")
+    elif variables:
+        parts = []
+        for name, found in variables.items():
+            by_source: dict[str | None, list[str]] = {}
+            for p in found[:4]:
+                by_source.setdefault(p.source, []).append(p.path)
+            where = "; ".join(f"{s}: {', '.join(paths)}" if s else ", ".join(paths) for s, paths in by_source.items())
+            parts.append(f"{name} {found[0].state} ({where}{' …' if len(found) > 4 else ''})")
+        syntax.append(
+            f"{len(variables)} environment variables are missing: {'; '.join(parts)} "
+            "— set them, or write ${VAR:-default}"
+        )
+    return "; ".join(syntax)
