@@ -121,7 +121,7 @@ def test_no_secret_in_config_show(tmp_path):
     result = run_cli("config", "show", "--config", str(path), env={"K": secret, "TK": token_key})
     assert result.returncode == 0, result.stderr
     assert secret not in result.stdout and token_key not in result.stdout
-    assert "**********" in result.stdout
+    assert "[REDACTED]" in result.stdout
     settings = load_settings(path, env={"K": secret, "TK": token_key})
     assert secret not in repr(settings) and token_key not in repr(settings)
 

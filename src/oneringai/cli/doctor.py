@@ -1,4 +1,17 @@
-"""``oneringai doctor``: try each configured backend and say what to fix."""
+"""``oneringai doctor``: try each configured backend and say what to fix.
+
+It fails (exit 1) only on what is in use, and warns on the rest, so a working setup passes:
+
+- **in use — FAIL when broken**: the default text provider and the default image provider, the
+  token storage, every executor backend (the Redis of ``rate_limit``/``cache`` layers with
+  ``backend: redis``, the Postgres of an ``audit`` layer with ``sink: postgres``), every OAuth
+  connection's token endpoint (each one is configured to be used), and the errors of
+  ``config.checks`` (a key the default provider needs, a DSN the storage needs);
+- **not in use — warn**: providers that are not the default (e.g. the ``ollama`` provider
+  ``config/default.yaml`` defines, under ``--profile local``), and the checks' warnings.
+
+The output starts by naming the files and the profile that were loaded.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +19,7 @@ import asyncio
 from typing import Any
 
 from oneringai.domain.errors import OneRingAIError
+from oneringai.domain.redaction import redact
 
 __all__ = ["doctor"]
 
@@ -19,70 +33,147 @@ _FIXES = {
     "aws_secrets_manager": "check AWS credentials/region/endpoint_url; pip install 'oneringai[aws]'",
     "file": "check oauth.storage.file.directory is writable",
 }
+_CHECK_ERRORS = (OneRingAIError, TimeoutError, OSError, ImportError)
 
 
-def _line(ok: bool, what: str, detail: str) -> None:
-    print(f"[{'ok' if ok else 'FAIL'}] {what}: {detail}")
+def _with_fix(message: str, kind: str) -> str:
+    fix = _FIXES.get(kind, "")
+    if not fix or fix[:24] in message:  # the error already says it
+        return message
+    return f"{message} — {fix}"
 
 
-async def doctor(settings: Any, *, timeout: float = 10.0) -> int:
+class _Report:
+    def __init__(self) -> None:
+        self.failures = 0
+        self.warnings = 0
+
+    def line(self, status: str, what: str, detail: str) -> None:
+        self.failures += status == "FAIL"
+        self.warnings += status == "warn"
+        print(" ".join(f"[{status}] {what}: {detail}".split()))
+
+    def problem(self, in_use: bool, what: str, detail: str) -> None:
+        self.line("FAIL" if in_use else "warn", what, detail if in_use else f"{detail} (not in use)")
+
+
+async def doctor(settings: Any, *, timeout: float = 10.0, loaded: Any = None) -> int:
+    """Print one line per check; 1 when something in use is broken, else 0."""
     from oneringai.client import OneRingAI
+    from oneringai.config.checks import usage_findings
 
-    failures = 0
+    report = _Report()
+    for line in loaded.describe() if loaded is not None else ():
+        print(line)
     print(f"http transport: {settings.http.transport}")
+    for finding in usage_findings(settings):
+        report.line("FAIL" if finding.level == "error" else "warn", finding.path, finding.message)
     async with OneRingAI(settings=settings) as client:
-        registry = client.text.registry
-        for name in registry.names():
-            config = registry.config_of(name)
-            kind = getattr(config, "kind", "instance")
-            try:
-                provider = await registry.get(name)
-                if kind == "llamacpp":
-                    models = await asyncio.wait_for(provider.list_models(), timeout=600)
-                else:
-                    models = await asyncio.wait_for(provider.list_models(), timeout=timeout)
-                shown = ", ".join(models[:5]) + (" …" if len(models) > 5 else "")
-                _line(True, f"text provider {name} ({kind})", f"reachable; models: {shown or 'none'}")
-            except NotImplementedError:
-                ok = await provider.validate_config()
-                _line(
-                    ok, f"text provider {name} ({kind})", "configuration looks valid" if ok else "invalid key"
-                )
-                failures += not ok
-            except (OneRingAIError, TimeoutError) as exc:
-                failures += 1
-                _line(
-                    False, f"text provider {name} ({kind})", f"{exc or 'timed out'} — {_FIXES.get(kind, '')}"
-                )
-        kind = settings.oauth.storage.kind
+        await _check_providers(client.text.registry, "text provider", report, timeout)
+        await _check_providers(client.images.registry, "image provider", report, timeout)
+        await _check_storage(client, settings.oauth.storage.kind, report, timeout)
+    await _check_executors(settings, report, timeout)
+    await _check_oauth(settings, report, timeout)
+    if report.failures:
+        print(f"{report.failures} check(s) failed" + (f", {report.warnings} warning(s)" if report.warnings else ""))
+    else:
+        print("all checks passed" + (f" ({report.warnings} warning(s))" if report.warnings else ""))
+    return 1 if report.failures else 0
+
+
+async def _check_providers(registry: Any, label: str, report: _Report, timeout: float) -> None:
+    for name in registry.names():
+        config = registry.config_of(name)
+        kind = getattr(config, "kind", "instance")
+        in_use = name == registry.default_name
+        what = f"{label} {name} ({kind})"
+        if kind == "llamacpp" and not in_use:
+            report.line("skip", what, "not the default; not started (starting it takes a while)")
+            continue
         try:
-            storage = client.token_storage
-            keys = await asyncio.wait_for(storage.list_keys(""), timeout=timeout)
-            _line(True, f"token storage ({kind})", f"reachable; {len(keys)} token(s)")
+            provider = await registry.get(name)
+            wait = 600 if kind == "llamacpp" else timeout  # a first start builds/loads the model
+            models = await asyncio.wait_for(provider.list_models(), timeout=wait)
+            shown = ", ".join(models[:5]) + (" …" if len(models) > 5 else "")
+            report.line("ok", what, f"reachable; models: {shown or 'none'}{' (the default)' if in_use else ''}")
         except NotImplementedError:
-            _line(True, f"token storage ({kind})", "reachable (cannot list keys)")
-        except (OneRingAIError, TimeoutError, OSError) as exc:
-            failures += 1
-            _line(False, f"token storage ({kind})", f"{exc or 'timed out'} — {_FIXES.get(kind, '')}")
-        failures += await _check_oauth(settings, timeout)
-    print("all checks passed" if not failures else f"{failures} check(s) failed")
-    return 1 if failures else 0
+            ok = await provider.validate_config()
+            if ok:
+                report.line("ok", what, "configuration looks valid")
+            else:
+                report.problem(in_use, what, "invalid key")
+        except _CHECK_ERRORS as exc:
+            report.problem(in_use, what, _with_fix(str(exc) or "timed out", kind))
 
 
-async def _check_oauth(settings: Any, timeout: float) -> int:
+async def _check_storage(client: Any, kind: str, report: _Report, timeout: float) -> None:
+    what = f"token storage ({kind})"
+    try:
+        keys = await asyncio.wait_for(client.token_storage.list_keys(""), timeout=timeout)
+        report.line("ok", what, f"reachable; {len(keys)} token(s)")
+    except NotImplementedError:
+        report.line("ok", what, "reachable (cannot list keys)")
+    except _CHECK_ERRORS as exc:
+        report.line("FAIL", what, _with_fix(str(exc) or "timed out", kind))
+
+
+async def _ping_redis(url: str, timeout: float) -> None:
+    try:
+        import redis.asyncio as aioredis
+    except ImportError:
+        raise ImportError("the redis backend needs: pip install 'oneringai[redis]'") from None
+    client = aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        await asyncio.wait_for(client.ping(), timeout=timeout)
+    finally:
+        await client.aclose()
+
+
+async def _ping_postgres(dsn: str, timeout: float) -> None:
+    try:
+        import asyncpg
+    except ImportError:
+        raise ImportError("the postgres audit sink needs: pip install 'oneringai[postgres]'") from None
+    connection = await asyncio.wait_for(asyncpg.connect(dsn, timeout=timeout), timeout=timeout)
+    try:
+        await connection.fetchval("SELECT 1")
+    finally:
+        await connection.close()
+
+
+async def _check_executors(settings: Any, report: _Report, timeout: float) -> None:
+    """The backends of the executor stack: every call of an agent's tools goes through them."""
+    for index, layer in enumerate(settings.tools.executor):
+        what = f"tools.executor[{index}] ({layer.kind})"
+        try:
+            if getattr(layer, "backend", None) == "redis":
+                url = layer.redis_url.get_secret_value()
+                await _ping_redis(url, timeout)
+                report.line("ok", f"{what} redis", f"{redact(url)} answers")
+            elif getattr(layer, "sink", None) == "postgres" and getattr(layer, "dsn", None) is not None:
+                dsn = layer.dsn.get_secret_value()
+                await _ping_postgres(dsn, timeout)
+                report.line("ok", f"{what} postgres", "reachable")
+        except Exception as exc:  # any driver error: the backend is what fails, say so in one line
+            detail = redact(str(exc)) or type(exc).__name__  # a driver's message may hold the DSN
+            report.line("FAIL", what, f"unreachable ({type(exc).__name__}: {detail}) — check its "
+                        "redis_url/dsn and that the server runs")
+
+
+async def _check_oauth(settings: Any, report: _Report, timeout: float) -> None:
     """Each connection's token endpoint answers HTTP (any status: we send no credentials)."""
     import httpx
 
-    failures = 0
     async with httpx.AsyncClient(timeout=timeout) as client:
         for name, connection in settings.oauth.connections.items():
             if not connection.token_url:
                 continue
             try:
                 response = await client.get(connection.token_url)
-                _line(True, f"oauth connection {name}", f"token endpoint answers (HTTP {response.status_code})")
+                report.line("ok", f"oauth connection {name}", f"token endpoint answers (HTTP {response.status_code})")
             except httpx.HTTPError as exc:
-                failures += 1
-                _line(False, f"oauth connection {name}",
-                      f"{connection.token_url} unreachable ({type(exc).__name__}) — check oauth.connections.{name}.token_url")
-    return failures
+                report.line(
+                    "FAIL",
+                    f"oauth connection {name}",
+                    f"{connection.token_url} unreachable ({type(exc).__name__}) — check oauth.connections.{name}.token_url",
+                )

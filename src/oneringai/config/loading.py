@@ -12,7 +12,6 @@ show`` and ``doctor`` can name them. Reading files safely is ``files.py``; the k
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
@@ -254,17 +253,29 @@ def _validate(merged: dict[Any, Any], origins: dict[str, str]) -> Settings:
     return settings
 
 
+def _url_password(text: str) -> str | bool | None:
+    """The password of a URL (None when it has none), or False when ``text`` is no URL."""
+    if "://" not in text or any(c.isspace() for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.password if parts.scheme and parts.hostname else False
+
+
 def _register_secrets(value: Any, depth: int = 0, key: str = "") -> None:
     """Every ``SecretStr``, header value and URL password joins the scrubbing registry."""
     if depth > MAX_DEPTH:
         return
     if isinstance(value, SecretStr | str):
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if isinstance(value, SecretStr) or key == "headers":
+        password = _url_password(text)
+        if password is not False:  # a URL: its secret is its password, not the server it names
+            register_secret(password)
+        elif isinstance(value, SecretStr) or key == "headers":
             register_secret(text)
-        if "://" in text:
-            with contextlib.suppress(ValueError):  # a malformed URL (bad port) has no password to find
-                register_secret(urlsplit(text).password)
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
             _register_secrets(getattr(value, name, None), depth + 1, name)
