@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_settings import PydanticBaseSettingsSource
 
-from oneringai.config.paths import annotation_at, shape_of
+from oneringai.config.paths import annotation_at, join_path, shape_of
 from oneringai.domain.errors import ConfigError
 
 __all__ = [
@@ -184,7 +184,7 @@ def apply_setting(data: dict[str, Any], setting: EnvSetting, origins: dict[str, 
             return copy
         mapping = dict(node) if isinstance(node, Mapping) else {}
         key = next((k for k in mapping if isinstance(k, str) and k.lower() == part.lower()), part)
-        mapping[key] = put(mapping.get(key), rest, f"{path}.{key}" if path else key)
+        mapping[key] = put(mapping.get(key), rest, join_path(path, key))
         return mapping
 
     result: dict[str, Any] = put(data, setting.parts, "")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oneringai.config.files import MAX_DEPTH
+from oneringai.config.paths import join_path
 from oneringai.domain.errors import ConfigError
 
 __all__ = ["interpolate_tree"]
@@ -135,7 +136,7 @@ def interpolate_tree(
         if isinstance(value, dict):
             result = type(value)()
             for name, item in value.items():
-                result[name] = visit(item, f"{path}.{name}" if path else str(name), depth + 1)
+                result[name] = visit(item, join_path(path, name), depth + 1)
         else:
             result = [visit(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
         memo[key] = result

@@ -27,6 +27,7 @@ from oneringai.config.env import ENV_PREFIX, apply_setting, environment_settings
 from oneringai.config.files import MAX_DEPTH, MAX_NODES, Replace, read_dotenv, read_yaml
 from oneringai.config.interpolation import interpolate_tree
 from oneringai.config.messages import config_error, origin_of
+from oneringai.config.paths import join_path
 from oneringai.config.schema import Settings
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.redaction import register_secret
@@ -133,7 +134,7 @@ def _merge(
 ) -> dict[Any, Any]:
     result = dict(base)
     for key, value in override.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
+        path = join_path(prefix, key)
         if value is None and prefix in _NAMED_MAPS:
             result.pop(key, None)  # a profile drops an inherited provider or connection
             origins[path] = source
@@ -166,7 +167,7 @@ def _check_tree(data: Any, origins: Mapping[str, str]) -> None:
             )
         if isinstance(value, dict):
             for key, item in value.items():
-                visit(item, f"{path}.{key}" if path else str(key), depth + 1)
+                visit(item, join_path(path, key), depth + 1)
         else:
             for index, item in enumerate(value):
                 visit(item, f"{path}[{index}]", depth + 1)
@@ -239,7 +240,7 @@ def _reject_unknown_sections(data: Mapping[Any, Any], source: str) -> None:
     for key in data:
         if key not in fields:
             raise ConfigError(
-                f"unknown section {key!r} (allowed: {', '.join(fields)})", path=str(key), source=source
+                f"unknown section {key!r} (allowed: {', '.join(fields)})", path=join_path("", key), source=source
             )
 
 

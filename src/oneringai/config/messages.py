@@ -4,13 +4,12 @@ documentation URLs or the offending input (it may be a secret)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from oneringai.config.paths import keys_of, model_at
+from oneringai.config.paths import join_path, keys_of, model_at
 from oneringai.config.schema import EXECUTOR_KINDS, TEXT_KINDS, Settings
 from oneringai.domain.errors import ConfigError
 
@@ -19,13 +18,13 @@ __all__ = ["config_error", "loc_to_path", "origin_of"]
 _TAGS = {"openai", "ollama", "anthropic", "llamacpp", "custom", *TEXT_KINDS, *EXECUTOR_KINDS}
 
 
-def loc_to_path(loc: tuple[int | str, ...]) -> str:
-    """``('text', 'providers', 'o', 'ollama', 'timeout')`` -> ``text.providers.o.timeout``."""
-    parts: list[str] = []
+def _loc_parts(loc: tuple[int | str, ...]) -> list[int | str]:
+    """The location without the discriminator tags pydantic inserts after a union member's key."""
     items = list(loc)
-    for i, part in enumerate(items):
-        # drop the discriminator tags pydantic inserts after a union member's key
-        if (
+    return [
+        part
+        for i, part in enumerate(items)
+        if not (
             isinstance(part, str)
             and part in _TAGS
             and i + 1 < len(items)
@@ -34,13 +33,16 @@ def loc_to_path(loc: tuple[int | str, ...]) -> str:
                 or (i >= 2 and items[i - 2] == "executor")
                 or (i >= 3 and items[i - 3] == "executor")
             )
-        ):
-            continue
-        if isinstance(part, int):
-            parts.append(f"[{part}]")
-        else:
-            parts.append(("." if parts else "") + str(part))
-    return "".join(parts)
+        )
+    ]
+
+
+def loc_to_path(loc: tuple[int | str, ...]) -> str:
+    """``('text', 'providers', 'o', 'ollama', 'timeout')`` -> ``text.providers.o.timeout``."""
+    path = ""
+    for part in _loc_parts(loc):
+        path = f"{path}[{part}]" if isinstance(part, int) else join_path(path, part)
+    return path
 
 
 def origin_of(path: str, origins: Mapping[str, str]) -> str | None:
@@ -54,10 +56,6 @@ def origin_of(path: str, origins: Mapping[str, str]) -> str | None:
     return None
 
 
-def _split(path: str) -> list[str]:
-    return [p for p in re.split(r"\.|\[(\d+)\]", path) if p]
-
-
 def config_error(exc: ValidationError, merged: Mapping[str, Any], origins: Mapping[str, str]) -> ConfigError:
     lines = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
@@ -66,7 +64,8 @@ def config_error(exc: ValidationError, merged: Mapping[str, Any], origins: Mappi
         message = " ".join(str(error["msg"]).split())
         kind = error["type"]
         if kind == "extra_forbidden":
-            allowed = keys_of(model_at(Settings, _split(path)[:-1], merged))
+            parts = [str(p) for p in _loc_parts(tuple(error["loc"]))][:-1]
+            allowed = keys_of(model_at(Settings, parts, merged))
             message = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
         elif kind == "literal_error":
             message = message.replace("Input should be", "must be")

@@ -7,13 +7,23 @@ which the schema itself uses, can rely on it without an import cycle.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-__all__ = ["annotation_at", "keys_of", "model_at", "shape_of"]
+__all__ = ["annotation_at", "join_path", "keys_of", "model_at", "shape_of"]
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-<>]+")
+
+
+def join_path(prefix: str, key: object) -> str:
+    """``prefix.key`` as messages show it; a key that is not plain text is quoted (a key with
+    a newline must not break the one-line error)."""
+    part = key if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) else repr(key)
+    return f"{prefix}.{part}" if prefix else str(part)
 
 
 def _strip(annotation: Any) -> Any:
