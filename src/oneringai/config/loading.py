@@ -89,6 +89,8 @@ def _resolve(
         base, reason = Path(path).expanduser(), "given"
         if base.is_dir():
             raise ConfigError("config file is a directory, not a file", source=str(base))
+        if base.exists() and not base.is_file():
+            raise ConfigError("config file is not a regular file", source=str(base))
         if not base.is_file():
             raise ConfigError("config file not found", source=str(base))
     elif env.get("ONERINGAI_CONFIG"):
