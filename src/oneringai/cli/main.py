@@ -193,14 +193,14 @@ def _config_validate(args: argparse.Namespace) -> int:
     loaded = _load(args)
     settings = loaded.settings
     findings = usage_findings(settings)
+    errors = [str(f) for f in findings if f.level == "error"]
+    warnings = [str(f) for f in findings if f.level == "warning"]
+    if errors:  # one line, everything that needs fixing in it
+        raise ConfigError("; ".join(errors) + (f" (warnings: {'; '.join(warnings)})" if warnings else ""))
     for line in loaded.describe():
         print(line)
-    for finding in findings:
-        if finding.level == "warning":
-            print(f"warning: {finding}", file=sys.stderr)
-    errors = [str(f) for f in findings if f.level == "error"]
-    if errors:
-        raise ConfigError("; ".join(errors))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     providers = ", ".join(f"{n} ({p.kind})" for n, p in settings.text.providers.items()) or "none"
     print(
         f"configuration is valid: text providers: {providers}; default: {settings.text.default or 'none'}; "
