@@ -140,8 +140,11 @@ def _merge(
         if value is None and prefix in _NAMED_MAPS:
             result.pop(key, None)  # a profile drops an inherited provider or connection
             origins[path] = source
-        elif isinstance(value, Mapping) and isinstance(result.get(key), Mapping) and not isinstance(value, Replace):
-            result[key] = _merge(result[key], value, origins, source, path)
+        elif isinstance(value, Mapping) and not isinstance(value, Replace) and (
+            isinstance(result.get(key), Mapping) or any(m == path or m.startswith(f"{path}.") for m in _NAMED_MAPS)
+        ):
+            existing = result.get(key)
+            result[key] = _merge(existing if isinstance(existing, Mapping) else {}, value, origins, source, path)
         else:
             result[key] = dict(value) if isinstance(value, Replace) else value
             origins[path] = source
