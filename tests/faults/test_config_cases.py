@@ -212,6 +212,14 @@ def test_encryption_keys_are_checked_at_load_time_without_printing_them(tmp_path
     assert len(load_settings(path, env={"K1": KEY, "K2": bytes(range(32)).hex()}, dotenv=None).oauth.encryption_keys) == 2
 
 
+def test_passphrase_and_salt_are_checked_at_load_time(tmp_path):
+    fails(write(tmp_path, "oauth: {passphrase: short}\n"), r"oauth.passphrase: must be at least 12 characters")
+    fails(write(tmp_path, "oauth: {passphrase_salt: 'YWJj'}\n"), r"oauth.passphrase_salt: is 3 bytes; use at least 16")
+    fails(write(tmp_path, "oauth: {passphrase_salt: '!!'}\n"), r"oauth.passphrase_salt: is not valid base64")
+    settings = load_settings(write(tmp_path, "oauth: {passphrase: '${P:-}'}\n"), env={}, dotenv=None)
+    assert settings.oauth.passphrase is None
+
+
 @pytest.mark.parametrize("form", ["one", "comma", "comma-spaces", "json"])
 def test_encryption_keys_from_the_environment_in_the_forms_the_cli_suggests(tmp_path, form):
     other = base64.b64encode(bytes(range(1, 33))).decode()
@@ -379,6 +387,13 @@ tools:
     assert view["tools"]["executor"][0]["redis_url"] == "redis://127.0.0.1:6379/0"  # no password: shown
     assert view["tools"]["executor"][1]["dsn"] == "postgresql://postgres@127.0.0.1/test"
     assert view["oauth"]["connections"]["gh"]["token_url"] == "https://t.example/token"
+
+
+def test_config_view_hides_secret_named_extras_of_custom_kinds():
+    from oneringai.infrastructure.providers.config import ProviderConfig
+
+    view = redacted_view(ProviderConfig(kind="mine", auth_token="plain-custom-token", region="eu-1", key_id="k1"))
+    assert (view["auth_token"], view["region"], view["key_id"]) == ("[REDACTED]", "eu-1", "k1")
 
 
 def test_validate_says_what_use_will_need(tmp_path):

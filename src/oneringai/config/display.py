@@ -7,13 +7,15 @@ Only the secret parts are hidden, so the output still says which server is used:
   ``postgresql://app:[REDACTED]@db/app`` hides the password); any other ``SecretStr`` is
   ``[REDACTED]``;
 - every value under ``headers`` and ``extra_token_params`` is replaced (any header can carry a
-  credential);
+  credential), and so is a text value whose key names a secret (``token``, ``password``,
+  ``client_secret``… — the extra keys of a custom provider are not typed ``SecretStr``);
 - every other string goes through ``oneringai.domain.redaction.redact`` (registered secrets,
   credential shapes, URL userinfo passwords) — the one scrubbing mechanism.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,9 +23,13 @@ from pydantic import BaseModel, SecretStr
 
 from oneringai.domain.redaction import REDACTED, redact
 
-__all__ = ["redacted_view"]
+__all__ = ["SECRET_KEY", "redacted_view"]
 
 _ALWAYS_HIDDEN = frozenset({"headers", "extra_token_params"})
+#: Keys whose text value is a secret whatever its type says.
+SECRET_KEY = re.compile(
+    r"(^|_)(token|secret|password|passwd|passphrase|credentials?|api_?key|private_key|authorization)$", re.I
+)
 
 
 def _url_without_password(text: str) -> str | None:
@@ -64,7 +70,7 @@ def _view(value: Any, key: str, hide: bool) -> Any:
         return {str(k): _view(v, str(k), hidden) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_view(v, key, hide) for v in value]
-    if hide and value is not None:
+    if value is not None and (hide or (isinstance(value, str) and SECRET_KEY.search(key))):
         return REDACTED
     if isinstance(value, str):
         return redact(value)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from oneringai.config.display import SECRET_KEY
 from oneringai.config.env import ENV_PREFIX, apply_setting, environment_settings, reading_environment
 from oneringai.config.files import MAX_DEPTH, MAX_NODES, Replace, read_dotenv, read_yaml
 from oneringai.config.interpolation import interpolate_tree
@@ -280,7 +281,7 @@ def _register_secrets(value: Any, depth: int = 0, key: str = "") -> None:
         password = _url_password(text)
         if password is not False:  # a URL: its secret is its password, not the server it names
             register_secret(password)
-        elif isinstance(value, SecretStr) or key == "headers":
+        elif isinstance(value, SecretStr) or key == "headers" or SECRET_KEY.search(key):
             register_secret(text)
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:

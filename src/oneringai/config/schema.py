@@ -273,6 +273,18 @@ class OAuthSettings(OAuthFlowSettings):
                 raise ValueError(f"@[{index}]@{detail}") from None
         return keys
 
+    @field_validator("passphrase", mode="before")
+    @classmethod
+    def _empty_passphrase_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("passphrase")
+    @classmethod
+    def _passphrase_is_long_enough(cls, passphrase: SecretStr | None) -> SecretStr | None:
+        if passphrase is not None and len(passphrase.get_secret_value()) < 12:
+            raise ValueError("must be at least 12 characters (or use encryption_keys)")
+        return passphrase
+
     @field_validator("passphrase_salt")
     @classmethod
     def _salt_is_base64(cls, salt: str | None) -> str | None:
