@@ -86,18 +86,16 @@ def _resolve(
     path: str | os.PathLike[str] | None, profile: str | None, env: Mapping[str, str]
 ) -> tuple[Path | None, str, str | None, Path | None]:
     base: Path | None
-    if path is not None:
-        base, reason = Path(path).expanduser(), "given"
+    if path is not None or env.get("ONERINGAI_CONFIG"):
+        named = "" if path is not None else " named by ONERINGAI_CONFIG"
+        base = Path(path if path is not None else env["ONERINGAI_CONFIG"]).expanduser()
+        reason = "given" if path is not None else "named by ONERINGAI_CONFIG"
         if base.is_dir():
-            raise ConfigError("config file is a directory, not a file", source=str(base))
+            raise ConfigError(f"config file{named} is a directory, not a file", source=str(base))
         if base.exists() and not base.is_file():
-            raise ConfigError("config file is not a regular file", source=str(base))
+            raise ConfigError(f"config file{named} is not a regular file", source=str(base))
         if not base.is_file():
-            raise ConfigError("config file not found", source=str(base))
-    elif env.get("ONERINGAI_CONFIG"):
-        base, reason = Path(env["ONERINGAI_CONFIG"]).expanduser(), "named by ONERINGAI_CONFIG"
-        if not base.is_file():
-            raise ConfigError("config file named by ONERINGAI_CONFIG not found", source=str(base))
+            raise ConfigError(f"config file{named} not found", source=str(base))
     else:
         base = next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
         reason = f"found in {Path.cwd()}"

@@ -67,8 +67,6 @@ def config_error(exc: ValidationError, merged: Mapping[str, Any], origins: Mappi
             parts = [str(p) for p in _loc_parts(tuple(error["loc"]))][:-1]
             allowed = keys_of(model_at(Settings, parts, merged))
             message = "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        elif kind == "literal_error":
-            message = message.replace("Input should be", "must be")
         elif kind == "finite_number":
             message = "must be a finite number (not .inf, .nan, inf or nan)"
         elif kind in ("value_error", "assertion_error"):
@@ -77,6 +75,7 @@ def config_error(exc: ValidationError, merged: Mapping[str, Any], origins: Mappi
                 sub, _, message = message[1:].partition("@")
                 path = f"{path}{'' if sub.startswith('[') else '.'}{sub}"
                 source = origin_of(path, origins) or source
+        message = message.replace("Input should be", "must be").replace("Input should", "must")
         lines.append(f"{source + ': ' if source else ''}{path or '<root>'}: {message}")
     if len(lines) > 8:
         lines = [*lines[:8], f"and {len(lines) - 8} more"]
