@@ -54,7 +54,8 @@ _SHAPES = re.compile(
     r"|gh[pousr]_[A-Za-z0-9]{20,}"
     r"|xox[abp]-[A-Za-z0-9-]{10,}"
     r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
-    r"|(?P<scheme>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._\-~+/]{4,}=*"
+    r"|(?P<scheme>\b(?-i:[Bb]earer)\s+)[A-Za-z0-9._\-~+/]{4,}=*"
+    r"|(?P<scheme2>\b(?-i:[Bb]asic|Token)\s+)[A-Za-z0-9._\-~+/]{8,}=*"
     r"|(?P<userinfo>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?=@)"
     r"|(?P<json>[\"'](?:" + _SECRET_FIELDS + r")[\"']\s*:\s*[\"'])(?:[^\"'\\]|\\.)+(?=[\"'])"
     r"|(?P<form>\b(?:" + _SECRET_FIELDS + r")=)[^&\s\"']+",
@@ -63,7 +64,7 @@ _SHAPES = re.compile(
 
 
 def _replace_shape(match: re.Match[str]) -> str:
-    for group in ("scheme", "userinfo", "json", "form"):
+    for group in ("scheme", "scheme2", "userinfo", "json", "form"):
         prefix = match.group(group)
         if prefix is not None:
             return prefix + REDACTED
