@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from oneringai.application.oauth.manager import OAuthManager
     from oneringai.application.oauth.registry import OAuthRegistry
     from oneringai.application.text_manager import TextManager
+    from oneringai.application.tools_facade import ToolsFacade
     from oneringai.config.schema import Settings
     from oneringai.container import Container
 
@@ -111,6 +112,12 @@ class OneRingAI(IAsyncDisposable):
     @property
     def agents(self) -> AgentManager:
         return self._container.agents()  # type: ignore[no-any-return]
+
+    @property
+    def tools(self) -> ToolsFacade:
+        """Tools from MCP servers (``await client.tools.from_mcp(name)``) and Python, run through
+        the ``tools.executor`` stack (``await client.tools.execute(name, arguments)``)."""
+        return self._container.tools()  # type: ignore[no-any-return]
 
     @property
     def token_storage(self) -> IOAuthTokenStorage:

@@ -185,6 +185,17 @@ def _tracked(closers: Closers, instance: Any) -> Any:
     return instance
 
 
+def _oauth_token_source(oauth: Callable[[], Any]) -> Callable[..., Any]:
+    """``(connection, user_id, force_refresh) -> token`` from ``client.oauth(connection)``:
+    an MCP server's bearer is refreshed single-flight like every other use of the connection."""
+
+    async def token(connection: str, user_id: str | None, force_refresh: bool) -> str:
+        manager = oauth().get(connection)
+        return await manager.get_token(user_id, force_refresh=force_refresh)  # type: ignore[no-any-return]
+
+    return token
+
+
 async def _default_text_provider(registry: Any) -> Any:
     return await registry.get()
 
@@ -314,6 +325,22 @@ class Container(containers.DeclarativeContainer):
             factories=tool_executor_layers,
             inner=direct_tool_executor,
         ),
+    )
+
+    # --- MCP servers (opened on first use, stopped on shutdown) and the client.tools facade -------
+    mcp_servers = providers.Singleton(
+        _tracked,
+        closers,
+        providers.Factory(
+            _lazy("oneringai.infrastructure.mcp.registry:McpServerRegistry"),
+            servers=settings.provided.tools.mcp_servers,
+            token_source=providers.Callable(_oauth_token_source, oauth.provider),
+        ),
+    )
+    tools = providers.Singleton(
+        _lazy("oneringai.application.tools_facade:ToolsFacade"),
+        executor=tool_executor,
+        sources=mcp_servers.provider,
     )
 
     # --- agents ------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from oneringai.application.oauth.config import OAuthConnectionSettings, OAuthFlo
 from oneringai.config.env import ENV_PREFIX, EnvironmentSource
 from oneringai.domain._base import SettingsSection
 from oneringai.infrastructure.http.config import HttpSettings
+from oneringai.infrastructure.mcp.config import McpServerSettings
 from oneringai.infrastructure.providers.config import (
     AnthropicProviderConfig,
     LlamaCppProviderConfig,
@@ -331,6 +332,9 @@ ExecutorLayerSettings = Annotated[
 class ToolsSettings(SettingsSection):
     executor: list[ExecutorLayerSettings] = Field(
         default_factory=list, description="decorators around the direct executor, outermost first"
+    )
+    mcp_servers: dict[str, McpServerSettings] = Field(
+        default_factory=dict, description="MCP servers whose tools client.tools.from_mcp(name) returns"
     )
 
     @field_validator("executor")

@@ -1,0 +1,1 @@
+"""MCP servers for tests, built with the official SDK (run as subprocesses)."""
