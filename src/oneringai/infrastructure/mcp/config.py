@@ -39,9 +39,10 @@ class McpServerSettings(SettingsSection):
         default=None, description="stdio: the program and its first arguments, e.g. [python, -m, my_server]"
     )
     args: list[str] = Field(default_factory=list, description="stdio: more arguments, after command")
-    env: dict[str, str] = Field(
+    env: dict[str, SecretStr] = Field(
         default_factory=dict,
-        description="stdio: extra environment (over HOME, PATH, ...); values of *TOKEN*/*KEY*/*SECRET* names are secrets",
+        description="stdio: extra environment (over HOME, PATH, ...); never printed, and values of "
+        "*TOKEN*/*KEY*/*SECRET* names are scrubbed from every message",
     )
     cwd: str | None = Field(default=None, description="stdio: working directory of the server")
     stderr: Literal["inherit", "discard"] = Field(
@@ -106,9 +107,9 @@ class McpServerSettings(SettingsSection):
         # Header values and credential-like environment values never show in a message or log.
         for value in self.headers.values():
             register_secret(value)
-        for key, text in self.env.items():
+        for key, value in self.env.items():
             if _SECRET_ENV.search(key):
-                register_secret(text)
+                register_secret(value)
 
     @property
     def transport(self) -> Literal["stdio", "http"]:

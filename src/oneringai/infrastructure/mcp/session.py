@@ -233,7 +233,7 @@ class McpSession:
             params = StdioServerParameters(
                 command=settings.command[0],
                 args=[*settings.command[1:], *settings.args],
-                env=dict(settings.env) or None,
+                env={key: value.get_secret_value() for key, value in settings.env.items()} or None,
                 cwd=settings.cwd,
             )
             if settings.stderr == "discard":
