@@ -1,0 +1,114 @@
+"""The broker, the worker lifecycle and the agent task.
+
+* One ``OneRingAI`` client per worker process, built from ``worker.yaml`` in taskiq's
+  ``WORKER_STARTUP`` hook and closed in ``WORKER_SHUTDOWN`` (pools, Redis, MCP servers).
+  API processes that only enqueue never build one.
+* RabbitMQ (taskiq-aio-pika) carries the jobs; a job is acknowledged only after its result is
+  saved (``--ack-type when_saved``), so a worker killed mid-job leaves it to be redelivered.
+  Jobs are therefore at-least-once: tools with side effects must be idempotent.
+* Redis (taskiq-redis) keeps results and progress (which worker runs a job, every attempt).
+
+Environment: ``WORKER_AMQP_URL``, ``WORKER_QUEUE``, ``WORKER_RESULTS_URL``,
+``WORKER_RESULTS_PREFIX``, ``WORKER_CONFIG`` (default: worker.yaml here), ``WORKER_PROFILE``,
+``WORKER_PREFETCH``; the YAML reads its own variables (see worker.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
+from taskiq import Context, TaskiqDepends, TaskiqEvents, TaskiqState
+from taskiq.depends.progress_tracker import ProgressTracker, TaskState
+from taskiq.serializers import JSONSerializer
+from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
+from taskiq_redis import RedisAsyncResultBackend
+
+from oneringai import OneRingAI, Tool, tool
+
+QUEUE = os.environ.get("WORKER_QUEUE", "oneringai.agent_runs")
+
+
+def make_broker() -> AioPikaBroker:
+    """The broker every process uses (workers and the API alike)."""
+    results = RedisAsyncResultBackend(
+        os.environ.get("WORKER_RESULTS_URL", "redis://127.0.0.1:6379/0"),
+        prefix_str=os.environ.get("WORKER_RESULTS_PREFIX", "oneringai:runs"),
+        result_ex_time=24 * 3600,
+        serializer=JSONSerializer(),
+    )
+    return AioPikaBroker(
+        os.environ.get("WORKER_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+        qos=int(os.environ.get("WORKER_PREFETCH", "4")),  # unacked jobs one worker holds
+        exchange=Exchange(name=QUEUE),
+        task_queues=[Queue(name=QUEUE)],  # a durable quorum queue
+        dead_letter_queue=Queue(name=f"{QUEUE}.dead_letter"),
+    ).with_result_backend(results)
+
+
+broker = make_broker()
+
+
+@broker.on_event(TaskiqEvents.WORKER_STARTUP)
+async def open_client(state: TaskiqState) -> None:
+    """Build this worker's client from the same YAML as every other worker."""
+    config = os.environ.get("WORKER_CONFIG") or Path(__file__).with_name("worker.yaml")
+    client = OneRingAI.from_config(config, profile=os.environ.get("WORKER_PROFILE") or None)
+    state.ai = client
+    state.http = httpx.AsyncClient(timeout=10)
+    state.tools = build_tools(client, state.http)
+    for server in client.tools.mcp_servers:  # MCP servers start here, once per worker
+        state.tools += await client.tools.from_mcp(server)
+
+
+@broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
+async def close_client(state: TaskiqState) -> None:
+    await state.http.aclose()
+    await state.ai.destroy()
+
+
+def build_tools(client: OneRingAI, http: httpx.AsyncClient) -> list[Tool]:
+    partner_api = os.environ.get("PARTNER_API_URL")
+
+    @tool
+    async def get_weather(city: str) -> dict[str, Any]:
+        """Current weather for a city, from the partner API (OAuth connection ``partner``)."""
+        caller = None
+        if partner_api:  # the token is shared by all workers and refreshed once per expiry
+            response = await http.get(partner_api, auth=client.oauth("partner").auth())
+            response.raise_for_status()
+            caller = response.json().get("client")
+        return {"city": city, "sky": "sunny", "caller": caller}
+
+    return [get_weather]
+
+
+def worker_state(context: Context = TaskiqDepends()) -> TaskiqState:
+    return context.state
+
+
+@broker.task(task_name="oneringai.run_agent")
+async def run_agent(
+    prompt: str,
+    user_id: str | None = None,
+    state: TaskiqState = TaskiqDepends(worker_state),
+    progress: ProgressTracker[dict[str, Any]] = TaskiqDepends(),
+) -> dict[str, Any]:
+    """One agent run. Progress lists every worker that started it (a redelivery adds one)."""
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    previous = await progress.get_progress()
+    attempts = [*((previous.meta or {}).get("workers", []) if previous else []), me]
+    await progress.set_progress(TaskState.STARTED, {"workers": attempts})
+    client: OneRingAI = state.ai
+    agent = await client.agents.create(tools=state.tools, user_id=user_id)
+    response = await agent.run(prompt)
+    return {
+        "text": response.output_text,
+        "iterations": agent.last_iterations,
+        "worker": me,
+        "attempts": len(attempts),
+        "usage": response.usage.model_dump(),
+    }
