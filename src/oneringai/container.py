@@ -2,7 +2,7 @@
 
 Every interface is bound here from ``Settings``; a ``kind`` in YAML selects a branch
 of an ``Aggregate`` or ``Selector``. Resources (the HTTP client, database pools,
-AWS and Redis clients) open lazily — only when the selected branch is first used
+AWS and Redis clients, MCP server sessions) open lazily — only when the selected branch is first used
 (never ``init_resources()``: it would open unselected branches too) — and
 ``await shutdown_container(container)`` closes everything that was opened.
 
