@@ -160,6 +160,17 @@ async def test_servers_that_cannot_start_and_unknown_servers_fail_with_named_err
     async with OneRingAI.from_config(missing, env={}) as client:
         with pytest.raises(ToolExecutionError, match="could not be reached: FileNotFoundError"):
             await client.tools.from_mcp("ghost")
+    mute = tmp_path / "mute.yaml"  # a process that starts but never speaks MCP
+    mute.write_text(
+        "oauth: {storage: {kind: memory}}\n"
+        f"tools: {{mcp_servers: {{mute: {{command: [\"{sys.executable}\", -c, 'import time; time.sleep(60)'], "
+        "connect_timeout: 1}}}\n"
+    )
+    async with OneRingAI.from_config(mute, env={}) as client:
+        started = time.monotonic()
+        with pytest.raises(ToolExecutionError, match=r"did not start and greet within 1s.*connect_timeout"):
+            await client.tools.from_mcp("mute")
+        assert time.monotonic() - started < 15  # the timeout plus the SDK's bounded stop of the process
 
 
 async def test_credential_like_env_values_are_secrets(tmp_path):

@@ -70,6 +70,23 @@ def _describe(exc: BaseException) -> str:
     return f"{type(leaf).__name__}: {text}" if text else type(leaf).__name__
 
 
+def _is_transport_failure(exc: BaseException) -> bool:
+    """Whether the connection itself failed (as opposed to one answer being unusable)."""
+    import anyio
+
+    leaf = _leaf(exc)
+    transport_errors: tuple[type[BaseException], ...] = (
+        OSError, EOFError, anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream,
+    )
+    try:
+        import httpx2
+
+        transport_errors += (httpx2.TransportError, httpx2.HTTPStatusError)
+    except ImportError:  # pragma: no cover - httpx2 comes with the SDK
+        pass
+    return isinstance(leaf, transport_errors)
+
+
 @dataclass
 class _Connection:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -190,7 +207,7 @@ class McpSession:
             if not ready.done():
                 ready.set_exception(ConnectionError("connection cancelled"))
             raise
-        except BaseException as exc:  # the transport failed (often an ExceptionGroup)
+        except (Exception, BaseExceptionGroup) as exc:  # the transport failed (often an ExceptionGroup)
             if not ready.done():
                 ready.set_exception(exc if isinstance(exc, Exception) else ConnectionError(_describe(exc)))
             elif not conn.stop.is_set():
@@ -209,6 +226,8 @@ class McpSession:
         task = conn.task
         if task is None or task.done():
             return
+        if conn.client is None:  # still starting or greeting: nothing to finish, stop it now
+            task.cancel()
         done, _ = await asyncio.wait({task}, timeout=_CLOSE_WAIT)
         if not done:  # the SDK's shutdown is bounded; this is a last resort
             task.cancel()
@@ -294,10 +313,15 @@ class McpSession:
             raise ToolExecutionError(f"MCP server {self.name!r} refused {what}: {self._explain(exc)}") from None
         except (ToolExecutionError, ConfigError):
             raise
-        except Exception as exc:  # transport errors, a result that is not valid MCP, ...
-            self._retire(conn)
+        except Exception as exc:
+            if _is_transport_failure(exc) or self._task_done(conn):
+                self._retire(conn)
+                raise ToolExecutionError(
+                    f"MCP server {self.name!r} failed during {what}: {self._explain(exc)}", is_retryable=True
+                ) from None
+            # the connection works, the answer does not (e.g. output that breaks its own schema)
             raise ToolExecutionError(
-                f"MCP server {self.name!r} failed during {what}: {self._explain(exc)}", is_retryable=True
+                f"MCP server {self.name!r} answered {what} with something unusable: {_describe(exc)}"
             ) from None
 
     def _explain(self, exc: BaseException) -> str:
