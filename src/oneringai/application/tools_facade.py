@@ -75,6 +75,8 @@ class ToolsFacade:
                     "set a tool_prefix",
                     path=f"tools.mcp_servers.{server}.tool_prefix",
                 )
+        for name in [n for n, t in self._tools.items() if getattr(t, "server", None) == server]:
+            del self._tools[name]  # a refreshed listing replaces the server's old tools
         for item in tools:
             self._tools[item.name] = item
         return tools
