@@ -126,6 +126,7 @@ short_values = st.recursive(
     st.sampled_from(["command", "url", "args", "env", "headers", "timeout", "tool_prefix", "cwd", "oauth_connection", "bogus"]),
     short_values, max_size=4))
 def test_any_yaml_entry_is_a_server_or_a_config_error_naming_the_path(entry: dict[str, Any]) -> None:
+    load_settings(env={}, dotenv=None)  # the defaults' own secrets, registered once
     before = registered_secret_count()
     try:
         loaded = load_settings(env={}, dotenv=None, overrides={"tools": {"mcp_servers": {"s": entry}}})
