@@ -3,12 +3,14 @@ configured in YAML and run through the executor stack — also when the server c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,20 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids of live processes whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmdline and alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
 
 
 async def server_pid(client: OneRingAI) -> int:
@@ -160,10 +176,11 @@ async def test_servers_that_cannot_start_and_unknown_servers_fail_with_named_err
     async with OneRingAI.from_config(missing, env={}) as client:
         with pytest.raises(ToolExecutionError, match="could not be reached: FileNotFoundError"):
             await client.tools.from_mcp("ghost")
+    marker = f"mute-{uuid.uuid4().hex}"
     mute = tmp_path / "mute.yaml"  # a process that starts but never speaks MCP
     mute.write_text(
         "oauth: {storage: {kind: memory}}\n"
-        f"tools: {{mcp_servers: {{mute: {{command: [\"{sys.executable}\", -c, 'import time; time.sleep(60)'], "
+        f"tools: {{mcp_servers: {{mute: {{command: [\"{sys.executable}\", -c, 'import time; time.sleep(60)', {marker}], "
         "connect_timeout: 1}}}\n"
     )
     async with OneRingAI.from_config(mute, env={}) as client:
@@ -171,6 +188,11 @@ async def test_servers_that_cannot_start_and_unknown_servers_fail_with_named_err
         with pytest.raises(ToolExecutionError, match=r"did not start and greet within 1s.*connect_timeout"):
             await client.tools.from_mcp("mute")
         assert time.monotonic() - started < 15  # the timeout plus the SDK's bounded stop of the process
+        assert not processes_with(marker)
+        # A caller that gives up while the server is still starting leaves no process behind either.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.tools.from_mcp("mute"), 0.3)
+    assert not processes_with(marker)
 
 
 async def test_credential_like_env_values_are_secrets(tmp_path):

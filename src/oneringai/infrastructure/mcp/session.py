@@ -185,6 +185,9 @@ class McpSession:
                 f"(tools.mcp_servers.{self.name}.connect_timeout)",
                 is_retryable=True,
             ) from None
+        except asyncio.CancelledError:  # the caller gave up: stop the half-open connection anyway
+            self._retire(conn)
+            raise
         except ConfigError:
             await self._stop(conn)
             raise
