@@ -377,7 +377,11 @@ async def test_a_worker_killed_mid_refresh_loses_neither_the_job_nor_the_token(w
     fresh = await ai.token_storage.get_token(TOKEN_KEY)
     assert fresh is not None and not fresh.is_expired(300)
     assert not fresh.access_token.get_secret_value().startswith("stale-")
-    # the killed worker's request (never stored) and the one that completed the refresh
+    # the killed worker's request (counted once the gate lets it through; never stored) and the
+    # one that completed the refresh
+    deadline = time.monotonic() + 10
+    while oauth_server.token_requests["svc"] - before < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     assert oauth_server.token_requests["svc"] - before == 2
     assert manager.poll() is None  # the worker manager is still up and restarts the killed worker
     deadline = time.monotonic() + 60
