@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from oneringai.application.tools.threads import current_tool_threads
 from oneringai.domain.tools import (
     FunctionDefinition,
     FunctionToolDefinition,
@@ -18,10 +18,15 @@ from oneringai.domain.tools import (
 __all__ = ["FunctionTool", "tool"]
 
 
+class _Validated(dict[str, Any]):
+    """Arguments that went through ``validate_arguments``: not validated a second time."""
+
+
 class FunctionTool(Tool):
     """Wraps a sync or async function. Arguments are validated by a pydantic model built
-    from the type hints before the function runs; sync functions run in a thread so a
-    timeout executor can abandon them."""
+    from the type hints before the function runs; sync functions run on the tools' own
+    bounded thread pool (``ToolThreadPool``), so a timeout can abandon them without
+    starving the event loop's default executor."""
 
     def __init__(
         self,
@@ -55,6 +60,8 @@ class FunctionTool(Tool):
         return self._definition
 
     def validate_arguments(self, arguments: Any) -> Mapping[str, Any]:
+        if isinstance(arguments, _Validated):
+            return arguments
         if not isinstance(arguments, Mapping):
             raise ValueError("arguments must be a JSON object")
         try:
@@ -64,12 +71,17 @@ class FunctionTool(Tool):
                 f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
             )
             raise ValueError(f"invalid arguments: {problems}") from None
-        return dict(model.__dict__)
+        return _Validated(model.__dict__)
 
-    async def execute(self, arguments: Mapping[str, Any]) -> Any:
+    async def execute(self, arguments: Mapping[str, Any] | str) -> Any:
+        """Run the function. Executors pass validated arguments; called directly it also
+        takes a plain mapping or the guide's raw JSON text (``tool_call.function.arguments``),
+        both validated first (``ValueError`` with what is wrong)."""
+        if not isinstance(arguments, _Validated):
+            arguments = self.coerce_arguments(arguments)
         if self._is_async:
             return await self.func(**arguments)
-        return await asyncio.to_thread(self.func, **arguments)
+        return await current_tool_threads().run(self.func, **arguments)
 
     def __repr__(self) -> str:
         return f"FunctionTool({self.name!r})"
