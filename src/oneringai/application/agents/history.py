@@ -54,12 +54,24 @@ def answer_open_calls(
 ) -> None:
     """In place: after each assistant message with tool calls, the next message starts with
     one result per call, in call order — the existing result, else ``known[id]``, else an
-    error result (``code``, ``reason``). Results that answer no call there are dropped.
-    Idempotent, and a no-op (one pass, no copies) on a valid history."""
+    error result (``code``, ``reason``). Results that answer no call there are dropped (and a
+    message left empty by that). Idempotent, and one pass without copies on a valid history."""
     index = 0
     while index < len(messages):
-        calls = _calls(messages[index])
+        message = messages[index]
+        calls = _calls(message)
         if not calls:
+            if message.role == MessageRole.USER and any(
+                isinstance(part, ToolResultContent) for part in message.content
+            ):  # orphan results (an edited history): no vendor accepts them
+                kept = [part for part in message.content if not isinstance(part, ToolResultContent)]
+                if kept:
+                    messages[index] = Message.model_construct(
+                        type="message", role=MessageRole.USER, content=kept
+                    )
+                else:
+                    del messages[index]
+                    continue
             index += 1
             continue
         following = messages[index + 1] if index + 1 < len(messages) else None
@@ -68,7 +80,11 @@ def answer_open_calls(
             if following is not None and following.role == MessageRole.USER
             else []
         )
-        if [part.tool_use_id for part in leading] == [call.id for call in calls]:
+        if (
+            [part.tool_use_id for part in leading] == [call.id for call in calls]
+            and following is not None
+            and not any(isinstance(part, ToolResultContent) for part in following.content[len(leading) :])
+        ):
             index += 2
             continue
         existing = {part.tool_use_id: part for part in leading}
@@ -78,7 +94,9 @@ def answer_open_calls(
             for call in calls
         ]
         if leading and following is not None:
-            rest = following.content[len(leading) :]
+            rest = [
+                part for part in following.content[len(leading) :] if not isinstance(part, ToolResultContent)
+            ]
             messages[index + 1] = Message.model_construct(
                 type="message", role=MessageRole.USER, content=[*answers, *rest]
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, get_type_hints, overload
 
@@ -16,6 +17,8 @@ from oneringai.domain.tools import (
 )
 
 __all__ = ["FunctionTool", "tool"]
+
+_VALID_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class _Validated(dict[str, Any]):
@@ -47,9 +50,15 @@ class FunctionTool(Tool):
             dict(parameters) if parameters is not None else _clean_schema(self._model.model_json_schema())
         )
         doc = inspect.getdoc(func) or ""
+        tool_name = name or getattr(func, "__name__", "")
+        if not _VALID_NAME.fullmatch(tool_name):
+            raise ValueError(
+                f"tool name {tool_name!r} is not one vendors accept (1-64 of A-Z a-z 0-9 _ . -): "
+                "pass tool(name=...) / FunctionTool(func, name=...)"
+            )
         self._definition = FunctionToolDefinition(
             function=FunctionDefinition(
-                name=name or func.__name__,
+                name=tool_name,
                 description=description if description is not None else doc.split("\n\n")[0].strip(),
                 parameters=schema,
             )
