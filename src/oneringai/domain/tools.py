@@ -111,7 +111,7 @@ class ToolCall(GuideModel):
         more than ``max_chars`` characters, or arrays/objects nested deeper than ``max_depth``.
         """
         text = self.function.arguments
-        if not isinstance(text, str):  # only reachable through model_construct
+        if not isinstance(text, str):  # only reachable through model_construct or assignment
             raise ToolArgumentsError(
                 f"function.arguments must be a JSON string, not {type(text).__name__}"
             )
@@ -173,7 +173,7 @@ class ToolResult(GuideModel):
         """An error result whose output tells the model what went wrong."""
         if len(message) > _MAX_ERROR_CHARS:
             message = message[:_MAX_ERROR_CHARS] + f"… [{len(message) - _MAX_ERROR_CHARS} more characters]"
-        return cls.model_construct(  # every field is ours: skip validation on this hot path
+        return cls(
             tool_call_id=tool_call.id,
             tool_name=tool_call.function.name,
             output=json.dumps({"error": message, "code": code}),
@@ -212,9 +212,7 @@ class Tool(ABC):
         is parsed (bounded, see ``ToolCall.parsed_arguments``) and validated; a mapping is
         validated; anything else is a ``TypeError`` naming the two accepted spellings."""
         if isinstance(arguments, str):
-            probe = ToolCall.model_construct(
-                id="", function=ToolCallFunction.model_construct(name=self.name, arguments=arguments)
-            )
+            probe = ToolCall(id="", function=ToolCallFunction(name=self.name, arguments=arguments))
             return self.validate_arguments(probe.parsed_arguments())
         if isinstance(arguments, Mapping):
             return self.validate_arguments(arguments)

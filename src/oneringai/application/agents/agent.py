@@ -291,8 +291,8 @@ class Agent:
                     yield event
                     self._resume(run)
                 self.messages.append(
-                    Message.model_construct(
-                        type="message", role=MessageRole.USER, content=[result_part(done[c.id]) for c in calls]
+                    Message(
+                        role=MessageRole.USER, content=[result_part(done[c.id]) for c in calls]
                     )
                 )
                 answered, calls, done = len(calls), [], {}

@@ -29,9 +29,7 @@ __all__ = ["answer_open_calls", "result_part", "with_unique_call_ids"]
 
 
 def result_part(result: ToolResult) -> ToolResultContent:
-    return ToolResultContent.model_construct(
-        type="tool_result", tool_use_id=result.tool_call_id, content=result.output, error=result.error
-    )
+    return ToolResultContent(tool_use_id=result.tool_call_id, content=result.output, error=result.error)
 
 
 def _calls(message: InputItem) -> list[ToolUseContent]:
@@ -66,9 +64,7 @@ def answer_open_calls(
             ):  # orphan results (an edited history): no vendor accepts them
                 kept = [part for part in message.content if not isinstance(part, ToolResultContent)]
                 if kept:
-                    messages[index] = Message.model_construct(
-                        type="message", role=MessageRole.USER, content=kept
-                    )
+                    messages[index] = Message(role=MessageRole.USER, content=kept)
                 else:
                     del messages[index]
                     continue
@@ -97,18 +93,14 @@ def answer_open_calls(
             rest = [
                 part for part in following.content[len(leading) :] if not isinstance(part, ToolResultContent)
             ]
-            messages[index + 1] = Message.model_construct(
-                type="message", role=MessageRole.USER, content=[*answers, *rest]
-            )
+            messages[index + 1] = Message(role=MessageRole.USER, content=[*answers, *rest])
         else:
-            messages.insert(
-                index + 1, Message.model_construct(type="message", role=MessageRole.USER, content=answers)
-            )
+            messages.insert(index + 1, Message(role=MessageRole.USER, content=answers))
         index += 2
 
 
 def _failure(call: ToolUseContent, *, code: str, reason: str) -> ToolResult:
-    return ToolResult.model_construct(
+    return ToolResult(
         tool_call_id=call.id,
         tool_name=call.name,
         output=json.dumps({"error": reason, "code": code}),

@@ -135,7 +135,7 @@ class DirectToolExecutor(IToolExecutor):
             return ToolResult.failure(
                 tool_call, "the tool returned an awaitable that returned another awaitable", code="tool_error"
             )
-        return ToolResult.model_construct(  # every field is ours: skip validation on the hot path
+        return ToolResult(
             tool_call_id=tool_call.id,
             tool_name=name,
             output=serialise_output(value, self.max_output_chars),

@@ -50,7 +50,7 @@ class FunctionTool(Tool):
             dict(parameters) if parameters is not None else _clean_schema(self._model.model_json_schema())
         )
         doc = inspect.getdoc(func) or ""
-        tool_name = name or getattr(func, "__name__", "")
+        tool_name: str = name or str(getattr(func, "__name__", ""))
         if not _VALID_NAME.fullmatch(tool_name):
             raise ValueError(
                 f"tool name {tool_name!r} is not one vendors accept (1-64 of A-Z a-z 0-9 _ . -): "
