@@ -50,10 +50,13 @@ class ToolArgumentsError(ValueError):
     """
 
 
+_CONTAINERS = (dict, list)
+
+
 def _depth(value: Any) -> int:
     """Nesting depth of arrays/objects, walked without recursion (the value came from
     ``json.loads``, so it is a tree of dicts, lists and scalars)."""
-    if not isinstance(value, dict | list):
+    if not isinstance(value, _CONTAINERS):
         return 0
     deepest = 1
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -62,7 +65,7 @@ def _depth(value: Any) -> int:
         if level > deepest:
             deepest = level
         for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, dict | list):
+            if isinstance(child, _CONTAINERS):
                 stack.append((child, level + 1))
     return deepest
 

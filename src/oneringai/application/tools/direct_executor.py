@@ -28,7 +28,7 @@ from oneringai.application.tools.output import (
     describe_exception,
     serialise_output,
 )
-from oneringai.application.tools.threads import DEFAULT_TOOL_THREADS, ToolThreadPool, using_tool_threads
+from oneringai.application.tools.threads import DEFAULT_TOOL_THREADS, TOOL_THREADS, ToolThreadPool
 from oneringai.domain.errors import ToolExecutionError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import (
@@ -42,6 +42,7 @@ from oneringai.domain.tools import (
 __all__ = ["DirectToolExecutor", "cancel_requested", "serialise_output"]
 
 _PROCESS_EXITS = (KeyboardInterrupt, SystemExit)
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list})  # never awaitable: skip the check
 
 
 def cancel_requested() -> bool:
@@ -90,45 +91,32 @@ class DirectToolExecutor(IToolExecutor):
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         started = time.perf_counter()
-        try:
-            return await self._execute(tool_call, context, started)
-        except _PROCESS_EXITS:
-            raise
-        except asyncio.CancelledError:
-            if cancel_requested():
-                raise
-            return ToolResult.failure(
-                tool_call, "the tool raised CancelledError (nobody cancelled the call)", code="tool_error"
-            )
-        except ToolExecutionError as exc:
-            return ToolResult.failure(tool_call, str(exc), code="tool_error", retryable=exc.is_retryable)
-        except (TimeoutError, ConnectionError) as exc:
-            return ToolResult.failure(tool_call, describe_exception(exc), code="tool_error", retryable=True)
-        except BaseException as exc:
-            return ToolResult.failure(tool_call, describe_exception(exc), code="tool_error")
-
-    async def _execute(self, tool_call: ToolCall, context: ToolExecutionContext, started: float) -> ToolResult:
         name = tool_call.function.name
-        tool = context.find_tool(name)
-        if tool is None:
-            available = ", ".join(t.name for t in context.tools) or "none"
-            return ToolResult.failure(
-                tool_call, f"unknown tool {name!r} (available: {available})", code="unknown_tool"
-            )
         try:
-            raw = tool_call.parsed_arguments(
-                max_chars=self.max_argument_chars, max_depth=self.max_argument_depth
-            )
+            tool = context.find_tool(name)
+            if tool is None:
+                available = ", ".join(t.name for t in context.tools) or "none"
+                return ToolResult.failure(
+                    tool_call, f"unknown tool {name!r} (available: {available})", code="unknown_tool"
+                )
+            raw = tool_call.parsed_arguments(max_chars=self.max_argument_chars, max_depth=self.max_argument_depth)
             arguments = tool.validate_arguments(raw)
         except ValueError as exc:  # ToolArgumentsError, a schema mismatch
             return ToolResult.failure(tool_call, str(exc), code="invalid_arguments")
         except RecursionError:  # a custom validate_arguments that walks recursively
             return ToolResult.failure(tool_call, "arguments are nested too deeply", code="invalid_arguments")
-        with using_tool_threads(self.threads):
+        except BaseException as exc:  # a hostile tool definition or validator
+            return _failure(tool_call, exc)
+        token = TOOL_THREADS.set(self.threads)  # what FunctionTool runs sync functions on
+        try:
             value = await tool.execute(arguments)
-            if inspect.isawaitable(value):  # a sync tool handing back a coroutine: run it, once
+            if type(value) not in _PLAIN and inspect.isawaitable(value):  # a coroutine handed back: run it once
                 value = await value
-        if inspect.isawaitable(value):
+        except BaseException as exc:
+            return _failure(tool_call, exc)
+        finally:
+            TOOL_THREADS.reset(token)
+        if type(value) not in _PLAIN and inspect.isawaitable(value):
             close = getattr(value, "close", None)
             if callable(close):
                 close()  # no "coroutine was never awaited" warning
@@ -139,11 +127,25 @@ class DirectToolExecutor(IToolExecutor):
             tool_call_id=tool_call.id,
             tool_name=name,
             output=serialise_output(value, self.max_output_chars),
-            error=None,
             execution_time_ms=(time.perf_counter() - started) * 1000,
-            metadata={},
         )
 
     async def aclose(self) -> None:
         """Shut the synchronous tools' thread pool down (a later call opens a new one)."""
         self.threads.shutdown()
+
+
+def _failure(tool_call: ToolCall, exc: BaseException) -> ToolResult:
+    """The result for what a tool raised; re-raises what must propagate (see module doc)."""
+    if isinstance(exc, _PROCESS_EXITS):
+        raise exc
+    if isinstance(exc, asyncio.CancelledError):
+        if cancel_requested():
+            raise exc
+        return ToolResult.failure(
+            tool_call, "the tool raised CancelledError (nobody cancelled the call)", code="tool_error"
+        )
+    if isinstance(exc, ToolExecutionError):
+        return ToolResult.failure(tool_call, str(exc), code="tool_error", retryable=exc.is_retryable)
+    retryable = isinstance(exc, TimeoutError | ConnectionError)
+    return ToolResult.failure(tool_call, describe_exception(exc), code="tool_error", retryable=retryable)

@@ -45,7 +45,10 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(value, default=_jsonable)
+        try:
+            return json.dumps(value)  # plain JSON: the module's cached encoder, the fast path
+        except TypeError:
+            return json.dumps(value, default=_jsonable)
     except RecursionError:
         return f"<{type(value).__name__} nested too deeply to serialise>"
     except Exception:  # circular reference, NaN-free encoders, a raising model_dump, ...

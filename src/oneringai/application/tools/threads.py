@@ -30,7 +30,7 @@ from typing import Any
 
 from oneringai.domain.errors import ToolExecutionError
 
-__all__ = ["DEFAULT_TOOL_THREADS", "ToolThreadPool", "current_tool_threads", "using_tool_threads"]
+__all__ = ["DEFAULT_TOOL_THREADS", "TOOL_THREADS", "ToolThreadPool", "current_tool_threads", "using_tool_threads"]
 
 DEFAULT_TOOL_THREADS = 8
 
@@ -118,21 +118,22 @@ class ToolThreadPool:
 
 
 _DEFAULT = ToolThreadPool()
-_CURRENT: contextvars.ContextVar[ToolThreadPool | None] = contextvars.ContextVar(
+#: The pool of the running executor (``DirectToolExecutor`` sets it around each call).
+TOOL_THREADS: contextvars.ContextVar[ToolThreadPool | None] = contextvars.ContextVar(
     "oneringai_tool_threads", default=None
 )
 
 
 def current_tool_threads() -> ToolThreadPool:
     """The pool synchronous tools run on here: the executor's, else the process default."""
-    return _CURRENT.get() or _DEFAULT
+    return TOOL_THREADS.get() or _DEFAULT
 
 
 @contextlib.contextmanager
 def using_tool_threads(pool: ToolThreadPool) -> Iterator[ToolThreadPool]:
     """Run the synchronous tools called inside this block on ``pool``."""
-    token = _CURRENT.set(pool)
+    token = TOOL_THREADS.set(pool)
     try:
         yield pool
     finally:
-        _CURRENT.reset(token)
+        TOOL_THREADS.reset(token)
