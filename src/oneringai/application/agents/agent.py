@@ -21,14 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from oneringai.application.agents.history import answer_open_calls, result_part, with_unique_call_ids
+from oneringai.application.agents.support import (
+    AgentBusyError,
+    AgentHooks,
+    RunState,
+    call_hook,
+    cancelling,
+    closing,
+    remaining,
+    within,
+)
 from oneringai.application.tools.output import MAX_OUTPUT_CHARS, describe_exception, serialise_output
 from oneringai.application.tools.registry import answer_of, execute_safely
 from oneringai.domain.content import InputItem, Message, MessageRole
@@ -46,66 +54,6 @@ from oneringai.domain.response import LLMResponse, Usage
 from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult
 
 __all__ = ["Agent", "AgentBusyError", "AgentHooks"]
-
-Hook = Callable[..., Awaitable[Any] | Any]
-
-
-class AgentBusyError(RuntimeError):
-    """A run was started while another run of the same agent is busy, or a superseded
-    stream was resumed. An agent holds one conversation; create one agent per conversation."""
-
-
-@dataclass
-class AgentHooks:
-    """Optional callbacks (sync or async).
-
-    * ``before_model(options)`` may return new options;
-    * ``after_model(response)`` observes each model response;
-    * ``before_tool(call, context)`` may return a modified ``ToolCall`` (new arguments),
-      a ``ToolResult`` (skip the tool with that result), or ``False`` (deny);
-    * ``after_tool(call, result)`` may return a replacement ``ToolResult``.
-
-    A tool hook that raises becomes an ``executor_error`` result; a model hook that raises
-    ends the run with its exception (the history stays valid).
-    """
-
-    before_model: Hook | None = None
-    after_model: Hook | None = None
-    before_tool: Hook | None = None
-    after_tool: Hook | None = None
-
-
-async def _call(hook: Hook | None, *args: Any) -> Any:
-    if hook is None:
-        return None
-    result = hook(*args)
-    return await result if inspect.isawaitable(result) else result
-
-
-@dataclass
-class _Run:
-    """One ``_loop``: whether it waits at a ``yield`` (its consumer has the control) and
-    whether a newer run took the conversation over."""
-
-    paused: bool = False
-    superseded: bool = False
-    cancelling: int = 0  # the task's cancel requests when the run started
-
-
-def _cancelling() -> int:
-    task = asyncio.current_task()
-    return task.cancelling() if task is not None else 0
-
-
-@contextlib.asynccontextmanager
-async def _closing(events: AsyncIterator[StreamEvent]) -> AsyncIterator[AsyncIterator[StreamEvent]]:
-    """Close the provider's stream (its connection) however we leave it."""
-    try:
-        yield events
-    finally:
-        close = getattr(events, "aclose", None)
-        if close is not None:
-            await close()
 
 
 class Agent:
@@ -153,7 +101,7 @@ class Agent:
         self.usage = Usage()
         self.cost = 0.0
         self.last_iterations = 0
-        self._active: _Run | None = None
+        self._active: RunState | None = None
 
     @property
     def tools(self) -> list[Tool]:
@@ -211,7 +159,7 @@ class Agent:
             metadata={"user_id": self.user_id} if self.user_id else None,
         )
 
-    def _begin(self) -> _Run:
+    def _begin(self) -> RunState:
         previous = self._active
         if previous is not None and not previous.superseded:
             if not previous.paused:
@@ -220,7 +168,7 @@ class Agent:
                     "await the running call, or create another agent for concurrent work"
                 )
             previous.superseded = True  # paused at a yield, or abandoned there
-        run = _Run(cancelling=_cancelling())
+        run = RunState(cancelling=cancelling())
         self._active = run
         # Calls a superseded or abandoned run left open: answer them before anything else.
         answer_open_calls(
@@ -228,7 +176,7 @@ class Agent:
         )
         return run
 
-    def _resume(self, run: _Run) -> None:
+    def _resume(self, run: RunState) -> None:
         run.paused = False
         if run.superseded:
             raise AgentBusyError(f"agent {self.id}: this stream was superseded by a newer run")
@@ -250,16 +198,16 @@ class Agent:
             for iteration in range(1, self.max_iterations + 1):
                 self.last_iterations = iteration
                 options = self._options()
-                changed = await _call(self.hooks.before_model, options)
+                changed = await call_hook(self.hooks.before_model, options)
                 if isinstance(changed, TextGenerateOptions):
                     options = changed
                 answer: LLMResponse | None = None
                 if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
-                    async with _closing(provider.stream_generate(options)) as events:
+                    async with closing(provider.stream_generate(options)) as events:
                         iterator = aiter(events)
                         while True:
                             try:
-                                event = await _within(deadline, anext(iterator))
+                                event = await within(deadline, anext(iterator))
                             except StopAsyncIteration:
                                 break
                             if isinstance(event, ResponseCompleteEvent):
@@ -269,14 +217,14 @@ class Agent:
                             yield event
                             self._resume(run)
                 else:
-                    answer = await _within(deadline, provider.generate(options))
+                    answer = await within(deadline, provider.generate(options))
                 if answer is None:
                     raise ProviderResponseError(
                         "the provider's stream ended without response.complete",
                         provider=getattr(provider, "name", None), model=self.model,
                     )
                 response = with_unique_call_ids(answer)
-                await _call(self.hooks.after_model, response)
+                await call_hook(self.hooks.after_model, response)
                 run_usage = run_usage + response.usage
                 self.cost += capabilities.cost(response.usage.input_tokens, response.usage.output_tokens)
                 self.messages.extend(item for item in response.output if item.content)
@@ -328,7 +276,7 @@ class Agent:
         yield ResponseCompleteEvent(response=response.model_copy(update={"usage": run_usage}))
 
     async def _run_tools(
-        self, calls: list[ToolCall], iteration: int, deadline: float | None, done: dict[str, ToolResult], run: _Run
+        self, calls: list[ToolCall], iteration: int, deadline: float | None, done: dict[str, ToolResult], run: RunState
     ) -> AsyncIterator[StreamEvent]:
         """Runs ``calls``, recording each result in ``done`` as soon as it exists."""
         context = ToolExecutionContext(
@@ -340,9 +288,9 @@ class Agent:
                 tool_call_id=call.id, tool_name=call.function.name, arguments=call.function.arguments
             )
             started = time.perf_counter()
-            async with asyncio.timeout(_remaining(deadline)):
+            async with asyncio.timeout(remaining(deadline)):
                 done[call.id] = result = await self._execute(call, context)
-                if _cancelling() > run.cancelling:  # a tool swallowed our cancellation: honour it
+                if cancelling() > run.cancelling:  # a tool swallowed our cancellation: honour it
                     raise asyncio.CancelledError
             yield ToolExecutionDoneEvent(
                 tool_call_id=call.id, tool_name=call.function.name, result=result,
@@ -376,7 +324,7 @@ class Agent:
         try:
             finished = 0
             while finished < len(calls):
-                event = await _within(deadline, queue.get())
+                event = await within(deadline, queue.get())
                 if isinstance(event, ToolExecutionDoneEvent):
                     finished += 1
                 yield event
@@ -391,7 +339,7 @@ class Agent:
         """The result answering ``call``: hooks, the executor under ``tool_timeout``, bounds."""
         original = call
         try:
-            decision = await _call(self.hooks.before_tool, call, context)
+            decision = await call_hook(self.hooks.before_tool, call, context)
             if decision is False:
                 return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
             if isinstance(decision, ToolResult):
@@ -407,14 +355,14 @@ class Agent:
                     f"tool timed out after {self.tool_timeout:g}s (agents.tool_timeout)",
                     code="timeout",
                 )
-            replaced = await _call(self.hooks.after_tool, call, result)
+            replaced = await call_hook(self.hooks.after_tool, call, result)
             if isinstance(replaced, ToolResult):
                 result = answer_of(original, replaced)
             return self._bounded(result)
         except (KeyboardInterrupt, SystemExit):
             raise
         except asyncio.CancelledError:
-            if _cancelling():
+            if cancelling():
                 raise
             return ToolResult.failure(original, "a hook raised CancelledError", code="executor_error")
         except BaseException as exc:
@@ -425,17 +373,3 @@ class Agent:
         if isinstance(output, str) and len(output) <= self.max_tool_output_chars:
             return result
         return result.model_copy(update={"output": serialise_output(output, self.max_tool_output_chars)})
-
-
-async def _within(deadline: float | None, awaitable: Awaitable[Any]) -> Any:
-    """``await awaitable``, bounded by the run's deadline (``TimeoutError`` past it)."""
-    if deadline is None:
-        return await awaitable
-    async with asyncio.timeout(_remaining(deadline)):
-        return await awaitable
-
-
-def _remaining(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    return max(0.0, deadline - time.monotonic())
