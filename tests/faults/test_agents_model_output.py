@@ -131,7 +131,7 @@ async def test_custom_executors_that_misbehave(behaviour):
     if behaviour == "wrong id":
         assert all(r.content == "right output" for r in results)
     elif behaviour == "huge output":
-        assert all(len(r.content) < 1200 and "truncated" in r.content for r in results)
+        assert all(len(r.content) < 1200 and r.content.count("truncated") == 1 for r in results)
     else:
         assert all(json.loads(r.content)["code"] == "executor_error" for r in results), results
 
@@ -219,3 +219,35 @@ def test_any_sequence_of_model_tool_turns_keeps_the_history_valid(turns):
 
     asyncio.run(scenario())
 
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+async def test_keyboard_interrupt_and_system_exit_in_a_tool_stop_the_run(error):
+    @tool
+    def stop() -> None:
+        raise error()
+
+    provider = ScriptedTextProvider([_call("stop"), "not reached"])
+    agent = Agent(provider=provider, model="m", executor=DirectToolExecutor(), tools=[stop])
+    with pytest.raises(error):
+        await agent.run("go")
+    validate_history(agent.messages)  # answered as aborted, so a later run would be valid
+
+
+async def test_yaml_output_bound_reaches_agents_and_the_direct_executor():
+    from oneringai import OneRingAI
+    from oneringai.config import Settings
+
+    @tool
+    def flood() -> str:
+        return "z" * 50_000
+
+    provider = ScriptedTextProvider([_call("flood"), "ok"])
+    settings = Settings.model_validate({"text": {"default": None, "providers": {}}, "oauth": {"storage": {"kind": "memory"}},
+                                        "agents": {"max_tool_output_chars": 500}})
+    async with OneRingAI(providers={"fake": provider}, settings=settings) as client:
+        agent = client.agents.create(provider="fake", model="m", tools=[flood])
+        assert agent.max_tool_output_chars == 500
+        await agent.run("go")
+    [result] = fed_back(agent)
+    assert result.content.startswith("z" * 500) and result.content.endswith("49500 of 50000 characters omitted]")

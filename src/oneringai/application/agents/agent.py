@@ -37,7 +37,12 @@ from oneringai.application.agents.support import (
     remaining,
     within,
 )
-from oneringai.application.tools.output import MAX_OUTPUT_CHARS, describe_exception, serialise_output
+from oneringai.application.tools.output import (
+    MAX_OUTPUT_CHARS,
+    NOTE_ROOM,
+    describe_exception,
+    serialise_output,
+)
 from oneringai.application.tools.registry import answer_of, execute_safely
 from oneringai.domain.content import InputItem, Message, MessageRole
 from oneringai.domain.errors import ProviderResponseError, ProviderTimeoutError
@@ -370,6 +375,6 @@ class Agent:
 
     def _bounded(self, result: ToolResult) -> ToolResult:
         output = result.output
-        if isinstance(output, str) and len(output) <= self.max_tool_output_chars:
+        if isinstance(output, str) and len(output) <= self.max_tool_output_chars + NOTE_ROOM:
             return result
         return result.model_copy(update={"output": serialise_output(output, self.max_tool_output_chars)})

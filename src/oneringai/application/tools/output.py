@@ -13,10 +13,12 @@ import dataclasses
 import json
 from typing import Any
 
-__all__ = ["MAX_OUTPUT_CHARS", "describe_exception", "serialise_output"]
+__all__ = ["MAX_OUTPUT_CHARS", "NOTE_ROOM", "describe_exception", "serialise_output"]
 
 #: Longest tool output handed to the model, in characters (``agents.max_tool_output_chars``).
 MAX_OUTPUT_CHARS = 100_000
+#: Room for the truncation note: output up to ``max_chars + NOTE_ROOM`` is already bounded.
+NOTE_ROOM = 100
 _MAX_DESCRIPTION_CHARS = 2000
 
 
