@@ -283,3 +283,31 @@ async def test_cancelling_a_tool_call_through_the_executor_directly_propagates()
         await task
     assert isinstance(await DirectToolExecutor().execute_tool(tool_call("slow"), ToolExecutionContext(tools=[])),
                       ToolResult)
+
+
+async def test_reset_supersedes_a_paused_stream_and_refuses_a_busy_run():
+    release = asyncio.Event()
+
+    @tool
+    async def wait() -> str:
+        await release.wait()
+        return "ok"
+
+    provider = ScriptedTextProvider([tool_call("wait"), "done", "never read", "fresh"])
+    agent = Agent(provider=provider, model="m", executor=DirectToolExecutor(), tools=[wait])
+    busy = asyncio.create_task(agent.run("go"))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    with pytest.raises(AgentBusyError, match="running"):
+        agent.reset()
+    release.set()
+    await busy
+    stream = agent.stream("paused")
+    await anext(stream)  # paused at its first event
+    agent.reset()
+    assert agent.messages == []
+    with pytest.raises(AgentBusyError, match="superseded"):
+        await anext(stream)
+    assert agent.messages == []  # the superseded run wrote nothing into the new conversation
+    assert (await agent.run("new")).output_text == "fresh"
+    validate_history(agent.messages)

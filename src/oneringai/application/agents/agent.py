@@ -128,10 +128,14 @@ class Agent:
         return self
 
     def reset(self) -> None:
-        """Forget the conversation (a stream paused at a ``yield`` is superseded)."""
-        if self._active is not None:
-            self._active.superseded = True
-            self._active = None
+        """Forget the conversation. A stream paused at a ``yield`` is superseded; a run that is
+        busy (awaiting the model or tools) makes this an ``AgentBusyError``."""
+        active = self._active
+        if active is not None and not active.superseded:
+            if not active.paused:
+                raise AgentBusyError(f"agent {self.id} is running; reset it after the run ends")
+            active.superseded = True
+        self._active = None
         self.messages = []
 
     async def run(self, input: str | Sequence[InputItem]) -> LLMResponse:
