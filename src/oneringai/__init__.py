@@ -75,12 +75,14 @@ if TYPE_CHECKING:
     from oneringai.application.image_manager import ImageManager
     from oneringai.application.oauth.manager import OAuthManager
     from oneringai.application.text_manager import TextManager
-    from oneringai.application.tools import FunctionTool, ToolRegistry, tool
+    from oneringai.application.tools import DirectToolExecutor, FunctionTool, ToolRegistry, tool
     from oneringai.client import OneRingAI
     from oneringai.config.loading import load_settings
     from oneringai.config.schema import Settings
-    from oneringai.infrastructure.providers.base import BaseProvider, BaseTextProvider
+    from oneringai.infrastructure.providers.base import BaseProvider, BaseTextProvider, KeyValidationResult
     from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+    from oneringai.infrastructure.providers.model_registry import ModelRegistry
+    from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
 __version__ = "0.1.0"
 
@@ -89,8 +91,11 @@ _LAZY = {
     "AgentManager": "oneringai.application.agents.manager",
     "BaseProvider": "oneringai.infrastructure.providers.base",
     "BaseTextProvider": "oneringai.infrastructure.providers.base",
+    "DirectToolExecutor": "oneringai.application.tools",
     "FunctionTool": "oneringai.application.tools",
     "ImageManager": "oneringai.application.image_manager",
+    "KeyValidationResult": "oneringai.infrastructure.providers.base",
+    "ModelRegistry": "oneringai.infrastructure.providers.model_registry",
     "OAuthManager": "oneringai.application.oauth.manager",
     "OneRingAI": "oneringai.client",
     "ProviderErrorMapper": "oneringai.infrastructure.providers.error_mapper",
@@ -98,6 +103,7 @@ _LAZY = {
     "TextManager": "oneringai.application.text_manager",
     "ToolRegistry": "oneringai.application.tools",
     "load_settings": "oneringai.config.loading",
+    "WrapperToolExecutor": "oneringai.infrastructure.tool_executors.wrapper",
     "tool": "oneringai.application.tools",
 }
 
@@ -122,6 +128,7 @@ __all__ = [
     "BaseTextProvider",
     "ConfigError",
     "ContentType",
+    "DirectToolExecutor",
     "ErrorEvent",
     "FunctionDefinition",
     "FunctionTool",
@@ -140,11 +147,13 @@ __all__ = [
     "InputItem",
     "InputTextContent",
     "IterationCompleteEvent",
+    "KeyValidationResult",
     "LLMResponse",
     "Message",
     "MessageRole",
     "ModelCapabilities",
     "ModelNotFoundError",
+    "ModelRegistry",
     "OAuthError",
     "OAuthManager",
     "OneRingAI",
@@ -185,6 +194,7 @@ __all__ = [
     "ToolResultContent",
     "ToolUseContent",
     "Usage",
+    "WrapperToolExecutor",
     "load_settings",
     "tool",
 ]

@@ -114,3 +114,36 @@ async def test_limiter_store_down_refuses_not_runs(backend):
     result = await executor.execute_tool(tool_call("echo", text="x"), CTX)
     assert result.is_error and result.metadata["code"] == "rate_limiter_unavailable"
     await executor.aclose()
+
+
+async def test_redis_cache_coalesces_identical_calls_in_flight_in_process():
+    """Single flight is in-process with the redis backend too: three concurrent identical
+    calls in one process run the tool once (across processes each may run it; see the docs)."""
+    import asyncio
+
+    require_redis()
+    prefix = f"oneringai-test:{uuid.uuid4().hex[:8]}:"
+    runs = {"n": 0}
+    gate = asyncio.Event()
+
+    @tool
+    async def lookup(text: str) -> str:
+        runs["n"] += 1
+        await gate.wait()
+        return text[::-1]
+
+    context = ToolExecutionContext(tools=[lookup], user_id="u")
+    cache = CachingToolExecutor(DirectToolExecutor(), backend="redis", redis_url=REDIS_URL, prefix=prefix, ttl=30)
+    try:
+        calls = [asyncio.create_task(cache.execute_tool(tool_call("lookup", text="abc"), context)) for _ in range(3)]
+        for _ in range(50):
+            if len(cache._in_flight) == 1 and runs["n"] == 1:
+                break
+            await asyncio.sleep(0.01)
+        gate.set()
+        results = await asyncio.gather(*calls)
+    finally:
+        await cache.aclose()
+    assert runs["n"] == 1 and [r.output for r in results] == ["cba"] * 3
+    assert sorted(r.metadata.get("cache", "miss") for r in results) == ["coalesced", "coalesced", "miss"]
+    assert len({r.tool_call_id for r in results}) == 3

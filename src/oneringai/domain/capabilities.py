@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pydantic import ConfigDict
 
-from oneringai.domain._base import DomainModel
+from oneringai.domain._guide_model import GuideModel
 
 __all__ = ["ModelCapabilities", "ProviderCapabilities"]
 
 
-class ProviderCapabilities(DomainModel):
+class ProviderCapabilities(GuideModel):
+    """What kinds of generation a provider offers (the guide's ``capabilities`` object)."""
+
     model_config = ConfigDict(frozen=True)
     text: bool = True
     images: bool = False
@@ -17,8 +19,12 @@ class ProviderCapabilities(DomainModel):
     audio: bool = False
 
 
-class ModelCapabilities(DomainModel):
-    """Limits, features and prices (per million tokens) of one model."""
+class ModelCapabilities(GuideModel):
+    """Limits, features and prices (per million tokens) of one model.
+
+    The guide's spelling works too: ``ModelCapabilities(maxInputTokens=128000, supportsJSON=True)``;
+    an unknown key is an error naming the fields.
+    """
 
     model_config = ConfigDict(frozen=True)
     max_input_tokens: int = 8192

@@ -10,9 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from oneringai.domain._base import DomainModel
+from oneringai.domain._guide_model import GuideModel
 
 __all__ = [
     "Content",
@@ -43,8 +43,8 @@ class ContentType(StrEnum):
     TOOL_RESULT = "tool_result"
 
 
-class _Part(DomainModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+class _Part(GuideModel):
+    pass
 
 
 class InputTextContent(_Part):
@@ -52,10 +52,9 @@ class InputTextContent(_Part):
     text: str
 
 
-class ImageURL(DomainModel):
+class ImageURL(GuideModel):
     """An http(s) URL or a ``data:image/...;base64,...`` URI."""
 
-    model_config = ConfigDict(extra="forbid")
     url: str
     detail: Literal["auto", "low", "high"] = "auto"
 
@@ -94,8 +93,7 @@ Content = Annotated[
 ]
 
 
-class Message(DomainModel):
-    model_config = ConfigDict(extra="forbid")
+class Message(GuideModel):
     type: Literal["message"] = "message"
     role: MessageRole
     content: list[Content]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from oneringai.domain._base import DomainModel
+from oneringai.domain._guide_model import GuideModel
 
 __all__ = ["GeneratedImage", "ImageGenerateOptions", "ImageResponse"]
 
 
-class ImageGenerateOptions(DomainModel):
-    model_config = ConfigDict(extra="forbid")
+class ImageGenerateOptions(GuideModel):
+    """What a caller asks an image provider for: unknown keys are errors, camelCase accepted."""
+
     prompt: str = Field(min_length=1)
     model: str = "gpt-image-1"
     size: str | None = None
@@ -24,6 +26,8 @@ class ImageGenerateOptions(DomainModel):
 
 
 class GeneratedImage(DomainModel):
+    """One image of a vendor's answer: lenient (vendors add keys), unlike the request models."""
+
     url: str | None = None
     b64_json: str | None = None
     revised_prompt: str | None = None

@@ -6,26 +6,25 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from oneringai.domain._base import DomainModel
+from oneringai.domain._guide_model import GuideModel
 from oneringai.domain.content import InputItem
 from oneringai.domain.tools import FunctionToolDefinition
 
 __all__ = ["JSONSchemaFormat", "ResponseFormat", "TextGenerateOptions", "ToolChoice"]
 
 
-class JSONSchemaFormat(DomainModel):
+class JSONSchemaFormat(GuideModel):
     name: str = "response"
     schema_: dict[str, Any] = Field(alias="schema")
     strict: bool = True
     description: str | None = None
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
 
 
-class ResponseFormat(DomainModel):
+class ResponseFormat(GuideModel):
     """``text``, ``json_object`` (any JSON), or ``json_schema`` (JSON matching a schema)."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["text", "json_object", "json_schema"] = "text"
     json_schema: JSONSchemaFormat | None = None
 
@@ -34,15 +33,14 @@ class ResponseFormat(DomainModel):
 ToolChoice = Literal["auto", "required", "none"] | str
 
 
-class TextGenerateOptions(DomainModel):
+class TextGenerateOptions(GuideModel):
     """One generation request, independent of the provider that serves it.
 
     ``provider_options`` carries vendor knobs that have no neutral spelling
     (Ollama's ``num_ctx`` and ``keep_alive``, OpenAI's ``seed``, Anthropic's
-    ``top_k``…); a provider ignores keys it does not know.
+    ``top_k``…); a provider ignores keys it does not know. Unknown top-level keys are errors;
+    camelCase (``maxOutputTokens``) is accepted.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     model: str
     input: str | list[InputItem]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from oneringai.domain._base import DomainModel
+from oneringai.domain._guide_model import GuideModel
 from oneringai.domain.content import Message, OutputTextContent, ToolUseContent
 from oneringai.domain.tools import ToolCall, ToolCallFunction
 
@@ -17,7 +17,7 @@ __all__ = ["LLMResponse", "StopReason", "Usage"]
 StopReason = Literal["complete", "tool_calls", "max_tokens", "content_filter", "stop_sequence"]
 
 
-class Usage(DomainModel):
+class Usage(GuideModel):
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
@@ -30,7 +30,7 @@ class Usage(DomainModel):
         )
 
 
-class LLMResponse(DomainModel):
+class LLMResponse(GuideModel):
     id: str = ""
     object: Literal["response"] = "response"
     created_at: float = Field(default_factory=time.time)

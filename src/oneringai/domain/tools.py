@@ -4,6 +4,11 @@ Shapes follow the guide: ``tool_call.function.name`` / ``tool_call.function.argu
 (a JSON string), ``ToolResult(tool_call_id, output, error)``, and
 ``context.tools`` holding the tools available to this call, each with
 ``definition.function.name`` and an async ``execute(arguments)``.
+
+Arguments are the model's text, so they are bounded where they are parsed
+(``ToolCall.parsed_arguments``): longer than ``MAX_ARGUMENT_CHARS`` or nested deeper than
+``MAX_ARGUMENT_DEPTH`` is a ``ToolArgumentsError`` (a ``ValueError``), never a
+``RecursionError`` in some layer that walks them later (audit redaction, cache keys, …).
 """
 
 from __future__ import annotations
@@ -15,31 +20,66 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
-from oneringai.domain._base import DomainModel
+from oneringai.domain._guide_model import GuideModel
 
 __all__ = [
+    "MAX_ARGUMENT_CHARS",
+    "MAX_ARGUMENT_DEPTH",
     "FunctionDefinition",
     "FunctionToolDefinition",
     "Tool",
+    "ToolArgumentsError",
     "ToolCall",
     "ToolCallFunction",
     "ToolExecutionContext",
     "ToolResult",
 ]
 
+#: Longest ``function.arguments`` text parsed, in characters (the default of every layer).
+MAX_ARGUMENT_CHARS = 1_000_000
+#: Deepest nesting of JSON arrays/objects accepted in arguments.
+MAX_ARGUMENT_DEPTH = 64
+_MAX_ERROR_CHARS = 4000
 
-class FunctionDefinition(DomainModel):
-    model_config = ConfigDict(extra="forbid")
+
+class ToolArgumentsError(ValueError):
+    """The model's arguments are not usable: invalid JSON, too long, or nested too deeply.
+
+    A ``ValueError``, so code written against ``parsed_arguments()`` raising ``ValueError``
+    keeps working; executors turn it into an ``invalid_arguments`` result.
+    """
+
+
+_CONTAINERS = (dict, list)
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of arrays/objects, walked without recursion (the value came from
+    ``json.loads``, so it is a tree of dicts, lists and scalars)."""
+    if not isinstance(value, _CONTAINERS):
+        return 0
+    deepest = 1
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > deepest:
+            deepest = level
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, _CONTAINERS):
+                stack.append((child, level + 1))
+    return deepest
+
+
+class FunctionDefinition(GuideModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     strict: bool | None = None
 
 
-class FunctionToolDefinition(DomainModel):
+class FunctionToolDefinition(GuideModel):
     """The definition a model sees: ``{"type": "function", "function": {...}}``."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["function"] = "function"
     function: FunctionDefinition
 
@@ -48,38 +88,64 @@ class FunctionToolDefinition(DomainModel):
         return self.function.name
 
 
-class ToolCallFunction(DomainModel):
+class ToolCallFunction(GuideModel):
     name: str
     arguments: str = "{}"
 
 
-class ToolCall(DomainModel):
+class ToolCall(GuideModel):
     """A call the model asked for. ``function.arguments`` is the model's raw JSON text."""
 
     id: str
     type: Literal["function"] = "function"
     function: ToolCallFunction
-    _parsed: tuple[str, Any] | None = PrivateAttr(default=None)
+    _parsed: tuple[str, Any, int] | None = PrivateAttr(default=None)
 
     @property
     def name(self) -> str:
         return self.function.name
 
-    def parsed_arguments(self) -> Any:
-        """The arguments as JSON (parsed once per text; treat the result as read-only);
-        raises ``ValueError`` when the model wrote invalid JSON."""
+    def parsed_arguments(
+        self, *, max_chars: int = MAX_ARGUMENT_CHARS, max_depth: int = MAX_ARGUMENT_DEPTH
+    ) -> Any:
+        """The arguments as JSON (parsed once per text; treat the result as read-only).
+
+        Raises ``ToolArgumentsError`` (a ``ValueError``) when the model wrote invalid JSON,
+        more than ``max_chars`` characters, or arrays/objects nested deeper than ``max_depth``.
+        """
         text = self.function.arguments
+        if not isinstance(text, str):  # only reachable through model_construct or assignment
+            raise ToolArgumentsError(
+                f"function.arguments must be a JSON string, not {type(text).__name__}"
+            )
+        if len(text) > max_chars:
+            raise ToolArgumentsError(
+                f"arguments are {len(text)} characters long; the limit is {max_chars}"
+            )
         private = self.__pydantic_private__  # direct: attribute access to privates is slow
         cached = private.get("_parsed") if private is not None else None
         if cached is not None and cached[0] is text:
-            return cached[1]
-        value = json.loads(text.strip() or "{}")
-        if private is not None:
-            private["_parsed"] = (text, value)
+            value, depth = cached[1], cached[2]
+        else:
+            try:
+                value = json.loads(text.strip() or "{}")
+            except RecursionError:
+                raise ToolArgumentsError(
+                    f"arguments are nested too deeply (the limit is {max_depth} levels)"
+                ) from None
+            except ValueError as exc:  # JSONDecodeError, integer digit limit
+                raise ToolArgumentsError(f"arguments are not valid JSON: {exc}") from None
+            depth = _depth(value)
+            if private is not None:
+                private["_parsed"] = (text, value, depth)
+        if depth > max_depth:
+            raise ToolArgumentsError(
+                f"arguments are nested {depth} levels deep; the limit is {max_depth}"
+            )
         return value
 
 
-class ToolResult(DomainModel):
+class ToolResult(GuideModel):
     """What a tool call produced. ``error`` is set (to a message) when it failed."""
 
     tool_call_id: str
@@ -108,6 +174,8 @@ class ToolResult(DomainModel):
         cls, tool_call: ToolCall, message: str, *, code: str = "tool_error", **metadata: Any
     ) -> ToolResult:
         """An error result whose output tells the model what went wrong."""
+        if len(message) > _MAX_ERROR_CHARS:
+            message = message[:_MAX_ERROR_CHARS] + f"… [{len(message) - _MAX_ERROR_CHARS} more characters]"
         return cls(
             tool_call_id=tool_call.id,
             tool_name=tool_call.function.name,
@@ -135,7 +203,27 @@ class Tool(ABC):
 
     @abstractmethod
     async def execute(self, arguments: Mapping[str, Any]) -> Any:
-        """Run the tool with already-parsed arguments and return a JSON-serialisable result."""
+        """Run the tool with already-parsed arguments and return a JSON-serialisable result.
+
+        Executors pass the mapping ``validate_arguments`` returned. Implementations that
+        want the guide's ``tool.execute(tool_call.function.arguments)`` (the raw JSON text)
+        to work too can start with ``arguments = self.coerce_arguments(arguments)``.
+        """
+
+    def coerce_arguments(self, arguments: Any) -> Mapping[str, Any]:
+        """Arguments as ``execute`` needs them: the JSON text of ``tool_call.function.arguments``
+        is parsed (bounded, see ``ToolCall.parsed_arguments``) and validated; a mapping is
+        validated; anything else is a ``TypeError`` naming the two accepted spellings."""
+        if isinstance(arguments, str):
+            probe = ToolCall(id="", function=ToolCallFunction(name=self.name, arguments=arguments))
+            return self.validate_arguments(probe.parsed_arguments())
+        if isinstance(arguments, Mapping):
+            return self.validate_arguments(arguments)
+        raise TypeError(
+            f"tool {self.name!r}: execute() takes the arguments as a mapping "
+            "(tool_call.parsed_arguments()) or as the JSON text (tool_call.function.arguments), "
+            f"not {type(arguments).__name__}"
+        )
 
     def validate_arguments(self, arguments: Any) -> Mapping[str, Any]:
         """Check arguments before the call; raise ``ValueError`` with a message the model reads."""
@@ -144,7 +232,7 @@ class Tool(ABC):
         return arguments
 
 
-class ToolExecutionContext(DomainModel):
+class ToolExecutionContext(GuideModel):
     """Everything an executor may need besides the call: tools, who is calling, where."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)

@@ -1,21 +1,51 @@
 """The agent loop: call the model, run the tool calls it asks for, feed results back,
 until a final answer, ``max_iterations``, the total timeout, or cancellation.
 
-Tool failures never escape: every one is an error ``ToolResult`` the model sees.
+What stays true however a run ends (answer, timeout, cancellation, an error, a stream the
+consumer stopped reading):
+
+* tool failures never escape: every one is an error ``ToolResult`` the model sees — an
+  exception, a ``CancelledError`` a tool raised by itself, a schema violation, an unknown
+  tool, malformed JSON, a custom executor or hook that raises or returns the wrong thing;
+* ``agent.messages`` stays valid for OpenAI and Anthropic: every tool call is answered by
+  exactly one result, in order (calls a run could not finish are answered as cancelled /
+  timed out), tool call ids are unique within a turn, no message is empty;
+* one run at a time: starting a run while another is busy (awaiting the model or tools)
+  raises ``AgentBusyError``; one started while another is paused at a ``yield`` of
+  ``stream()`` (or abandoned there) supersedes it — the old stream stops with
+  ``AgentBusyError`` if resumed and leaves the history alone;
+* cancellation propagates (``task.cancel()`` cancels the run), also when a tool swallowed it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Sequence
 from typing import Any
 
-from oneringai.domain.content import InputItem, Message, MessageRole, ToolResultContent
-from oneringai.domain.errors import ProviderTimeoutError
+from oneringai.application.agents.history import answer_open_calls, result_part, with_unique_call_ids
+from oneringai.application.agents.support import (
+    AgentBusyError,
+    AgentHooks,
+    RunState,
+    call_hook,
+    cancelling,
+    closing,
+    remaining,
+    within,
+)
+from oneringai.application.tools.output import (
+    MAX_OUTPUT_CHARS,
+    NOTE_ROOM,
+    describe_exception,
+    serialise_output,
+)
+from oneringai.application.tools.registry import answer_of, execute_safely
+from oneringai.domain.content import InputItem, Message, MessageRole
+from oneringai.domain.errors import ProviderResponseError, ProviderTimeoutError
 from oneringai.domain.events import (
     IterationCompleteEvent,
     ResponseCompleteEvent,
@@ -28,33 +58,7 @@ from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
 from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult
 
-__all__ = ["Agent", "AgentHooks"]
-
-Hook = Callable[..., Awaitable[Any] | Any]
-
-
-@dataclass
-class AgentHooks:
-    """Optional callbacks (sync or async).
-
-    * ``before_model(options)`` may return new options;
-    * ``after_model(response)`` observes each model response;
-    * ``before_tool(call, context)`` may return a modified ``ToolCall`` (new arguments),
-      a ``ToolResult`` (skip the tool with that result), or ``False`` (deny);
-    * ``after_tool(call, result)`` may return a replacement ``ToolResult``.
-    """
-
-    before_model: Hook | None = None
-    after_model: Hook | None = None
-    before_tool: Hook | None = None
-    after_tool: Hook | None = None
-
-
-async def _call(hook: Hook | None, *args: Any) -> Any:
-    if hook is None:
-        return None
-    result = hook(*args)
-    return await result if inspect.isawaitable(result) else result
+__all__ = ["Agent", "AgentBusyError", "AgentHooks"]
 
 
 class Agent:
@@ -76,8 +80,10 @@ class Agent:
         max_output_tokens: int | None = None,
         agent_id: str | None = None,
         tool_timeout: float | None = None,
+        max_tool_output_chars: int = MAX_OUTPUT_CHARS,
     ) -> None:
         self.tool_timeout = tool_timeout
+        self.max_tool_output_chars = max_tool_output_chars
         # A provider, or a coroutine function resolving it on first run (container resources
         # open lazily, so ``AgentManager.create`` can stay synchronous).
         self._provider = provider
@@ -100,6 +106,7 @@ class Agent:
         self.usage = Usage()
         self.cost = 0.0
         self.last_iterations = 0
+        self._active: RunState | None = None
 
     @property
     def tools(self) -> list[Tool]:
@@ -121,23 +128,34 @@ class Agent:
         return self
 
     def reset(self) -> None:
-        """Forget the conversation."""
+        """Forget the conversation. A stream paused at a ``yield`` is superseded; a run that is
+        busy (awaiting the model or tools) makes this an ``AgentBusyError``."""
+        active = self._active
+        if active is not None and not active.superseded:
+            if not active.paused:
+                raise AgentBusyError(f"agent {self.id} is running; reset it after the run ends")
+            active.superseded = True
+        self._active = None
         self.messages = []
 
     async def run(self, input: str | Sequence[InputItem]) -> LLMResponse:
         """The final response; the conversation is kept for a follow-up ``run``."""
         final: LLMResponse | None = None
-        async for event in self._loop(input, streaming=False):
-            if isinstance(event, ResponseCompleteEvent):
-                final = event.response
-        assert final is not None
+        async with contextlib.aclosing(self._loop(input, streaming=False)) as events:
+            async for event in events:
+                if isinstance(event, ResponseCompleteEvent):
+                    final = event.response
+        if final is None:  # only a superseded run ends without one, and that one raises
+            raise AgentBusyError(f"agent {self.id}: the run ended without a response")
         return final
 
     async def stream(self, input: str | Sequence[InputItem]) -> AsyncIterator[StreamEvent]:
         """Model events plus tool execution and iteration events; the last is the final
-        ``response.complete``."""
-        async for event in self._loop(input, streaming=True):
-            yield event
+        ``response.complete``. Stop early with ``async with contextlib.aclosing(...)`` /
+        ``aclose()`` to settle the history at once (otherwise the next run does it)."""
+        async with contextlib.aclosing(self._loop(input, streaming=True)) as events:
+            async for event in events:  # closing this stream closes the loop (settles history) at once
+                yield event
 
     def _options(self) -> TextGenerateOptions:
         return TextGenerateOptions(
@@ -150,89 +168,126 @@ class Agent:
             metadata={"user_id": self.user_id} if self.user_id else None,
         )
 
-    async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncIterator[StreamEvent]:
-        self.messages.extend([Message.user(input)] if isinstance(input, str) else list(input))
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        provider = await self.resolve_provider()
-        capabilities = provider.get_model_capabilities(self.model)
-        run_usage = Usage()
+    def _begin(self) -> RunState:
+        previous = self._active
+        if previous is not None and not previous.superseded:
+            if not previous.paused:
+                raise AgentBusyError(
+                    f"agent {self.id} is already running; an agent holds one conversation — "
+                    "await the running call, or create another agent for concurrent work"
+                )
+            previous.superseded = True  # paused at a yield, or abandoned there
+        run = RunState(cancelling=cancelling())
+        self._active = run
+        # Calls a superseded or abandoned run left open: answer them before anything else.
+        answer_open_calls(
+            self.messages, {}, code="cancelled", reason="the run ended before this tool finished"
+        )
+        return run
+
+    def _resume(self, run: RunState) -> None:
+        run.paused = False
+        if run.superseded:
+            raise AgentBusyError(f"agent {self.id}: this stream was superseded by a newer run")
+
+    async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncGenerator[StreamEvent, None]:
+        run = self._begin()
+        calls: list[ToolCall] = []  # this iteration's calls, not yet answered in the history
+        done: dict[str, ToolResult] = {}
+        code, reason = "cancelled", "the run was cancelled before this tool finished"
         response: LLMResponse | None = None
-        pending: list[ToolCall] = []  # calls made but not yet answered, for a clean history
         stop_reason: str | None = None
+        run_usage = Usage()
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        provider: ITextProvider | None = None
         try:
+            self.messages.extend([Message.user(input)] if isinstance(input, str) else list(input))
+            provider = await self.resolve_provider()
+            capabilities = provider.get_model_capabilities(self.model)
             for iteration in range(1, self.max_iterations + 1):
                 self.last_iterations = iteration
                 options = self._options()
-                changed = await _call(self.hooks.before_model, options)
+                changed = await call_hook(self.hooks.before_model, options)
                 if isinstance(changed, TextGenerateOptions):
                     options = changed
                 answer: LLMResponse | None = None
-                async with asyncio.timeout(_remaining(deadline)):
-                    if streaming:
-                        async for event in provider.stream_generate(options):
+                if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
+                    async with closing(provider.stream_generate(options)) as events:
+                        iterator = aiter(events)
+                        while True:
+                            try:
+                                event = await within(deadline, anext(iterator))
+                            except StopAsyncIteration:
+                                break
                             if isinstance(event, ResponseCompleteEvent):
                                 answer = event.response
-                            else:
-                                yield event
-                    else:
-                        answer = await provider.generate(options)
+                                continue
+                            run.paused = True
+                            yield event
+                            self._resume(run)
+                else:
+                    answer = await within(deadline, provider.generate(options))
                 if answer is None:
-                    raise RuntimeError("provider stream ended without response.complete")
-                response = answer
-                await _call(self.hooks.after_model, response)
+                    raise ProviderResponseError(
+                        "the provider's stream ended without response.complete",
+                        provider=getattr(provider, "name", None), model=self.model,
+                    )
+                response = with_unique_call_ids(answer)
+                await call_hook(self.hooks.after_model, response)
                 run_usage = run_usage + response.usage
                 self.cost += capabilities.cost(response.usage.input_tokens, response.usage.output_tokens)
-                self.messages.extend(response.output)
+                self.messages.extend(item for item in response.output if item.content)
                 calls = response.tool_calls
                 if not calls:
+                    run.paused = True
                     yield IterationCompleteEvent(iteration=iteration, tool_calls=0, usage=response.usage)
+                    self._resume(run)
                     break
-                pending = list(calls)
-                results: list[ToolResult] = []
-                async for event in self._run_tools(calls, iteration, deadline):
-                    if isinstance(event, ToolExecutionDoneEvent):
-                        results.append(event.result)
+                async for event in self._run_tools(calls, iteration, deadline, done, run):
+                    run.paused = True
                     yield event
-                pending = []
-                self._append_results(calls, results)
-                yield IterationCompleteEvent(iteration=iteration, tool_calls=len(calls), usage=response.usage)
+                    self._resume(run)
+                self.messages.append(
+                    Message(
+                        role=MessageRole.USER, content=[result_part(done[c.id]) for c in calls]
+                    )
+                )
+                answered, calls, done = len(calls), [], {}
+                run.paused = True
+                yield IterationCompleteEvent(iteration=iteration, tool_calls=answered, usage=response.usage)
+                self._resume(run)
             else:
                 stop_reason = "max_iterations"
         except TimeoutError:
             if deadline is None or time.monotonic() < deadline:
+                code, reason = "aborted", "the run failed before this tool finished"
                 raise  # not ours: a provider or tool timeout that escaped
             if response is None:
                 raise ProviderTimeoutError(
                     f"agent timed out after {self.timeout:g}s before the model answered",
                     provider=getattr(provider, "name", None), model=self.model,
                 ) from None
-            if pending:  # keep the conversation valid for a follow-up run
-                self._append_results(
-                    pending, [ToolResult.failure(c, "agent timed out before this tool finished", code="timeout") for c in pending]
-                )
-            stop_reason = "timeout"
+            code, reason, stop_reason = "timeout", "agent timed out before this tool finished", "timeout"
+        except (asyncio.CancelledError, GeneratorExit):
+            raise
+        except BaseException:
+            code, reason = "aborted", "the run failed before this tool finished"
+            raise
+        finally:
+            if not run.superseded:
+                if calls:
+                    answer_open_calls(self.messages, done, code=code, reason=reason)
+                self._active = None
         if stop_reason is not None and response is not None:
             response = response.model_copy(update={"status": "incomplete", "stop_reason": stop_reason})
         assert response is not None
         self.usage = self.usage + run_usage
         yield ResponseCompleteEvent(response=response.model_copy(update={"usage": run_usage}))
 
-    def _append_results(self, calls: list[ToolCall], results: list[ToolResult]) -> None:
-        order = {c.id: i for i, c in enumerate(calls)}
-        results = sorted(results, key=lambda r: order.get(r.tool_call_id, 0))
-        self.messages.append(
-            Message(
-                role=MessageRole.USER,
-                content=[
-                    ToolResultContent(tool_use_id=r.tool_call_id, content=r.output, error=r.error)
-                    for r in results
-                ],
-            )
-        )
-
     async def _run_tools(
-        self, calls: list[ToolCall], iteration: int, deadline: float | None
+        self, calls: list[ToolCall], iteration: int, deadline: float | None, done: dict[str, ToolResult], run: RunState
     ) -> AsyncIterator[StreamEvent]:
+        """Runs ``calls``, recording each result in ``done`` as soon as it exists."""
         context = ToolExecutionContext(
             tools=self.tools, user_id=self.user_id, roles=self.roles, agent_id=self.id, iteration=iteration
         )
@@ -242,8 +297,10 @@ class Agent:
                 tool_call_id=call.id, tool_name=call.function.name, arguments=call.function.arguments
             )
             started = time.perf_counter()
-            async with asyncio.timeout(_remaining(deadline)):
-                result = await self._execute(call, context)
+            async with asyncio.timeout(remaining(deadline)):
+                done[call.id] = result = await self._execute(call, context)
+                if cancelling() > run.cancelling:  # a tool swallowed our cancellation: honour it
+                    raise asyncio.CancelledError
             yield ToolExecutionDoneEvent(
                 tool_call_id=call.id, tool_name=call.function.name, result=result,
                 duration_ms=(time.perf_counter() - started) * 1000,
@@ -260,7 +317,7 @@ class Agent:
                     )
                 )
                 started = time.perf_counter()
-                result = await self._execute(call, context)
+                done[call.id] = result = await self._execute(call, context)
                 await queue.put(
                     ToolExecutionDoneEvent(
                         tool_call_id=call.id,
@@ -270,43 +327,58 @@ class Agent:
                     )
                 )
 
-        async with asyncio.timeout(_remaining(deadline)), asyncio.TaskGroup() as group:
-            for call in calls:
-                group.create_task(one(call))
-            done = 0
-            while done < len(calls):
-                event = await queue.get()
+        # Plain tasks, not a TaskGroup: events are yielded while they run, and a TaskGroup
+        # would turn the consumer's GeneratorExit (aclose) into an exception group.
+        tasks = [asyncio.create_task(one(call)) for call in calls]
+        try:
+            finished = 0
+            while finished < len(calls):
+                event = await within(deadline, queue.get())
                 if isinstance(event, ToolExecutionDoneEvent):
-                    done += 1
+                    finished += 1
                 yield event
+        finally:
+            running = [task for task in tasks if not task.done()]
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
 
     async def _execute(self, call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        """The result answering ``call``: hooks, the executor under ``tool_timeout``, bounds."""
+        original = call
         try:
-            decision = await _call(self.hooks.before_tool, call, context)
+            decision = await call_hook(self.hooks.before_tool, call, context)
             if decision is False:
                 return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
             if isinstance(decision, ToolResult):
-                return decision
+                return self._bounded(answer_of(original, decision))
             if isinstance(decision, ToolCall):
                 call = decision.model_copy(update={"id": call.id})
             try:
                 async with asyncio.timeout(self.tool_timeout):
-                    result = await self.executor.execute_tool(call, context)
+                    result = await execute_safely(self.executor, call, context)
             except TimeoutError:
                 result = ToolResult.failure(
                     call,
                     f"tool timed out after {self.tool_timeout:g}s (agents.tool_timeout)",
                     code="timeout",
                 )
-            replaced = await _call(self.hooks.after_tool, call, result)
-            return replaced if isinstance(replaced, ToolResult) else result
-        except asyncio.CancelledError:
+            replaced = await call_hook(self.hooks.after_tool, call, result)
+            if isinstance(replaced, ToolResult):
+                result = answer_of(original, replaced)
+            return self._bounded(result)
+        except (KeyboardInterrupt, SystemExit):
             raise
-        except Exception as exc:  # an executor or hook bug still becomes a result the model sees
-            return ToolResult.failure(call, f"{type(exc).__name__}: {exc}", code="executor_error")
+        except asyncio.CancelledError:
+            if cancelling():
+                raise
+            return ToolResult.failure(original, "a hook raised CancelledError", code="executor_error")
+        except BaseException as exc:
+            return ToolResult.failure(original, describe_exception(exc), code="executor_error")
 
-
-def _remaining(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    return max(0.0, deadline - time.monotonic())
+    def _bounded(self, result: ToolResult) -> ToolResult:
+        output = result.output
+        if isinstance(output, str) and len(output) <= self.max_tool_output_chars + NOTE_ROOM:
+            return result
+        return result.model_copy(update={"output": serialise_output(output, self.max_tool_output_chars)})

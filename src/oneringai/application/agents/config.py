@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from oneringai.application.tools.output import MAX_OUTPUT_CHARS
+from oneringai.application.tools.threads import DEFAULT_TOOL_THREADS
 from oneringai.domain._base import SettingsSection
+from oneringai.domain.tools import MAX_ARGUMENT_CHARS
 
 __all__ = ["AgentSettings"]
 
@@ -14,3 +17,14 @@ class AgentSettings(SettingsSection):
     tool_timeout: float = Field(default=30.0, gt=0)
     max_parallel_tools: int = Field(default=4, ge=1)
     timeout: float | None = Field(default=None, gt=0, description="total seconds per run")
+    tool_threads: int = Field(
+        default=DEFAULT_TOOL_THREADS,
+        ge=1,
+        description="threads for synchronous tools (their own pool, not asyncio's default executor)",
+    )
+    max_tool_argument_chars: int = Field(
+        default=MAX_ARGUMENT_CHARS, ge=2, description="longer tool arguments are an invalid_arguments result"
+    )
+    max_tool_output_chars: int = Field(
+        default=MAX_OUTPUT_CHARS, ge=100, description="longer tool output is truncated with a note"
+    )

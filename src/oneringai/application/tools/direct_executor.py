@@ -1,75 +1,151 @@
-"""The innermost executor: find the tool, validate arguments, run it, never raise."""
+"""The innermost executor: find the tool, validate arguments, run it — and never raise.
+
+Every outcome of a call is a ``ToolResult`` (``metadata["code"]`` says which):
+
+* ``unknown_tool`` — the model named a tool that is not in ``context.tools``;
+* ``invalid_arguments`` — invalid JSON, longer than ``max_argument_chars``, nested deeper
+  than ``max_argument_depth``, or not matching the tool's schema;
+* ``tool_error`` — the tool raised: any ``Exception``, any other ``BaseException`` subclass,
+  or a ``CancelledError`` of its own (nobody cancelled the call);
+* success — the return value as text (``serialise_output``: bounded to
+  ``max_output_chars``, always producible). A coroutine returned by a tool is awaited once.
+
+Two things do propagate, on purpose: cancellation of the caller (a ``CancelledError`` while
+our task is being cancelled, so timeouts and ``task.cancel()`` work) and
+``KeyboardInterrupt`` / ``SystemExit`` (the process is stopping; swallowing them would keep
+it alive). Synchronous tools run on this executor's own bounded ``ToolThreadPool``, closed by
+``aclose()``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
+import inspect
 import time
-from typing import Any
 
+from oneringai.application.tools.output import (
+    MAX_OUTPUT_CHARS,
+    describe_exception,
+    serialise_output,
+)
+from oneringai.application.tools.threads import DEFAULT_TOOL_THREADS, TOOL_THREADS, ToolThreadPool
 from oneringai.domain.errors import ToolExecutionError
 from oneringai.domain.interfaces import IToolExecutor
-from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
+from oneringai.domain.tools import (
+    MAX_ARGUMENT_CHARS,
+    MAX_ARGUMENT_DEPTH,
+    ToolCall,
+    ToolExecutionContext,
+    ToolResult,
+)
 
-__all__ = ["DirectToolExecutor", "serialise_output"]
+__all__ = ["DirectToolExecutor", "cancel_requested", "serialise_output"]
+
+_PROCESS_EXITS = (KeyboardInterrupt, SystemExit)
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list})  # never awaitable: skip the check
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "model_dump") and callable(value.model_dump):  # pydantic models
-        return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
+def cancel_requested() -> bool:
+    """Whether someone asked to cancel the running task (``task.cancel()``, a timeout).
 
-
-def serialise_output(value: Any) -> str:
-    """What the model reads: strings as they are, everything else as JSON."""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, default=_jsonable)
-    except (TypeError, ValueError):
-        return str(value)
+    Tells a ``CancelledError`` that is ours to honour from one a tool raised by itself.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 class DirectToolExecutor(IToolExecutor):
+    """See the module docstring. Limits are keywords; ``configure`` changes them later
+    (``AgentManager`` applies the YAML ``agents:`` section that way)."""
+
+    def __init__(
+        self,
+        *,
+        max_threads: int = DEFAULT_TOOL_THREADS,
+        max_argument_chars: int = MAX_ARGUMENT_CHARS,
+        max_argument_depth: int = MAX_ARGUMENT_DEPTH,
+        max_output_chars: int = MAX_OUTPUT_CHARS,
+    ) -> None:
+        self.threads = ToolThreadPool(max_threads)
+        self.max_argument_chars = max_argument_chars
+        self.max_argument_depth = max_argument_depth
+        self.max_output_chars = max_output_chars
+
+    def configure(
+        self,
+        *,
+        max_threads: int | None = None,
+        max_argument_chars: int | None = None,
+        max_argument_depth: int | None = None,
+        max_output_chars: int | None = None,
+    ) -> None:
+        """Change limits; ``None`` keeps the current value."""
+        if max_threads is not None:
+            self.threads.resize(max_threads)
+        if max_argument_chars is not None:
+            self.max_argument_chars = max_argument_chars
+        if max_argument_depth is not None:
+            self.max_argument_depth = max_argument_depth
+        if max_output_chars is not None:
+            self.max_output_chars = max_output_chars
+
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         started = time.perf_counter()
         name = tool_call.function.name
-        tool = context.find_tool(name)
-        if tool is None:
-            available = ", ".join(t.name for t in context.tools) or "none"
-            return ToolResult.failure(
-                tool_call, f"unknown tool {name!r} (available: {available})", code="unknown_tool"
-            )
         try:
-            raw = tool_call.parsed_arguments()
-        except ValueError as exc:
-            return ToolResult.failure(
-                tool_call, f"arguments are not valid JSON: {exc}", code="invalid_arguments"
-            )
-        try:
+            tool = context.find_tool(name)
+            if tool is None:
+                available = ", ".join(t.name for t in context.tools) or "none"
+                return ToolResult.failure(
+                    tool_call, f"unknown tool {name!r} (available: {available})", code="unknown_tool"
+                )
+            raw = tool_call.parsed_arguments(max_chars=self.max_argument_chars, max_depth=self.max_argument_depth)
             arguments = tool.validate_arguments(raw)
-        except ValueError as exc:
+        except ValueError as exc:  # ToolArgumentsError, a schema mismatch
             return ToolResult.failure(tool_call, str(exc), code="invalid_arguments")
+        except RecursionError:  # a custom validate_arguments that walks recursively
+            return ToolResult.failure(tool_call, "arguments are nested too deeply", code="invalid_arguments")
+        except BaseException as exc:  # a hostile tool definition or validator
+            return _failure(tool_call, exc)
+        token = TOOL_THREADS.set(self.threads)  # what FunctionTool runs sync functions on
         try:
             value = await tool.execute(arguments)
-        except asyncio.CancelledError:
-            raise
-        except ToolExecutionError as exc:
-            return ToolResult.failure(tool_call, str(exc), code="tool_error", retryable=exc.is_retryable)
-        except (TimeoutError, ConnectionError) as exc:
+            if type(value) not in _PLAIN and inspect.isawaitable(value):  # a coroutine handed back: run it once
+                value = await value
+        except BaseException as exc:
+            return _failure(tool_call, exc)
+        finally:
+            TOOL_THREADS.reset(token)
+        if type(value) not in _PLAIN and inspect.isawaitable(value):
+            close = getattr(value, "close", None)
+            if callable(close):
+                close()  # no "coroutine was never awaited" warning
             return ToolResult.failure(
-                tool_call, f"{type(exc).__name__}: {exc}", code="tool_error", retryable=True
+                tool_call, "the tool returned an awaitable that returned another awaitable", code="tool_error"
             )
-        except Exception as exc:
-            return ToolResult.failure(tool_call, f"{type(exc).__name__}: {exc}", code="tool_error")
         return ToolResult(
             tool_call_id=tool_call.id,
             tool_name=name,
-            output=serialise_output(value),
+            output=serialise_output(value, self.max_output_chars),
             execution_time_ms=(time.perf_counter() - started) * 1000,
         )
+
+    async def aclose(self) -> None:
+        """Shut the synchronous tools' thread pool down (a later call opens a new one)."""
+        self.threads.shutdown()
+
+
+def _failure(tool_call: ToolCall, exc: BaseException) -> ToolResult:
+    """The result for what a tool raised; re-raises what must propagate (see module doc)."""
+    if isinstance(exc, _PROCESS_EXITS):
+        raise exc
+    if isinstance(exc, asyncio.CancelledError):
+        if cancel_requested():
+            raise exc
+        return ToolResult.failure(
+            tool_call, "the tool raised CancelledError (nobody cancelled the call)", code="tool_error"
+        )
+    if isinstance(exc, ToolExecutionError):
+        return ToolResult.failure(tool_call, str(exc), code="tool_error", retryable=exc.is_retryable)
+    retryable = isinstance(exc, TimeoutError | ConnectionError)
+    return ToolResult.failure(tool_call, describe_exception(exc), code="tool_error", retryable=retryable)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from oneringai.application.tools.threads import current_tool_threads
 from oneringai.domain.tools import (
     FunctionDefinition,
     FunctionToolDefinition,
@@ -17,11 +18,18 @@ from oneringai.domain.tools import (
 
 __all__ = ["FunctionTool", "tool"]
 
+_VALID_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+class _Validated(dict[str, Any]):
+    """Arguments that went through ``validate_arguments``: not validated a second time."""
+
 
 class FunctionTool(Tool):
     """Wraps a sync or async function. Arguments are validated by a pydantic model built
-    from the type hints before the function runs; sync functions run in a thread so a
-    timeout executor can abandon them."""
+    from the type hints before the function runs; sync functions run on the tools' own
+    bounded thread pool (``ToolThreadPool``), so a timeout can abandon them without
+    starving the event loop's default executor."""
 
     def __init__(
         self,
@@ -42,9 +50,15 @@ class FunctionTool(Tool):
             dict(parameters) if parameters is not None else _clean_schema(self._model.model_json_schema())
         )
         doc = inspect.getdoc(func) or ""
+        tool_name: str = name or str(getattr(func, "__name__", ""))
+        if not _VALID_NAME.fullmatch(tool_name):
+            raise ValueError(
+                f"tool name {tool_name!r} is not one vendors accept (1-64 of A-Z a-z 0-9 _ . -): "
+                "pass tool(name=...) / FunctionTool(func, name=...)"
+            )
         self._definition = FunctionToolDefinition(
             function=FunctionDefinition(
-                name=name or func.__name__,
+                name=tool_name,
                 description=description if description is not None else doc.split("\n\n")[0].strip(),
                 parameters=schema,
             )
@@ -55,6 +69,8 @@ class FunctionTool(Tool):
         return self._definition
 
     def validate_arguments(self, arguments: Any) -> Mapping[str, Any]:
+        if isinstance(arguments, _Validated):
+            return arguments
         if not isinstance(arguments, Mapping):
             raise ValueError("arguments must be a JSON object")
         try:
@@ -64,12 +80,17 @@ class FunctionTool(Tool):
                 f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
             )
             raise ValueError(f"invalid arguments: {problems}") from None
-        return dict(model.__dict__)
+        return _Validated(model.__dict__)
 
-    async def execute(self, arguments: Mapping[str, Any]) -> Any:
+    async def execute(self, arguments: Mapping[str, Any] | str) -> Any:
+        """Run the function. Executors pass validated arguments; called directly it also
+        takes a plain mapping or the guide's raw JSON text (``tool_call.function.arguments``),
+        both validated first (``ValueError`` with what is wrong)."""
+        if not isinstance(arguments, _Validated):
+            arguments = self.coerce_arguments(arguments)
         if self._is_async:
             return await self.func(**arguments)
-        return await asyncio.to_thread(self.func, **arguments)
+        return await current_tool_threads().run(self.func, **arguments)
 
     def __repr__(self) -> str:
         return f"FunctionTool({self.name!r})"

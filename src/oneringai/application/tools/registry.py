@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from oneringai.application.tools.direct_executor import DirectToolExecutor
+from oneringai.application.tools.direct_executor import DirectToolExecutor, cancel_requested
 from oneringai.application.tools.function_tool import FunctionTool
+from oneringai.application.tools.output import describe_exception
+from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import FunctionToolDefinition, Tool, ToolCall, ToolExecutionContext, ToolResult
 
-__all__ = ["ToolRegistry"]
+__all__ = ["ToolRegistry", "answer_of", "execute_safely"]
 
 
 class ToolRegistry:
@@ -57,5 +60,44 @@ class ToolRegistry:
     async def execute(
         self, tool_call: ToolCall, *, user_id: str | None = None, roles: Sequence[str] = (), **metadata: Any
     ) -> ToolResult:
+        """Run ``tool_call`` through the executor stack; always a ``ToolResult`` (a layer that
+        raises becomes an ``executor_error`` result), except cancellation of the caller,
+        ``KeyboardInterrupt``/``SystemExit`` and ``ConfigError`` (a stack that cannot work)."""
         context = ToolExecutionContext(tools=self.tools, user_id=user_id, roles=frozenset(roles), metadata=metadata)
-        return await self.executor.execute_tool(tool_call, context)
+        return await execute_safely(self.executor, tool_call, context)
+
+
+async def execute_safely(executor: IToolExecutor, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+    """``executor.execute_tool`` whose every outcome is a ``ToolResult`` answering ``tool_call``.
+
+    Custom executors and hooks are user code: an exception, a ``CancelledError`` nobody asked
+    for, a return value that is not a ``ToolResult`` or answers another call id — each becomes
+    an error result (or the right id) here, so an agent's history always pairs every call
+    with exactly one result.
+    """
+    try:
+        result: object = await executor.execute_tool(tool_call, context)
+    except (KeyboardInterrupt, SystemExit, ConfigError):
+        raise
+    except asyncio.CancelledError:
+        if cancel_requested():
+            raise
+        return ToolResult.failure(
+            tool_call, "the executor raised CancelledError (nobody cancelled the call)", code="executor_error"
+        )
+    except BaseException as exc:
+        return ToolResult.failure(tool_call, describe_exception(exc), code="executor_error")
+    return answer_of(tool_call, result)
+
+
+def answer_of(tool_call: ToolCall, result: object) -> ToolResult:
+    """``result`` as the answer to ``tool_call``: a ``ToolResult`` with its id, or an error."""
+    if not isinstance(result, ToolResult):
+        return ToolResult.failure(
+            tool_call,
+            f"the executor returned {type(result).__name__}, not a ToolResult",
+            code="executor_error",
+        )
+    if result.tool_call_id != tool_call.id:
+        result = result.model_copy(update={"tool_call_id": tool_call.id})
+    return result

@@ -70,8 +70,8 @@ class AuditingToolExecutor(WrapperToolExecutor):
     ) -> dict[str, Any]:
         try:
             arguments: Any = self._redact(tool_call.parsed_arguments())
-        except ValueError:
-            arguments = "[invalid JSON]"
+        except ValueError as exc:  # invalid JSON, or over the size/depth limits: record why
+            arguments = f"[unparseable arguments: {str(exc)[:200]}]"
         return {
             "timestamp": time.time(),  # epoch seconds; sinks format it
             "user_id": context.user_id,

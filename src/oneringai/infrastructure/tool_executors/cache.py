@@ -1,7 +1,18 @@
-"""Cache tool results by tool name + canonical JSON arguments (+ user); errors are never cached."""
+"""Cache tool results by tool name + canonical JSON arguments (+ user); errors are never cached.
+
+Identical calls in flight are coalesced (single flight per cache key): while the first call
+of a key runs, later ones wait for it and receive its result (under their own
+``tool_call_id``, ``metadata["cache"] == "coalesced"``) instead of running the tool again.
+If the first call fails (an error result), the waiters receive that error too; if it is
+cancelled or its executor raises, one waiter runs the tool itself. Coalescing is
+in-process for both backends: with ``backend: redis`` the *results* are shared between
+processes, but two processes that miss the same key at the same moment each run the tool
+once (there is no cross-process lock; a tool that must not run twice needs its own).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -28,17 +39,21 @@ class CachingToolExecutor(WrapperToolExecutor):
         super().__init__(wrapped, config, **kwargs)
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._redis: Any = None
+        self._in_flight: dict[str, asyncio.Future[ToolResult | None]] = {}
         self.hits = 0
         self.misses = 0
+        self.coalesced = 0
 
     def cache_key(self, tool_call: ToolCall, context: ToolExecutionContext) -> str | None:
         try:
             arguments = tool_call.parsed_arguments()
         except ValueError:
-            return None  # invalid JSON: let the inner executor report it
-        canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return None  # invalid, too long or too deep: let the inner executor report it
+        # ensure_ascii: a lone surrogate (valid in JSON text) must not break the hashing
+        canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"))
         scope = (context.user_id or "") if self.config.per_user else ""
-        digest = hashlib.sha256(f"{tool_call.function.name}\0{canonical}\0{scope}".encode()).hexdigest()
+        material = f"{tool_call.function.name}\0{canonical}\0{scope}".encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(material).hexdigest()
         return f"{tool_call.function.name}:{digest}"
 
     async def _get(self, key: str) -> str | None:
@@ -76,30 +91,52 @@ class CachingToolExecutor(WrapperToolExecutor):
         key = self.cache_key(tool_call, context) if tool is not None and tool.cacheable else None
         if key is None:
             return await self.wrapped.execute_tool(tool_call, context)
-        try:
-            cached = await self._get(key)
-        except ConfigError:
-            raise
-        except Exception:  # a cache that is down is a miss, never a failure
-            cached = None
-        if cached is not None:
-            self.hits += 1
-            return ToolResult(
-                tool_call_id=tool_call.id,
-                tool_name=tool_call.function.name,
-                output=cached,
-                metadata={"cache": "hit"},
-            )
-        self.misses += 1
-        result = await self.wrapped.execute_tool(tool_call, context)
-        if not result.is_error:
+        while True:
             try:
-                await self._set(key, result.output)
+                cached = await self._get(key)
             except ConfigError:
                 raise
-            except Exception:  # noqa: S110 - caching is best effort
-                pass
-        return result
+            except Exception:  # a cache that is down is a miss, never a failure
+                cached = None
+            if cached is not None:
+                self.hits += 1
+                return ToolResult(
+                    tool_call_id=tool_call.id,
+                    tool_name=tool_call.function.name,
+                    output=cached,
+                    metadata={"cache": "hit"},
+                )
+            flight = self._in_flight.get(key)
+            if flight is None:
+                return await self._lead(key, tool_call, context)
+            # shield: a waiter that is cancelled must not cancel the call others wait for
+            shared = await asyncio.shield(flight)
+            if shared is not None:
+                self.coalesced += 1
+                metadata = {**shared.metadata, "cache": "coalesced"}
+                return shared.model_copy(update={"tool_call_id": tool_call.id, "metadata": metadata})
+            # the leader was cancelled or its executor raised: look again, maybe lead
+
+    async def _lead(self, key: str, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        flight: asyncio.Future[ToolResult | None] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = flight
+        result: ToolResult | None = None
+        try:
+            self.misses += 1
+            result = await self.wrapped.execute_tool(tool_call, context)
+            if not result.is_error:
+                try:
+                    await self._set(key, result.output)
+                except ConfigError:
+                    raise
+                except Exception:  # noqa: S110 - caching is best effort
+                    pass
+            return result
+        finally:
+            if self._in_flight.get(key) is flight:
+                del self._in_flight[key]
+            if not flight.done():  # None (cancelled, raised, not a ToolResult): a waiter retries
+                flight.set_result(result if isinstance(result, ToolResult) else None)
 
     async def aclose(self) -> None:
         if self._redis is not None:

@@ -56,10 +56,18 @@ class RateLimitExecutorConfig(_Layer):
 
 
 class CacheExecutorConfig(_Layer):
+    """Identical calls in flight are coalesced in-process (one run, shared result) with either
+    backend; with ``redis`` results are shared across processes, but concurrent misses in
+    different processes each run the tool."""
+
     kind: Literal["cache"] = "cache"
     ttl: float = Field(default=300, gt=0)
     max_entries: int = Field(default=1024, ge=1)
-    backend: Literal["memory", "redis"] = "memory"
+    backend: Literal["memory", "redis"] = Field(
+        default="memory",
+        description="identical calls in flight run once per process (single flight); redis shares "
+        "results across processes, but concurrent misses in two processes each run the tool",
+    )
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     prefix: str = "oneringai:toolcache:"
     per_user: bool = True

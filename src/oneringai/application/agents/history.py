@@ -1,0 +1,137 @@
+"""Keeping an agent's conversation acceptable to every vendor.
+
+OpenAI and Anthropic reject a history in which a tool call is not answered: every
+``tool_use`` of an assistant message needs exactly one ``tool_result`` at the start of the
+next (user) message, in the same order, and a ``tool_result`` may answer nothing else. A run
+that is cancelled, times out, fails or is abandoned mid-stream leaves calls open; these
+helpers close them (answering with the result the tool produced when there is one, else an
+error result saying why it has none), so the next run is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+
+from oneringai.domain.content import (
+    Content,
+    InputItem,
+    Message,
+    MessageRole,
+    ToolResultContent,
+    ToolUseContent,
+)
+from oneringai.domain.response import LLMResponse
+from oneringai.domain.tools import ToolResult
+
+__all__ = ["answer_open_calls", "result_part", "with_unique_call_ids"]
+
+
+def result_part(result: ToolResult) -> ToolResultContent:
+    return ToolResultContent(tool_use_id=result.tool_call_id, content=result.output, error=result.error)
+
+
+def _calls(message: InputItem) -> list[ToolUseContent]:
+    if message.role != MessageRole.ASSISTANT:
+        return []
+    return [part for part in message.content if isinstance(part, ToolUseContent)]
+
+
+def _leading_results(message: InputItem) -> list[ToolResultContent]:
+    leading: list[ToolResultContent] = []
+    for part in message.content:
+        if not isinstance(part, ToolResultContent):
+            break
+        leading.append(part)
+    return leading
+
+
+def answer_open_calls(
+    messages: list[InputItem], known: Mapping[str, ToolResult], *, code: str, reason: str
+) -> None:
+    """In place: after each assistant message with tool calls, the next message starts with
+    one result per call, in call order — the existing result, else ``known[id]``, else an
+    error result (``code``, ``reason``). Results that answer no call there are dropped (and a
+    message left empty by that). Idempotent, and one pass without copies on a valid history."""
+    index = 0
+    while index < len(messages):
+        message = messages[index]
+        calls = _calls(message)
+        if not calls:
+            if message.role == MessageRole.USER and any(
+                isinstance(part, ToolResultContent) for part in message.content
+            ):  # orphan results (an edited history): no vendor accepts them
+                kept = [part for part in message.content if not isinstance(part, ToolResultContent)]
+                if kept:
+                    messages[index] = Message(role=MessageRole.USER, content=kept)
+                else:
+                    del messages[index]
+                    continue
+            index += 1
+            continue
+        following = messages[index + 1] if index + 1 < len(messages) else None
+        leading = (
+            _leading_results(following)
+            if following is not None and following.role == MessageRole.USER
+            else []
+        )
+        if (
+            [part.tool_use_id for part in leading] == [call.id for call in calls]
+            and following is not None
+            and not any(isinstance(part, ToolResultContent) for part in following.content[len(leading) :])
+        ):
+            index += 2
+            continue
+        existing = {part.tool_use_id: part for part in leading}
+        answers: list[Content] = [
+            existing.get(call.id)
+            or result_part(known.get(call.id) or _failure(call, code=code, reason=reason))
+            for call in calls
+        ]
+        if leading and following is not None:
+            rest = [
+                part for part in following.content[len(leading) :] if not isinstance(part, ToolResultContent)
+            ]
+            messages[index + 1] = Message(role=MessageRole.USER, content=[*answers, *rest])
+        else:
+            messages.insert(index + 1, Message(role=MessageRole.USER, content=answers))
+        index += 2
+
+
+def _failure(call: ToolUseContent, *, code: str, reason: str) -> ToolResult:
+    return ToolResult(
+        tool_call_id=call.id,
+        tool_name=call.name,
+        output=json.dumps({"error": reason, "code": code}),
+        error=reason,
+        execution_time_ms=None,
+        metadata={"code": code},
+    )
+
+
+def with_unique_call_ids(response: LLMResponse) -> LLMResponse:
+    """``response`` with every tool call id non-empty and unique within it (a vendor pairs
+    results by id; some local servers repeat ids or send none). Unchanged when already so."""
+    seen: set[str] = set()
+    clash = False
+    for item in response.output:
+        for part in item.content:
+            if isinstance(part, ToolUseContent):
+                if not part.id or part.id in seen:
+                    clash = True
+                seen.add(part.id)
+    if not clash:
+        return response
+    seen.clear()
+    output: list[Message] = []
+    for item in response.output:
+        content = []
+        for part in item.content:
+            if isinstance(part, ToolUseContent):
+                if not part.id or part.id in seen:
+                    part = part.model_copy(update={"id": f"call_{uuid.uuid4().hex[:24]}"})
+                seen.add(part.id)
+            content.append(part)
+        output.append(item.model_copy(update={"content": content}))
+    return response.model_copy(update={"output": output})

@@ -1,0 +1,99 @@
+"""What the agent loop leans on: its hooks, its run state, and deadline-bounded awaits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from oneringai.domain.events import StreamEvent
+
+__all__ = [
+    "AgentBusyError",
+    "AgentHooks",
+    "Hook",
+    "RunState",
+    "call_hook",
+    "cancelling",
+    "closing",
+    "remaining",
+    "within",
+]
+
+Hook = Callable[..., Awaitable[Any] | Any]
+
+
+class AgentBusyError(RuntimeError):
+    """A run was started while another run of the same agent is busy, or a superseded
+    stream was resumed. An agent holds one conversation; create one agent per conversation."""
+
+
+@dataclass
+class AgentHooks:
+    """Optional callbacks (sync or async).
+
+    * ``before_model(options)`` may return new options;
+    * ``after_model(response)`` observes each model response;
+    * ``before_tool(call, context)`` may return a modified ``ToolCall`` (new arguments),
+      a ``ToolResult`` (skip the tool with that result), or ``False`` (deny);
+    * ``after_tool(call, result)`` may return a replacement ``ToolResult``.
+
+    A tool hook that raises becomes an ``executor_error`` result; a model hook that raises
+    ends the run with its exception (the history stays valid).
+    """
+
+    before_model: Hook | None = None
+    after_model: Hook | None = None
+    before_tool: Hook | None = None
+    after_tool: Hook | None = None
+
+
+async def call_hook(hook: Hook | None, *args: Any) -> Any:
+    if hook is None:
+        return None
+    result = hook(*args)
+    return await result if inspect.isawaitable(result) else result
+
+
+@dataclass
+class RunState:
+    """One ``_loop``: whether it waits at a ``yield`` (its consumer has the control) and
+    whether a newer run took the conversation over."""
+
+    paused: bool = False
+    superseded: bool = False
+    cancelling: int = 0  # the task's cancel requests when the run started
+
+
+def cancelling() -> int:
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+@contextlib.asynccontextmanager
+async def closing(events: AsyncIterator[StreamEvent]) -> AsyncIterator[AsyncIterator[StreamEvent]]:
+    """Close the provider's stream (its connection) however we leave it."""
+    try:
+        yield events
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+
+
+async def within(deadline: float | None, awaitable: Awaitable[Any]) -> Any:
+    """``await awaitable``, bounded by the run's deadline (``TimeoutError`` past it)."""
+    if deadline is None:
+        return await awaitable
+    async with asyncio.timeout(remaining(deadline)):
+        return await awaitable
+
+
+def remaining(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return max(0.0, deadline - time.monotonic())
