@@ -207,6 +207,8 @@ class KeyRing:
             raw = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise TokenDecryptionError(f"record for {storage_key!r} is corrupt (bad base64)") from None
+        if base64.b64encode(raw).decode() != payload:  # altered padding bits decode the same: still altered
+            raise TokenDecryptionError(f"record for {storage_key!r} is corrupt (altered base64)")
         if len(raw) < _NONCE + 16:
             raise TokenDecryptionError(f"record for {storage_key!r} is truncated")
         try:

@@ -247,6 +247,11 @@ class FileTokenStorage(EncryptedTokenStorage):
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
                         removed += 1
+        for base in (LOCAL_KEY_FILE, ".salt"):  # creations by create_once, under their own lock
+            if next(self.directory.glob(f"{base}{_TMP}*"), None) is not None:
+                with _flock(self.directory / f"{base}.lock", blocking=False) as held:
+                    if held:
+                        removed += _remove_temps(self.directory, f"{base}{_TMP}")
         if removed:
             logger.info("file token storage: removed %d temp file(s) left by interrupted writes", removed)
         return removed
