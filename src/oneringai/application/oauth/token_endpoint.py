@@ -169,8 +169,11 @@ def parse_token_response(
             for err in exc.errors(include_input=False, include_url=False)[:5]
         )
         raise fail(f"token response is malformed: {fields}") from None
+    data = parsed.model_dump(exclude_none=True)
+    for ours in ("obtained_at", "needs_login"):  # our bookkeeping, never the server's to set
+        data.pop(ours, None)
     try:
-        return StoredToken.from_token_response(parsed.model_dump(exclude_none=True))
+        return StoredToken.from_token_response(data)
     except (ValidationError, ValueError):
         raise fail("token response is malformed") from None
 
