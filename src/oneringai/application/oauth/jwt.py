@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from oneringai.domain.errors import OAuthError
-from oneringai.domain.redaction import register_secret
 
 if TYPE_CHECKING:
     from oneringai.application.oauth.config import OAuthConnectionSettings
@@ -76,7 +75,6 @@ async def jwt_bearer_form(config: OAuthConnectionSettings, name: str) -> dict[st
                 f"cannot read the private key file {path}: {reason} (oauth.connections.{name}.private_key_file)",
                 connection=name,
             ) from None
-        register_secret(pem)
     assertion = sign_rs256_assertion(
         pem,
         issuer=config.issuer or config.client_id,
@@ -84,7 +82,8 @@ async def jwt_bearer_form(config: OAuthConnectionSettings, name: str) -> dict[st
         audience=config.audience or config.token_url or "",
         key_id=config.key_id,
     )
-    register_secret(assertion)
+    # Not registered globally (a JWT is caught by the credential shapes, and long values make the
+    # registry's pattern costly): the request scrubs it from its own errors explicitly.
     form = {"grant_type": JWT_BEARER, "assertion": assertion}
     if config.scopes:
         form["scope"] = " ".join(config.scopes)

@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from oneringai.domain.errors import OAuthError
-from oneringai.domain.redaction import get_logger, redact, register_secret
+from oneringai.domain.redaction import get_logger, redact
 from oneringai.domain.tokens import StoredToken
 
 if TYPE_CHECKING:
@@ -103,10 +103,14 @@ class TokenEndpointResponse(BaseModel):
         return value
 
 
-def _register_response_secrets(payload: Mapping[str, Any]) -> None:
-    for name, value in payload.items():
-        if isinstance(name, str) and isinstance(value, str) and ("token" in name or "secret" in name):
-            register_secret(value)
+def _response_secrets(payload: Mapping[str, Any]) -> list[str]:
+    """Token-like values a server sent: hidden from this response's errors. (A valid token
+    registers its own secrets globally when the ``StoredToken`` is built.)"""
+    return [
+        value
+        for name, value in payload.items()
+        if isinstance(name, str) and isinstance(value, str) and ("token" in name or "secret" in name)
+    ]
 
 
 def _decode(body: bytes, content_type: str) -> object:
@@ -133,7 +137,8 @@ def parse_token_response(
     secrets: Iterable[str] = (),
 ) -> StoredToken:
     """The token in a token endpoint's answer, or ``OAuthError`` (scrubbed of ``secrets``)."""
-    hidden = secret_variants(secrets)
+    payload = _decode(body, content_type) if len(body) <= MAX_BODY_BYTES else None
+    hidden = secret_variants([*secrets, *(_response_secrets(payload) if isinstance(payload, dict) else [])])
 
     def fail(message: str, error: str | None = None) -> OAuthError:
         return OAuthError(
@@ -142,9 +147,6 @@ def parse_token_response(
 
     if len(body) > MAX_BODY_BYTES:
         raise fail(f"token endpoint answered more than {MAX_BODY_BYTES} bytes: not a token response")
-    payload = _decode(body, content_type)
-    if isinstance(payload, dict):
-        _register_response_secrets(payload)
     if isinstance(payload, dict) and (status >= 400 or "access_token" not in payload):
         error = payload.get("error")
         description = payload.get("error_description")
@@ -198,8 +200,8 @@ async def request_token(
         secrets += [client_secret, base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()]
     else:
         data["client_id"] = client_id
-    for value in secrets:
-        register_secret(value)
+    # Not registered globally here: each value is registered where it enters (settings, the
+    # stored token, the PKCE pair, the callback, the assertion); variants stay local to this call.
     hidden = secret_variants(secrets)
     try:
         async with client.stream(
