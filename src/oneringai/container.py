@@ -90,7 +90,6 @@ def _passphrase_salt(oauth: OAuthSettings) -> bytes:
     """The stored salt: ``oauth.passphrase_salt``, or a ``.salt`` file the file store keeps."""
     import base64
     import binascii
-    import os
     import secrets
     from pathlib import Path
 
@@ -105,16 +104,15 @@ def _passphrase_salt(oauth: OAuthSettings) -> bytes:
             "e.g. from `oneringai tokens generate-key`)",
             path="oauth.passphrase_salt",
         )
+    from oneringai.infrastructure.token_storage.file import create_once
+
     directory = Path(oauth.storage.file.directory).expanduser()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / ".salt"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secrets.token_bytes(16))
-    return path.read_bytes()
+    salt = create_once(path, lambda: secrets.token_bytes(16))  # atomic across processes
+    if len(salt) < 16:
+        raise ConfigError(f"the passphrase salt {path} is truncated: restore it from a backup", path="oauth.passphrase")
+    return salt
 
 
 def _memory_key_ring(oauth: OAuthSettings) -> Any:

@@ -45,7 +45,7 @@ async def test_snippets_run(snippet):
                 "conformance_kit_usage.py": [
                     "test_concurrent_writers_lose_nothing", "test_delete_and_has", "test_expired_token_without_refresh_is_gone",
                     "test_list_keys_by_prefix", "test_missing_key", "test_overwrite", "test_round_trip",
-                    "test_tampering_is_detected", "test_unicode_keys_and_users_are_isolated"]}
+                    "test_tampering_is_detected", "test_unicode_keys_and_users_are_isolated", "test_wrong_key_is_detected"]}
     assert result == expected[snippet]
 
 

@@ -41,13 +41,14 @@ def add_token_commands(sub: Any, config_args: Callable[[argparse.ArgumentParser]
 
     oauth = sub.add_parser("oauth", help="OAuth connections")
     osub = oauth.add_subparsers(dest="oauth_command", required=True)
-    login = osub.add_parser("login", help="authorize a connection in the browser and store the token")
-    config_args(login)
-    login.add_argument("name", help="a name under oauth.connections")
-    login.add_argument("--user", default=None, help="user id for multi-user storage")
-    login.add_argument("--no-browser", action="store_true", help="only print the URL")
-    login.add_argument("--timeout", type=float, default=300.0)
-    login.set_defaults(handler=lambda a: asyncio.run(_login(a)))
+    for parent in (osub, tsub):  # `oneringai oauth login` and `oneringai tokens login`
+        login = parent.add_parser("login", help="authorize a connection in the browser and store the token")
+        config_args(login)
+        login.add_argument("name", help="a name under oauth.connections")
+        login.add_argument("--user", default=None, help="user id for multi-user storage")
+        login.add_argument("--no-browser", action="store_true", help="only print the URL")
+        login.add_argument("--timeout", type=float, default=300.0)
+        login.set_defaults(handler=lambda a: asyncio.run(_login(a)))
 
 
 def _generate_key() -> str:
@@ -63,11 +64,16 @@ def _settings(args: argparse.Namespace, kind: str | None = None) -> Any:
     return load_settings(args.config, profile=args.profile, overrides=overrides)
 
 
-async def _storage_of(settings: Any) -> tuple[Any, Any]:
+async def _storage_of(settings: Any, *, adopt_local_key: bool = False) -> tuple[Any, Any]:
+    """The configured store. With ``adopt_local_key``, a file store configured with its own
+    keys also reads records the zero-config ``.key`` wrote (moving off it is one step)."""
     from oneringai.client import OneRingAI
 
     client = OneRingAI(settings=settings)
     storage = await client.token_storage.resolve()  # type: ignore[attr-defined]
+    adopt = getattr(storage, "adopt_local_key", None)
+    if adopt_local_key and adopt is not None and not storage.uses_local_key and adopt():
+        print(f"reading tokens written with the zero-config key {storage.local_key_path} too", file=sys.stderr)
     return client, storage
 
 
@@ -91,22 +97,33 @@ async def _delete(args: argparse.Namespace) -> int:
 
 
 async def _rotate(args: argparse.Namespace) -> int:
-    client, storage = await _storage_of(_settings(args))
+    from oneringai.domain.errors import TokenDecryptionError
+
+    client, storage = await _storage_of(_settings(args), adopt_local_key=True)
     async with client:
         keys = await storage.list_keys("")
         changed = 0
+        failed = 0
         for index, key in enumerate(keys, 1):
-            if await storage.rotate_key(key):
-                changed += 1
+            try:
+                if await storage.rotate_key(key):
+                    changed += 1
+            except TokenDecryptionError as exc:  # report it, rotate the rest
+                failed += 1
+                print(f"[{index}/{len(keys)}] {key}: {exc}", file=sys.stderr)
+                continue
             print(f"[{index}/{len(keys)}] {key}", file=sys.stderr)
         print(f"re-encrypted {changed} of {len(keys)} token(s) with key {storage.key_ring.current_key_id}")
-    return 0
+        local = getattr(storage, "local_key_path", None)
+        if local is not None and not storage.uses_local_key and local.exists() and not failed:
+            print(f"no token needs the zero-config key any more: you may delete {local}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 async def _migrate(args: argparse.Namespace) -> int:
     """Copy (never move): the source stays intact, so an interrupted run loses nothing and a
     rerun completes it. Each token is read back from the target before counting it."""
-    source_client, source = await _storage_of(_settings(args, args.source))
+    source_client, source = await _storage_of(_settings(args, args.source), adopt_local_key=True)
     target_client, target = await _storage_of(_settings(args, args.target))
     async with source_client, target_client:
         keys = await source.list_keys(args.prefix)

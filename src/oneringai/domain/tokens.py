@@ -32,6 +32,9 @@ class StoredToken(DomainModel):
     token_type: str = "Bearer"
     scope: str | None = None
     obtained_at: float = Field(default_factory=time.time)
+    #: The server rejected the refresh token (``invalid_grant``): only a new login helps, so
+    #: no caller tries the dead refresh token again.
+    needs_login: bool = False
 
     @field_validator("obtained_at", mode="after")
     @classmethod

@@ -1,7 +1,15 @@
 """OAuth 2.0 for one connection: authorization code + PKCE, client credentials, JWT bearer,
-static tokens; tokens kept in an ``IOAuthTokenStorage``; refresh is single-flight.
+static tokens; tokens kept in an ``IOAuthTokenStorage``.
 
-Keys are ``<connection>:<client_id>`` or ``<connection>:<client_id>:<user_id>``.
+Refresh is single-flight per key: concurrent callers share one token request — and its
+failure (one request, one error for all of them) — and across processes the store's lock
+(Postgres advisory lock, Redis lock, file ``flock``) makes it one request per fleet.
+A refresh token the server rejects (``invalid_grant``) is not tried again: the stored token
+is marked, and every caller gets ``LoginRequiredError`` without a network round trip until
+someone logs in again.
+
+Keys are ``<connection>:<client_id>`` or ``<connection>:<client_id>:<user_id>``, each part
+percent-encoded where it holds ``:`` or ``%`` (``oauth.keys``).
 """
 
 from __future__ import annotations
@@ -14,28 +22,33 @@ import inspect
 import json
 import secrets
 import time
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
-from oneringai.domain.errors import OAuthError
+from oneringai.application.oauth import keys
+from oneringai.application.oauth.bearer import OAuthBearerAuth
+from oneringai.application.oauth.errors import LoginRequiredError
+from oneringai.application.oauth.token_endpoint import request_token
+from oneringai.domain.errors import ConfigError, OAuthError
 from oneringai.domain.interfaces import IOAuthTokenStorage
+from oneringai.domain.redaction import get_logger, redact, register_secret
 from oneringai.domain.tokens import StoredToken
 
-__all__ = ["OAuthBearerAuth", "OAuthManager"]
+__all__ = ["LoginRequiredError", "OAuthBearerAuth", "OAuthManager"]
+
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+logger = get_logger("oneringai.oauth")
 
 
 @dataclass
 class _PendingState:
     user_id: str | None
-    verifier: str | None
+    verifier: str | None = field(repr=False)
     expires_at: float
     persisted: bool = False  # also kept in the token store, which is then authoritative
 
@@ -47,35 +60,59 @@ def _pkce_pair() -> tuple[str, str]:
 
 
 class OAuthManager:
-    """Usable alone (as in the guide) or from ``client.oauth(name)``."""
+    """Usable alone (as in the guide) or from ``client.oauth(name)``.
+
+    ``config`` is an ``OAuthConnectionSettings`` or a mapping — also the guide's shape, with
+    camelCase keys and ``storage`` inside: ``OAuthManager({"flow": ..., "clientId": ...,
+    "storage": store})``.
+    """
 
     def __init__(
         self,
         config: Any,
         *,
-        storage: IOAuthTokenStorage,
+        storage: IOAuthTokenStorage | None = None,
         name: str | None = None,
         http_client: httpx.AsyncClient | Callable[[], Any] | None = None,
-        refresh_skew: float = 300.0,
-        state_ttl: float = 600.0,
+        refresh_skew: float | None = None,
+        state_ttl: float | None = None,
     ) -> None:
-        from oneringai.application.oauth.config import OAuthConnectionSettings
-
-        self.config: OAuthConnectionSettings = (
-            config
-            if isinstance(config, OAuthConnectionSettings)
-            else OAuthConnectionSettings.model_validate(dict(config))
+        from oneringai.application.oauth.config import (
+            OAuthConnectionSettings,
+            connection_settings,
+            split_manager_options,
         )
-        self.name = name or "oauth"
-        self.storage = storage
-        self.refresh_skew = refresh_skew
-        self.state_ttl = state_ttl
+
+        options: dict[str, Any] = {}
+        if isinstance(config, OAuthConnectionSettings):
+            self.config = config
+        elif isinstance(config, Mapping):
+            connection, options = split_manager_options(config)
+            self.config = connection_settings(connection, name=name or options.get("name") or "oauth")
+        else:
+            raise ConfigError(
+                f"OAuthManager config must be a mapping or OAuthConnectionSettings, not {type(config).__name__}"
+            )
+        self.name = name or options.get("name") or "oauth"
+        store = storage if storage is not None else options.get("storage")
+        if store is None:
+            raise ConfigError(
+                "OAuthManager needs a token storage: pass storage=... or put 'storage' in the config "
+                "(e.g. oneringai.testing.MemoryTokenStorage() for tests)",
+                path=f"oauth.connections.{self.name}",
+            )
+        self.storage: IOAuthTokenStorage = store
+        self.refresh_skew = float(refresh_skew if refresh_skew is not None else options.get("refresh_skew", 300.0))
+        self.state_ttl = float(state_ttl if state_ttl is not None else options.get("state_ttl", 600.0))
         self._http = http_client
         self._owned_http: httpx.AsyncClient | None = None
         self._pending: dict[str, _PendingState] = {}
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._flights: dict[str, asyncio.Task[str]] = {}  # refreshes in flight, by key
         self.token_requests = 0  # how many times the token endpoint was called
         self._validate()
+
+    def __repr__(self) -> str:
+        return f"OAuthManager(name={self.name!r}, flow={self.config.flow!r}, client_id={self.config.client_id!r})"
 
     def _validate(self) -> None:
         c, flow = self.config, self.config.flow
@@ -95,8 +132,7 @@ class OAuthManager:
             )
 
     def storage_key(self, user_id: str | None = None) -> str:
-        base = f"{self.name}:{self.config.client_id}"
-        return f"{base}:{user_id}" if user_id else base
+        return keys.storage_key(self.name, self.config.client_id, user_id)
 
     async def _client(self) -> httpx.AsyncClient:
         if isinstance(self._http, httpx.AsyncClient):
@@ -120,9 +156,11 @@ class OAuthManager:
         """The URL to send the user to, and its single-use ``state``."""
         if self.config.flow != "authorization_code":
             raise OAuthError(f"flow {self.config.flow} has no authorization URL", connection=self.name)
+        keys.check_user_id(user_id, self.name)
         now = time.time()
         self._pending = {s: p for s, p in self._pending.items() if p.expires_at > now}
         state = secrets.token_urlsafe(32)
+        register_secret(state)
         params: dict[str, str] = {
             "response_type": "code",
             "client_id": self.config.client_id,
@@ -135,6 +173,7 @@ class OAuthManager:
         verifier = None
         if self.config.use_pkce:
             verifier, challenge = _pkce_pair()
+            register_secret(verifier)
             params["code_challenge"] = challenge
             params["code_challenge_method"] = "S256"
         params.update(self.config.extra_authorize_params)
@@ -159,7 +198,7 @@ class OAuthManager:
         return url, state
 
     def _state_key(self, state: str) -> str:
-        return f"{self.name}:oauth-state:{hashlib.sha256(state.encode()).hexdigest()}"
+        return keys.state_key(self.name, self.config.client_id, state)
 
     async def _take_pending(self, state: str) -> _PendingState | None:
         """Single use: the state is removed wherever it was kept."""
@@ -171,20 +210,34 @@ class OAuthManager:
             return None if pending is not None and pending.persisted else pending
         await self.storage.delete_token(key)
         if pending is None:
-            data = json.loads(stored.access_token.get_secret_value())
-            pending = _PendingState(data.get("user_id"), data.get("verifier"), stored.expires_at or 0.0)
+            try:
+                data = json.loads(stored.access_token.get_secret_value())
+                user_id, verifier = data.get("user_id"), data.get("verifier")
+            except (ValueError, AttributeError):
+                return None  # not a state record of ours
+            if not (user_id is None or isinstance(user_id, str)) or not (verifier is None or isinstance(verifier, str)):
+                return None
+            pending = _PendingState(user_id, verifier, stored.expires_at or 0.0)
         return pending
 
     async def handle_callback(self, callback: str | Mapping[str, str]) -> StoredToken:
         """Verify ``state`` (single use, not expired), exchange the code, store the token."""
-        params = dict(parse_qsl(urlsplit(callback).query)) if isinstance(callback, str) else dict(callback)
-        state = params.get("state")
+        if isinstance(callback, str):
+            params = dict(parse_qsl(urlsplit(callback).query))
+        elif isinstance(callback, Mapping):
+            params = {str(k): v for k, v in callback.items() if isinstance(v, str)}
+        else:
+            raise OAuthError("callback must be the redirect URL or its query parameters", connection=self.name)
+        code, state = params.get("code"), params.get("state")
+        register_secret(code)
+        register_secret(state)
+        hidden = [v for v in (code, state) if v]
         pending = await self._take_pending(state) if state else None
         if params.get("error"):
+            error = redact(params["error"][:100], secrets=hidden)
+            detail = params.get("error_description") or error
             raise OAuthError(
-                f"authorization refused: {params.get('error_description') or params['error']}",
-                error=params["error"],
-                connection=self.name,
+                redact(f"authorization refused: {detail[:500]}", secrets=hidden), error=error, connection=self.name
             )
         if not state or pending is None:
             raise OAuthError(
@@ -196,7 +249,6 @@ class OAuthManager:
             raise OAuthError(
                 "state expired; start the login again", error="expired_state", connection=self.name
             )
-        code = params.get("code")
         if not code:
             raise OAuthError("callback has no code", error="invalid_request", connection=self.name)
         form = {
@@ -206,40 +258,84 @@ class OAuthManager:
         }
         if pending.verifier:
             form["code_verifier"] = pending.verifier
-        token = await self._token_request(form)
+        token = await self._token_request(form, extra_secrets=[state])
         await self.storage.store_token(self.storage_key(pending.user_id), token)
         return token
 
     # --- tokens --------------------------------------------------------------------------------
     async def get_token(self, user_id: str | None = None, *, force_refresh: bool = False) -> str:
-        """A valid access token, refreshed ``refresh_skew`` seconds before expiry."""
+        """A valid access token, refreshed ``refresh_skew`` seconds before expiry.
+
+        Raises ``LoginRequiredError`` when only a new login can help, ``OAuthError`` when the
+        token endpoint fails (shared by every concurrent caller: one request, one failure).
+        """
         if self.config.flow == "static_token":
             assert self.config.access_token is not None
             return self.config.access_token.get_secret_value()
         key = self.storage_key(user_id)
-        token = await self.storage.get_token(key)
+        token = await self._load(key, user_id)
+        if token is not None and token.needs_login:
+            raise self._login_required(user_id, "the refresh token was rejected (invalid_grant)")
         if token is not None and not force_refresh and not token.is_expired(self.refresh_skew):
             return token.access_token.get_secret_value()
         # A forced refresh (after a 401) only replaces the token the caller saw rejected.
         rejected = token.access_token.get_secret_value() if force_refresh and token is not None else None
-        lock = self._locks.get(key)
-        if lock is None:  # weak: a user's lock lives only while someone waits on it
-            lock = self._locks[key] = asyncio.Lock()
-        async with lock, self._distributed_lock(key):
-            token = await self.storage.get_token(key)  # another task or process may have refreshed
+        return await self._single_flight(key, lambda: self._refresh(key, user_id, force_refresh, rejected))
+
+    async def _single_flight(self, key: str, start: Callable[[], Coroutine[Any, Any, str]]) -> str:
+        """Join the refresh in flight for ``key`` or start it; every waiter gets its result or
+        its error. A waiter's cancellation does not cancel the others' refresh."""
+        loop = asyncio.get_running_loop()
+        flight = self._flights.get(key)
+        if flight is None or flight.done() or flight.get_loop() is not loop:
+            flight = loop.create_task(start())
+            self._flights[key] = flight
+
+            def landed(task: asyncio.Task[str]) -> None:
+                if self._flights.get(key) is task:
+                    del self._flights[key]
+                if not task.cancelled():
+                    task.exception()  # retrieved, even when every waiter was cancelled
+
+            flight.add_done_callback(landed)
+        return await asyncio.shield(flight)
+
+    async def _refresh(self, key: str, user_id: str | None, force_refresh: bool, rejected: str | None) -> str:
+        async with self._distributed_lock(key):
+            token = await self._load(key, user_id)  # another task or process may have refreshed
+            if token is not None and token.needs_login:
+                raise self._login_required(user_id, "the refresh token was rejected (invalid_grant)")
             if (
                 token is not None
                 and not token.is_expired(self.refresh_skew)
                 and (not force_refresh or token.access_token.get_secret_value() != rejected)
             ):
                 return token.access_token.get_secret_value()
-            fresh = await self._obtain(key, token)
+            fresh = await self._obtain(key, token, user_id)
             await self.storage.store_token(key, fresh)
             return fresh.access_token.get_secret_value()
 
+    async def _load(self, key: str, user_id: str | None) -> StoredToken | None:
+        """The stored token; a record under the pre-encoding key is moved over once."""
+        token = await self.storage.get_token(key)
+        if token is not None:
+            return token
+        old = keys.legacy_key(self.name, self.config.client_id, user_id)
+        if old is None:
+            return None
+        token = await self.storage.get_token(old)
+        if token is not None:
+            await self.storage.store_token(key, token)
+            await self.storage.delete_token(old)
+            logger.info("oauth %s: moved a token to its encoded key %s", self.name, key)
+        return token
+
+    def _login_required(self, user_id: str | None, reason: str) -> LoginRequiredError:
+        return LoginRequiredError(connection=self.name, user_id=user_id, reason=reason)
+
     @contextlib.asynccontextmanager
     async def _distributed_lock(self, key: str) -> AsyncIterator[None]:
-        """Cross-process single flight when the store offers a lock (Postgres, Redis)."""
+        """Cross-process single flight when the store offers a lock (Postgres, Redis, file)."""
         storage: Any = self.storage
         resolve = getattr(storage, "resolve", None)
         if resolve is not None:
@@ -251,17 +347,25 @@ class OAuthManager:
         async with lock(f"oauth-refresh:{key}"):
             yield
 
-    async def _obtain(self, key: str, current: StoredToken | None) -> StoredToken:
+    async def _obtain(self, key: str, current: StoredToken | None, user_id: str | None) -> StoredToken:
         flow = self.config.flow
         if flow == "authorization_code":
-            if current is None or current.refresh_token is None:
-                raise OAuthError(
-                    f"no usable token for {key!r}: run `oneringai oauth login {self.name}`",
-                    error="login_required",
-                    connection=self.name,
-                )
-            form = {"grant_type": "refresh_token", "refresh_token": current.refresh_token.get_secret_value()}
-            fresh = await self._token_request(form)
+            if current is None:
+                raise self._login_required(user_id, "no token is stored")
+            if current.refresh_token is None:
+                raise self._login_required(user_id, "the token expired and there is no refresh token")
+            refresh = current.refresh_token.get_secret_value()
+            try:
+                fresh = await self._token_request({"grant_type": "refresh_token", "refresh_token": refresh})
+            except OAuthError as exc:
+                if exc.error != "invalid_grant":
+                    raise
+                # Dead refresh token: remember it, so no caller (here or elsewhere) tries it again.
+                marked = current.model_copy(update={"refresh_token": None, "needs_login": True})
+                await self.storage.store_token(key, marked)
+                raise self._login_required(
+                    user_id, "the server rejected the refresh token (invalid_grant: expired or revoked)"
+                ) from None
             if fresh.refresh_token is None:  # the server kept the old refresh token valid
                 fresh = fresh.model_copy(update={"refresh_token": current.refresh_token})
             return fresh
@@ -271,101 +375,41 @@ class OAuthManager:
                 form["scope"] = " ".join(self.config.scopes)
             return await self._token_request(form)
         if flow == "jwt_bearer":
-            from oneringai.application.oauth.jwt import sign_rs256_assertion
+            from oneringai.application.oauth.jwt import jwt_bearer_form
 
-            if self.config.private_key is not None:
-                pem = self.config.private_key.get_secret_value()
-            else:
-                pem = await asyncio.to_thread(Path(self.config.private_key_file or "").read_text)
-            assertion = sign_rs256_assertion(
-                pem,
-                issuer=self.config.issuer or self.config.client_id,
-                subject=self.config.subject or self.config.client_id,
-                audience=self.config.audience or self.config.token_url or "",
-                key_id=self.config.key_id,
-            )
-            form = {"grant_type": JWT_BEARER, "assertion": assertion}
-            if self.config.scopes:
-                form["scope"] = " ".join(self.config.scopes)
-            return await self._token_request(form)
+            return await self._token_request(await jwt_bearer_form(self.config, self.name))
         raise OAuthError(f"flow {flow} cannot obtain tokens", connection=self.name)
 
-    async def _token_request(self, form: dict[str, str]) -> StoredToken:
-        form = {**form, **self.config.extra_token_params}
-        auth: httpx.Auth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
-        if self.config.client_secret is not None:
-            auth = httpx.BasicAuth(self.config.client_id, self.config.client_secret.get_secret_value())
-        else:
-            form["client_id"] = self.config.client_id
-        client = await self._client()
+    async def _token_request(self, form: dict[str, str], *, extra_secrets: list[str] | None = None) -> StoredToken:
+        extra = self.config.extra_token_params
+        secret = self.config.client_secret.get_secret_value() if self.config.client_secret is not None else None
         self.token_requests += 1
-        try:
-            response = await client.post(
-                self.config.token_url or "", data=form, auth=auth, headers={"accept": "application/json"}
-            )
-        except httpx.HTTPError as exc:
-            raise OAuthError(
-                f"token endpoint {self.config.token_url} unreachable: {type(exc).__name__}",
-                connection=self.name,
-            ) from exc
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = dict(parse_qsl(response.text)) if "=" in response.text else {}
-        if response.status_code >= 400 or "access_token" not in payload:
-            error = payload.get("error") if isinstance(payload, dict) else None
-            description = payload.get("error_description") if isinstance(payload, dict) else None
-            raise OAuthError(
-                f"token request failed: {description or error or 'no access_token in response'}",
-                error=error,
-                status_code=response.status_code,
-                connection=self.name,
-            )
-        try:
-            return StoredToken.from_token_response(payload)
-        except ValueError as exc:
-            raise OAuthError("token response is malformed", connection=self.name) from exc
+        return await request_token(
+            await self._client(),
+            self.config.token_url or "",
+            {**form, **extra},
+            client_id=self.config.client_id,
+            client_secret=secret,
+            extra_secrets=[*extra.values(), *(extra_secrets or [])],
+            connection=self.name,
+        )
 
     async def revoke(self, user_id: str | None = None) -> None:
-        """Revoke at the server (when it has a revocation endpoint) and delete locally."""
+        """Revoke at the server (when it has a revocation endpoint) and delete locally.
+
+        A revocation the server refuses is logged (scrubbed) and the local token deleted anyway.
+        """
         key = self.storage_key(user_id)
         token = await self.storage.get_token(key)
         if token is not None and self.config.revocation_url:
-            client = await self._client()
-            auth: httpx.Auth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
-            if self.config.client_secret is not None:
-                auth = httpx.BasicAuth(self.config.client_id, self.config.client_secret.get_secret_value())
-            for value, hint in ((token.refresh_token, "refresh_token"), (token.access_token, "access_token")):
-                if value is not None:
-                    with contextlib.suppress(httpx.HTTPError):
-                        await client.post(
-                            self.config.revocation_url,
-                            data={"token": value.get_secret_value(), "token_type_hint": hint},
-                            auth=auth,
-                        )
+            from oneringai.application.oauth.token_endpoint import revoke_at_server
+
+            await revoke_at_server(await self._client(), self.config, token, connection=self.name)
         await self.storage.delete_token(key)
 
     async def delete(self, user_id: str | None = None) -> None:
         await self.storage.delete_token(self.storage_key(user_id))
 
-    def auth(self, user_id: str | None = None) -> OAuthBearerAuth:
+    def auth(self, user_id: str | None = None) -> httpx.Auth:
         """An ``httpx.Auth`` adding the bearer token (one retry after a 401)."""
         return OAuthBearerAuth(self, user_id)
-
-
-class OAuthBearerAuth(httpx.Auth):
-    def __init__(self, manager: OAuthManager, user_id: str | None = None) -> None:
-        self.manager = manager
-        self.user_id = user_id
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        raise RuntimeError("OAuthBearerAuth needs an httpx.AsyncClient")
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.manager.get_token(self.user_id)
-        request.headers["authorization"] = f"Bearer {token}"
-        response = yield request
-        if response.status_code == 401 and self.manager.config.flow != "static_token":
-            token = await self.manager.get_token(self.user_id, force_refresh=True)
-            request.headers["authorization"] = f"Bearer {token}"
-            yield request

@@ -3,19 +3,28 @@
 Secret names allow only ``[A-Za-z0-9/_+=.@-]``, so keys are escaped reversibly
 (``:`` becomes ``_3a``); a name that would pass 512 characters is hashed, and the
 key always travels inside the (encrypted-envelope) secret value as well.
+
+A secret under the prefix that is not our record (another program's value of any JSON
+type, binary, a name that does not decode) is a ``TokenDecryptionError`` for its key and
+is skipped, with a log line, by ``list_keys``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from oneringai.domain.errors import TokenStorageError
-from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
+from oneringai.infrastructure.token_storage.base import (
+    EncryptedTokenStorage,
+    Record,
+    dump_record,
+    parse_record,
+    record_key,
+)
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 
 if TYPE_CHECKING:
@@ -37,7 +46,11 @@ def encode_name(key: str) -> str:
     return "k-" + "".join(out)
 
 
+_HEX2 = re.compile(r"[0-9a-f]{2}")
+
+
 def decode_name(name: str) -> str | None:
+    """The key of an encoded secret name; None for a hashed or foreign name."""
     if not name.startswith("k-"):
         return None
     body = name[2:]
@@ -45,12 +58,21 @@ def decode_name(name: str) -> str | None:
     index = 0
     while index < len(body):
         if body[index] == "_":
-            raw.append(int(body[index + 1 : index + 3], 16))
+            pair = body[index + 1 : index + 3]
+            if not _HEX2.fullmatch(pair):
+                return None
+            raw.append(int(pair, 16))
             index += 3
-        else:
+        elif _SAFE.fullmatch(body[index]):
             raw.extend(body[index].encode())
             index += 1
-    return raw.decode()
+        else:
+            return None
+    try:
+        key = raw.decode()
+    except UnicodeDecodeError:
+        return None
+    return key if key and encode_name(key) == name else None
 
 
 class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
@@ -60,7 +82,7 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
         super().__init__(key_ring)
         self.client = client
         self.prefix = prefix
-        self.tags = {"managed-by": "oneringai", **(tags or {})}
+        self.tags = {**(tags or {}), "managed-by": "oneringai"}
         self.kms_key_id = kms_key_id
 
     def secret_name(self, key: str) -> str:
@@ -69,7 +91,6 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
             name = self.prefix + _HASHED + hashlib.sha256(key.encode()).hexdigest()
         return name
 
-
     @staticmethod
     def _code(exc: Exception) -> str | None:
         response = getattr(exc, "response", None)
@@ -77,7 +98,7 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
         name = self.secret_name(key)
-        value = json.dumps({"key": key, "envelope": envelope, "expires_at": expires_at})
+        value = dump_record(key, envelope, expires_at)
         async with self._errors():
             try:
                 await self.client.put_secret_value(SecretId=name, SecretString=value)
@@ -108,18 +129,14 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
                 if self._code(exc) in ("ResourceNotFoundException", "InvalidRequestException"):
                     return None
                 raise
-        try:
-            data = json.loads(response["SecretString"])
-        except (KeyError, ValueError):
-            from oneringai.domain.errors import TokenDecryptionError
+        return parse_record(self._value(response), key, backend=self.backend, where="secret")
 
-            raise TokenDecryptionError(f"secret for {key!r} is not a oneringai record", backend="aws_secrets_manager") from None
-        if data.get("key") != key:
-            from oneringai.domain.errors import TokenDecryptionError
-
-            raise TokenDecryptionError(f"secret for {key!r} belongs to another key", backend="aws_secrets_manager")
-        expires = data.get("expires_at")
-        return str(data.get("envelope", "")), float(expires) if isinstance(expires, int | float) else None
+    @staticmethod
+    def _value(response: object) -> object:
+        if not isinstance(response, dict):
+            return None
+        value = response.get("SecretString")
+        return response.get("SecretBinary") if value is None else value
 
     async def _delete(self, key: str) -> None:
         async with self._errors():
@@ -130,21 +147,55 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
                     raise
 
     async def _list(self, prefix: str) -> list[str]:
-        keys: list[str] = []
+        names: list[str] = []
         async with self._errors():
             paginator = self.client.get_paginator("list_secrets")
             async for page in paginator.paginate(Filters=[{"Key": "name", "Values": [self.prefix]}]):
                 for entry in page.get("SecretList", []):
-                    name = entry["Name"]
-                    if not name.startswith(self.prefix) or entry.get("DeletedDate"):
-                        continue
-                    key = decode_name(name[len(self.prefix):])
-                    if key is None:  # hashed name: the key is inside the value
-                        response = await self.client.get_secret_value(SecretId=name)
-                        key = json.loads(response["SecretString"]).get("key")
-                    if isinstance(key, str) and key.startswith(prefix):
-                        keys.append(key)
+                    name = entry.get("Name")
+                    if isinstance(name, str) and name.startswith(self.prefix) and not entry.get("DeletedDate"):
+                        names.append(name)
+            values = await self._values(names)
+        keys: list[str] = []
+        for name in names:
+            encoded = name[len(self.prefix) :]
+            expected = decode_name(encoded)
+            if expected is None and not encoded.startswith(_HASHED):
+                self._skip_foreign(self.backend, name, "name is not one of ours")
+                continue
+            try:
+                key = record_key(values.get(name), backend=self.backend, where=f"secret {name}")
+            except TokenStorageError as exc:
+                self._skip_foreign(self.backend, name, str(exc))
+                continue
+            if self.secret_name(key) != name:
+                self._skip_foreign(self.backend, name, "its key does not match its name")
+                continue
+            if key.startswith(prefix):
+                keys.append(key)
         return keys
+
+    async def _values(self, names: list[str]) -> dict[str, object]:
+        """Secret values by name: 20 per BatchGetSecretValue call, one by one where that
+        call is not allowed (an IAM policy with GetSecretValue only)."""
+        values: dict[str, object] = {}
+        for start in range(0, len(names), 20):
+            chunk = names[start : start + 20]
+            try:
+                response = await self.client.batch_get_secret_value(SecretIdList=chunk)
+                for item in response.get("SecretValues", []):
+                    values[item.get("Name")] = self._value(item)
+                continue
+            except Exception as exc:
+                if self._code(exc) not in ("AccessDeniedException", "UnknownOperationException", None):
+                    raise
+            for name in chunk:
+                try:
+                    values[name] = self._value(await self.client.get_secret_value(SecretId=name))
+                except Exception as exc:
+                    if self._code(exc) not in ("ResourceNotFoundException", "InvalidRequestException"):
+                        raise
+        return values
 
 
 @contextlib.asynccontextmanager

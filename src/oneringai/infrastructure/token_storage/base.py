@@ -1,25 +1,50 @@
-"""Shared logic of the built-in stores: encryption, key validation and record expiry.
+"""Shared logic of the built-in stores: encryption, key validation, record shape and expiry.
 
-A subclass only moves envelopes (text) in and out of its backend. A record
-expires when its token can no longer be used: an access token past its expiry
-*and* no refresh token to renew it.
+A subclass only moves envelopes (text) in and out of its backend. The promises kept here
+for every backend:
+
+* a record expires when its token can no longer be used: an access token past its expiry
+  *and* no refresh token to renew it;
+* whatever a backend hands back — another program's JSON of any type, bytes that are not
+  UTF-8, a value without our envelope — ``get_token`` returns a token or raises
+  ``TokenDecryptionError`` naming the key; never ``None`` for garbage, never a raw error;
+* ``list_keys`` returns only our records: foreign entries under the prefix are skipped
+  and logged, and lock entries live in a namespace of their own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import time
 from abc import abstractmethod
 from collections.abc import AsyncIterator
 
-from oneringai.domain.errors import TokenStorageError
-from oneringai.domain.interfaces import IOAuthTokenStorage
-from oneringai.domain.tokens import StoredToken
-from oneringai.infrastructure.token_storage.encryption import KeyRing
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr, ValidationError
 
-__all__ = ["EncryptedTokenStorage", "Record", "record_expires_at"]
+from oneringai.domain.errors import TokenDecryptionError, TokenStorageError
+from oneringai.domain.interfaces import IOAuthTokenStorage
+from oneringai.domain.redaction import get_logger
+from oneringai.domain.tokens import StoredToken
+from oneringai.infrastructure.token_storage.encryption import KeyRing, is_envelope
+
+__all__ = [
+    "EncryptedTokenStorage",
+    "Record",
+    "check_key",
+    "dump_record",
+    "parse_record",
+    "record_expires_at",
+    "record_key",
+]
 
 Record = tuple[str, float | None]  # envelope, expires_at (epoch seconds) or None
+
+logger = get_logger("oneringai.token_storage")
+
+#: A record larger than this is not ours (ours are a few KiB); reading stops there.
+MAX_RECORD_BYTES = 1024 * 1024
 
 
 def record_expires_at(token: StoredToken) -> float | None:
@@ -31,9 +56,68 @@ def record_expires_at(token: StoredToken) -> float | None:
 def check_key(key: str) -> str:
     if not isinstance(key, str) or not key:
         raise TokenStorageError("token key must be a non-empty string")
-    if len(key.encode()) > 1024:
+    try:
+        size = len(key.encode())
+    except UnicodeEncodeError:  # lone surrogates cannot be stored by any backend
+        raise TokenStorageError("token key must be valid Unicode text (no lone surrogates)") from None
+    if size > 1024:
         raise TokenStorageError("token key is longer than 1024 bytes")
     return key
+
+
+class _RecordShape(BaseModel):
+    """What the file and AWS stores keep: the key travels inside the record too."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    key: StrictStr
+    envelope: StrictStr
+    expires_at: StrictFloat | StrictInt | None = None
+
+
+def dump_record(key: str, envelope: str, expires_at: float | None) -> str:
+    return json.dumps({"key": key, "envelope": envelope, "expires_at": expires_at})
+
+
+def parse_record(raw: object, key: str | None, *, backend: str, where: str = "record") -> Record:
+    """A stored ``{"key", "envelope", "expires_at"}`` document, or ``TokenDecryptionError``.
+
+    ``raw`` is whatever the backend returned (bytes, text, or anything else). With
+    ``key=None`` the key is not checked (see ``record_key`` for listing).
+    """
+    return _parse(raw, key, backend=backend, where=where)[1:]
+
+
+def record_key(raw: object, *, backend: str, where: str = "record") -> str:
+    """The key inside a stored record (for listing), or ``TokenDecryptionError``."""
+    return _parse(raw, None, backend=backend, where=where)[0]
+
+
+def _parse(raw: object, key: str | None, *, backend: str, where: str) -> tuple[str, str, float | None]:
+    if isinstance(raw, bytes | bytearray | memoryview):
+        if len(raw) > MAX_RECORD_BYTES:
+            raise TokenDecryptionError(f"{where} for {key!r} is too large to be a token record", backend=backend)
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise TokenDecryptionError(
+                f"{where} for {key!r} is not UTF-8 text (written by another program, or corrupt)", backend=backend
+            ) from None
+    if not isinstance(raw, str):
+        raise TokenDecryptionError(f"{where} for {key!r} is not a token record", backend=backend)
+    try:
+        shape = _RecordShape.model_validate_json(raw)
+    except (ValidationError, ValueError, RecursionError):
+        raise TokenDecryptionError(
+            f"{where} for {key!r} is not a token record (corrupt, truncated or written by another program)",
+            backend=backend,
+        ) from None
+    if key is not None and shape.key != key:
+        raise TokenDecryptionError(f"{where} for {key!r} belongs to another key", backend=backend)
+    expires = None if shape.expires_at is None else float(shape.expires_at)
+    if expires is not None and not math.isfinite(expires):
+        raise TokenDecryptionError(f"{where} for {key!r} has an invalid expiry", backend=backend)
+    return shape.key, shape.envelope, expires
 
 
 class EncryptedTokenStorage(IOAuthTokenStorage):
@@ -53,7 +137,8 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
             code = None
             response = getattr(exc, "response", None)
             if isinstance(response, dict):  # botocore ClientError
-                code = response.get("Error", {}).get("Code")
+                error = response.get("Error")
+                code = error.get("Code") if isinstance(error, dict) else None
             raise TokenStorageError(f"{code or type(exc).__name__}: {exc}", backend=self.backend) from exc
 
     # --- what a backend implements --------------------------------------------------------
@@ -67,11 +152,18 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
     async def _delete(self, key: str) -> None: ...
 
     @abstractmethod
-    async def _list(self, prefix: str) -> list[str]: ...
+    async def _list(self, prefix: str) -> list[str]:
+        """Keys of *our* records starting with ``prefix`` (foreign entries skipped and logged)."""
+
+    def _open(self, key: str, envelope: object) -> StoredToken:
+        """Decrypt one record; a store may override to explain a missing key better."""
+        return self.key_ring.open_token(key, envelope)
 
     # --- the interface ---------------------------------------------------------------------
     async def store_token(self, key: str, token: StoredToken) -> None:
         check_key(key)
+        if not isinstance(token, StoredToken):
+            raise TokenStorageError(f"store_token({key!r}) needs a StoredToken, got {type(token).__name__}")
         await self._put(key, self.key_ring.seal_token(key, token), record_expires_at(token))
 
     async def get_token(self, key: str) -> StoredToken | None:
@@ -82,18 +174,25 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
         envelope, expires_at = record
         if expires_at is not None and expires_at <= time.time():
             return None
-        return self.key_ring.open_token(key, envelope)
+        return self._open(key, envelope)
 
     async def delete_token(self, key: str) -> None:
         check_key(key)
         await self._delete(key)
 
     async def has_token(self, key: str) -> bool:
+        """True when a record is stored — also one that cannot be read (``get_token`` then
+        raises ``TokenDecryptionError``): an unreadable record is never reported as absent."""
         check_key(key)
-        record = await self._get(key)
+        try:
+            record = await self._get(key)
+        except TokenDecryptionError:
+            return True
         return record is not None and (record[1] is None or record[1] > time.time())
 
     async def list_keys(self, prefix: str = "") -> list[str]:
+        if not isinstance(prefix, str):
+            raise TokenStorageError("list_keys prefix must be a string")
         return sorted(await self._list(prefix))
 
     # --- admin -------------------------------------------------------------------------------
@@ -109,7 +208,7 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
         envelope, expires_at = record
         if KeyRing.key_id_of(envelope) == self.key_ring.current_key_id:
             return False
-        token = self.key_ring.open_token(key, envelope)
+        token = self._open(key, envelope)
         await self._put(key, self.key_ring.seal_token(key, token), expires_at)
         return True
 
@@ -118,11 +217,22 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
         removed = 0
         now = time.time()
         for key in await self._list(""):
-            record = await self._get(key)
+            try:
+                record = await self._get(key)
+            except TokenDecryptionError:
+                continue  # never delete what cannot be read: someone must look at it
             if record is not None and record[1] is not None and record[1] <= now:
                 await self._delete(key)
                 removed += 1
         return removed
+
+    @staticmethod
+    def _skip_foreign(backend: str, name: str, why: str) -> None:
+        logger.warning("%s token storage: skipping foreign entry %r (%s)", backend, name[:200], why)
+
+    @staticmethod
+    def _is_ours(envelope: object) -> bool:
+        return is_envelope(envelope)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(key_ids={self.key_ring.key_ids})"

@@ -11,7 +11,14 @@ Envelope (text, so every backend can store it)::
   wrote the record: the newest key encrypts, any known key decrypts, and
   ``oneringai tokens rotate-key`` re-encrypts with the newest.
 
-Any failure is a ``TokenDecryptionError``; nothing returns garbage.
+Any failure is a ``TokenDecryptionError``; nothing returns garbage — whatever the record
+holds (another program's JSON, ``None``, bytes that are not UTF-8, a number).
+
+A custom store encrypts in one line each way, and so raises our error too::
+
+    ring = KeyRing.from_strings([os.environ["ONERINGAI_TOKEN_KEY"]])
+    envelope = ring.seal(key, token)      # str, safe to store anywhere
+    token = ring.open(key, envelope)      # StoredToken, or TokenDecryptionError
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,11 +38,26 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from oneringai.domain.errors import ConfigError, TokenDecryptionError
 from oneringai.domain.tokens import StoredToken
 
-__all__ = ["ENVELOPE_VERSION", "KeyRing", "derive_key_from_passphrase", "generate_key", "parse_key"]
+__all__ = [
+    "ENVELOPE_VERSION",
+    "KeyRing",
+    "derive_key_from_passphrase",
+    "generate_key",
+    "is_envelope",
+    "key_id",
+    "parse_key",
+]
 
 ENVELOPE_VERSION = "v1"
 _AAD_PREFIX = b"oneringai-token:v1:"
 _NONCE = 12
+_ENVELOPE_SHAPE = re.compile(r"v1:[0-9a-f]{16}:[A-Za-z0-9+/]+={0,2}")
+
+
+def is_envelope(value: object) -> bool:
+    """True when ``value`` has the shape of one of our envelopes (not that it decrypts):
+    how stores tell their own records from foreign entries sharing a prefix or table."""
+    return isinstance(value, str) and _ENVELOPE_SHAPE.fullmatch(value) is not None
 
 
 def generate_key() -> str:
@@ -42,10 +65,13 @@ def generate_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def parse_key(text: str, *, index: int = 0) -> bytes:
-    """32 bytes from base64 (standard or URL-safe) or 64 hex characters."""
-    value = text.strip()
-    where = f"encryption key #{index + 1} (oauth.encryption_keys / ONERINGAI_OAUTH__ENCRYPTION_KEYS)"
+def parse_key(text: str, *, index: int = 0, where: str | None = None) -> bytes:
+    """32 bytes from base64 (standard or URL-safe) or 64 hex characters.
+
+    ``where`` names the key's origin in error messages (default: the configured key ring).
+    """
+    value = text.strip() if isinstance(text, str) else ""
+    where = where or f"encryption key #{index + 1} (oauth.encryption_keys / ONERINGAI_OAUTH__ENCRYPTION_KEYS)"
     if not value:
         raise ConfigError(f"{where} is empty")
     if len(value) == 64:
@@ -80,6 +106,11 @@ def derive_key_from_passphrase(passphrase: str, salt: bytes) -> bytes:
     )
 
 
+def key_id(key: bytes) -> str:
+    """The id a record written with ``key`` carries (not secret: a hash prefix)."""
+    return _key_id(key)
+
+
 def _key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
@@ -94,6 +125,7 @@ class KeyRing:
     """Ordered keys, newest first. Never prints key material."""
 
     def __init__(self, keys: Sequence[bytes]) -> None:
+        keys = list(dict.fromkeys(keys))  # the same key twice is one key
         if not keys:
             raise ConfigError(
                 "no encryption key configured: set oauth.encryption_keys "
@@ -110,6 +142,17 @@ class KeyRing:
     def generate(cls) -> KeyRing:
         """An ephemeral ring (memory stores in tests)."""
         return cls([os.urandom(32)])
+
+    def with_older_keys(self, keys: Iterable[bytes]) -> KeyRing:
+        """This ring plus ``keys`` as older, decrypt-only keys (the newest still encrypts)."""
+        combined = KeyRing.__new__(KeyRing)
+        extra = [_Key(_key_id(k), AESGCM(k)) for k in keys]
+        combined._keys = self._keys + [k for k in extra if k.id not in self._by_id]
+        combined._by_id = {k.id: k for k in reversed(combined._keys)}
+        return combined
+
+    def has_key_id(self, key_id: str | None) -> bool:
+        return key_id in self._by_id
 
     @property
     def current_key_id(self) -> str:
@@ -129,16 +172,23 @@ class KeyRing:
         return f"{ENVELOPE_VERSION}:{key.id}:{base64.b64encode(nonce + sealed).decode()}"
 
     @staticmethod
-    def key_id_of(envelope: str) -> str | None:
+    def key_id_of(envelope: object) -> str | None:
+        if not isinstance(envelope, str):
+            return None
         parts = envelope.split(":", 2)
         return parts[1] if len(parts) == 3 else None
 
-    def decrypt(self, storage_key: str, envelope: str | bytes) -> bytes:
-        if isinstance(envelope, bytes | bytearray):
+    def decrypt(self, storage_key: str, envelope: object) -> bytes:
+        if isinstance(envelope, bytes | bytearray | memoryview):
             try:
                 envelope = bytes(envelope).decode("ascii")
             except UnicodeDecodeError:
-                raise TokenDecryptionError(f"record for {storage_key!r} is not an envelope") from None
+                raise TokenDecryptionError(f"record for {storage_key!r} is not an envelope (not text)") from None
+        if not isinstance(envelope, str):
+            raise TokenDecryptionError(
+                f"record for {storage_key!r} is not a token envelope "
+                f"(found {type(envelope).__name__}: written by another program?)"
+            )
         parts = envelope.strip().split(":", 2)
         if len(parts) != 3:
             raise TokenDecryptionError(f"record for {storage_key!r} is not a token envelope (truncated?)")
@@ -157,6 +207,8 @@ class KeyRing:
             raw = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise TokenDecryptionError(f"record for {storage_key!r} is corrupt (bad base64)") from None
+        if base64.b64encode(raw).decode() != payload:  # altered padding bits decode the same: still altered
+            raise TokenDecryptionError(f"record for {storage_key!r} is corrupt (altered base64)")
         if len(raw) < _NONCE + 16:
             raise TokenDecryptionError(f"record for {storage_key!r} is truncated")
         try:
@@ -168,11 +220,17 @@ class KeyRing:
             ) from None
 
     def seal_token(self, storage_key: str, token: StoredToken) -> str:
+        """The envelope (text) to store for ``token`` under ``storage_key``."""
         return self.encrypt(storage_key, token.to_storage_json().encode())
 
-    def open_token(self, storage_key: str, envelope: str | bytes) -> StoredToken:
+    def open_token(self, storage_key: str, envelope: object) -> StoredToken:
+        """The token in ``envelope``; ``TokenDecryptionError`` for anything else."""
         plaintext = self.decrypt(storage_key, envelope)
         try:
             return StoredToken.model_validate_json(plaintext)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TokenDecryptionError(f"record for {storage_key!r} decrypted to an invalid token") from None
+
+    #: The one-line way for a custom store: ``ring.seal(key, token)`` / ``ring.open(key, envelope)``.
+    seal = seal_token
+    open = open_token

@@ -2,9 +2,12 @@
 
 * file name = SHA-256 of the key, so keys never become paths;
 * writes go to a temp file, are fsynced, then renamed over the old file, so a
-  crash mid-write leaves the previous token readable;
+  crash mid-write leaves the previous token readable; a temp file left by a killed
+  writer is removed by the next open (under the record's lock, so never a live one);
 * directory 0700, files 0600;
-* an exclusive ``flock`` per key serialises writers across processes.
+* an exclusive ``flock`` per key serialises writers across processes, and the
+  zero-config ``.key`` is created once under its own ``flock`` and published with
+  ``link`` — a reader sees no file or the whole key, never an empty one.
 """
 
 from __future__ import annotations
@@ -13,41 +16,154 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
+import re
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-from oneringai.domain.errors import TokenStorageError
-from oneringai.domain.redaction import get_logger
-from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
-from oneringai.infrastructure.token_storage.encryption import KeyRing
+from oneringai.domain.errors import ConfigError, TokenDecryptionError, TokenStorageError
+from oneringai.domain.tokens import StoredToken
+from oneringai.infrastructure.token_storage.base import (
+    MAX_RECORD_BYTES,
+    EncryptedTokenStorage,
+    Record,
+    dump_record,
+    logger,
+    parse_record,
+    record_key,
+)
+from oneringai.infrastructure.token_storage.encryption import KeyRing, generate_key, key_id, parse_key
 
-__all__ = ["FileTokenStorage", "load_or_create_key_file"]
+__all__ = ["LOCAL_KEY_FILE", "FileTokenStorage", "create_once", "load_or_create_key_file", "read_local_key"]
 
-logger = get_logger("oneringai.token_storage.file")
+LOCAL_KEY_FILE = ".key"
+_TMP = ".tmp-"
+_HASHED_TMP = re.compile(r"\.tmp-([0-9a-f]{64})-")
+#: A temp file whose name we cannot tie to a record lock is removed only when this old.
+_LEGACY_TMP_AGE = 60.0
+
+
+@contextlib.contextmanager
+def _flock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
+    """Holds an exclusive ``flock`` on ``path`` (created 0600); yields False when
+    ``blocking=False`` and another holder has it. Separate opens conflict, so this
+    serialises threads of one process as well as processes."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _write_temp(directory: Path, prefix: str, payload: bytes) -> str:
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def create_once(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The content of ``path``, creating it with ``make()`` if absent — atomically across
+    threads and processes: under a ``flock`` on ``<path>.lock`` the content goes to a temp
+    file, is fsynced and ``link``-ed into place, so no reader ever sees a partial file.
+    Temp files of killed creators are removed here (under the lock: none is live)."""
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_bytes()
+    directory = path.parent
+    with _flock(directory / f"{path.name}.lock"):
+        _remove_temps(directory, f"{path.name}{_TMP}")
+        with contextlib.suppress(FileNotFoundError):
+            return path.read_bytes()
+        tmp = _write_temp(directory, f"{path.name}{_TMP}", make())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # made by a writer that does not take the lock (older version)
+            pass
+        finally:
+            os.unlink(tmp)
+        _fsync_dir(directory)
+        return path.read_bytes()
+
+
+def _remove_temps(directory: Path, prefix: str) -> int:
+    removed = 0
+    for stale in directory.glob(f"{prefix}*"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            removed += 1
+    return removed
+
+
+def read_local_key(directory: Path) -> bytes | None:
+    """The zero-config key in ``directory/.key`` (None when there is none); a typed error
+    naming the file, and how to recover, when it is empty or corrupt."""
+    path = directory / LOCAL_KEY_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the local token key {path}: {exc.strerror}") from None
+    return _parse_local_key(path, raw)
+
+
+def _parse_local_key(path: Path, raw: bytes) -> bytes:
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        text = "\x00"  # not a key
+    if not text:
+        raise ConfigError(
+            f"the local token key {path} is empty (left by a crash while it was being created). "
+            f"It cannot have encrypted anything: delete {path} and it is made again on the next start"
+        )
+    try:
+        return parse_key(text, where=f"the local token key {path}")
+    except ConfigError:
+        raise ConfigError(
+            f"the local token key {path} is corrupt (expected 32 bytes as base64). The tokens in "
+            f"{path.parent} were encrypted with it: restore {path} from a backup; or delete it together "
+            "with the token files there (*.json) and log in again"
+        ) from None
 
 
 def load_or_create_key_file(directory: Path) -> KeyRing:
     """A local key beside the tokens for the zero-config default (0600).
 
     Protects against the token files leaking alone; configure
-    ``oauth.encryption_keys`` to keep the key elsewhere.
+    ``oauth.encryption_keys`` to keep the key elsewhere (``oneringai tokens rotate-key``
+    then moves every token over and reads this file on its own).
     """
-    from oneringai.infrastructure.token_storage.encryption import generate_key, parse_key
-
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / ".key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return KeyRing([parse_key(path.read_text().strip())])
-    with os.fdopen(fd, "w") as handle:
-        handle.write(generate_key())
-        handle.flush()
-        os.fsync(handle.fileno())
-    return KeyRing([parse_key(path.read_text().strip())])
+    path = directory / LOCAL_KEY_FILE
+    raw = create_once(path, lambda: generate_key().encode())
+    return KeyRing([_parse_local_key(path, raw)])
 
 
 class FileTokenStorage(EncryptedTokenStorage):
@@ -64,87 +180,135 @@ class FileTokenStorage(EncryptedTokenStorage):
                 "(set oauth.storage.file.directory)",
                 backend="file",
             ) from exc
+        self.uses_local_key = key_ring is None
         super().__init__(key_ring or load_or_create_key_file(self.directory))
+        self.remove_stale_temp_files()
+
+    # --- the zero-config key ---------------------------------------------------------------
+    @property
+    def local_key_path(self) -> Path:
+        return self.directory / LOCAL_KEY_FILE
+
+    def adopt_local_key(self) -> bool:
+        """Add the zero-config ``.key`` to the ring as an older, decrypt-only key, so records
+        it wrote can be read (and re-encrypted by ``rotate_key``). False when there is none."""
+        local = read_local_key(self.directory)
+        if local is None:
+            return False
+        self.key_ring = self.key_ring.with_older_keys([local])
+        return True
+
+    def _open(self, key: str, envelope: object) -> StoredToken:
+        try:
+            return super()._open(key, envelope)
+        except TokenDecryptionError:
+            written_with = KeyRing.key_id_of(envelope)
+            if written_with is None or self.key_ring.has_key_id(written_with):
+                raise
+            try:
+                local = read_local_key(self.directory)
+            except ConfigError:
+                local = None
+            if local is None or key_id(local) != written_with:
+                raise
+            raise TokenDecryptionError(
+                f"record for {key!r} was written with the zero-config local key {self.local_key_path}, "
+                "which is not in the configured key ring (oauth.encryption_keys): run "
+                f"`oneringai tokens rotate-key` once — it reads {self.local_key_path} on its own and "
+                "re-encrypts every token with your key — or add that key to oauth.encryption_keys",
+                backend="file",
+            ) from None
+
+    # --- files --------------------------------------------------------------------------------
+    def _hash(self, key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
 
     def _path(self, key: str) -> Path:
-        return self.directory / (hashlib.sha256(key.encode()).hexdigest() + ".json")
+        return self.directory / (self._hash(key) + ".json")
 
-    @contextlib.contextmanager
-    def _locked(self, path: Path) -> Iterator[None]:
-        lock_path = path.with_suffix(".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def _record_lock(self, digest: str) -> Path:
+        return self.directory / f"{digest}.lock"
+
+    def remove_stale_temp_files(self) -> int:
+        """Remove temp files left by killed writers. A record's temp files are removed only
+        while holding that record's lock, so a live writer's file is never touched."""
+        removed = 0
+        now = time.time()
+        for path in self.directory.glob(f"{_TMP}*"):
+            match = _HASHED_TMP.match(path.name)
+            if match is None:  # not ours to tie to a lock: only when clearly abandoned
+                with contextlib.suppress(FileNotFoundError):
+                    if now - path.stat().st_mtime > _LEGACY_TMP_AGE:
+                        path.unlink()
+                        removed += 1
+                continue
+            with _flock(self._record_lock(match.group(1)), blocking=False) as held:
+                if held:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                        removed += 1
+        for base in (LOCAL_KEY_FILE, ".salt"):  # creations by create_once, under their own lock
+            if next(self.directory.glob(f"{base}{_TMP}*"), None) is not None:
+                with _flock(self.directory / f"{base}.lock", blocking=False) as held:
+                    if held:
+                        removed += _remove_temps(self.directory, f"{base}{_TMP}")
+        if removed:
+            logger.info("file token storage: removed %d temp file(s) left by interrupted writes", removed)
+        return removed
 
     def _write(self, key: str, envelope: str, expires_at: float | None) -> None:
-        path = self._path(key)
-        payload = json.dumps({"key": key, "envelope": envelope, "expires_at": expires_at}).encode()
-        with self._locked(path):
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        digest = self._hash(key)
+        payload = dump_record(key, envelope, expires_at).encode()
+        with _flock(self._record_lock(digest)):
+            tmp = _write_temp(self.directory, f"{_TMP}{digest}-", payload)
             try:
-                os.fchmod(fd, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(payload)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
+                os.replace(tmp, self.directory / f"{digest}.json")
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
                 raise
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_dir(self.directory)
 
-    def _read_file(self, path: Path) -> dict[str, object] | None:
+    def _read_raw(self, path: Path) -> bytes | None:
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                return handle.read(MAX_RECORD_BYTES + 1)
         except FileNotFoundError:
             return None
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            from oneringai.domain.errors import TokenDecryptionError
-
-            raise TokenDecryptionError(
-                f"token file {path.name} is corrupt or truncated", backend="file"
-            ) from None
-        return data if isinstance(data, dict) else None
+        except IsADirectoryError:
+            return b"\x00directory"
+        except OSError as exc:
+            raise TokenStorageError(f"cannot read {path.name}: {exc.strerror}", backend="file") from None
 
     def _read(self, key: str) -> Record | None:
-        data = self._read_file(self._path(key))
-        if data is None:
+        path = self._path(key)
+        raw = self._read_raw(path)
+        if raw is None:
             return None
-        if data.get("key") != key:
-            from oneringai.domain.errors import TokenDecryptionError
-
-            raise TokenDecryptionError(f"token file for {key!r} belongs to another key", backend="file")
-        expires = data.get("expires_at")
-        return str(data.get("envelope", "")), float(expires) if isinstance(expires, int | float) else None
+        return parse_record(raw, key, backend="file", where=f"token file {path.name}")
 
     def _remove(self, key: str) -> None:
-        path = self._path(key)
-        with self._locked(path), contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        digest = self._hash(key)
+        with _flock(self._record_lock(digest)), contextlib.suppress(FileNotFoundError):
+            (self.directory / f"{digest}.json").unlink()
 
     def _keys(self, prefix: str) -> list[str]:
         keys = []
         for path in self.directory.glob("*.json"):
-            if path.name.startswith(".tmp-"):
+            if path.name.startswith(_TMP):
                 continue
             try:
-                data = self._read_file(path)
-            except Exception:  # a corrupt file must not hide the others from admin tools
-                logger.warning("skipping unreadable token file %s", path.name)
+                raw = self._read_raw(path)
+                if raw is None:
+                    continue  # removed while listing
+                key = record_key(raw, backend="file", where=f"token file {path.name}")
+            except TokenStorageError as exc:  # a foreign or corrupt file must not hide the others
+                self._skip_foreign("file", path.name, str(exc))
                 continue
-            key = data.get("key") if data else None
-            if isinstance(key, str) and key.startswith(prefix):
+            if path.name != self._hash(key) + ".json":
+                self._skip_foreign("file", path.name, "its key does not match its file name")
+                continue
+            if key.startswith(prefix):
                 keys.append(key)
         return keys
 

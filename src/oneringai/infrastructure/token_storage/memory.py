@@ -25,7 +25,15 @@ class MemoryTokenStorage(EncryptedTokenStorage):
         self._records.pop(key, None)
 
     async def _list(self, prefix: str) -> list[str]:
-        return [k for k in self._records if k.startswith(prefix)]
+        keys = []
+        for key, (envelope, _expires) in list(self._records.items()):
+            if not key.startswith(prefix):
+                continue
+            if self._is_ours(envelope):
+                keys.append(key)
+            else:
+                self._skip_foreign(self.backend, key, "not an envelope")
+        return keys
 
     def raw_records(self) -> dict[str, Record]:
         """The stored envelopes, for tests that tamper with them."""

@@ -1,5 +1,10 @@
 """PostgreSQL store (asyncpg pool): one row per key, upserts, expired rows ignored and
-removable, advisory locks for cross-process single-flight refresh."""
+removable, advisory locks for cross-process single-flight refresh.
+
+Table and schema names are validated in full (``fullmatch``: no trailing newline slips
+through) before they are quoted into SQL. A row another program wrote (``envelope`` NULL
+or not our envelope) is a ``TokenDecryptionError`` for its key and skipped by ``list_keys``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresTokenStorage", "open_postgres_storage"]
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_ENVELOPE_SQL = r"^v1:[0-9a-f]{16}:[A-Za-z0-9+/]+={0,2}$"
 
 
 def _import_asyncpg() -> Any:
@@ -40,13 +46,16 @@ class PostgresTokenStorage(EncryptedTokenStorage):
     def __init__(self, pool: Any, key_ring: KeyRing, *, table: str = "oauth_tokens", schema: str = "public") -> None:
         super().__init__(key_ring)
         for name, value in (("table", table), ("schema", schema)):
-            if not _IDENT.match(value):
-                raise TokenStorageError(f"invalid {name} name {value!r}", backend="postgres")
+            if not isinstance(value, str) or not _IDENT.fullmatch(value):
+                raise TokenStorageError(
+                    f"invalid {name} name {value!r}: letters, digits and _ only, starting with a letter "
+                    f"or _, at most 63 characters (oauth.storage.postgres.{name})",
+                    backend="postgres",
+                )
         self.pool = pool
         self.table = f'"{schema}"."{table}"'
         self.schema = schema
         self.table_name = table
-
 
     async def ensure_schema(self) -> None:
         """Create or migrate the table; serialised by an advisory lock so replicas can race."""
@@ -88,7 +97,17 @@ class PostgresTokenStorage(EncryptedTokenStorage):
                 "WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())",
                 key,
             )
-        return None if row is None else (row["envelope"], row["expires"])
+        if row is None:
+            return None
+        envelope = row["envelope"]
+        if not isinstance(envelope, str):
+            from oneringai.domain.errors import TokenDecryptionError
+
+            raise TokenDecryptionError(
+                f"row for {key!r} has no envelope (written by another program into {self.table}?)",
+                backend="postgres",
+            )
+        return envelope, row["expires"]
 
     async def _delete(self, key: str) -> None:
         async with self._errors():
@@ -97,11 +116,18 @@ class PostgresTokenStorage(EncryptedTokenStorage):
     async def _list(self, prefix: str) -> list[str]:
         async with self._errors():
             rows = await self.pool.fetch(
-                f"SELECT key FROM {self.table} WHERE left(key, length($1)) = $1 "
-                "AND (expires_at IS NULL OR expires_at > now()) ORDER BY key",
+                f"SELECT key, coalesce(envelope ~ $2, false) AS ours FROM {self.table} "
+                "WHERE left(key, length($1)) = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY key",
                 prefix,
+                _ENVELOPE_SQL,
             )
-        return [row["key"] for row in rows]
+        keys = []
+        for row in rows:
+            if row["ours"]:
+                keys.append(row["key"])
+            else:
+                self._skip_foreign("postgres", row["key"], "envelope is not ours")
+        return keys
 
     async def cleanup_expired(self) -> int:
         async with self._errors():

@@ -1,4 +1,14 @@
-"""Redis store (redis-py asyncio): key prefix, TTL from the token's expiry, locks with expiry."""
+"""Redis store (redis-py asyncio): key prefix, TTL from the token's expiry, locks with expiry.
+
+* a token lives at ``<prefix><key>``; Redis expires it only when it cannot be refreshed
+  (no refresh token), never at ``expires_in`` of a refreshable token;
+* locks live in their own namespace, ``oneringai:locks:<prefix><name>``, outside the
+  token prefix: no token key can overwrite a held lock, and ``list_keys`` never sees
+  one (with a prefix that does contain the lock namespace, such keys are refused);
+* a value that is not our envelope — another type, bytes that are not UTF-8, another
+  program's JSON — is a ``TokenDecryptionError`` for that key and is skipped by
+  ``list_keys``.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +17,31 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from oneringai.domain.errors import TokenStorageError
+from oneringai.domain.errors import TokenDecryptionError, TokenStorageError
 from oneringai.infrastructure.redis_client import make_redis_client
-from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
+from oneringai.infrastructure.token_storage.base import MAX_RECORD_BYTES, EncryptedTokenStorage, Record
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 
 if TYPE_CHECKING:
     from oneringai.infrastructure.token_storage.config import RedisStorageSettings
 
-__all__ = ["RedisTokenStorage", "open_redis_storage"]
+__all__ = ["LOCK_NAMESPACE", "RedisTokenStorage", "open_redis_storage"]
+
+LOCK_NAMESPACE = "oneringai:locks:"
+_BATCH = 500
 
 
 def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return value if isinstance(value, str) else None
 
 
 class RedisTokenStorage(EncryptedTokenStorage):
@@ -27,36 +49,82 @@ class RedisTokenStorage(EncryptedTokenStorage):
 
     def __init__(self, client: Any, key_ring: KeyRing, *, prefix: str = "oneringai:tokens:") -> None:
         super().__init__(key_ring)
+        if not isinstance(prefix, str):
+            raise TokenStorageError("prefix must be a string (oauth.storage.redis.prefix)", backend="redis")
         self.client = client
         self.prefix = prefix
+        self.lock_prefix = LOCK_NAMESPACE + prefix
 
+    def _name(self, key: str) -> str:
+        name = self.prefix + key
+        if name.startswith(self.lock_prefix):
+            raise TokenStorageError(
+                f"token key {key!r} falls in the lock namespace {self.lock_prefix!r}: "
+                "choose another key or oauth.storage.redis.prefix",
+                backend="redis",
+            )
+        return name
+
+    def _is_wrong_type(self, exc: Exception) -> bool:
+        return "WRONGTYPE" in str(exc)
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
+        name = self._name(key)
         async with self._errors():
             if expires_at is None:
-                await self.client.set(self.prefix + key, envelope)
+                await self.client.set(name, envelope)
             elif expires_at <= time.time():
-                await self.client.delete(self.prefix + key)
+                await self.client.delete(name)
             else:
-                await self.client.set(self.prefix + key, envelope, pxat=int(expires_at * 1000))
+                await self.client.set(name, envelope, pxat=int(expires_at * 1000))
 
     async def _get(self, key: str) -> Record | None:
-        async with self._errors():
-            value = await self.client.get(self.prefix + key)
-        if value is None:
-            return None
-        return (value.decode() if isinstance(value, bytes) else str(value)), None  # Redis expires it
+        name = self._name(key)
+        async with self._errors():  # lets our TokenDecryptionError through
+            try:
+                value = await self.client.getrange(name, 0, MAX_RECORD_BYTES)
+            except Exception as exc:
+                if self._is_wrong_type(exc):
+                    raise TokenDecryptionError(
+                        f"entry for {key!r} is not a string value (written by another program?)",
+                        backend="redis",
+                    ) from None
+                raise
+            if not value and not await self.client.exists(name):
+                return None
+        text = _text(value)
+        if text is None:
+            raise TokenDecryptionError(f"entry for {key!r} is not UTF-8 text (written by another program?)", backend="redis")
+        return text, None  # Redis expires it
 
     async def _delete(self, key: str) -> None:
+        name = self._name(key)
         async with self._errors():
-            await self.client.delete(self.prefix + key)
+            await self.client.delete(name)
 
     async def _list(self, prefix: str) -> list[str]:
-        keys: list[str] = []
+        names: list[bytes | str] = []
         async with self._errors():
-            async for raw in self.client.scan_iter(match=_glob_escape(self.prefix + prefix) + "*", count=500):
-                name = raw.decode() if isinstance(raw, bytes) else str(raw)
-                keys.append(name[len(self.prefix):])
+            async for raw in self.client.scan_iter(match=_glob_escape(self.prefix + prefix) + "*", count=_BATCH):
+                names.append(raw)
+            values: list[Any] = []
+            for start in range(0, len(names), _BATCH):
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for raw in names[start : start + _BATCH]:
+                        pipe.getrange(raw, 0, MAX_RECORD_BYTES)
+                    values.extend(await pipe.execute(raise_on_error=False))
+        keys: list[str] = []
+        for raw, value in zip(names, values, strict=True):
+            name = _text(raw)
+            if name is None:
+                self._skip_foreign("redis", repr(raw), "name is not UTF-8")
+                continue
+            if name.startswith(self.lock_prefix) or not name.startswith(self.prefix):
+                continue  # a lock (only possible when the prefix contains the lock namespace)
+            if not self._is_ours(_text(value)):
+                self._skip_foreign("redis", name, "value is not a token envelope")
+                continue
+            keys.append(name[len(self.prefix) :])
         return keys
 
     async def cleanup_expired(self) -> int:
@@ -66,7 +134,7 @@ class RedisTokenStorage(EncryptedTokenStorage):
     async def lock(self, name: str, *, timeout: float = 30.0) -> AsyncIterator[None]:
         """A Redis lock with expiry: a crashed holder cannot block others for longer than ``timeout``."""
         async with self._errors():
-            lock = self.client.lock(f"{self.prefix}lock:{name}", timeout=timeout, blocking_timeout=timeout * 2)
+            lock = self.client.lock(self.lock_prefix + name, timeout=timeout, blocking_timeout=timeout * 2)
             acquired = await lock.acquire()
         if not acquired:
             raise TokenStorageError(f"could not take lock {name!r}", backend="redis")
