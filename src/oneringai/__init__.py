@@ -29,6 +29,7 @@ from oneringai.domain import (
     ITextProvider,
     IToolExecutor,
     LLMResponse,
+    LoginRequiredError,
     Message,
     MessageRole,
     ModelCapabilities,
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
     from oneringai.infrastructure.providers.base import BaseProvider, BaseTextProvider, KeyValidationResult
     from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
     from oneringai.infrastructure.providers.model_registry import ModelRegistry
+    from oneringai.infrastructure.token_storage.encryption import KeyRing
     from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
 __version__ = "0.1.0"
@@ -94,6 +96,7 @@ _LAZY = {
     "DirectToolExecutor": "oneringai.application.tools",
     "FunctionTool": "oneringai.application.tools",
     "ImageManager": "oneringai.application.image_manager",
+    "KeyRing": "oneringai.infrastructure.token_storage.encryption",
     "KeyValidationResult": "oneringai.infrastructure.providers.base",
     "ModelRegistry": "oneringai.infrastructure.providers.model_registry",
     "OAuthManager": "oneringai.application.oauth.manager",
@@ -147,8 +150,10 @@ __all__ = [
     "InputItem",
     "InputTextContent",
     "IterationCompleteEvent",
+    "KeyRing",
     "KeyValidationResult",
     "LLMResponse",
+    "LoginRequiredError",
     "Message",
     "MessageRole",
     "ModelCapabilities",

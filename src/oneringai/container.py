@@ -313,7 +313,13 @@ class Container(containers.DeclarativeContainer):
         permissions=providers.Factory(_lazy(f"{_E}.permissions:PermissionToolExecutor")),
         cost=providers.Factory(_lazy(f"{_E}.cost:CostTrackingToolExecutor")),
     )
-    direct_tool_executor = providers.Singleton(_lazy("oneringai.application.tools.direct_executor:DirectToolExecutor"))
+    #: The innermost executor, with the ``agents:`` limits (tool threads, argument/output sizes).
+    direct_tool_executor = providers.Singleton(
+        _lazy("oneringai.application.tools.direct_executor:DirectToolExecutor"),
+        max_threads=settings.provided.agents.tool_threads,
+        max_argument_chars=settings.provided.agents.max_tool_argument_chars,
+        max_output_chars=settings.provided.agents.max_tool_output_chars,
+    )
     tool_executor = providers.Singleton(
         _tracked,
         closers,

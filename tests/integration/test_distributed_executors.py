@@ -108,6 +108,39 @@ async def test_postgres_audit_sink():
         await conn.close()
 
 
+async def test_postgres_audit_sinks_starting_together_lose_no_record():
+    """Replicas starting at once race on CREATE TABLE (pg_type unique violation): none may drop a record."""
+    import asyncio
+
+    import asyncpg
+
+    table = f"audit_{uuid.uuid4().hex[:8]}"
+    try:
+        conn = await asyncpg.connect(POSTGRES_DSN)
+    except Exception as exc:
+        service_unavailable("PostgreSQL", str(exc))
+    sinks = [AuditingToolExecutor(DirectToolExecutor(), sink="postgres", dsn=POSTGRES_DSN, table=table) for _ in range(6)]
+    try:
+        calls = [sink.execute_tool(tool_call("echo", text=f"t{i}-{j}"), CTX) for i, sink in enumerate(sinks) for j in range(3)]
+        await asyncio.gather(*calls)
+        assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 18
+    finally:
+        await asyncio.gather(*(sink.aclose() for sink in sinks))
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.close()
+
+
+def test_audit_table_name_is_an_identifier():
+    from pydantic import ValidationError
+
+    from oneringai.infrastructure.tool_executors.config import AuditExecutorConfig
+
+    for bad in ("x; DROP TABLE y", "tbl\n", "a b", "1abc", ""):
+        with pytest.raises(ValidationError):
+            AuditExecutorConfig(table=bad)
+    assert AuditExecutorConfig(table="audit.tool_log").table == "audit.tool_log"
+
+
 @pytest.mark.parametrize("backend", ["redis"])
 async def test_limiter_store_down_refuses_not_runs(backend):
     executor = RateLimitingToolExecutor(DirectToolExecutor(), backend=backend, redis_url="redis://127.0.0.1:1/0")

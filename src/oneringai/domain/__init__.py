@@ -16,6 +16,7 @@ from oneringai.domain.content import (
 )
 from oneringai.domain.errors import (
     ConfigError,
+    LoginRequiredError,
     ModelNotFoundError,
     OAuthError,
     OneRingAIError,
@@ -92,6 +93,7 @@ __all__ = [
     "IterationCompleteEvent",
     "JSONSchemaFormat",
     "LLMResponse",
+    "LoginRequiredError",
     "Message",
     "MessageRole",
     "ModelCapabilities",

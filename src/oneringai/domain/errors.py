@@ -17,6 +17,7 @@ catch the *kind* of failure without knowing which provider or store produced it:
     ├── TokenStorageError               a token store is down or misconfigured
     │   └── TokenDecryptionError        tampered record, wrong key, unknown envelope
     ├── OAuthError                      state/PKCE failures, token endpoint errors
+    │   └── LoginRequiredError          no usable token: only a new login helps
     └── ToolExecutionError              a tool failed (normally turned into a ToolResult)
 
 Messages never contain secrets: every message (and a provider error's ``body``) passes
@@ -32,6 +33,7 @@ from oneringai.domain.redaction import redact
 
 __all__ = [
     "ConfigError",
+    "LoginRequiredError",
     "ModelNotFoundError",
     "OAuthError",
     "OneRingAIError",
@@ -206,6 +208,25 @@ class OAuthError(OneRingAIError):
         self.error = error
         self.status_code = status_code
         self.connection = connection
+
+
+class LoginRequiredError(OAuthError):
+    """No usable token: nothing stored, no refresh token, or the server rejected the refresh
+    token (``invalid_grant``: expired or revoked). Only a new authorization helps; the
+    message says how (``oneringai oauth login <connection>`` or the authorization URL).
+    ``error`` is ``"login_required"``; ``reason`` says why."""
+
+    def __init__(self, *, connection: str, user_id: str | None = None, reason: str) -> None:
+        user = f" --user {user_id}" if user_id else ""
+        who = f" for user {user_id!r}" if user_id else ""
+        super().__init__(
+            f"a new login is needed{who}: {reason}. Run `oneringai oauth login {connection}{user}` "
+            "(or send the user to manager.get_authorization_url() / start_authorization())",
+            error="login_required",
+            connection=connection,
+        )
+        self.reason = reason
+        self.user_id = user_id
 
 
 class ToolExecutionError(OneRingAIError):

@@ -27,8 +27,6 @@ class AgentManager:
         self._text = text
         self._executor = executor
         self._settings = settings or _AgentSettings()
-        if settings is not None:
-            _apply_limits(executor, settings)
 
     @property
     def executor(self) -> IToolExecutor:
@@ -83,22 +81,3 @@ class AgentManager:
     async def run(self, input: str | Sequence[InputItem], **kwargs: Any) -> LLMResponse:
         """Create a one-off agent and run it."""
         return await self.create(**kwargs).run(input)
-
-
-def _apply_limits(executor: IToolExecutor, settings: AgentSettings) -> None:
-    """The ``agents:`` limits (tool threads, argument and output sizes) on the direct executor
-    at the core of ``executor``'s stack — the container builds that executor without them."""
-    from oneringai.application.tools.direct_executor import DirectToolExecutor
-
-    layer: object = executor
-    for _ in range(64):  # a stack is a few layers; a cycle of ``wrapped`` must not hang us
-        if isinstance(layer, DirectToolExecutor):
-            layer.configure(
-                max_threads=settings.tool_threads,
-                max_argument_chars=settings.max_tool_argument_chars,
-                max_output_chars=settings.max_tool_output_chars,
-            )
-            return
-        layer = getattr(layer, "wrapped", None)
-        if layer is None:
-            return

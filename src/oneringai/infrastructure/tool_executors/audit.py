@@ -3,6 +3,7 @@ to a logger or a Postgres table."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import time
@@ -63,7 +64,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
         self._redact = _Redactor(self.config.redact_keys)
         self._on_record = on_record
         self._pool: Any = None
-        self._table_ready = False
+        self._opening = asyncio.Lock()
 
     def record(
         self, tool_call: ToolCall, context: ToolExecutionContext, result: ToolResult, duration: float
@@ -109,25 +110,10 @@ class AuditingToolExecutor(WrapperToolExecutor):
 
     async def _write_postgres(self, entry: dict[str, Any]) -> None:
         if self._pool is None:
-            try:
-                import asyncpg
-            except ImportError as exc:
-                raise ConfigError(
-                    "audit sink postgres needs the postgres extra: pip install 'oneringai[postgres]'",
-                    path="tools.executor.audit.sink",
-                ) from exc
-            if self.config.dsn is None:
-                raise ConfigError("audit sink postgres needs dsn", path="tools.executor.audit.dsn")
-            self._pool = await asyncpg.create_pool(self.config.dsn.get_secret_value(), min_size=1, max_size=4)
+            async with self._opening:  # concurrent first calls open one pool, create the table once
+                if self._pool is None:
+                    self._pool = await self._open_postgres()
         table = self.config.table
-        if not self._table_ready:
-            await self._pool.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} ("
-                "id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), user_id TEXT, "
-                "agent_id TEXT, tool TEXT NOT NULL, tool_call_id TEXT, arguments JSONB, "
-                "duration_ms DOUBLE PRECISION, outcome TEXT NOT NULL, error_code TEXT, error TEXT)"
-            )
-            self._table_ready = True
         await self._pool.execute(
             f"INSERT INTO {table} (user_id, agent_id, tool, tool_call_id, arguments, duration_ms, "
             "outcome, error_code, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)",
@@ -141,6 +127,32 @@ class AuditingToolExecutor(WrapperToolExecutor):
             entry["error_code"],
             entry["error"],
         )
+
+    async def _open_postgres(self) -> Any:
+        try:
+            import asyncpg
+        except ImportError as exc:
+            raise ConfigError(
+                "audit sink postgres needs the postgres extra: pip install 'oneringai[postgres]'",
+                path="tools.executor.audit.sink",
+            ) from exc
+        if self.config.dsn is None:
+            raise ConfigError("audit sink postgres needs dsn", path="tools.executor.audit.dsn")
+        pool = await asyncpg.create_pool(self.config.dsn.get_secret_value(), min_size=1, max_size=4)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                # Replicas start together: CREATE TABLE IF NOT EXISTS alone races on pg_type.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('oneringai:audit-schema'))")
+                await conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self.config.table} ("
+                    "id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), user_id TEXT, "
+                    "agent_id TEXT, tool TEXT NOT NULL, tool_call_id TEXT, arguments JSONB, "
+                    "duration_ms DOUBLE PRECISION, outcome TEXT NOT NULL, error_code TEXT, error TEXT)"
+                )
+        except BaseException:
+            await pool.close()
+            raise
+        return pool
 
     async def aclose(self) -> None:
         if self._pool is not None:

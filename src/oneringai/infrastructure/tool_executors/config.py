@@ -78,7 +78,11 @@ class AuditExecutorConfig(_Layer):
     sink: Literal["logger", "postgres"] = "logger"
     logger: str = "oneringai.audit"
     dsn: SecretStr | None = None
-    table: str = "tool_audit_log"
+    table: str = Field(
+        default="tool_audit_log",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$",
+        description="table (or schema.table) for sink postgres",
+    )
     redact_keys: list[str] = Field(
         default_factory=lambda: ["password", "secret", "token", "api_key", "authorization", "key"]
     )
