@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,23 +18,7 @@ import pytest
 from oneringai import StoredToken, TokenStorageError
 from oneringai.domain.errors import ConfigError
 from oneringai.infrastructure.token_storage.file import FileTokenStorage
-from tests.faults.storage_support import KINDS, Backend, moto_server, open_backend
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = moto_server()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture(params=KINDS)
-async def backend(request: pytest.FixtureRequest, tmp_path: Path, moto_endpoint: str) -> AsyncIterator[Backend]:
-    async with open_backend(request.param, tmp_path, moto_endpoint) as opened:
-        yield opened
+from tests.faults.storage_support import Backend
 
 
 async def test_concurrent_writers_and_readers_on_one_key(backend: Backend) -> None:

@@ -5,29 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
 from oneringai import StoredToken, TokenDecryptionError, TokenStorageError
-from tests.faults.storage_support import GARBAGE, KINDS, RING, Backend, moto_server, open_backend
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = moto_server()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture(params=KINDS)
-async def backend(request: pytest.FixtureRequest, tmp_path: Path, moto_endpoint: str) -> AsyncIterator[Backend]:
-    async with open_backend(request.param, tmp_path, moto_endpoint) as opened:
-        yield opened
+from tests.faults.storage_support import GARBAGE, RING, Backend
 
 
 async def test_every_kind_of_garbage_is_a_typed_error_for_its_key(backend: Backend, caplog: pytest.LogCaptureFixture) -> None:

@@ -11,7 +11,7 @@ path and what is allowed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, ClassVar, Self, Union
 
 from pydantic import (
     BaseModel,
@@ -152,48 +152,45 @@ def _check_kinds(group_key: str, builtin: tuple[str, ...], providers: Mapping[st
         _require_kind(f"@{name}.kind@", provider.kind, builtin, group_key)
 
 
-class TextSettings(SettingsSection):
+class _ProviderSection(SettingsSection):
+    """``text:`` and ``images:`` share one shape: a default name and named providers by kind."""
+
+    _section: ClassVar[str]
+    _group: ClassVar[str]
+    _kinds: ClassVar[tuple[str, ...]]
+
+    default: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kinds_from_names(cls, data: Any) -> Any:
+        return _infer_kinds(cls._section, cls._kinds, data)
+
+    @field_validator("providers", check_fields=False)
+    @classmethod
+    def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
+        _check_kinds(cls._group, cls._kinds, providers)
+        return providers
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> Self:
+        _check_named(self._section, self.default, getattr(self, "providers", {}))
+        return self
+
+
+class TextSettings(_ProviderSection):
+    _section, _group, _kinds = "text", "text", TEXT_KINDS
+
     default: str | None = "ollama"
     providers: dict[str, TextProviderSettings] = Field(
         default_factory=lambda: {"ollama": OllamaProviderConfig()}  # type: ignore[arg-type]
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _kinds_from_names(cls, data: Any) -> Any:
-        return _infer_kinds("text", TEXT_KINDS, data)
 
-    @field_validator("providers")
-    @classmethod
-    def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
-        _check_kinds("text", TEXT_KINDS, providers)
-        return providers
+class ImagesSettings(_ProviderSection):
+    _section, _group, _kinds = "images", "image", IMAGE_KINDS
 
-    @model_validator(mode="after")
-    def _default_exists(self) -> TextSettings:
-        _check_named("text", self.default, self.providers)
-        return self
-
-
-class ImagesSettings(SettingsSection):
-    default: str | None = None
     providers: dict[str, ImageProviderSettings] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _kinds_from_names(cls, data: Any) -> Any:
-        return _infer_kinds("images", IMAGE_KINDS, data)
-
-    @field_validator("providers")
-    @classmethod
-    def _known_kinds(cls, providers: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
-        _check_kinds("image", IMAGE_KINDS, providers)
-        return providers
-
-    @model_validator(mode="after")
-    def _default_exists(self) -> ImagesSettings:
-        _check_named("images", self.default, self.providers)
-        return self
 
 
 # --- oauth ------------------------------------------------------------------------------------
