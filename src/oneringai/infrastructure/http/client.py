@@ -4,31 +4,46 @@ Two transports: httpx's own, and aiohttp's through ``httpx-aiohttp``, which keep
 its throughput under high concurrency where httpx's pool collapses (see
 ``benchmarks/http_transport.py``). The container opens one client per process as a
 ``Resource`` and closes it on shutdown.
+
+The client carries its ``HttpSettings`` (``ConfiguredHttpClient.settings``) so that a
+provider handed the shared client inherits the limits that are not httpx's own
+(maximum event and body sizes) without another channel through the container.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 import httpx
 
 from oneringai.domain.errors import ConfigError
+from oneringai.infrastructure.http.config import HttpSettings
 
-if TYPE_CHECKING:
-    from oneringai.infrastructure.http.config import HttpSettings
-
-__all__ = ["build_http_client", "open_http_client"]
+__all__ = ["ConfiguredHttpClient", "build_http_client", "http_settings_of", "open_http_client"]
 
 Transport = Literal["aiohttp", "httpx"]
+_DEFAULTS = HttpSettings()
 
 
-def build_http_client(settings: HttpSettings | None = None) -> httpx.AsyncClient:
+class ConfiguredHttpClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` that remembers the ``http:`` settings it was built from."""
+
+    def __init__(self, settings: HttpSettings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+
+
+def http_settings_of(client: httpx.AsyncClient) -> HttpSettings:
+    """The settings a client was built from; the defaults for a client built elsewhere."""
+    settings = getattr(client, "settings", None)
+    return settings if isinstance(settings, HttpSettings) else _DEFAULTS
+
+
+def build_http_client(settings: HttpSettings | None = None) -> ConfiguredHttpClient:
     """A client configured from ``http:`` settings (defaults when None)."""
     if settings is None:
-        from oneringai.infrastructure.http.config import HttpSettings
-
-        settings = HttpSettings()
+        settings = _DEFAULTS
     limits = httpx.Limits(
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_keepalive_connections,
@@ -44,13 +59,16 @@ def build_http_client(settings: HttpSettings | None = None) -> httpx.AsyncClient
                 "transport 'aiohttp' needs the httpx-aiohttp package: pip install httpx-aiohttp",
                 path="http.transport",
             ) from exc
-        return httpx.AsyncClient(
+        return ConfiguredHttpClient(
+            settings,
             transport=AiohttpTransport(limits=limits, trust_env=settings.trust_env),
             timeout=timeout,
             headers=headers,
             trust_env=settings.trust_env,
         )
-    return httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers, trust_env=settings.trust_env)
+    return ConfiguredHttpClient(
+        settings, limits=limits, timeout=timeout, headers=headers, trust_env=settings.trust_env
+    )
 
 
 async def open_http_client(settings: HttpSettings) -> AsyncIterator[httpx.AsyncClient]:

@@ -4,6 +4,14 @@ They work on raw bytes and yield as soon as a complete event or line has arrived
 ``_line_batches`` does the one job they share — split the byte stream into lines —
 and hands over all lines of a network chunk at once, so the per-line cost stays in
 plain loops rather than generator hops.
+
+Bounded in time and memory whatever the server sends:
+
+- assembly is linear: an unterminated line is kept as a list of chunks and joined once,
+  when its newline arrives (re-concatenating a growing buffer per chunk is quadratic:
+  a 50 MB line cost 440x a 5 MB one);
+- a line, or an SSE event's data, longer than ``max_event_bytes`` raises
+  ``ProviderResponseError`` as soon as the limit is passed, before more is buffered.
 """
 
 from __future__ import annotations
@@ -11,7 +19,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
-__all__ = ["SSEEvent", "iter_lines", "iter_sse", "iter_sse_data", "iter_sse_data_batches"]
+from oneringai.domain.errors import ProviderResponseError
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "SSEEvent",
+    "iter_line_batches",
+    "iter_lines",
+    "iter_sse",
+    "iter_sse_data",
+    "iter_sse_data_batches",
+]
+
+#: The default of ``http.max_event_bytes``.
+DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -20,65 +41,117 @@ class SSEEvent:
     data: str
 
 
-async def _line_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[bytes]]:
+def _too_large(limit: int, provider: str | None) -> ProviderResponseError:
+    return ProviderResponseError(
+        f"stream event larger than {limit} bytes (raise http.max_event_bytes, or the provider's "
+        "max_event_bytes, if such events are expected)",
+        provider=provider,
+    )
+
+
+async def _line_batches(
+    chunks: AsyncIterable[bytes], limit: int, provider: str | None
+) -> AsyncIterator[list[bytes]]:
     """Complete lines (``\\r`` stripped), one list per chunk; a final unterminated line
     comes last, so a cut stream is visible to the caller (it never saw its terminator)."""
-    buffer = b""
+    parts: list[bytes] = []  # the unterminated line, as received
+    pending = 0
     async for chunk in chunks:
         if not chunk:
             continue
-        buffer = buffer + chunk if buffer else chunk
         if b"\n" not in chunk:
+            pending += len(chunk)
+            if pending > limit:
+                raise _too_large(limit, provider)
+            parts.append(chunk)
             continue
-        lines = buffer.split(b"\n")
-        buffer = lines.pop()
+        if parts:
+            parts.append(chunk)
+            chunk = b"".join(parts)
+            parts = []
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        if len(chunk) > limit and (len(tail) > limit or any(len(line) > limit for line in lines)):
+            raise _too_large(limit, provider)
+        if tail:
+            parts.append(tail)
+        pending = len(tail)
         yield [line[:-1] if line[-1:] == b"\r" else line for line in lines]
-    buffer = buffer.rstrip(b"\r")
-    if buffer:
-        yield [buffer, b""]
+    tail = b"".join(parts).rstrip(b"\r")
+    if tail:
+        yield [tail, b""]
 
 
 def _data_value(raw: bytes) -> bytes:
     return raw[6:] if raw[5:6] == b" " else raw[5:]
 
 
-async def iter_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+async def iter_lines(
+    chunks: AsyncIterable[bytes], *, max_line_bytes: int = DEFAULT_MAX_EVENT_BYTES, provider: str | None = None
+) -> AsyncIterator[bytes]:
     """Non-empty lines (NDJSON)."""
-    async for batch in _line_batches(chunks):
+    async for batch in _line_batches(chunks, max_line_bytes, provider):
         for line in batch:
             if line:
                 yield line
 
 
-async def iter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
+async def iter_line_batches(
+    chunks: AsyncIterable[bytes], *, max_line_bytes: int = DEFAULT_MAX_EVENT_BYTES, provider: str | None = None
+) -> AsyncIterator[list[bytes]]:
+    """Non-empty lines (NDJSON), a list per network chunk (one generator hop per chunk)."""
+    async for batch in _line_batches(chunks, max_line_bytes, provider):
+        lines = [line for line in batch if line]
+        if lines:
+            yield lines
+
+
+async def iter_sse(
+    chunks: AsyncIterable[bytes], *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, provider: str | None = None
+) -> AsyncIterator[SSEEvent]:
     """Server-sent events: ``event:`` and ``data:`` fields, dispatched on a blank line.
 
     Comments (``:``) and unknown fields are ignored as the SSE spec requires.
     """
     event: str | None = None
     data: list[bytes] = []
-    async for batch in _line_batches(chunks):
+    size = 0
+    async for batch in _line_batches(chunks, max_event_bytes, provider):
         for raw in batch:
             if not raw:
                 if data:
                     yield SSEEvent(event, b"\n".join(data).decode("utf-8", "replace"))
-                event, data = None, []
+                event, data, size = None, [], 0
             elif raw[:5] == b"data:":
-                data.append(_data_value(raw))
+                value = _data_value(raw)
+                size += len(value) + 1
+                if size > max_event_bytes:
+                    raise _too_large(max_event_bytes, provider)
+                data.append(value)
             elif raw[:6] == b"event:":
                 event = raw[6:].strip().decode("utf-8", "replace")
 
 
-async def iter_sse_data_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[bytes]]:
+async def iter_sse_data_batches(
+    chunks: AsyncIterable[bytes], *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, provider: str | None = None
+) -> AsyncIterator[list[bytes]]:
     """The ``data`` of each complete event, as bytes, a list per network chunk — the fast path
-    for APIs whose events carry no meaningful ``event:`` name (OpenAI): one generator hop per
-    chunk instead of per event."""
+    for APIs whose events carry no meaningful ``event:`` name (OpenAI, Anthropic): one
+    generator hop per chunk instead of per event."""
     data: list[bytes] = []
-    async for batch in _line_batches(chunks):
+    size = 0
+    async for batch in _line_batches(chunks, max_event_bytes, provider):
         ready: list[bytes] = []
         for raw in batch:
             if raw[:5] == b"data:":
-                data.append(_data_value(raw))
+                value = _data_value(raw)
+                if data:  # a multi-line event: bound the sum, not only each line
+                    size += len(value) + 1
+                    if size > max_event_bytes:
+                        raise _too_large(max_event_bytes, provider)
+                else:
+                    size = len(value)
+                data.append(value)
             elif not raw and data:
                 ready.append(data[0] if len(data) == 1 else b"\n".join(data))
                 data = []
@@ -86,8 +159,10 @@ async def iter_sse_data_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[l
             yield ready
 
 
-async def iter_sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+async def iter_sse_data(
+    chunks: AsyncIterable[bytes], *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, provider: str | None = None
+) -> AsyncIterator[bytes]:
     """Like ``iter_sse_data_batches``, one event at a time."""
-    async for ready in iter_sse_data_batches(chunks):
+    async for ready in iter_sse_data_batches(chunks, max_event_bytes=max_event_bytes, provider=provider):
         for data in ready:
             yield data

@@ -1,21 +1,40 @@
 """The HTTP call path shared by the built-in providers: JSON calls and streams with
 retries, one resend after a connection that closed without any response, typed
-errors for every failure, and no leaked connection on any path."""
+errors for every failure, and no leaked connection on any path.
+
+Bounded whatever the server does:
+
+- **time**: one attempt — connect, send, every byte of the answer — finishes within
+  ``attempt_timeout()`` (httpx's own timeouts restart with each byte, so a dripping
+  server would defeat them); a stream gets that long to answer with headers, then an idle
+  timeout per event and an optional total (``guard_stream``);
+- **memory**: bodies stop at ``max_response_bytes`` (typed error), error bodies are read
+  to 64 KiB and the rest is dropped with the connection; stream events stop at
+  ``max_event_bytes`` (see ``http.streams``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from oneringai.domain.errors import ProviderError, ProviderResponseError
-from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+from pydantic_core import from_json
+
+from oneringai.domain.errors import ProviderError, ProviderResponseError, ProviderTimeoutError
+from oneringai.infrastructure.http.bodies import read_body, read_prefix
+from oneringai.infrastructure.http.deadlines import guard_stream
+from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper, display_url
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = ["HttpCalls", "is_no_response_disconnect"]
+
+T = TypeVar("T")
+StreamFormat = Literal["sse", "ndjson"]
 
 
 def is_no_response_disconnect(error: BaseException) -> bool:
@@ -39,6 +58,12 @@ class _Provider(Protocol):
 
     def request_timeout(self) -> httpx.Timeout: ...
 
+    def attempt_timeout(self) -> float | None: ...
+
+    def stream_timeouts(self) -> tuple[float | None, float | None]: ...
+
+    def max_response_bytes(self) -> int: ...
+
     def _secrets(self) -> tuple[str | None, ...]: ...
 
     def map_error(
@@ -48,19 +73,26 @@ class _Provider(Protocol):
     async def with_retries(self, call: Callable[[], Awaitable[Any]], *, model: str | None = None) -> Any: ...
 
 
+def _attempt_timed_out(provider: str, model: str | None, url: str, seconds: float, what: str) -> ProviderTimeoutError:
+    return ProviderTimeoutError(
+        f"no {what} from {display_url(url)} within {seconds:g}s (the request's timeout: "
+        f"text.providers.<name>.timeout, else http.timeout)",
+        provider=provider,
+        model=model,
+    )
+
+
 class HttpCalls:
     """Mixin for ``BaseTextProvider`` subclasses that talk JSON over HTTP."""
 
-    async def _send(
-        self: _Provider, request: httpx.Request, *, stream: bool, model: str | None
-    ) -> httpx.Response:
+    async def _send(self: _Provider, request: httpx.Request, *, model: str | None) -> httpx.Response:
         for attempt in (1, 2):
             try:
-                return await self.http.send(request, stream=stream)
+                return await self.http.send(request, stream=True)
             except Exception as exc:
                 if attempt == 1 and is_no_response_disconnect(exc):
                     continue
-                raise self.map_error(exc, model=model, url=str(request.url)) from exc
+                raise self.map_error(exc, model=model, url=str(request.url)) from _cause(exc, self)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _error_for(
@@ -75,6 +107,59 @@ class HttpCalls:
             secrets=self._secrets(),
         )
 
+    async def _read_error(self: Any, response: httpx.Response, model: str | None) -> ProviderError:
+        """The typed error of a non-2xx response, from at most 64 KiB of its body."""
+        try:
+            body = await read_prefix(response)
+        except Exception:  # the error is the status; a broken body adds nothing
+            body = b""
+        finally:
+            await response.aclose()
+        return self._error_for(response, body, model)  # type: ignore[no-any-return]
+
+    async def request_bytes(
+        self: Any,
+        method: str,
+        url: str,
+        *,
+        model: str | None,
+        headers: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """One call with retries; the raw 2xx body, or a ``ProviderError``."""
+        content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+        send_headers = dict(headers or {})
+        if content is not None:
+            send_headers["content-type"] = "application/json"
+
+        async def attempt() -> bytes:
+            request = self.http.build_request(
+                method, url, content=content, headers=send_headers, timeout=self.request_timeout()
+            )
+            seconds = self.attempt_timeout()
+            deadline = asyncio.timeout(seconds)
+            try:
+                async with deadline:
+                    response = await self._send(request, model=model)
+                    if response.status_code >= 400:
+                        raise await self._read_error(response, model)
+                    try:
+                        return await read_body(
+                            response, self.max_response_bytes(), provider=self.name, model=model
+                        )
+                    except ProviderError:
+                        raise
+                    except Exception as exc:
+                        raise self.map_error(exc, model=model, url=url) from _cause(exc, self)
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                if deadline.expired():
+                    raise _attempt_timed_out(self.name, model, url, seconds or 0.0, "complete response") from None
+                raise
+
+        return await self.with_retries(attempt, model=model)  # type: ignore[no-any-return]
+
     async def request_json(
         self: Any,
         method: str,
@@ -85,29 +170,15 @@ class HttpCalls:
         body: Mapping[str, Any] | None = None,
     ) -> Any:
         """One JSON call with retries; returns the decoded body or raises a ``ProviderError``."""
-        content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
-        send_headers = dict(headers or {})
-        if content is not None:
-            send_headers["content-type"] = "application/json"
-
-        async def attempt() -> Any:
-            request = self.http.build_request(
-                method, url, content=content, headers=send_headers, timeout=self.request_timeout()
-            )
-            response = await self._send(request, stream=False, model=model)
-            if response.status_code >= 400:
-                raise self._error_for(response, response.content, model)
-            try:
-                return json.loads(response.content)
-            except ValueError as exc:
-                raise ProviderResponseError(
-                    f"malformed JSON body from {url} ({len(response.content)} bytes)",
-                    provider=self.name,
-                    model=model,
-                    status_code=response.status_code,
-                ) from exc
-
-        return await self.with_retries(attempt, model=model)
+        raw = await self.request_bytes(method, url, model=model, headers=headers, body=body)
+        try:
+            return from_json(raw)
+        except ValueError as exc:
+            raise ProviderResponseError(
+                f"malformed JSON body from {display_url(url)} ({len(raw)} bytes)",
+                provider=self.name,
+                model=model,
+            ) from exc
 
     @asynccontextmanager
     async def open_stream(
@@ -117,11 +188,13 @@ class HttpCalls:
         model: str | None,
         headers: Mapping[str, str] | None = None,
         body: Mapping[str, Any],
+        expect: StreamFormat = "sse",
     ) -> AsyncIterator[AsyncIterator[bytes]]:
         """POST and yield the decoded body chunks; connection errors become typed errors.
 
         Retries cover only getting a 2xx response; once bytes flow, a failure is raised.
         The response is closed on every exit, including a consumer that stops early.
+        The caller bounds the wait for each event with ``guard`` (idle/total timeouts).
         """
         content = json.dumps(body, separators=(",", ":")).encode()
         send_headers = {**(headers or {}), "content-type": "application/json"}
@@ -130,22 +203,48 @@ class HttpCalls:
             request = self.http.build_request(
                 "POST", url, content=content, headers=send_headers, timeout=self.request_timeout()
             )
-            response = await self._send(request, stream=True, model=model)
-            if response.status_code >= 400:
-                try:
-                    error_body = await response.aread()
-                except Exception:  # the error is the status; a broken body adds nothing
-                    error_body = b""
-                finally:
-                    await response.aclose()
-                raise self._error_for(response, error_body, model)
-            return response  # type: ignore[no-any-return]
+            seconds = self.attempt_timeout()
+            deadline = asyncio.timeout(seconds)
+            try:
+                async with deadline:
+                    response: httpx.Response = await self._send(request, model=model)
+                    if response.status_code >= 400:
+                        raise await self._read_error(response, model)
+                    problem = _content_type_problem(response, expect)
+                    if problem is not None:
+                        raise await self._wrong_content_type(response, problem, model)
+                    return response
+            except TimeoutError:
+                if deadline.expired():
+                    raise _attempt_timed_out(self.name, model, url, seconds or 0.0, "response headers") from None
+                raise
 
-        response: httpx.Response = await self.with_retries(attempt, model=model)
+        opened: httpx.Response = await self.with_retries(attempt, model=model)
         try:
-            yield self._chunks(response, model, url)
+            yield self._chunks(opened, model, url)
+        finally:
+            await opened.aclose()
+
+    async def _wrong_content_type(
+        self: Any, response: httpx.Response, content_type: str, model: str | None
+    ) -> ProviderError:
+        """A stream answered with JSON or HTML: an error body in disguise, or a wrong endpoint."""
+        try:
+            body = await read_prefix(response)
+        except Exception:
+            body = b""
         finally:
             await response.aclose()
+        if "json" in content_type and b'"error"' in body:
+            return ProviderErrorMapper.from_http_response(  # status 200 says nothing: judge by the body
+                None, body, response.headers, provider=self.name, model=model, secrets=self._secrets()
+            )
+        return ProviderResponseError(
+            f"expected a stream, got {content_type} (is base_url the vendor's API?)",
+            provider=self.name,
+            model=model,
+            status_code=response.status_code,
+        )
 
     async def _chunks(
         self: Any, response: httpx.Response, model: str | None, url: str
@@ -156,4 +255,38 @@ class HttpCalls:
         except ProviderError:
             raise
         except Exception as exc:
-            raise self.map_error(exc, model=model, url=url) from exc
+            raise self.map_error(exc, model=model, url=url) from _cause(exc, self)
+
+    def guard(self: Any, items: AsyncIterator[T], model: str | None) -> AsyncIterator[T]:
+        """``items`` (events or batches of them) bounded by the stream idle and total timeouts."""
+        idle, total = self.stream_timeouts()
+        name = self.name
+
+        def timed_out(reason: str, seconds: float) -> ProviderTimeoutError:
+            if reason == "total":
+                text = f"stream still running after {seconds:g}s (stream_total_timeout)"
+            else:
+                text = (
+                    f"no complete stream event for {seconds:g}s (stream_idle_timeout, else the request's "
+                    "timeout: text.providers.<name>.timeout or http.timeout)"
+                )
+            return ProviderTimeoutError(text, provider=name, model=model)
+
+        return guard_stream(items, idle=idle, total=total, timeout_error=timed_out)
+
+
+def _content_type_problem(response: httpx.Response, expect: StreamFormat) -> str | None:
+    """The content type when it is clearly not a stream (JSON for SSE, HTML for either)."""
+    content_type: str | None = response.headers.get("content-type")
+    if not content_type:
+        return None
+    lowered = content_type.lower()
+    if "html" in lowered or (expect == "sse" and lowered.startswith("application/json")):
+        return lowered.split(";", 1)[0].strip()
+    return None
+
+
+def _cause(exc: BaseException, provider: Any) -> BaseException | None:
+    """The exception to chain: none when its own text would show a secret."""
+    text = str(exc)
+    return exc if provider.scrub(text) == text else None

@@ -17,8 +17,17 @@ from oneringai.domain.content import (
 )
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
+from oneringai.infrastructure.providers._openai_wire import ChatCompletion, ChatPart, ChatUsage
 
-__all__ = ["STOP_REASONS", "build_chat_request", "parse_chat_response", "tool_result_text"]
+__all__ = [
+    "STOP_REASONS",
+    "arguments_text",
+    "build_chat_request",
+    "message_text",
+    "parse_chat_response",
+    "parse_usage",
+    "tool_result_text",
+]
 
 STOP_REASONS = {
     "stop": "complete",
@@ -128,46 +137,58 @@ def build_chat_request(
     return body
 
 
-def parse_usage(data: dict[str, Any] | None) -> Usage:
+def parse_usage(data: ChatUsage | None) -> Usage:
     if not data:
         return Usage()
-    prompt = int(data.get("prompt_tokens") or 0)
-    completion = int(data.get("completion_tokens") or 0)
+    prompt = data.get("prompt_tokens") or 0
+    completion = data.get("completion_tokens") or 0
     return Usage(
         input_tokens=prompt,
         output_tokens=completion,
-        total_tokens=int(data.get("total_tokens") or prompt + completion),
+        total_tokens=data.get("total_tokens") or prompt + completion,
     )
 
 
-def parse_chat_response(data: dict[str, Any], model: str) -> LLMResponse:
-    choices = data.get("choices") or []
+def message_text(content: str | list[ChatPart] | None) -> str:
+    """``content`` as text: a string, or the text of its parts (some servers send parts)."""
+    if not content:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text") or "" for part in content)
+
+
+def arguments_text(arguments: Any) -> str:
+    """Tool-call arguments as the JSON string our model keeps (servers may send an object)."""
+    if isinstance(arguments, str):
+        return arguments
+    return json.dumps(arguments if arguments is not None else {})
+
+
+def parse_chat_response(data: ChatCompletion, model: str) -> LLMResponse:
+    """The ``LLMResponse`` of a validated completion; ``ValueError`` when it has no choice."""
+    choices = data.get("choices")
     if not choices:
         raise ValueError("response has no choices")
     choice = choices[0]
     message = choice.get("message") or {}
     content: list[Any] = []
-    text = message.get("content")
-    if isinstance(text, list):  # some servers return parts
-        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
+    text = message_text(message.get("content"))
     if text:
         content.append(OutputTextContent(text=text))
-    for call in message.get("tool_calls") or []:
+    for call in message.get("tool_calls") or ():
         function = call.get("function") or {}
-        arguments = function.get("arguments")
-        if not isinstance(arguments, str):
-            arguments = json.dumps(arguments if arguments is not None else {})
         content.append(
             ToolUseContent(
                 id=call.get("id") or f"call_{len(content)}",
-                name=function.get("name", ""),
-                arguments=arguments,
+                name=function.get("name") or "",
+                arguments=arguments_text(function.get("arguments")),
             )
         )
     raw_reason = choice.get("finish_reason")
     return LLMResponse(
-        id=str(data.get("id") or ""),
-        model=str(data.get("model") or model),
+        id=data.get("id") or "",
+        model=data.get("model") or model,
         status="incomplete" if raw_reason == "length" else "completed",
         output=[Message(role=MessageRole.ASSISTANT, content=content)],
         usage=parse_usage(data.get("usage")),

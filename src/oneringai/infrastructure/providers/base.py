@@ -4,16 +4,34 @@
 wire mapping (``generate``, ``stream_generate``) and gets key validation,
 ``get_api_key()``, input helpers, an HTTP client it does not have to manage,
 retries with backoff, and error mapping.
+
+Promises every subclass inherits:
+
+- **The key is checked once, before any network I/O.** ``validate_api_key`` (the guide's
+  ``validate_provider_specific_key_format`` hook, returning a ``KeyValidationResult`` or the
+  guide's ``{"isValid": ..., "warning": ...}``) runs on first use — the first ``generate``,
+  ``stream_generate``, ``generate_image``, ``list_models`` or ``self.http`` — its warning is
+  logged once, and an invalid key is refused with ``ProviderAuthError`` naming the provider.
+- **Secrets stay in.** The API key, credential headers and base-URL userinfo are registered
+  with ``domain.redaction``; ``repr`` shows none of them.
+- **Timeouts inherit.** ``timeout``/``connect_timeout``/``max_event_bytes`` left unset take the
+  shared client's ``http:`` settings; ``timeout`` bounds a whole attempt.
+- **Disposal either way.** ``destroy()`` may be ``async`` (ours) or plain (the guide's);
+  ``async with`` and ``aclose()`` await it only when it returns an awaitable, then close the
+  HTTP client the provider created.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-import re
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from pydantic import ValidationError
 
 from oneringai.domain.capabilities import ModelCapabilities, ProviderCapabilities
 from oneringai.domain.content import (
@@ -25,11 +43,12 @@ from oneringai.domain.content import (
     ToolResultContent,
     ToolUseContent,
 )
-from oneringai.domain.errors import ProviderAuthError, ProviderError
+from oneringai.domain.errors import ConfigError, ProviderAuthError, ProviderError
 from oneringai.domain.interfaces import IAsyncDisposable, ITextProvider
-from oneringai.domain.redaction import get_logger, register_secret
-from oneringai.infrastructure.providers.config import ProviderConfig
-from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+from oneringai.domain.redaction import get_logger, redact, register_secret
+from oneringai.infrastructure.providers._keys import KeyValidationResult, normalize_key_validation
+from oneringai.infrastructure.providers.config import _CREDENTIAL_HEADER, ProviderConfig
+from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper, display_url
 from oneringai.infrastructure.providers.model_registry import ModelRegistry
 
 if TYPE_CHECKING:
@@ -37,15 +56,45 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseProvider", "BaseTextProvider", "KeyValidationResult"]
 
-_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
 logger = get_logger("oneringai.providers")
 T = TypeVar("T")
+_OK = "ok"
+_CHECKING = "checking"
+#: Methods that do network I/O: the key is checked before the first of them runs.
+_KEY_CHECKED = ("generate", "stream_generate", "generate_image", "list_models")
 
 
-@dataclass(frozen=True)
-class KeyValidationResult:
-    is_valid: bool
-    warning: str | None = None
+def _guard_call(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def guarded(self: BaseProvider, *args: Any, **kwargs: Any) -> Any:
+        if self._key_state is not _OK:
+            self._check_key()
+        return await method(self, *args, **kwargs)
+
+    guarded.__key_checked__ = True  # type: ignore[attr-defined]
+    return guarded
+
+
+async def _refused(error: BaseException) -> AsyncIterator[Any]:
+    raise error
+    yield  # pragma: no cover - makes this an async generator
+
+
+def _guard_stream(method: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    """Returns the method's own generator (no per-event hop); a refused key surfaces on the
+    first ``__anext__`` like any other stream failure."""
+
+    @functools.wraps(method)
+    def guarded(self: BaseProvider, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        if self._key_state is not _OK:
+            try:
+                self._check_key()
+            except ProviderError as error:
+                return _refused(error)
+        return method(self, *args, **kwargs)
+
+    guarded.__key_checked__ = True  # type: ignore[attr-defined]
+    return guarded
 
 
 class BaseProvider(IAsyncDisposable):
@@ -57,6 +106,18 @@ class BaseProvider(IAsyncDisposable):
     api_key_env: ClassVar[str | None] = None
     requires_api_key: ClassVar[bool] = True
     config_model: ClassVar[type[ProviderConfig]] = ProviderConfig
+    _key_state: str | None = None  # None: not checked yet; _OK; else the refusal
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method_name in _KEY_CHECKED:
+            method = cls.__dict__.get(method_name)
+            if method is None or getattr(method, "__key_checked__", False):
+                continue
+            if method_name == "stream_generate" and callable(method):
+                setattr(cls, method_name, _guard_stream(method))
+            elif inspect.iscoroutinefunction(method):
+                setattr(cls, method_name, _guard_call(method))
 
     def __init__(
         self,
@@ -68,6 +129,7 @@ class BaseProvider(IAsyncDisposable):
     ) -> None:
         self._http_client = http_client
         self._owns_http_client = http_client is None
+        self._limits: tuple[Any, float | None, int, int] | None = None
         if isinstance(config, ProviderConfig) and not overrides:
             self.config = config
         else:
@@ -80,12 +142,28 @@ class BaseProvider(IAsyncDisposable):
             for camel, snake in (("apiKey", "api_key"), ("baseURL", "base_url")):
                 if camel in data:  # the guide's spelling
                     data.setdefault(snake, data.pop(camel))
-            self.config = self.config_model.model_validate(data)
+            try:
+                self.config = self.config_model.model_validate(data)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in error['loc']) or '(root)'}: {error['msg']}" for error in exc.errors()
+                )
+                raise ConfigError(f"invalid settings for provider {self.name!r}: {problems}") from None
         self._destroyed = False
         register_secret(self._configured_api_key())
+        secrets: list[str] = []
         for header, value in self.config.headers.items():
             if _CREDENTIAL_HEADER.search(header):
-                register_secret(value)
+                secrets.append(value)
+        if self.config.base_url and "@" in self.config.base_url:
+            try:
+                parts = urlsplit(self.config.base_url)
+                secrets += [unquote(p) for p in (parts.username, parts.password) if p]
+            except ValueError:
+                pass
+        for secret in secrets:
+            register_secret(secret)
+        self._static_secrets = tuple(secrets)
 
     # --- API keys -------------------------------------------------------------------------
     def _configured_api_key(self) -> str | None:
@@ -96,23 +174,29 @@ class BaseProvider(IAsyncDisposable):
         if self.api_key_env:
             value = os.environ.get(self.api_key_env, "").strip()
             if value:
+                register_secret(value)
                 return value
         return None
+
+    def _missing_key_message(self) -> str:
+        hint = f" or the {self.api_key_env} environment variable" if self.api_key_env else ""
+        return (
+            f"no API key configured: set text.providers.<name>.api_key "
+            f'(e.g. "${{{self.api_key_env or "API_KEY"}}}"){hint}'
+        )
 
     def get_api_key(self) -> str:
         """The API key; raises ``ProviderAuthError`` saying where to set it when missing."""
         key = self._configured_api_key()
         if key is None:
-            hint = f" or the {self.api_key_env} environment variable" if self.api_key_env else ""
-            raise ProviderAuthError(
-                f"no API key configured: set text.providers.<name>.api_key "
-                f'(e.g. "${{{self.api_key_env or "API_KEY"}}}"){hint}',
-                provider=self.name,
-            )
+            raise ProviderAuthError(self._missing_key_message(), provider=self.name)
         return key
 
     def validate_provider_specific_key_format(self, api_key: str) -> KeyValidationResult:
-        """Hook: check the key's shape (prefix, length). Default accepts any non-empty key."""
+        """Hook: check the key's shape (prefix, length). Default accepts any non-empty key.
+
+        May return a ``KeyValidationResult`` or the guide's ``{"isValid": bool, "warning": str}``.
+        """
         return KeyValidationResult(is_valid=True)
 
     def validate_api_key(self) -> KeyValidationResult:
@@ -120,10 +204,10 @@ class BaseProvider(IAsyncDisposable):
         if key is None:
             if not self.requires_api_key:
                 return KeyValidationResult(is_valid=True)
-            return KeyValidationResult(is_valid=False, warning=f"no API key for {self.name!r}")
+            return KeyValidationResult(is_valid=False, warning=self._missing_key_message())
         if len(key) < 8 and self.requires_api_key:
             return KeyValidationResult(is_valid=False, warning="API key looks too short")
-        return self.validate_provider_specific_key_format(key)
+        return normalize_key_validation(self.validate_provider_specific_key_format(key), provider=self.name)
 
     async def validate_config(self) -> bool:
         result = self.validate_api_key()
@@ -131,42 +215,122 @@ class BaseProvider(IAsyncDisposable):
             logger.warning("provider %s: %s", self.name, result.warning)
         return result.is_valid
 
+    def _check_key(self) -> None:
+        """Validate the key once; raise ``ProviderAuthError`` (every time) when it was refused."""
+        state = self._key_state
+        if state is None:
+            self._key_state = _CHECKING  # a hook that calls back into us must not recurse
+            try:
+                result = self.validate_api_key()
+            except BaseException:
+                self._key_state = None
+                raise
+            if result.warning:
+                logger.warning("provider %s: %s", self.name, result.warning)
+            state = _OK if result.is_valid else (result.warning or "the API key has the wrong format")
+            self._key_state = state
+        if state is not _OK and state is not _CHECKING:
+            raise ProviderAuthError(
+                f"API key refused before any request was sent: {state}", provider=self.name
+            )
+
     def _secrets(self) -> tuple[str | None, ...]:
-        return (self._configured_api_key(),)
+        return (self._configured_api_key(), *self._static_secrets)
+
+    def scrub(self, text: str) -> str:
+        """``text`` without this provider's secrets (also ones too short to register globally)."""
+        return redact(text, self._secrets())
 
     # --- HTTP ------------------------------------------------------------------------------
     @property
     def http(self) -> httpx.AsyncClient:
         """The client given (shared, not ours to close) or, on first use, one from the
         factory set by ``use_shared_http_client``, else one this provider creates and closes."""
-        if self._http_client is None:
+        if self._key_state is not _OK:
+            self._check_key()
+        client = self._http_client
+        if client is None:
             factory = self.__dict__.get("_http_factory")
             if factory is not None:
-                self._http_client = factory()
+                client = factory()
                 self._owns_http_client = False
             else:
                 from oneringai.infrastructure.http.client import build_http_client
 
-                self._http_client = build_http_client()
+                client = build_http_client()
                 self._owns_http_client = True
-        return self._http_client
+            self._http_client = client
+        return client
 
     def use_shared_http_client(self, factory: Callable[[], httpx.AsyncClient]) -> None:
         """Take the HTTP client from ``factory`` (called once, on first use) unless one was given."""
         if self._http_client is None:
             self._http_factory = factory
 
-    def request_timeout(self) -> httpx.Timeout:
-        import httpx
+    def _resolved_limits(self) -> tuple[Any, float | None, int, int]:
+        """(httpx timeout, attempt seconds, max event bytes, max body bytes), from this
+        provider's settings where set, else the client's ``http:`` settings."""
+        limits = self._limits
+        if limits is None:
+            import httpx
 
-        return httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
+            from oneringai.infrastructure.http.client import http_settings_of
+
+            client = self.http
+            shared = http_settings_of(client)
+            base = client.timeout
+            timeout, connect = self.config.timeout, self.config.connect_timeout
+            if timeout is None and connect is None:
+                per_operation = base
+            else:
+                per_operation = httpx.Timeout(
+                    connect=connect if connect is not None else base.connect,
+                    read=timeout if timeout is not None else base.read,
+                    write=timeout if timeout is not None else base.write,
+                    pool=timeout if timeout is not None else base.pool,
+                )
+            attempt = timeout if timeout is not None else base.read
+            events = self.config.max_event_bytes or shared.max_event_bytes
+            limits = self._limits = (per_operation, attempt, events, shared.max_response_bytes)
+        return limits
+
+    def request_timeout(self) -> httpx.Timeout:
+        """httpx's per-operation timeouts for a request (the client's unless this provider sets them)."""
+        return self._resolved_limits()[0]  # type: ignore[no-any-return]
+
+    def attempt_timeout(self) -> float | None:
+        """Seconds one attempt may take, whole: ``timeout`` here, else ``http.timeout``."""
+        return self._resolved_limits()[1]
+
+    def stream_timeouts(self) -> tuple[float | None, float | None]:
+        """(idle, total) seconds for a stream: the wait for each event, and the whole stream."""
+        idle = self.config.stream_idle_timeout
+        return (idle if idle is not None else self.attempt_timeout(), self.config.stream_total_timeout)
+
+    def max_event_bytes(self) -> int:
+        return self._resolved_limits()[2]
+
+    def max_response_bytes(self) -> int:
+        return self._resolved_limits()[3]
 
     async def destroy(self) -> None:
         if self._destroyed:
             return
         self._destroyed = True
-        if self._owns_http_client and self._http_client is not None:
-            await self._http_client.aclose()
+        await self._release_http()
+
+    async def _release_http(self) -> None:
+        client = self._http_client
+        if self._owns_http_client and client is not None and not client.is_closed:
+            await client.aclose()
+
+    async def aclose(self) -> None:
+        """Dispose: ``destroy()`` (awaited only if it returns an awaitable — the guide's
+        ``destroy`` is synchronous), then close the HTTP client this provider created."""
+        result: Any = self.destroy()
+        if inspect.isawaitable(result):
+            await result
+        await self._release_http()
 
     async def with_retries(self, call: Callable[[], Awaitable[T]], *, model: str | None = None) -> T:
         """Run ``call`` with retries for retryable errors (backoff + jitter, Retry-After)."""
@@ -195,10 +359,10 @@ class BaseProvider(IAsyncDisposable):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.destroy()
+        await self.aclose()
 
-    def __repr__(self) -> str:  # never show the key
-        return f"{type(self).__name__}(name={self.name!r}, base_url={self.config.base_url!r})"
+    def __repr__(self) -> str:  # never show the key or URL userinfo
+        return f"{type(self).__name__}(name={self.name!r}, base_url={display_url(self.config.base_url)!r})"
 
 
 class BaseTextProvider(BaseProvider, ITextProvider):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -23,14 +25,39 @@ class ProviderConfig(BaseModel):
     kind: str = "custom"
     api_key: SecretStr | None = None
     base_url: str | None = None
-    timeout: float = Field(default=60.0, gt=0, description="seconds per request")
-    connect_timeout: float = Field(default=10.0, gt=0)
+    timeout: float | None = Field(
+        default=None, gt=0, description="seconds per request attempt, whole; null: http.timeout"
+    )
+    connect_timeout: float | None = Field(default=None, gt=0, description="null: http.connect_timeout")
+    stream_idle_timeout: float | None = Field(
+        default=None, gt=0, description="longest wait for the next stream event; null: the request timeout"
+    )
+    stream_total_timeout: float | None = Field(
+        default=None, gt=0, description="bound on a whole stream; null: none (the idle timeout still holds)"
+    )
+    max_event_bytes: int | None = Field(
+        default=None, ge=1024, description="largest stream event/line; null: http.max_event_bytes"
+    )
     max_retries: int = Field(default=2, ge=0, le=10)
     retry_max_wait: float = Field(
         default=30.0, ge=0, description="cap on one backoff wait, Retry-After included"
     )
     default_model: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Never show credential headers or URL userinfo (``api_key`` is a ``SecretStr``)."""
+        for name, value in super().__repr_args__():
+            if name == "headers" and isinstance(value, dict):
+                value = {k: "**********" if _CREDENTIAL_HEADER.search(k) else v for k, v in value.items()}
+            elif name == "base_url" and isinstance(value, str):
+                value = _USERINFO.sub(r"\1", value)
+            yield name, value
+
+
+#: Header names whose values are credentials (their values are registered as secrets too).
+_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@]*@")
 
 
 class _StrictProviderConfig(ProviderConfig):

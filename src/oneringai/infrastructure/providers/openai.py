@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
+
+from pydantic import ValidationError
 
 from oneringai.domain.errors import ProviderResponseError, ProviderUnavailableError
 from oneringai.domain.events import ResponseCreatedEvent, StreamEvent
@@ -12,20 +13,28 @@ from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse
 from oneringai.infrastructure.http.streams import iter_sse_data_batches
 from oneringai.infrastructure.providers._http_calls import HttpCalls
+from oneringai.infrastructure.providers._keys import normalize_key_validation
 from oneringai.infrastructure.providers._openai_mapping import (
     STOP_REASONS,
+    arguments_text,
     build_chat_request,
+    message_text,
     parse_chat_response,
     parse_usage,
 )
+from oneringai.infrastructure.providers._openai_wire import (
+    ChatCompletion,
+    ChatToolCall,
+    parse_chat,
+    parse_models,
+)
 from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
+from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
 from oneringai.infrastructure.providers.config import OpenAIProviderConfig, ProviderConfig
 from oneringai.infrastructure.providers.model_registry import OPENAI_MODELS, ModelRegistry
 
 __all__ = ["OpenAITextProvider"]
-
-_DECODER = json.JSONDecoder()
 
 
 class OpenAITextProvider(HttpCalls, BaseTextProvider):
@@ -54,8 +63,12 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         return self._is_openai
 
     def validate_api_key(self) -> KeyValidationResult:
-        if not self.requires_key and self._configured_api_key() is None:
-            return KeyValidationResult(is_valid=True)
+        """A compatible server (llama.cpp, vLLM…) may take any key, "EMPTY" included, or none."""
+        if not self.requires_key:
+            key = self._configured_api_key()
+            if key is None:
+                return KeyValidationResult(is_valid=True)
+            return normalize_key_validation(self.validate_provider_specific_key_format(key), provider=self.name)
         return super().validate_api_key()
 
     def validate_provider_specific_key_format(self, api_key: str) -> KeyValidationResult:
@@ -86,19 +99,20 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         )
 
     async def generate(self, options: TextGenerateOptions) -> LLMResponse:
-        data = await self.request_json(
+        raw = await self.request_bytes(
             "POST",
             self._url,
             model=options.model,
             headers=self._headers(),
             body=self._body(options, stream=False),
         )
+        data = validate_shape(parse_chat, raw, provider=self.name, model=options.model, what="response body")
         try:
             return parse_chat_response(data, options.model)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except ValueError as exc:  # no choices; a domain model refusing a value
             raise ProviderResponseError(
-                f"unexpected response shape: {exc}", provider=self.name, model=options.model
-            ) from exc
+                f"unexpected response shape: {self.scrub(str(exc))[:300]}", provider=self.name, model=options.model
+            ) from None
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
@@ -108,28 +122,24 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
         ) as chunks:
             created = False
-            decode = _DECODER.decode
+            parse = parse_chat
             text_delta = assembler.text_delta
-            async for ready in iter_sse_data_batches(chunks):
+            batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
+            async for ready in self.guard(batches, model):
                 for data in ready:
                     if data == b"[DONE]":
                         done = True
                         continue  # keep reading to the end so the connection goes back to the pool
                     try:
-                        chunk = decode(data.decode())
-                    except ValueError as exc:
-                        raise ProviderResponseError(
-                            f"malformed stream chunk: {data[:120]!r}", provider=self.name, model=model
-                        ) from exc
-                    if type(chunk) is not dict:
-                        raise ProviderResponseError(
-                            "stream chunk is not an object", provider=self.name, model=model
-                        )
+                        chunk = parse(data)
+                    except ValidationError as exc:
+                        raise shape_error(exc, provider=self.name, model=model, what="stream chunk") from None
                     if not created:
-                        self._raise_stream_error(chunk, model)
                         created = True
-                        assembler.response_id = str(chunk.get("id") or "")
-                        assembler.model = str(chunk.get("model") or model)
+                        assembler.response_id = chunk.get("id") or ""
+                        assembler.model = chunk.get("model") or model
+                        if chunk.get("error") is not None:
+                            self._raise_stream_error(chunk, model)
                         yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
                     choices = chunk.get("choices")
                     if choices:
@@ -138,7 +148,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                             if delta:
                                 text = delta.get("content")
                                 if text:
-                                    yield text_delta(text)
+                                    yield text_delta(text if type(text) is str else message_text(text))
                                 calls = delta.get("tool_calls")
                                 if calls:
                                     for event in self._tool_call_events(assembler, calls):
@@ -147,7 +157,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                             if reason:
                                 assembler.raw_stop_reason = reason
                                 assembler.stop_reason = STOP_REASONS.get(reason, reason)
-                    else:
+                    elif chunk.get("error") is not None:
                         self._raise_stream_error(chunk, model)
                     usage = chunk.get("usage")
                     if usage:
@@ -161,33 +171,34 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         for event in assembler.finish():
             yield event
 
-    def _raise_stream_error(self, chunk: dict[str, Any], model: str) -> None:
-        """Servers report mid-stream failures as ``{"error": {...}}`` chunks."""
-        if "error" in chunk:
-            from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+    def _raise_stream_error(self, chunk: ChatCompletion, model: str) -> None:
+        """Servers report mid-stream failures as ``{"error": {...}}`` chunks; no status is
+        known there, so the error's own type/code decides the class."""
+        from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
 
-            raise ProviderErrorMapper.from_http_response(
-                int(chunk.get("status_code") or 500), chunk, provider=self.name, model=model,
-                secrets=self._secrets(),
-            )
+        raise ProviderErrorMapper.map_error(
+            {"error": chunk.get("error"), "status_code": chunk.get("status_code")},
+            self.name,
+            model=model,
+            secrets=self._secrets(),
+        )
 
     @staticmethod
-    def _tool_call_events(assembler: StreamAssembler, calls: list[dict[str, Any]]) -> list[StreamEvent]:
+    def _tool_call_events(assembler: StreamAssembler, calls: list[ChatToolCall]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         for call in calls:
-            index = int(call.get("index", 0))
+            index = call.get("index") or 0
             function = call.get("function") or {}
             if not assembler.has_call(index):
                 call_id = call.get("id") or f"call_{index}"
                 events.append(assembler.tool_call_start(index, call_id, function.get("name") or ""))
             arguments = function.get("arguments")
             if arguments:
-                if not isinstance(arguments, str):
-                    arguments = json.dumps(arguments)
-                events.append(assembler.tool_call_arguments(index, arguments))
+                events.append(assembler.tool_call_arguments(index, arguments_text(arguments)))
         return events
 
     async def list_models(self) -> list[str]:
         base = (self.config.base_url or "https://api.openai.com/v1").rstrip("/")
-        data = await self.request_json("GET", f"{base}/models", model=None, headers=self._headers())
-        return sorted(str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict))
+        raw = await self.request_bytes("GET", f"{base}/models", model=None, headers=self._headers())
+        data = validate_shape(parse_models, raw, provider=self.name, model=None, what="models list")
+        return sorted(m.get("id") or "" for m in data.get("data") or () if m.get("id"))

@@ -1,0 +1,47 @@
+"""Reading response bodies with a bound: a server cannot make us hold more than we allow."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from oneringai.domain.errors import ProviderResponseError
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["ERROR_BODY_BYTES", "read_body", "read_prefix"]
+
+#: How much of an error body is read: the message we show is 600 characters.
+ERROR_BODY_BYTES = 64 * 1024
+
+
+async def read_body(
+    response: httpx.Response, limit: int, *, provider: str | None = None, model: str | None = None
+) -> bytes:
+    """The whole (decoded) body; ``ProviderResponseError`` as soon as it passes ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ProviderResponseError(
+                f"response body larger than {limit} bytes (raise http.max_response_bytes if expected)",
+                provider=provider,
+                model=model,
+                status_code=response.status_code,
+            )
+        parts.append(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+async def read_prefix(response: httpx.Response, limit: int = ERROR_BODY_BYTES) -> bytes:
+    """At most ``limit`` bytes of the body; the rest is never read (the caller closes the
+    response, which drops the connection instead of draining it)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(parts)[:limit]

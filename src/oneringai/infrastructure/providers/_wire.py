@@ -1,0 +1,57 @@
+"""Validating vendor bodies at the boundary: one call from bytes to a checked shape.
+
+The vendor shapes are ``TypedDict``s validated by pydantic-core straight from the raw
+bytes (JSON parsing and shape checks in one native pass — faster than ``json.loads``
+followed by ``.get()`` chains, and it cannot raise anything but ``ValidationError``,
+which becomes ``ProviderResponseError`` here). Shapes are lenient where vendors differ
+(extra keys ignored, most fields optional or nullable) and strict where our code relies
+on a type: a string where an object belongs, ``"index": "abc"`` or ``"usage": "many"``
+is refused, never half-read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from oneringai.domain.errors import ProviderResponseError
+
+__all__ = ["json_validator", "shape_error", "validate_shape"]
+
+T = TypeVar("T")
+
+
+def json_validator(shape: Any) -> Callable[[bytes | str], Any]:
+    """The fast ``validate_json`` of a ``TypeAdapter`` over ``shape``."""
+    return TypeAdapter(shape).validator.validate_json
+
+
+def shape_error(
+    error: ValidationError, *, provider: str, model: str | None, what: str
+) -> ProviderResponseError:
+    """A typed error naming where the body went wrong; never the body's values (they may
+    echo secrets), only locations and pydantic's descriptions."""
+    problems = error.errors(include_input=False, include_url=False, include_context=False)
+    if not problems:  # pragma: no cover - pydantic always lists at least one
+        return ProviderResponseError(f"unexpected {what} from the provider", provider=provider, model=model)
+    first = problems[0]
+    if first["type"] == "json_invalid":
+        return ProviderResponseError(
+            f"malformed JSON in the {what} from the provider: {first['msg']}", provider=provider, model=model
+        )
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ProviderResponseError(
+        f"unexpected {what} shape from the provider: {where}: {first['msg']}{more}", provider=provider, model=model
+    )
+
+
+def validate_shape(
+    validate: Callable[[bytes | str], T], raw: bytes | str, *, provider: str, model: str | None, what: str
+) -> T:
+    try:
+        return validate(raw)
+    except ValidationError as error:
+        raise shape_error(error, provider=provider, model=model, what=what) from None
