@@ -85,11 +85,13 @@ class ProviderRegistry(Generic[P]):
     async def aclose(self) -> None:
         built, self._built = self._built, {}
         for name, provider in built.items():
-            destroy = getattr(provider, "destroy", None) or getattr(provider, "aclose", None)
-            if destroy is None:
+            # ``aclose`` first: a BaseProvider's disposes fully (its destroy() may be the guide's
+            # synchronous one, which knows nothing of the HTTP client the provider created).
+            close = getattr(provider, "aclose", None) or getattr(provider, "destroy", None)
+            if close is None:
                 continue
             try:
-                result = destroy()
+                result = close()
                 if inspect.isawaitable(result):
                     await result
             except Exception:  # one failing close must not keep the others open

@@ -6,6 +6,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 from oneringai.domain.content import (
     InputImageContent,
     InputTextContent,
@@ -19,10 +21,16 @@ from oneringai.domain.errors import ProviderResponseError, ProviderUnavailableEr
 from oneringai.domain.events import ResponseCreatedEvent, StreamEvent
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
-from oneringai.infrastructure.http.streams import iter_sse
+from oneringai.infrastructure.http.streams import iter_sse_data_batches
+from oneringai.infrastructure.providers._anthropic_wire import (
+    AnthropicUsage,
+    parse_anthropic_event,
+    parse_anthropic_message,
+)
 from oneringai.infrastructure.providers._http_calls import HttpCalls
 from oneringai.infrastructure.providers._openai_mapping import tool_result_text
 from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
+from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
 from oneringai.infrastructure.providers.config import AnthropicProviderConfig, ProviderConfig
 from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
@@ -62,11 +70,14 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
         super().__init__(config, **kwargs)
         if name:
             self.name = name
-        self._url = f"{(self.config.base_url or 'https://api.anthropic.com').rstrip('/')}/v1/messages"
+        base = (self.config.base_url or "https://api.anthropic.com").rstrip("/")
+        self._url = f"{base}/v1/messages"
+        self._is_anthropic = "api.anthropic.com" in base
         self._header_cache: dict[str, str] | None = None
 
     def validate_provider_specific_key_format(self, api_key: str) -> KeyValidationResult:
-        if not api_key.startswith("sk-ant-"):
+        """Anthropic's own keys start with ``sk-ant-``; compatible gateways issue their own."""
+        if self._is_anthropic and not api_key.startswith("sk-ant-"):
             return KeyValidationResult(is_valid=False, warning="Anthropic keys start with sk-ant-")
         return KeyValidationResult(is_valid=True)
 
@@ -165,43 +176,49 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
         return body
 
     @staticmethod
-    def _usage(data: dict[str, Any] | None) -> Usage:
-        data = data or {}
-        prompt = int(data.get("input_tokens") or 0) + int(data.get("cache_read_input_tokens") or 0)
-        completion = int(data.get("output_tokens") or 0)
+    def _usage(data: AnthropicUsage | None) -> Usage:
+        if not data:
+            return Usage()
+        prompt = (data.get("input_tokens") or 0) + (data.get("cache_read_input_tokens") or 0)
+        completion = data.get("output_tokens") or 0
         return Usage(input_tokens=prompt, output_tokens=completion, total_tokens=prompt + completion)
 
     async def generate(self, options: TextGenerateOptions) -> LLMResponse:
-        data = await self.request_json(
+        raw = await self.request_bytes(
             "POST",
             self._url,
             model=options.model,
             headers=self._headers(),
             body=self._body(options, stream=False),
         )
-        if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+        data = validate_shape(
+            parse_anthropic_message, raw, provider=self.name, model=options.model, what="response body"
+        )
+        blocks = data.get("content")
+        if blocks is None:
             raise ProviderResponseError("response has no content", provider=self.name, model=options.model)
         content: list[Any] = []
-        for block in data["content"]:
-            if block.get("type") == "text":
-                content.append(OutputTextContent(text=block.get("text", "")))
-            elif block.get("type") == "tool_use":
+        for block in blocks:
+            kind = block.get("type")
+            if kind == "text":
+                content.append(OutputTextContent(text=block.get("text") or ""))
+            elif kind == "tool_use":
                 content.append(
                     ToolUseContent(
-                        id=block.get("id", ""),
-                        name=block.get("name", ""),
-                        arguments=json.dumps(block.get("input") or {}),
+                        id=block.get("id") or f"toolu_{len(content)}",
+                        name=block.get("name") or "",
+                        arguments=_arguments(block.get("input")),
                     )
                 )
-        raw = data.get("stop_reason")
+        raw_reason = data.get("stop_reason")
         return LLMResponse(
-            id=str(data.get("id") or ""),
-            model=str(data.get("model") or options.model),
-            status="incomplete" if raw == "max_tokens" else "completed",
+            id=data.get("id") or "",
+            model=data.get("model") or options.model,
+            status="incomplete" if raw_reason == "max_tokens" else "completed",
             output=[Message(role=MessageRole.ASSISTANT, content=content)],
             usage=self._usage(data.get("usage")),
-            stop_reason=_STOP.get(raw or "", raw),
-            raw_stop_reason=raw,
+            stop_reason=_STOP.get(raw_reason or "", raw_reason),
+            raw_stop_reason=raw_reason,
         )
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
@@ -210,61 +227,77 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
         input_usage = Usage()
         stopped = False
         block_to_call: dict[int, int] = {}
+        parse = parse_anthropic_event
         async with self.open_stream(
             self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
         ) as chunks:
-            async for sse in iter_sse(chunks):
-                try:
-                    data = json.loads(sse.data)
-                except ValueError as exc:
-                    raise ProviderResponseError(
-                        f"malformed stream event: {sse.data[:120]!r}", provider=self.name, model=model
-                    ) from exc
-                kind = data.get("type") if isinstance(data, dict) else None
-                if kind == "message_start":
-                    message = data.get("message") or {}
-                    assembler.response_id = str(message.get("id") or "")
-                    assembler.model = str(message.get("model") or model)
-                    input_usage = self._usage(message.get("usage"))
-                    yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
-                elif kind == "content_block_start":
-                    block = data.get("content_block") or {}
-                    if block.get("type") == "tool_use":
-                        index = len(assembler.calls)
-                        block_to_call[int(data.get("index", 0))] = index
-                        yield assembler.tool_call_start(index, block.get("id", ""), block.get("name", ""))
-                    elif block.get("type") == "text" and block.get("text"):
-                        yield assembler.text_delta(block["text"])
-                elif kind == "content_block_delta":
-                    delta = data.get("delta") or {}
-                    if delta.get("type") == "text_delta" and delta.get("text"):
-                        yield assembler.text_delta(delta["text"])
-                    elif delta.get("type") == "input_json_delta":
-                        call_index = block_to_call.get(int(data.get("index", 0)))
-                        if call_index is not None and delta.get("partial_json"):
-                            yield assembler.tool_call_arguments(call_index, delta["partial_json"])
-                elif kind == "message_delta":
-                    raw = (data.get("delta") or {}).get("stop_reason")
-                    if raw:
-                        assembler.raw_stop_reason = raw
-                        assembler.stop_reason = _STOP.get(raw, raw)
-                    output = self._usage(data.get("usage"))
-                    assembler.usage = Usage(
-                        input_tokens=input_usage.input_tokens or output.input_tokens,
-                        output_tokens=output.output_tokens,
-                        total_tokens=(input_usage.input_tokens or output.input_tokens) + output.output_tokens,
-                    )
-                elif kind == "message_stop":
-                    stopped = True
-                elif kind == "error":
-                    error = data.get("error") or {}
-                    status = 529 if error.get("type") == "overloaded_error" else 500
-                    raise ProviderErrorMapper.from_http_response(
-                        status, data, provider=self.name, model=model, secrets=self._secrets()
-                    )
+            batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
+            async for ready in self.guard(batches, model):
+                for raw in ready:
+                    try:
+                        data = parse(raw)
+                    except ValidationError as exc:
+                        raise shape_error(exc, provider=self.name, model=model, what="stream event") from None
+                    kind = data.get("type")
+                    if kind == "content_block_delta":
+                        delta = data.get("delta") or {}
+                        delta_type = delta.get("type")
+                        if delta_type == "text_delta":
+                            text = delta.get("text")
+                            if text:
+                                yield assembler.text_delta(text)
+                        elif delta_type == "input_json_delta":
+                            call_index = block_to_call.get(data.get("index") or 0)
+                            partial = delta.get("partial_json")
+                            if call_index is not None and partial:
+                                yield assembler.tool_call_arguments(call_index, partial)
+                    elif kind == "message_start":
+                        message = data.get("message") or {}
+                        assembler.response_id = message.get("id") or ""
+                        assembler.model = message.get("model") or model
+                        input_usage = self._usage(message.get("usage"))
+                        yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
+                    elif kind == "content_block_start":
+                        block = data.get("content_block") or {}
+                        if block.get("type") == "tool_use":
+                            index = len(assembler.calls)
+                            block_to_call[data.get("index") or 0] = index
+                            yield assembler.tool_call_start(
+                                index, block.get("id") or f"toolu_{index}", block.get("name") or ""
+                            )
+                        elif block.get("type") == "text":
+                            text = block.get("text")
+                            if text:
+                                yield assembler.text_delta(text)
+                    elif kind == "message_delta":
+                        raw_reason = (data.get("delta") or {}).get("stop_reason")
+                        if raw_reason:
+                            assembler.raw_stop_reason = raw_reason
+                            assembler.stop_reason = _STOP.get(raw_reason, raw_reason)
+                        output = self._usage(data.get("usage"))
+                        prompt = input_usage.input_tokens or output.input_tokens
+                        assembler.usage = Usage(
+                            input_tokens=prompt,
+                            output_tokens=output.output_tokens,
+                            total_tokens=prompt + output.output_tokens,
+                        )
+                    elif kind == "message_stop":
+                        stopped = True
+                    elif kind == "error" or (kind is None and data.get("error") is not None):
+                        # no status mid-stream: the error's own type decides (overloaded_error → unavailable)
+                        raise ProviderErrorMapper.map_error(
+                            {"error": data.get("error")}, self.name, model=model, secrets=self._secrets()
+                        )
         if not stopped:
             raise ProviderUnavailableError(
                 "stream ended before message_stop", provider=self.name, model=model
             )
         for event in assembler.finish():
             yield event
+
+
+def _arguments(value: Any) -> str:
+    """A tool_use block's ``input`` as our JSON-string arguments."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value if value is not None else {})

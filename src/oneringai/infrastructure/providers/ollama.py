@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
+
+from pydantic import ValidationError
 
 from oneringai.domain.content import (
     InputImageContent,
@@ -17,17 +20,30 @@ from oneringai.domain.content import (
     ToolResultContent,
     ToolUseContent,
 )
-from oneringai.domain.errors import ProviderResponseError, ProviderUnavailableError
+from oneringai.domain.errors import (
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+)
 from oneringai.domain.events import ResponseCreatedEvent, StreamEvent
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
-from oneringai.infrastructure.http.streams import iter_lines
+from oneringai.infrastructure.http.bodies import read_body
+from oneringai.infrastructure.http.streams import iter_line_batches
 from oneringai.infrastructure.providers._http_calls import HttpCalls
+from oneringai.infrastructure.providers._ollama_wire import (
+    OllamaChat,
+    OllamaMessage,
+    parse_ollama_chat,
+    parse_ollama_tags,
+)
 from oneringai.infrastructure.providers._openai_mapping import tool_result_text
 from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
+from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider
 from oneringai.infrastructure.providers.config import OllamaProviderConfig, ProviderConfig
-from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper, display_url
 from oneringai.infrastructure.providers.model_registry import OLLAMA_MODELS, ModelRegistry
 
 __all__ = ["OllamaTextProvider", "normalize_ollama_host"]
@@ -79,16 +95,34 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
         url = part.image_url.url
         if url.startswith("data:"):
             return url.split(",", 1)[1] if "," in url else ""
-        # Ollama takes only base64: fetch remote images ourselves.
+        # Ollama takes only base64: fetch remote images ourselves (bounded in time and size).
+        shown = display_url(url)
+        seconds = self.attempt_timeout()
+        deadline = asyncio.timeout(seconds)
         try:
-            response = await self.http.get(url, timeout=self.request_timeout())
+            async with deadline:
+                response = await self.http.send(
+                    self.http.build_request("GET", url, timeout=self.request_timeout()), stream=True
+                )
+                try:
+                    if response.status_code >= 400:
+                        raise ProviderResponseError(
+                            f"cannot fetch image {shown} (status {response.status_code})", provider=self.name
+                        )
+                    content = await read_body(response, _MAX_IMAGE_BYTES, provider=self.name)
+                finally:
+                    await response.aclose()
+        except ProviderError:
+            raise
+        except TimeoutError:
+            if deadline.expired():
+                raise ProviderTimeoutError(
+                    f"cannot fetch image {shown} within {seconds or 0:g}s", provider=self.name
+                ) from None
+            raise
         except Exception as exc:
-            raise self.map_error(exc, url=url) from exc
-        if response.status_code >= 400 or len(response.content) > _MAX_IMAGE_BYTES:
-            raise ProviderResponseError(
-                f"cannot fetch image {url} (status {response.status_code})", provider=self.name
-            )
-        return base64.b64encode(response.content).decode()
+            raise self.map_error(exc, url=url) from None
+        return base64.b64encode(content).decode()
 
     async def _messages(self, options: TextGenerateOptions) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
@@ -164,87 +198,100 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
         return body
 
     @staticmethod
-    def _usage(data: dict[str, Any]) -> Usage:
-        prompt = int(data.get("prompt_eval_count") or 0)
-        completion = int(data.get("eval_count") or 0)
+    def _usage(data: OllamaChat) -> Usage:
+        prompt = data.get("prompt_eval_count") or 0
+        completion = data.get("eval_count") or 0
         return Usage(input_tokens=prompt, output_tokens=completion, total_tokens=prompt + completion)
 
-    def _tool_calls(self, message: dict[str, Any], offset: int = 0) -> list[ToolUseContent]:
+    def _tool_calls(self, message: OllamaMessage, offset: int = 0) -> list[ToolUseContent]:
         calls = []
         for position, call in enumerate(message.get("tool_calls") or (), start=offset):
             function = call.get("function") or {}
-            arguments = function.get("arguments", {})
-            name = str(function.get("name") or "")
+            arguments = function.get("arguments")
+            if arguments is None:
+                arguments = {}
+            name = function.get("name") or ""
             text = arguments if isinstance(arguments, str) else json.dumps(arguments)
             call_id = call.get("id") or stable_call_id(position, name, arguments)
             calls.append(ToolUseContent(id=call_id, name=name, arguments=text))
         return calls
 
     async def generate(self, options: TextGenerateOptions) -> LLMResponse:
-        data = await self.request_json(
+        raw = await self.request_bytes(
             "POST",
             f"{self.base_url}/api/chat",
             model=options.model,
             headers=self._headers,
             body=await self._body(options, stream=False),
         )
-        if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
+        data = validate_shape(parse_ollama_chat, raw, provider=self.name, model=options.model, what="response body")
+        if data.get("error") is not None:
+            self._raise_body_error(data, options.model)
+        message = data.get("message")
+        if message is None:
             raise ProviderResponseError("response has no message", provider=self.name, model=options.model)
-        message = data["message"]
         content: list[Any] = []
-        if message.get("content"):
-            content.append(OutputTextContent(text=message["content"]))
+        text = message.get("content")
+        if text:
+            content.append(OutputTextContent(text=text))
         calls = self._tool_calls(message)
         content.extend(calls)
-        raw = data.get("done_reason")
+        raw_reason = data.get("done_reason")
         return LLMResponse(
-            id=f"ollama-{data.get('created_at', '')}",
-            model=str(data.get("model") or options.model),
-            status="incomplete" if raw == "length" else "completed",
+            id=f"ollama-{data.get('created_at') or ''}",
+            model=data.get("model") or options.model,
+            status="incomplete" if raw_reason == "length" else "completed",
             output=[Message(role=MessageRole.ASSISTANT, content=content)],
             usage=self._usage(data),
-            stop_reason="tool_calls" if calls else _STOP.get(raw or "stop", raw),
-            raw_stop_reason=raw,
+            stop_reason="tool_calls" if calls else _STOP.get(raw_reason or "stop", raw_reason),
+            raw_stop_reason=raw_reason,
+        )
+
+    def _raise_body_error(self, data: OllamaChat, model: str | None) -> None:
+        """Ollama reports failures (also mid-stream) as ``{"error": "..."}``, without a status."""
+        raise ProviderErrorMapper.map_error(
+            {"error": data.get("error")}, self.name, model=model, secrets=self._secrets()
         )
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
         assembler = StreamAssembler(model)
         done = False
+        parse = parse_ollama_chat
         async with self.open_stream(
             f"{self.base_url}/api/chat",
             model=model,
             headers=self._headers,
             body=await self._body(options, stream=True),
+            expect="ndjson",
         ) as chunks:
             yield ResponseCreatedEvent(model=model)
-            async for line in iter_lines(chunks):
-                try:
-                    data = json.loads(line)
-                except ValueError as exc:
-                    raise ProviderResponseError(
-                        f"malformed NDJSON line: {line[:120]!r}", provider=self.name, model=model
-                    ) from exc
-                if not isinstance(data, dict):
-                    raise ProviderResponseError(
-                        "NDJSON line is not an object", provider=self.name, model=model
-                    )
-                if "error" in data:
-                    raise ProviderErrorMapper.from_http_response(500, data, provider=self.name, model=model)
-                message = data.get("message") or {}
-                if message.get("content"):
-                    yield assembler.text_delta(message["content"])
-                for call in self._tool_calls(message, offset=len(assembler.calls)):
-                    index = len(assembler.calls)
-                    yield assembler.tool_call_start(index, call.id, call.name)
-                    yield assembler.tool_call_arguments(index, call.arguments)
-                if data.get("done"):
-                    done = True
-                    raw = data.get("done_reason")
-                    assembler.raw_stop_reason = raw
-                    assembler.stop_reason = _STOP.get(raw or "stop", raw)
-                    assembler.usage = self._usage(data)
-                    assembler.model = str(data.get("model") or model)
+            batches = iter_line_batches(chunks, max_line_bytes=self.max_event_bytes(), provider=self.name)
+            async for lines in self.guard(batches, model):
+                for line in lines:
+                    try:
+                        data = parse(line)
+                    except ValidationError as exc:
+                        raise shape_error(exc, provider=self.name, model=model, what="NDJSON line") from None
+                    if data.get("error") is not None:
+                        self._raise_body_error(data, model)
+                    message = data.get("message")
+                    if message:
+                        text = message.get("content")
+                        if text:
+                            yield assembler.text_delta(text)
+                        if message.get("tool_calls"):
+                            for call in self._tool_calls(message, offset=len(assembler.calls)):
+                                index = len(assembler.calls)
+                                yield assembler.tool_call_start(index, call.id, call.name)
+                                yield assembler.tool_call_arguments(index, call.arguments)
+                    if data.get("done"):
+                        done = True
+                        raw_reason = data.get("done_reason")
+                        assembler.raw_stop_reason = raw_reason
+                        assembler.stop_reason = _STOP.get(raw_reason or "stop", raw_reason)
+                        assembler.usage = self._usage(data)
+                        assembler.model = data.get("model") or model
         if not done:
             raise ProviderUnavailableError(
                 "stream ended before the final done message", provider=self.name, model=model
@@ -253,5 +300,6 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
             yield event
 
     async def list_models(self) -> list[str]:
-        data = await self.request_json("GET", f"{self.base_url}/api/tags", model=None, headers=self._headers)
-        return sorted(str(m.get("name") or m.get("model")) for m in data.get("models", []))
+        raw = await self.request_bytes("GET", f"{self.base_url}/api/tags", model=None, headers=self._headers)
+        data = validate_shape(parse_ollama_tags, raw, provider=self.name, model=None, what="model list")
+        return sorted(name for m in data.get("models") or () if (name := m.get("name") or m.get("model")))

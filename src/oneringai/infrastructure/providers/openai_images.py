@@ -1,14 +1,16 @@
-"""OpenAI Images (``/images/generations``) as an ``IImageProvider``."""
+"""OpenAI Images (``/images/generations``) as an ``IImageProvider``; the body is validated at the
+boundary (``_openai_wire``), so a wrong shape is a ``ProviderResponseError``."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from oneringai.domain.capabilities import ProviderCapabilities
-from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.images import GeneratedImage, ImageGenerateOptions, ImageResponse
 from oneringai.domain.interfaces import IImageProvider
 from oneringai.infrastructure.providers._http_calls import HttpCalls
+from oneringai.infrastructure.providers._openai_wire import parse_images
+from oneringai.infrastructure.providers._wire import validate_shape
 from oneringai.infrastructure.providers.base import BaseProvider
 from oneringai.infrastructure.providers.config import OpenAIProviderConfig, ProviderConfig
 
@@ -38,11 +40,10 @@ class OpenAIImageProvider(HttpCalls, BaseProvider, IImageProvider):
             if value is not None:
                 body[key] = value
         headers = {**self.config.headers, "authorization": f"Bearer {self.get_api_key()}"}
-        data = await self.request_json("POST", self._url, model=options.model, headers=headers, body=body)
-        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-            raise ProviderResponseError("response has no data", provider=self.name, model=options.model)
+        raw = await self.request_bytes("POST", self._url, model=options.model, headers=headers, body=body)
+        data = validate_shape(parse_images, raw, provider=self.name, model=options.model, what="response body")
         return ImageResponse(
-            created=int(data.get("created") or 0),
+            created=data.get("created") or 0,
             model=options.model,
-            data=[GeneratedImage.model_validate(item) for item in data["data"]],
+            data=[GeneratedImage(**item) for item in data["data"]],
         )

@@ -1,0 +1,62 @@
+"""The wire shapes of Anthropic's Messages API: the response body and every stream event.
+
+One event shape covers every ``type`` (``message_start``, ``content_block_start``,
+``content_block_delta``, ``message_delta``, ``error``…): the fields are disjoint enough,
+and one validator call per event is the cheapest check. Unknown block and delta types
+(thinking, server tools) pass and are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typing_extensions import TypedDict
+
+from oneringai.infrastructure.providers._wire import json_validator
+
+__all__ = ["AnthropicBlock", "AnthropicUsage", "parse_anthropic_event", "parse_anthropic_message"]
+
+
+class AnthropicBlock(TypedDict, total=False):
+    type: str | None
+    text: str | None
+    id: str | None
+    name: str | None
+    input: Any
+
+
+class AnthropicUsage(TypedDict, total=False):
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_input_tokens: int | None
+    cache_creation_input_tokens: int | None
+
+
+class AnthropicMessage(TypedDict, total=False):
+    id: str | None
+    type: str | None
+    model: str | None
+    content: list[AnthropicBlock] | None
+    stop_reason: str | None
+    usage: AnthropicUsage | None
+
+
+class AnthropicDelta(TypedDict, total=False):
+    type: str | None
+    text: str | None
+    partial_json: str | None
+    stop_reason: str | None
+
+
+class AnthropicEvent(TypedDict, total=False):
+    type: str | None
+    message: AnthropicMessage | None
+    index: int | None
+    content_block: AnthropicBlock | None
+    delta: AnthropicDelta | None
+    usage: AnthropicUsage | None
+    error: Any
+
+
+parse_anthropic_message = json_validator(AnthropicMessage)
+parse_anthropic_event = json_validator(AnthropicEvent)
