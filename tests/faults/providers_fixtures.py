@@ -155,8 +155,9 @@ async def drip(writer: asyncio.StreamWriter, data: bytes, every: float = 0.25) -
         await asyncio.sleep(every)
 
 
-@pytest.fixture
-async def fault_server() -> AsyncIterator[FaultServer]:
+@pytest.fixture(name="fault_server")
+async def fault_server_fixture() -> AsyncIterator[FaultServer]:
+    """Import ``fault_server_fixture`` into a test module to use ``fault_server``."""
     server = FaultServer()
     await server.start()
     try:

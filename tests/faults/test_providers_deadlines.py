@@ -24,7 +24,7 @@ from tests.faults.providers_fixtures import (
     FaultServer,
     collect,
     drip,
-    fault_server,  # noqa: F401 - the fixture
+    fault_server_fixture,  # noqa: F401 - provides the fault_server fixture
     head,
     options,
     reset,
