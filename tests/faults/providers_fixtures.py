@@ -191,7 +191,7 @@ class Vendor:
             provider = OllamaTextProvider({"base_url": url, **base}, http_client=client)
         else:
             provider = AnthropicTextProvider({"base_url": url, **base}, http_client=client)
-        original = provider.aclose
+        original = getattr(provider, "aclose", None) or provider.destroy
 
         async def aclose() -> None:  # the client was given: close it too
             await original()
