@@ -18,7 +18,8 @@ from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper,
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("7", 7.0), ("0.5", 0.5), ("-3", 0.0), ("", None), (None, None), ("soon", None)],
+    [("7", 7.0), ("0.5", 0.5), ("-3", 0.0), ("", None), (None, None), ("soon", None), ("nan", None),
+     ("inf", None), ("1e400", None), ("Wed, 99 Foo 9999 99:99:99 GMT", None)],
 )
 def test_retry_after_seconds(value, expected):
     assert ProviderErrorMapper.parse_retry_after(value) == expected
@@ -79,3 +80,35 @@ def test_errors_pickle():
     error = ProviderRateLimitError("limit", provider="p", model="m", status_code=429, retry_after=2.0)
     clone = pickle.loads(pickle.dumps(error))
     assert type(clone) is ProviderRateLimitError and clone.retry_after == 2.0 and str(clone) == str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (400, {"error": {"message": "API key not valid. Please pass a valid API key."}}, ProviderAuthError),
+        (400, {"error": {"message": "x", "code": "invalid_api_key"}}, ProviderAuthError),
+        (422, {"error": {"type": "rate_limit_error", "message": "x"}}, ProviderRateLimitError),
+        (400, {"error": {"type": "overloaded_error", "message": "x"}}, ProviderUnavailableError),
+        (None, {"error": {"type": "overloaded_error", "message": "Overloaded"}}, ProviderUnavailableError),
+        (None, {"error": "model 'q' not found"}, ModelNotFoundError),
+        (None, "plain text", ProviderResponseError),
+    ],
+)
+def test_a_plain_or_absent_status_defers_to_the_body(status, body, error):
+    mapped = ProviderErrorMapper.from_http_response(status, body, provider="p")
+    assert type(mapped) is error and mapped.status_code == status
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe{", b"[" * 10_000, b'{"error": {"message": {"nested": [1, 2]}}}',
+                                  b'{"error": [{"message": "first"}]}', b"42", b"null", b'"quoted"', "text", 5, None])
+def test_any_error_body_shape_is_a_typed_error(body):
+    mapped = ProviderErrorMapper.from_http_response(500, body, provider="p")
+    assert isinstance(mapped, ProviderUnavailableError) and len(str(mapped)) < 800
+
+
+def test_display_url_hides_userinfo_and_query():
+    from oneringai.infrastructure.providers.error_mapper import display_url
+
+    assert display_url("https://u:p@h:1/v1/x?key=abc#f") == "https://h:1/v1/x"
+    assert display_url("https://token@h/v1") == "https://h/v1"
+    assert display_url(None) == ""

@@ -65,12 +65,19 @@ async def _line_batches(
                 raise _too_large(limit, provider)
             parts.append(chunk)
             continue
-        if parts:
-            parts.append(chunk)
-            chunk = b"".join(parts)
+        if parts:  # the newline ends the pending line: join it once, without re-splitting it
+            cut = chunk.index(b"\n")
+            if pending + cut > limit:
+                raise _too_large(limit, provider)
+            parts.append(chunk[:cut])
+            first = b"".join(parts)
             parts = []
-        lines = chunk.split(b"\n")
-        tail = lines.pop()
+            lines = chunk[cut + 1 :].split(b"\n")
+            tail = lines.pop()
+            lines.insert(0, first)
+        else:
+            lines = chunk.split(b"\n")
+            tail = lines.pop()
         if len(chunk) > limit and (len(tail) > limit or any(len(line) > limit for line in lines)):
             raise _too_large(limit, provider)
         if tail:
