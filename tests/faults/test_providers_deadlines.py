@@ -30,7 +30,7 @@ from tests.faults.providers_fixtures import (
     reset,
 )
 
-DEADLINE = 0.8
+DEADLINE = 0.5
 ENDLESS = b" " * 400  # 100 s of drip at one byte per 0.25 s
 
 
@@ -147,11 +147,11 @@ async def test_a_slow_consumer_is_not_an_idle_server(fault_server: FaultServer, 
     """The idle timeout measures waits for the server, not the time the caller holds an event."""
     vendor = VENDORS[kind]
     fault_server.answer(200, vendor.stream_body(vendor.events()), vendor.stream_type)
-    async with vendor.provider(fault_server.url, stream_idle_timeout=0.2) as provider:
+    async with vendor.provider(fault_server.url, stream_idle_timeout=0.1) as provider:
         count = 0
         async for _event in provider.stream_generate(options()):
             count += 1
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.15)
     assert count >= 4
 
 
