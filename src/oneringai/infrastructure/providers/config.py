@@ -30,7 +30,10 @@ class ProviderConfig(BaseModel):
     )
     connect_timeout: float | None = Field(default=None, gt=0, description="null: http.connect_timeout")
     stream_idle_timeout: float | None = Field(
-        default=None, gt=0, description="longest wait for the next stream event; null: the request timeout"
+        default=None,
+        gt=0,
+        description="longest wait for the next stream event (comments and partial lines do not count); "
+        "null: the request timeout",
     )
     stream_total_timeout: float | None = Field(
         default=None, gt=0, description="bound on a whole stream; null: none (the idle timeout still holds)"
