@@ -181,3 +181,26 @@ def test_scrubbing_a_long_error_text_is_linear(word):
 
     small, large = cost(8 * 1024), cost(64 * 1024)
     assert large / max(small, 1e-4) < 24, (small, large)  # linear: ~8x; quadratic: ~64x
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+async def test_url_userinfo_becomes_basic_auth_and_never_reaches_a_log(fault_server: FaultServer, kind,
+                                                                      transport, caplog):
+    """Behind an authenticating proxy: the credentials go as a header, never in a logged URL."""
+    import base64
+
+    vendor = VENDORS[kind]
+    password = "Pw4proxy9secret"
+    fault_server.answer(200, json.dumps(vendor.body()).encode())
+    caplog.set_level(logging.DEBUG)
+    url = fault_server.url.replace("http://", f"http://alice:{password}@")
+    key = SECRET if kind == "anthropic" else None  # Anthropic's key travels as x-api-key
+    async with vendor.provider(url, transport=transport, api_key=key) as provider:
+        response = await provider.generate(options())
+    assert response.output_text
+    sent = fault_server.requests[-1].headers
+    if kind != "openai":  # OpenAI-compatible servers get no key here: Basic is the only credential
+        assert sent["authorization"] == "Basic " + base64.b64encode(f"alice:{password}".encode()).decode()
+    assert not any(password in r.getMessage() or "alice:" in r.getMessage() for r in caplog.records)
+    assert password not in repr(provider) and password not in repr(provider.config)

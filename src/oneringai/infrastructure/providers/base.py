@@ -13,7 +13,8 @@ Promises every subclass inherits:
   ``stream_generate``, ``generate_image``, ``list_models`` or ``self.http`` — its warning is
   logged once, and an invalid key is refused with ``ProviderAuthError`` naming the provider.
 - **Secrets stay in.** The API key, credential headers and base-URL userinfo are registered
-  with ``domain.redaction``; ``repr`` shows none of them.
+  with ``domain.redaction``; ``repr`` shows none of them; userinfo leaves the URL for an
+  ``authorization: Basic`` header (a URL is logged by httpx and quoted by errors).
 - **Timeouts inherit.** ``timeout``/``connect_timeout``/``max_event_bytes`` left unset take the
   shared client's ``http:`` settings; ``timeout`` bounds a whole attempt.
 - **Disposal either way.** ``destroy()`` may be ``async`` (ours) or plain (the guide's);
@@ -23,13 +24,14 @@ Promises every subclass inherits:
 
 from __future__ import annotations
 
+import base64
 import functools
 import inspect
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -97,6 +99,31 @@ def _guard_stream(method: Callable[..., AsyncIterator[Any]]) -> Callable[..., As
     return guarded
 
 
+def _userinfo_to_header(config: ProviderConfig) -> tuple[ProviderConfig, list[str]]:
+    """``https://user:pass@host`` → ``https://host`` plus ``authorization: Basic ...`` (unless the
+    settings set their own), so credentials never travel in a URL that httpx logs or an error
+    quotes; with both, aiohttp refuses the request and httpx silently drops the header."""
+    url = config.base_url
+    if not url or "@" not in url:
+        return config, []
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:
+        return config, []
+    if user is None and password is None:
+        return config, []
+    user, password = unquote(user or ""), unquote(password or "")
+    clean = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    headers = dict(config.headers)
+    secrets = [value for value in (user, password) if value]
+    if not any(name.lower() == "authorization" for name in headers):
+        basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["authorization"] = basic
+        secrets.append(basic)
+    return config.model_copy(update={"base_url": clean, "headers": headers}), secrets
+
+
 class BaseProvider(IAsyncDisposable):
     """Config access, API-key validation, the HTTP client and its lifecycle, for every provider."""
 
@@ -152,15 +179,11 @@ class BaseProvider(IAsyncDisposable):
         self._destroyed = False
         register_secret(self._configured_api_key())
         secrets: list[str] = []
+        self.config, userinfo = _userinfo_to_header(self.config)
+        secrets += userinfo
         for header, value in self.config.headers.items():
             if _CREDENTIAL_HEADER.search(header):
                 secrets.append(value)
-        if self.config.base_url and "@" in self.config.base_url:
-            try:
-                parts = urlsplit(self.config.base_url)
-                secrets += [unquote(p) for p in (parts.username, parts.password) if p]
-            except ValueError:
-                pass
         for secret in secrets:
             register_secret(secret)
         self._static_secrets = tuple(secrets)
@@ -225,11 +248,13 @@ class BaseProvider(IAsyncDisposable):
             except BaseException:
                 self._key_state = None
                 raise
-            if result.warning:
+            if result.is_valid and result.warning:  # a refusal says it in the error instead
                 logger.warning("provider %s: %s", self.name, result.warning)
             state = _OK if result.is_valid else (result.warning or "the API key has the wrong format")
             self._key_state = state
         if state is not _OK and state is not _CHECKING:
+            if state == self._missing_key_message():
+                raise ProviderAuthError(state, provider=self.name)
             raise ProviderAuthError(
                 f"API key refused before any request was sent: {state}", provider=self.name
             )
