@@ -372,3 +372,31 @@ async def test_no_connection_leak_on_errors_and_early_stops(vendor_server):
     assert len(pool.connections) <= 2, pool.connections
     assert all(conn.is_idle() for conn in pool.connections)
     await http.aclose()
+
+
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_cookies_still_round_trip_on_the_shared_client(transport):
+    """The client skips cookie parsing for answers without Set-Cookie, not cookies themselves
+    (sticky-session gateways rely on them)."""
+    import asyncio
+
+    from oneringai.infrastructure.http.client import build_http_client
+    from oneringai.infrastructure.http.config import HttpSettings
+
+    seen: list[str] = []
+
+    async def handle(reader, writer):
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        seen.append(next((line for line in head.split("\r\n") if line.lower().startswith("cookie:")), ""))
+        extra = b"set-cookie: lb=node7; Path=/\r\n" if len(seen) == 1 else b""
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n" + extra + b"\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    async with build_http_client(HttpSettings(transport=transport)) as client:
+        for _ in range(3):
+            assert (await client.get(url)).status_code == 200
+    server.close()
+    assert seen[0] == "" and all("lb=node7" in line for line in seen[1:]), seen

@@ -26,12 +26,22 @@ Transport = Literal["aiohttp", "httpx"]
 _DEFAULTS = HttpSettings()
 
 
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, minus the cost of wrapping every response for ``http.cookiejar``
+    when it sets no cookie (the usual API answer): ~10 % of a call's client CPU otherwise."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
 class ConfiguredHttpClient(httpx.AsyncClient):
     """An ``httpx.AsyncClient`` that remembers the ``http:`` settings it was built from."""
 
     def __init__(self, settings: HttpSettings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
+        self._cookies = _Cookies(self._cookies)
 
 
 def http_settings_of(client: httpx.AsyncClient) -> HttpSettings:
