@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import pytest
@@ -199,7 +200,7 @@ async def test_a_stream_without_response_complete_is_a_typed_error():
 text_or_garbage = st.text(max_size=30) | st.sampled_from(['{"city": "Oslo"}', '{"city": 1}', "{", "null", "[]"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck))
 @given(turns=st.lists(st.lists(st.tuples(st.sampled_from(["c1", "c2", "", "c1"]),
                                          st.sampled_from(["get_weather", "nope", ""]) | st.text(max_size=8),
                                          text_or_garbage), min_size=1, max_size=4), min_size=1, max_size=3))

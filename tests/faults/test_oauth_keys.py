@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -53,7 +54,7 @@ def test_ordinary_names_keep_the_documented_shape() -> None:
     assert keys.storage_key("crm", "x:bob") == "crm:x%3Abob"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "300")), deadline=None)
 @given(
     a=st.tuples(st.text(max_size=6), st.text(max_size=6), st.none() | st.text(min_size=1, max_size=6)),
     b=st.tuples(st.text(max_size=6), st.text(max_size=6), st.none() | st.text(min_size=1, max_size=6)),

@@ -4,6 +4,7 @@ parsing boundary with hypothesis, and the hostile shapes checked over a real loo
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -49,19 +50,19 @@ def _check(status: int, body: bytes, content_type: str = "application/json") -> 
     assert token.expires_in is None or token.expires_in >= 0
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(status=st.sampled_from([200, 201, 204, 301, 400, 401, 500]), payload=token_like)
 def test_token_shaped_objects(status: int, payload: dict[str, object]) -> None:
     _check(status, json.dumps(payload, allow_nan=True).encode())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "300")), deadline=None)
 @given(status=st.sampled_from([200, 400]), payload=json_values)
 def test_any_json_value(status: int, payload: object) -> None:
     _check(status, json.dumps(payload).encode())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "300")), deadline=None)
 @given(body=st.binary(max_size=300), content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded", ""]))
 def test_any_bytes(body: bytes, content_type: str) -> None:
     _check(200, body, content_type)

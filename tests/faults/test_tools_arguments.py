@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -115,7 +116,7 @@ def test_arbitrary_json_arguments_through_the_yaml_stack(stack):
     loop, executor = stack
     context = ToolExecutionContext(tools=TOOLS, user_id="u")
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=list(HealthCheck))
     @given(name=names, value=json_values)
     def one(name: str, value: Any) -> None:
         call = _call(name, json.dumps(value))
@@ -129,7 +130,7 @@ def test_arbitrary_garbage_text_as_arguments_through_the_yaml_stack(stack):
     context = ToolExecutionContext(tools=TOOLS, user_id="u")
     registry = ToolRegistry(TOOLS, executor)
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=list(HealthCheck))
     @given(name=names, text=st.text() | st.sampled_from(['{"a": 1', "[" * 5000, "NaN", "1" * 5000, '"\\ud800"',
                                                          '{"text": "\\udfff"}', "", "   ", "\x00"]))
     def one(name: str, text: str) -> None:
