@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from oneringai import IOAuthTokenStorage, StoredToken, TokenStorageError
@@ -76,7 +76,9 @@ class RedisOAuthStorage(IOAuthTokenStorage):
 
 
 async def main() -> None:
-    redis = Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
+    # A blocking pool: a burst of calls waits for a connection instead of failing with "Too many connections".
+    pool = BlockingConnectionPool.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"), max_connections=32)
+    redis = Redis(connection_pool=pool)
     # In production the ring comes from configuration: KeyRing.from_strings([os.environ["ONERINGAI_TOKEN_KEY"]])
     storage = RedisOAuthStorage(redis, KeyRing.generate(), prefix=f"example:{uuid.uuid4().hex[:8]}:")
     try:
