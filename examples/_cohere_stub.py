@@ -5,7 +5,8 @@ Shaped after Cohere's v1 chat reference: the request carries ``message``, ``chat
 answer is ``{"text", "generation_id", "finish_reason", "meta": {"tokens": {...}}}``, or with
 ``stream: true`` NDJSON events ``stream-start`` / ``text-generation`` / ``stream-end``; errors are
 ``{"message": ...}`` with the HTTP status. Behaviour by model name: ``command-r`` and
-``command-r-plus`` answer, ``trial-limited`` is rate limited (429, ``Retry-After: 1``), ``cut``
+``command-r-plus`` answer, ``trial-limited`` is rate limited (429, ``Retry-After: 1``),
+``overloaded`` fails with 503 (no ``Retry-After``), ``cut``
 stops streaming before ``stream-end``, ``odd`` answers a body without ``text``, any other model
 is unknown (404). Every request body is recorded in ``requests``.
 """
@@ -51,6 +52,9 @@ class CohereStub:
             return web.json_response(
                 {"message": "You are using a Trial key, which is limited to 10 API calls / minute."},
                 status=429, headers={"Retry-After": "1"})
+        if model == "overloaded":
+            return web.json_response({"message": "internal server error, this has been reported to our developers"},
+                                     status=503)
         if model == "odd":
             return web.json_response({"generation_id": "gen-odd", "finish_reason": "COMPLETE"})
         if model not in (*MODELS, "cut"):
