@@ -420,3 +420,30 @@ async def test_custom_store_serves_several_users_through_oauth_manager(auth_serv
     # "key is provider:clientId:userId for multi-user": the store saw opaque, user-scoped keys
     assert sorted(store.collection.docs) == ["github:web:user123", "github:web:user456"]
     assert "web-secret" not in repr(store.collection.docs) and token1 not in repr(store.collection.docs)
+
+
+# ============================================================================================
+# Checklist: "Implement all 4 methods" — in the guide's spelling they fail at once
+# ============================================================================================
+def test_the_interface_in_camel_case_fails_at_once_naming_the_python_methods():
+    class CamelStorage(IOAuthTokenStorage):
+        async def storeToken(self, key: str, token: StoredToken) -> None: ...
+        async def getToken(self, key: str) -> StoredToken | None: ...
+        async def deleteToken(self, key: str) -> None: ...
+        async def hasToken(self, key: str) -> bool: ...
+
+    with pytest.raises(TypeError) as raised:
+        CamelStorage()  # type: ignore[abstract]
+    for python in ("store_token", "get_token", "delete_token", "has_token"):
+        assert python in str(raised.value)
+
+
+def test_an_optional_method_in_camel_case_fails_when_the_store_is_bound():
+    from oneringai import OneRingAI
+
+    class ListingStore(GuideMongoOAuthStorage):  # the four methods, plus the optional one in camelCase
+        async def listKeys(self, prefix: str = "") -> list[str]:
+            return []
+
+    with pytest.raises(TypeError, match=r"'listKeys'.*'list_keys'"):
+        OneRingAI(token_storage=ListingStore(mongo_example.DictCollection(), os.urandom(32).hex()))
