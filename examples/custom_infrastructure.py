@@ -36,6 +36,7 @@ from oneringai import (
     BaseTextProvider,
     IOAuthTokenStorage,
     IToolExecutor,
+    KeyValidationResult,
     LLMResponse,
     Message,
     MessageRole,
@@ -54,8 +55,7 @@ from oneringai import (
     Usage,
     tool,
 )
-from oneringai.infrastructure.providers.base import KeyValidationResult
-from oneringai.infrastructure.token_storage.encryption import KeyRing, generate_key
+from oneringai.infrastructure.token_storage import KeyRing, generate_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _local_llm import chat_completions, serve
@@ -132,11 +132,11 @@ class SQLiteTokenStorage(IOAuthTokenStorage):
 
     async def store_token(self, key: str, token: StoredToken) -> None:
         expires = None if token.refresh_token else token.expires_at
-        await self._run("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", key, self.key_ring.seal_token(key, token), expires)
+        await self._run("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", key, self.key_ring.seal(key, token), expires)
 
     async def get_token(self, key: str) -> StoredToken | None:
         rows = await self._run("SELECT envelope FROM tokens WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)", key, time.time())
-        return self.key_ring.open_token(key, rows[0][0]) if rows else None
+        return self.key_ring.open(key, rows[0][0]) if rows else None
 
     async def delete_token(self, key: str) -> None:
         await self._run("DELETE FROM tokens WHERE key = ?", key)

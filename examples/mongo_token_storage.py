@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from oneringai import IOAuthTokenStorage, StoredToken
-from oneringai.infrastructure.token_storage.encryption import KeyRing
+from oneringai.infrastructure.token_storage import KeyRing
 
 
 def _epoch(value: datetime) -> float:
@@ -49,7 +49,7 @@ class MongoOAuthStorage(IOAuthTokenStorage):
         await self.collection.update_one(
             {"_id": key},
             {"$set": {
-                "envelope": self.key_ring.seal_token(key, token),
+                "envelope": self.key_ring.seal(key, token),
                 "expiresAt": None if expires_at is None else datetime.fromtimestamp(expires_at, UTC),
                 "updatedAt": datetime.now(UTC),
             }},
@@ -64,7 +64,7 @@ class MongoOAuthStorage(IOAuthTokenStorage):
 
     async def get_token(self, key: str) -> StoredToken | None:
         doc = await self._live(key)
-        return None if doc is None else self.key_ring.open_token(key, doc.get("envelope", ""))
+        return None if doc is None else self.key_ring.open(key, doc.get("envelope"))
 
     async def delete_token(self, key: str) -> None:
         await self.collection.delete_one({"_id": key})

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from oneringai import IOAuthTokenStorage, StoredToken, TokenStorageError
-from oneringai.infrastructure.token_storage.encryption import KeyRing
+from oneringai.infrastructure.token_storage import KeyRing
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -69,12 +69,12 @@ class PostgresOAuthStorage(IOAuthTokenStorage):
                 f"INSERT INTO {self.table} (key, envelope, expires_at) VALUES ($1, $2, to_timestamp($3)) "
                 "ON CONFLICT (key) DO UPDATE SET envelope = EXCLUDED.envelope, "
                 "expires_at = EXCLUDED.expires_at, updated_at = now()",
-                key, self.key_ring.seal_token(key, token), expires_at)
+                key, self.key_ring.seal(key, token), expires_at)
 
     async def get_token(self, key: str) -> StoredToken | None:
         async with self._errors():
             envelope = await self.pool.fetchval(f"SELECT envelope FROM {self.table} WHERE key = $1 AND {_LIVE}", key)
-        return None if envelope is None else self.key_ring.open_token(key, envelope)
+        return None if envelope is None else self.key_ring.open(key, envelope)
 
     async def delete_token(self, key: str) -> None:
         async with self._errors():

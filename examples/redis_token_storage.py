@@ -29,7 +29,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from oneringai import IOAuthTokenStorage, StoredToken, TokenStorageError
-from oneringai.infrastructure.token_storage.encryption import KeyRing
+from oneringai.infrastructure.token_storage import KeyRing
 
 
 class RedisOAuthStorage(IOAuthTokenStorage):
@@ -46,7 +46,7 @@ class RedisOAuthStorage(IOAuthTokenStorage):
             raise TokenStorageError(f"{type(exc).__name__}: {exc}", backend="redis") from exc
 
     async def store_token(self, key: str, token: StoredToken) -> None:
-        envelope = self.key_ring.seal_token(key, token)
+        envelope = self.key_ring.seal(key, token)
         async with self._errors():
             if token.refresh_token is not None or token.expires_at is None:
                 await self.redis.set(self.prefix + key, envelope)  # no TTL: it can be refreshed
@@ -58,7 +58,7 @@ class RedisOAuthStorage(IOAuthTokenStorage):
     async def get_token(self, key: str) -> StoredToken | None:
         async with self._errors():
             envelope = await self.redis.get(self.prefix + key)
-        return None if envelope is None else self.key_ring.open_token(key, envelope)
+        return None if envelope is None else self.key_ring.open(key, envelope)
 
     async def delete_token(self, key: str) -> None:
         async with self._errors():

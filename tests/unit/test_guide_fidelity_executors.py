@@ -134,7 +134,6 @@ async def test_guide_rate_limiter_blocks_a_busy_tool_forever_example_resets_firs
     assert not allowed.is_error and json.loads(allowed.output)["city"] == "Oslo"
 
 
-@pytest.mark.xfail(strict=True, reason="awaits h5 fix: tool.execute(json_string) parses the guide's raw JSON text")
 async def test_guide_rate_limiter_runs_tools_from_the_raw_json_text():
     result = await GuideRateLimitedToolExecutor().execute_tool(tool_call("lookup", city="Oslo"), CONTEXT)
     assert not result.is_error and json.loads(result.output)["city"] == "Oslo"

@@ -447,3 +447,23 @@ def test_an_optional_method_in_camel_case_fails_when_the_store_is_bound():
 
     with pytest.raises(TypeError, match=r"'listKeys'.*'list_keys'"):
         OneRingAI(token_storage=ListingStore(mongo_example.DictCollection(), os.urandom(32).hex()))
+
+
+async def test_the_guides_usage_block_one_config_with_storage_inside(auth_server):
+    storage = mongo_example.MongoOAuthStorage(mongo_example.DictCollection(), KeyRing.generate())
+    oauth = OAuthManager({
+        "flow": "authorization_code",
+        "clientId": "web",
+        "clientSecret": "web-secret",
+        "authorizationUrl": f"{auth_server.url}/authorize",
+        "tokenUrl": f"{auth_server.url}/token",
+        "redirectUri": auth_server.redirect_uri,
+        "scope": "read",
+        "storage": storage,  # Use your custom storage!
+    })
+    for user in ("user123", "user456"):
+        await log_in(oauth, user)
+    # Works automatically with multi-user!
+    token1 = await oauth.get_token("user123")
+    token2 = await oauth.get_token("user456")
+    assert token1 != token2 and sorted(storage.collection.docs) == ["oauth:web:user123", "oauth:web:user456"]
