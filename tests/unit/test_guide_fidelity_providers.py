@@ -559,3 +559,16 @@ async def test_mock_provider_for_tests_is_the_scripted_provider():
         assert (await agent.run("go")).output_text == "done"
     results = [p for item in mock.requests[1].input for p in item.content if p.type == "tool_result"]
     assert json.loads(results[0].content) == 42
+
+
+async def test_a_provider_built_from_yaml_is_checked_for_guide_spellings_too():
+    from oneringai.application.provider_registry import ProviderRegistry
+
+    class KeyCheckingProvider(MyAIProvider):
+        def validateProviderSpecificKeyFormat(self, api_key: str) -> Any:
+            return {"isValid": True}
+
+    registry: ProviderRegistry[Any] = ProviderRegistry(
+        kind="text", configs={"myai": {}}, builder=lambda name, config: KeyCheckingProvider({"apiKey": GOOD_KEY}))
+    with pytest.raises(TypeError, match="text provider KeyCheckingProvider defines 'validateProviderSpecificKeyFormat'"):
+        await registry.get("myai")
