@@ -191,9 +191,8 @@ class GuideRedisOAuthStorage(IOAuthTokenStorage):
 @pytest.fixture
 async def redis():
     require_redis()
-    from redis.asyncio import BlockingConnectionPool, Redis
-
-    client = Redis(connection_pool=BlockingConnectionPool.from_url(REDIS_URL, max_connections=32))
+    pool = redis_example.BlockingConnectionPool.from_url(REDIS_URL, max_connections=32)
+    client = redis_example.Redis(connection_pool=pool)
     prefix = f"guide-fidelity:{uuid.uuid4().hex}:"
     yield client, prefix
     names = [name async for name in client.scan_iter(match=prefix + "*")]
@@ -204,11 +203,9 @@ async def redis():
 
 @pytest.mark.filterwarnings("ignore:Call to deprecated setex")
 async def test_guide_redis_setex_fails_at_once_expires_in_is_a_float_or_none(redis):
-    from redis.exceptions import RedisError
-
     client, prefix = redis
     storage = GuideRedisOAuthStorage(client, os.urandom(32).hex())
-    with pytest.raises(RedisError, match="not an integer"):
+    with pytest.raises(redis_example.RedisError, match="not an integer"):  # the client's own redis module
         await storage.store_token(prefix + "k", StoredToken(access_token="a", expires_in=3600))
     assert StoredToken(access_token="a", expires_in=3600).expires_in == 3600.0  # float seconds
     assert StoredToken(access_token="a").expires_in is None  # no expiry: SETEX cannot express it
@@ -240,11 +237,11 @@ async def test_redis_example_expires_unrefreshable_tokens_at_their_own_instant(r
 
 
 async def test_redis_example_errors_are_token_storage_errors():
-    from redis.asyncio import Redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    client = Redis(host="127.0.0.1", port=1, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))  # nothing listens
+    # The example's own Redis class: another test may have re-imported redis (new exception classes).
+    client = redis_example.Redis(host="127.0.0.1", port=1, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
     storage = redis_example.RedisOAuthStorage(client, KeyRing.generate())
     try:
         with pytest.raises(TokenStorageError, match="redis token storage: ConnectionError"):
@@ -311,9 +308,8 @@ class GuidePostgresOAuthStorage(IOAuthTokenStorage):
 @pytest.fixture
 async def pg_pool():
     require_postgres()
-    import asyncpg
-
-    pool = await asyncpg.create_pool(POSTGRES_DSN, min_size=1, max_size=8)
+    # The example's own asyncpg: another test may have re-imported it (new exception classes).
+    pool = await postgres_example.asyncpg.create_pool(POSTGRES_DSN, min_size=1, max_size=8)
     tables: list[str] = []
     yield pool, tables
     for table in tables:
