@@ -36,6 +36,7 @@ from oneringai import (
     BaseTextProvider,
     IOAuthTokenStorage,
     IToolExecutor,
+    KeyRing,
     KeyValidationResult,
     LLMResponse,
     Message,
@@ -55,7 +56,7 @@ from oneringai import (
     Usage,
     tool,
 )
-from oneringai.infrastructure.token_storage import KeyRing, generate_key
+from oneringai.infrastructure.token_storage import generate_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _local_llm import chat_completions, serve

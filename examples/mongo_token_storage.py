@@ -27,8 +27,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from oneringai import IOAuthTokenStorage, StoredToken
-from oneringai.infrastructure.token_storage import KeyRing
+from oneringai import IOAuthTokenStorage, KeyRing, StoredToken
 
 
 def _epoch(value: datetime) -> float:

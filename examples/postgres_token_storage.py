@@ -27,8 +27,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from oneringai import IOAuthTokenStorage, StoredToken, TokenStorageError
-from oneringai.infrastructure.token_storage import KeyRing
+from oneringai import IOAuthTokenStorage, KeyRing, StoredToken, TokenStorageError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS {table} (

@@ -28,8 +28,7 @@ from collections.abc import AsyncIterator
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from oneringai import IOAuthTokenStorage, StoredToken, TokenStorageError
-from oneringai.infrastructure.token_storage import KeyRing
+from oneringai import IOAuthTokenStorage, KeyRing, StoredToken, TokenStorageError
 
 
 class RedisOAuthStorage(IOAuthTokenStorage):

@@ -21,8 +21,14 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from oneringai import IOAuthTokenStorage, OAuthManager, StoredToken, TokenDecryptionError, TokenStorageError
-from oneringai.infrastructure.token_storage.encryption import KeyRing
+from oneringai import (
+    IOAuthTokenStorage,
+    KeyRing,
+    OAuthManager,
+    StoredToken,
+    TokenDecryptionError,
+    TokenStorageError,
+)
 from oneringai.testing import TokenStorageConformance
 from tests.conftest import POSTGRES_DSN, REDIS_URL, require_postgres, require_redis
 from tests.guide_examples import load_example
