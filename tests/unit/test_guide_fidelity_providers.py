@@ -572,3 +572,30 @@ async def test_a_provider_built_from_yaml_is_checked_for_guide_spellings_too():
         kind="text", configs={"myai": {}}, builder=lambda name, config: KeyCheckingProvider({"apiKey": GOOD_KEY}))
     with pytest.raises(TypeError, match="text provider KeyCheckingProvider defines 'validateProviderSpecificKeyFormat'"):
         await registry.get("myai")
+
+
+@pytest.mark.xfail(strict=True, reason="not in any helper's list: AgentManager.create (h5's application/agents) should "
+                                       "take the guide's options object as client.text does, or name the keywords")
+async def test_agents_create_with_the_guides_options_object():
+    from oneringai.testing import ScriptedTextProvider
+
+    async with OneRingAI(providers={"mock": ScriptedTextProvider(["ok"])}) as client:
+        try:
+            agent = await client.agents.create({"provider": "mock", "model": "test", "tools": []})  # type: ignore[misc]
+        except TypeError as error:
+            assert "provider=" in str(error)  # failing is fine when it names the keywords
+        else:
+            assert (await agent.run("go")).output_text == "ok"
+
+
+def test_every_name_the_guide_imports_is_exported():
+    import oneringai
+
+    guide_imports = [  # "Available Interfaces" and "Exported Interfaces & Base Classes"
+        "IProvider", "ITextProvider", "IImageProvider", "IToolExecutor", "IDisposable", "IAsyncDisposable",
+        "IOAuthTokenStorage", "BaseProvider", "BaseTextProvider", "ProviderErrorMapper", "ProviderCapabilities",
+        "TextGenerateOptions", "ModelCapabilities", "LLMResponse", "StreamEvent", "ToolCall", "ToolResult",
+        "ToolExecutionContext", "StoredToken", "MessageRole", "ContentType", "OAuthManager", "OneRingAI",
+    ]
+    assert [name for name in guide_imports if not hasattr(oneringai, name)] == []
+    assert set(guide_imports) <= set(oneringai.__all__)
