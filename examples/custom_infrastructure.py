@@ -50,6 +50,7 @@ from oneringai import (
     StoredToken,
     StreamEvent,
     TextGenerateOptions,
+    TokenStorageError,
     ToolCall,
     ToolExecutionContext,
     ToolResult,
@@ -129,7 +130,10 @@ class SQLiteTokenStorage(IOAuthTokenStorage):
 
     async def _run(self, sql: str, *args: Any) -> list[Any]:
         async with self._lock:  # one connection, one statement at a time
-            return await asyncio.to_thread(lambda: self._db.execute(sql, args).fetchall())
+            try:
+                return await asyncio.to_thread(lambda: self._db.execute(sql, args).fetchall())
+            except sqlite3.Error as exc:  # our typed error, not sqlite3's
+                raise TokenStorageError(f"{type(exc).__name__}: {exc}", backend="sqlite") from exc
 
     async def store_token(self, key: str, token: StoredToken) -> None:
         expires = None if token.refresh_token else token.expires_at
