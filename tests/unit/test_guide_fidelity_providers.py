@@ -144,8 +144,6 @@ async def test_approach_1_generates_through_the_client_and_an_agent(vendor):
     await provider.destroy()
 
 
-@pytest.mark.xfail(strict=True, reason="awaits h1 fix: ProviderErrorMapper.map_error(body, provider) infers the "
-                                       "class from a body without status (invalid_api_key -> ProviderAuthError)")
 async def test_approach_1_error_body_is_mapped_to_an_auth_error(vendor):
     url, _ = vendor
     provider = MyAIProvider({"apiKey": "myai_wrong_key_123", "baseURL": url})
@@ -472,8 +470,6 @@ def test_idisposable_sync_destroy_and_with_block():
     assert provider.client.closed == 1  # idempotent
 
 
-@pytest.mark.xfail(strict=True, reason="awaits h1 fix: BaseTextProvider supports the guide's synchronous destroy() "
-                                       "(async with / aclose await it only when it returns an awaitable)")
 async def test_idisposable_sync_destroy_under_async_with():
     async with DisposableProvider({"apiKey": GOOD_KEY}) as provider:
         pass
@@ -504,8 +500,6 @@ async def test_error_mapper_maps_what_a_call_raises(unused_tcp_port):
     assert info.value.retry_after == 7 and info.value.is_retryable
 
 
-@pytest.mark.xfail(strict=True, reason="awaits h1 fix: map_error(body, provider) infers the class of a body "
-                                       "without status from its error type")
 def test_error_mapper_infers_the_class_of_a_vendor_body():
     body = {"error": {"type": "rate_limit_error", "message": "Too many requests"}}
     assert isinstance(ProviderErrorMapper.map_error(body, "myai"), ProviderRateLimitError)
@@ -518,8 +512,6 @@ class ValidatingProvider(MyAIProvider):
         return {"isValid": True}
 
 
-@pytest.mark.xfail(strict=True, reason="awaits h1 fix: key validation at first use accepts the guide's dict results "
-                                       "and refuses an invalid key before any request")
 async def test_key_validation_refuses_a_bad_key_before_any_request(vendor):
     url, state = vendor
     async with OneRingAI(providers={"myai": ValidatingProvider({"apiKey": "sk-not-myai-123", "baseURL": url})}) as client:
