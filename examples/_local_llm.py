@@ -58,6 +58,10 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     return response
 
 
+#: The chat handler, for examples that mount it beside their own routes.
+chat_completions = _chat
+
+
 @asynccontextmanager
 async def serve(app: web.Application) -> AsyncIterator[str]:
     """Runs ``app`` on a free port of 127.0.0.1; yields ``http://127.0.0.1:PORT``."""

@@ -5,9 +5,13 @@
 * ``SQLiteTokenStorage`` — a custom ``IOAuthTokenStorage`` that encrypts at rest with
   the kit's key ring and passes the storage conformance kit;
 * ``RateLimitedToolExecutor`` and ``CachingToolExecutor`` — the guide's two executors,
-  done properly (window reset before counting, errors never cached);
+  done properly (window reset before counting, errors and invalid JSON never cached,
+  a bounded cache), bound in the container so that every agent's tool calls go through them.
 
-all wired through the container and YAML. It starts the local server it talks to.
+It starts the local server it talks to (an Ollama-style ``/api/generate`` and an
+OpenAI-compatible chat endpoint whose model calls the tools it is offered).
+The guide's other examples: ``cohere_provider.py``, ``redis_token_storage.py``,
+``postgres_token_storage.py``, ``mongo_token_storage.py``.
 
 Run: .venv/bin/python examples/custom_infrastructure.py
 """
@@ -26,11 +30,14 @@ from typing import Any
 
 from aiohttp import web
 from dependency_injector import providers
+from pydantic import BaseModel, ValidationError
 
 from oneringai import (
     BaseTextProvider,
     IOAuthTokenStorage,
     IToolExecutor,
+    KeyRing,
+    KeyValidationResult,
     LLMResponse,
     Message,
     MessageRole,
@@ -38,25 +45,31 @@ from oneringai import (
     OneRingAI,
     OutputTextContent,
     ProviderErrorMapper,
+    ProviderResponseError,
     ResponseCompleteEvent,
     StoredToken,
     StreamEvent,
     TextGenerateOptions,
+    TokenStorageError,
     ToolCall,
     ToolExecutionContext,
     ToolResult,
     Usage,
     tool,
 )
-from oneringai.application.tools import DirectToolExecutor
-from oneringai.infrastructure.providers.base import KeyValidationResult
-from oneringai.infrastructure.token_storage.encryption import KeyRing, generate_key
+from oneringai.infrastructure.token_storage import generate_key
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _local_llm import serve
+from _local_llm import chat_completions, serve
 
 
 # --- 1. A custom text provider (Approach 1: extend BaseTextProvider) -------------------------
+class _GenerateAnswer(BaseModel):  # the part of Ollama's /api/generate answer we read
+    response: str
+    prompt_eval_count: int = 0
+    eval_count: int = 0
+
+
 class MyOllamaProvider(BaseTextProvider):
     name = "myai"
     requires_api_key = False
@@ -82,12 +95,16 @@ class MyOllamaProvider(BaseTextProvider):
             raise ProviderErrorMapper.from_http_response(
                 response.status_code, response.content, response.headers, provider=self.name, model=options.model
             )
-        data = response.json()
+        try:  # validated once: a surprising body is a ProviderResponseError, never a KeyError
+            data = _GenerateAnswer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ProviderResponseError(f"unexpected answer from {url}: {exc.errors()[0]['msg']}",
+                                        provider=self.name, model=options.model) from None
         return LLMResponse(
             model=options.model,
-            output=[Message(role=MessageRole.ASSISTANT, content=[OutputTextContent(text=data["response"])])],
-            usage=Usage(input_tokens=data.get("prompt_eval_count", 0), output_tokens=data.get("eval_count", 0),
-                        total_tokens=data.get("prompt_eval_count", 0) + data.get("eval_count", 0)),
+            output=[Message(role=MessageRole.ASSISTANT, content=[OutputTextContent(text=data.response)])],
+            usage=Usage(input_tokens=data.prompt_eval_count, output_tokens=data.eval_count,
+                        total_tokens=data.prompt_eval_count + data.eval_count),
             stop_reason="complete",
         )
 
@@ -113,15 +130,18 @@ class SQLiteTokenStorage(IOAuthTokenStorage):
 
     async def _run(self, sql: str, *args: Any) -> list[Any]:
         async with self._lock:  # one connection, one statement at a time
-            return await asyncio.to_thread(lambda: self._db.execute(sql, args).fetchall())
+            try:
+                return await asyncio.to_thread(lambda: self._db.execute(sql, args).fetchall())
+            except sqlite3.Error as exc:  # our typed error, not sqlite3's
+                raise TokenStorageError(f"{type(exc).__name__}: {exc}", backend="sqlite") from exc
 
     async def store_token(self, key: str, token: StoredToken) -> None:
         expires = None if token.refresh_token else token.expires_at
-        await self._run("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", key, self.key_ring.seal_token(key, token), expires)
+        await self._run("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", key, self.key_ring.seal(key, token), expires)
 
     async def get_token(self, key: str) -> StoredToken | None:
         rows = await self._run("SELECT envelope FROM tokens WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)", key, time.time())
-        return self.key_ring.open_token(key, rows[0][0]) if rows else None
+        return self.key_ring.open(key, rows[0][0]) if rows else None
 
     async def delete_token(self, key: str) -> None:
         await self._run("DELETE FROM tokens WHERE key = ?", key)
@@ -133,14 +153,6 @@ class SQLiteTokenStorage(IOAuthTokenStorage):
     async def list_keys(self, prefix: str = "") -> list[str]:
         rows = await self._run("SELECT key FROM tokens WHERE substr(key, 1, length(?)) = ? ORDER BY key", prefix, prefix)
         return [r[0] for r in rows]
-
-    # lets the conformance kit corrupt a record to prove tampering is detected
-    async def _get(self, key: str) -> tuple[str, float | None]:
-        rows = await self._run("SELECT envelope, expires_at FROM tokens WHERE key = ?", key)
-        return rows[0][0], rows[0][1]
-
-    async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
-        await self._run("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)", key, envelope, expires_at)
 
 
 # --- 3. The guide's two executors, done properly ----------------------------------------------
@@ -163,17 +175,25 @@ class RateLimitedToolExecutor(IToolExecutor):
 
 
 class CachingToolExecutor(IToolExecutor):
-    def __init__(self, inner: IToolExecutor) -> None:
+    def __init__(self, inner: IToolExecutor, max_entries: int = 1000) -> None:
         self.inner = inner
+        self.max_entries = max_entries  # bounded: the guide's Map grows forever
         self.cache: dict[str, str] = {}
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
-        key = f"{tool_call.function.name}:{json.dumps(json.loads(tool_call.function.arguments or '{}'), sort_keys=True)}"
+        name = tool_call.function.name
+        tool = context.find_tool(name)
+        try:
+            key = f"{name}:{json.dumps(tool_call.parsed_arguments(), sort_keys=True)}"
+        except ValueError:  # the model wrote invalid JSON: the inner executor reports it
+            return await self.inner.execute_tool(tool_call, context)
         if key in self.cache:
-            print(f"   cache hit for {tool_call.function.name}")
-            return ToolResult(tool_call_id=tool_call.id, output=self.cache[key])
+            print(f"   cache hit for {name}")
+            return ToolResult(tool_call_id=tool_call.id, tool_name=name, output=self.cache[key])
         result = await self.inner.execute_tool(tool_call, context)
-        if not result.is_error:  # never cache failures
+        if not result.is_error and tool is not None and tool.cacheable:  # never cache failures
+            if len(self.cache) >= self.max_entries:
+                self.cache.pop(next(iter(self.cache)))  # drop the oldest
             self.cache[key] = result.output
         return result
 
@@ -187,8 +207,9 @@ async def _generate(request: web.Request) -> web.Response:
 
 YAML = """
 text:
-  default: null
-  providers: {}
+  default: local
+  providers:  # a built-in kind beside the instance: an OpenAI-compatible model that calls tools
+    local: {kind: openai, base_url: "${LOCAL_LLM_URL}", api_key: "local-key-1234", default_model: local}
 oauth:
   storage: {kind: memory}
   connections:
@@ -208,6 +229,7 @@ def word_count(text: str) -> int:
 async def main() -> None:
     app = web.Application()
     app.router.add_post("/api/generate", _generate)
+    app.router.add_post("/v1/chat/completions", chat_completions)
     async with serve(app) as base_url:
         await demo(base_url)
 
@@ -217,7 +239,8 @@ async def demo(base_url: str) -> None:
     config = workdir / "oneringai.yaml"
     config.write_text(YAML)
     provider = MyOllamaProvider({"base_url": base_url})
-    async with OneRingAI.from_config(config, providers={"myai": provider}) as client:
+    env = {"LOCAL_LLM_URL": f"{base_url}/v1"}
+    async with OneRingAI.from_config(config, providers={"myai": provider}, env=env) as client:
         print("1. custom provider registered as an instance:")
         print("  ", await client.text.generate("Hello!", provider="myai", model="llama2"))
 
@@ -231,14 +254,15 @@ async def demo(base_url: str) -> None:
         print("   plaintext token on disk?", b"gho_example" in raw)
         print("   static-token connection:", await client.oauth("demo").get_token())
 
-        print("3. the guide's executors, stacked and bound in the container:")
-        executor = CachingToolExecutor(RateLimitedToolExecutor(DirectToolExecutor(), max_calls_per_minute=2))
-        client.container.tool_executor.override(providers.Object(executor))
-        context = ToolExecutionContext(tools=[word_count])
-        for text in ["one two three", "one two three", "a b", "c d e f"]:
-            call = ToolCall.model_validate({"id": f"c{text}", "function": {"name": "word_count", "arguments": json.dumps({"text": text})}})
-            result = await executor.execute_tool(call, context)
-            print(f"   word_count({text!r}) -> {result.output}{' (error)' if result.is_error else ''}")
+        print("3. the guide's executors, bound in the container for every agent:")
+        # Replaces the YAML stack (tools.executor). Bind it before client.agents is first used:
+        # the agent manager takes the executor once.
+        stack = CachingToolExecutor(RateLimitedToolExecutor(client.container.direct_tool_executor(), max_calls_per_minute=2))
+        client.container.tool_executor.override(providers.Object(stack))
+        for city in ["Paris", "Paris", "Rome", "Oslo"]:  # Paris twice: the second is a cache hit
+            agent = client.agents.create(model="local", tools=[word_count])
+            answer = await agent.run(f"How many words are in {city}?")
+            print(f"   {city}: {answer.output_text}")
     await provider.destroy()  # the instance is yours (its HTTP client was the facade's)
 
 

@@ -23,3 +23,12 @@ class TestSQLiteTokenStorage(TokenStorageConformance):
     @pytest.fixture
     async def storage(self, tmp_path):
         yield example.SQLiteTokenStorage(str(tmp_path / "tokens.db"), KeyRing.generate())
+
+    async def tamper(self, storage, key):
+        """Flip one character of the stored envelope, in the database file itself."""
+        (envelope,) = (await storage._run("SELECT envelope FROM tokens WHERE key = ?", key))[0]
+        head, _, payload = envelope.rpartition(":")
+        middle = len(payload) // 2
+        flipped = payload[:middle] + ("A" if payload[middle] != "A" else "B") + payload[middle + 1:]
+        await storage._run("UPDATE tokens SET envelope = ? WHERE key = ?", f"{head}:{flipped}", key)
+        return True

@@ -45,3 +45,32 @@ def test_worker_production_profile():
 @pytest.mark.parametrize("name", ["custom_infrastructure", "agent_with_tools", "worker"])
 def test_examples_are_documented_in_readme(name):
     assert f"examples/{name}.py" in (ROOT / "README.md").read_text()
+
+
+# --- the guide's remaining examples -------------------------------------------------------------
+GUIDE_EXAMPLES = ["cohere_provider", "redis_token_storage", "postgres_token_storage", "mongo_token_storage"]
+
+
+def test_cohere_provider():
+    out = run("examples/cohere_provider.py")
+    assert "generate: Cohere heard: Hello!" in out
+    assert "stream:  Cohere heard: Stream this" in out
+    assert "agent:    Cohere heard: What is Cohere?" in out
+
+
+@pytest.mark.parametrize("name", ["redis_token_storage", "postgres_token_storage", "mongo_token_storage"])
+def test_token_storage_examples_keep_refreshable_tokens(name):
+    from tests.conftest import require_postgres, require_redis
+
+    {"redis_token_storage": require_redis, "postgres_token_storage": require_postgres}.get(name, lambda: None)()
+    out = run(f"examples/{name}.py")
+    assert "expired but refreshable, kept: True" in out
+    assert "expired, nothing to refresh with, gone: True" in out
+    assert "plaintext in" in out and "? False" in out
+    assert "keys: ['github:client:user123']" in out
+
+
+@pytest.mark.parametrize("name", GUIDE_EXAMPLES)
+def test_guide_examples_are_documented(name):
+    assert f"examples/{name}.py" in (ROOT / "README.md").read_text()
+    assert f"examples/{name}.py" in (ROOT / "docs/extensibility.md").read_text()

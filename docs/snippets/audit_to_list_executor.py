@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from oneringai import ToolCall, ToolExecutionContext, ToolResult
-from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
+from oneringai import ToolCall, ToolExecutionContext, ToolResult, WrapperToolExecutor
 
 
 class UsageAnalyticsExecutor(WrapperToolExecutor):
@@ -25,8 +24,7 @@ class UsageAnalyticsExecutor(WrapperToolExecutor):
 
 
 async def demo() -> dict[str, int]:
-    from oneringai import tool
-    from oneringai.application.tools import DirectToolExecutor
+    from oneringai import DirectToolExecutor, tool
     from oneringai.testing import tool_call
 
     @tool

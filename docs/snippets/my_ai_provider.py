@@ -7,6 +7,7 @@ from typing import Any
 
 from oneringai import (
     BaseTextProvider,
+    KeyValidationResult,
     LLMResponse,
     Message,
     MessageRole,
@@ -19,7 +20,6 @@ from oneringai import (
     TextGenerateOptions,
     Usage,
 )
-from oneringai.infrastructure.providers.base import KeyValidationResult
 
 
 class MyAIProvider(BaseTextProvider):

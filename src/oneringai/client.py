@@ -55,6 +55,9 @@ class OneRingAI(IAsyncDisposable):
         if token_storage is not None:
             from dependency_injector import providers as di
 
+            from oneringai.application.guide_spelling import check_guide_spelling
+
+            check_guide_spelling(token_storage, role="token storage")
             self._container.token_storage.override(di.Object(token_storage))
         text_registry = self._container.text_providers()
         image_registry = self._container.image_providers()

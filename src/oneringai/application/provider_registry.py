@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
+from oneringai.application.guide_spelling import check_guide_spelling
 from oneringai.domain.errors import ProviderNotFoundError
 from oneringai.domain.redaction import get_logger
 
@@ -45,6 +46,7 @@ class ProviderRegistry(Generic[P]):
             self.default_name = next(iter(self._configs))
 
     def register(self, name: str, provider: P, *, default: bool = False) -> None:
+        check_guide_spelling(provider, role=f"{self.kind} provider")
         self._instances[name] = provider
         if default or self.default_name is None:
             self.default_name = name
@@ -79,6 +81,7 @@ class ProviderRegistry(Generic[P]):
             if found is None:
                 result = self._builder(name, self._configs[name])
                 found = await result if inspect.isawaitable(result) else result
+                check_guide_spelling(found, role=f"{self.kind} provider")
                 self._built[name] = found
         return found
 

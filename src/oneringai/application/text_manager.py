@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
@@ -88,23 +88,34 @@ class TextManager:
     async def generate_raw(
         self,
         input: str | Sequence[InputItem],
+        options: Mapping[str, Any] | None = None,
         *,
         provider: str | None = None,
         **kwargs: Any,
     ) -> LLMResponse:
-        options = self.build_options(input, provider=provider, **kwargs)
+        """The whole response. Options are keywords, or one mapping as the guide passes them
+        (``generate("Hello!", {"provider": "ollama", "model": "llama2"})``)."""
+        provider, kwargs = _merge_options(options, provider, kwargs)
+        request = self.build_options(input, provider=provider, **kwargs)
         target = await self.resolve(provider)
-        return await target.generate(options)
+        response = await target.generate(request)
+        if not isinstance(response, LLMResponse):  # a port of the guide returning its object literal
+            raise TypeError(
+                f"text provider {getattr(target, 'name', provider)!r} returned {type(response).__name__} from "
+                "generate(): return an LLMResponse (LLMResponse.model_validate(...) takes the guide's literal)"
+            )
+        return response
 
     async def generate(
         self,
         input: str | Sequence[InputItem],
+        options: Mapping[str, Any] | None = None,
         *,
         provider: str | None = None,
         **kwargs: Any,
     ) -> str:
         """The model's text answer."""
-        return (await self.generate_raw(input, provider=provider, **kwargs)).output_text
+        return (await self.generate_raw(input, options, provider=provider, **kwargs)).output_text
 
     @overload
     async def generate_json(
@@ -167,14 +178,16 @@ class TextManager:
     async def stream(
         self,
         input: str | Sequence[InputItem],
+        options: Mapping[str, Any] | None = None,
         *,
         provider: str | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[StreamEvent]:
         """Typed events; ``break`` out at any time, the connection is released."""
-        options = self.build_options(input, provider=provider, **kwargs)
+        provider, kwargs = _merge_options(options, provider, kwargs)
+        request = self.build_options(input, provider=provider, **kwargs)
         target = await self.resolve(provider)
-        stream = target.stream_generate(options)
+        stream = target.stream_generate(request)
         try:
             async for event in stream:
                 yield event
@@ -186,14 +199,33 @@ class TextManager:
     async def stream_text(
         self,
         input: str | Sequence[InputItem],
+        options: Mapping[str, Any] | None = None,
         *,
         provider: str | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[str]:
         """Only the text deltas."""
-        async for event in self.stream(input, provider=provider, **kwargs):
+        async for event in self.stream(input, options, provider=provider, **kwargs):
             if event.type == "response.output_text.delta":
                 yield event.delta
+
+
+def _merge_options(
+    options: Mapping[str, Any] | None, provider: str | None, kwargs: dict[str, Any]
+) -> tuple[str | None, dict[str, Any]]:
+    """Keywords plus the guide's options object; a key given both ways is an error."""
+    if options is None:
+        return provider, kwargs
+    if not isinstance(options, Mapping):
+        raise TypeError(
+            f"options must be keywords (provider=..., model=...) or one mapping of them, not {type(options).__name__}"
+        )
+    merged = dict(options)
+    given_twice = sorted(merged.keys() & {*kwargs, *(("provider",) if provider is not None else ())})
+    if given_twice:
+        raise TypeError(f"option(s) {', '.join(given_twice)} given both in the options mapping and as keywords")
+    merged.update(kwargs)
+    return (provider if provider is not None else merged.pop("provider", None)), merged
 
 
 def _strip_fences(text: str) -> str:
