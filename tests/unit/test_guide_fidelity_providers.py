@@ -250,8 +250,6 @@ def test_hooks_in_camel_case_fail_when_registered_naming_the_python_spelling():
         OneRingAI(providers={"myai": DisposableProvider({"apiKey": GOOD_KEY})})
 
 
-@pytest.mark.xfail(strict=True, reason="not in any helper's list: needs BaseProvider.__getattr__ (h1's base.py) "
-                                       "naming get_api_key for the guide's getApiKey")
 def test_base_helpers_called_in_camel_case_name_the_python_spelling():
     class CamelCaller(BaseTextProvider):
         name = "camel"
@@ -566,8 +564,6 @@ async def test_a_provider_built_from_yaml_is_checked_for_guide_spellings_too():
         await registry.get("myai")
 
 
-@pytest.mark.xfail(strict=True, reason="not in any helper's list: AgentManager.create (h5's application/agents) should "
-                                       "take the guide's options object as client.text does, or name the keywords")
 async def test_agents_create_with_the_guides_options_object():
     from oneringai.testing import ScriptedTextProvider
 
@@ -578,6 +574,20 @@ async def test_agents_create_with_the_guides_options_object():
             assert "provider=" in str(error)  # failing is fine when it names the keywords
         else:
             assert (await agent.run("go")).output_text == "ok"
+
+
+async def test_agents_create_maps_camel_case_and_refuses_unknown_or_doubled_options():
+    from oneringai.testing import ScriptedTextProvider
+
+    async with OneRingAI(providers={"mock": ScriptedTextProvider(["ok"], repeat_last=True)}) as client:
+        agent = client.agents.create({"provider": "mock", "model": "m", "maxIterations": 3, "systemPrompt": "Be brief."})
+        assert agent.max_iterations == 3 and agent.instructions == "Be brief."
+        with pytest.raises(TypeError, match=r"allowed: .*max_iterations"):
+            client.agents.create({"provider": "mock", "model": "m", "maxIterationz": 3})
+        with pytest.raises(TypeError, match="model given both"):
+            client.agents.create({"provider": "mock", "model": "m"}, model="other")
+        with pytest.raises(TypeError, match="unknown option"):
+            client.agents.create(provider="mock", model="m", max_iteration=2)  # type: ignore[call-arg]
 
 
 def test_every_name_the_guide_imports_is_exported():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from oneringai.application.agents.agent import Agent, AgentHooks
 from oneringai.domain.content import InputItem
@@ -15,7 +15,27 @@ if TYPE_CHECKING:
     from oneringai.application.agents.config import AgentSettings
     from oneringai.application.text_manager import TextManager
 
-__all__ = ["AgentManager"]
+__all__ = ["AgentManager", "AgentOptions"]
+
+
+class AgentOptions(TypedDict, total=False):
+    """The keywords of ``AgentManager.create`` (typed for editors and mypy)."""
+
+    provider: str | None
+    model: str | None
+    tools: Sequence[Tool | Any]
+    instructions: str | None
+    executor: IToolExecutor | None
+    max_iterations: int | None
+    timeout: float | None
+    user_id: str | None
+    roles: Sequence[str]
+    hooks: AgentHooks | None
+    temperature: float | None
+    max_output_tokens: int | None
+    agent_id: str | None
+    tool_timeout: float | None
+    max_tool_output_chars: int
 
 
 class AgentManager:
@@ -33,7 +53,31 @@ class AgentManager:
         """The executor stack built from ``tools.executor``."""
         return self._executor
 
-    def create(
+    def create(self, options: Mapping[str, Any] | None = None, /, **keywords: Unpack[AgentOptions]) -> Agent:
+        """A new agent. ``tools`` may be ``Tool``s or plain functions (wrapped with ``tool``).
+
+        Keywords: ``provider``, ``model``, ``tools``, ``instructions``, ``executor``,
+        ``max_iterations``, ``timeout``, ``user_id``, ``roles``, ``hooks``, ``temperature``,
+        ``max_output_tokens``, ``agent_id``, ``tool_timeout``, ``max_tool_output_chars``.
+        The guide's single options object (``create({"provider": ..., "maxIterations": 5})``)
+        is accepted too: camelCase keys map to the keywords; an unknown key, or one given both
+        ways, is a ``TypeError`` naming the allowed keywords.
+
+        Synchronous, and also awaitable (``await client.agents.create(...)``, as in the guide);
+        the provider is resolved on first use.
+        """
+        given: dict[str, Any] = dict(keywords)
+        if options is not None:
+            given = _keywords_from_options(options, given)
+        unknown = sorted(given.keys() - _CREATE_KEYWORDS)
+        if unknown:
+            raise TypeError(
+                f"agents.create(): unknown option(s) {', '.join(unknown)} "
+                f"(allowed: {', '.join(sorted(_CREATE_KEYWORDS))})"
+            )
+        return self._create(**given)
+
+    def _create(
         self,
         *,
         provider: str | None = None,
@@ -48,11 +92,6 @@ class AgentManager:
         hooks: AgentHooks | None = None,
         **kwargs: Any,
     ) -> Agent:
-        """A new agent. ``tools`` may be ``Tool``s or plain functions (wrapped with ``tool``).
-
-        Synchronous, and also awaitable (``await client.agents.create(...)``, as in the guide);
-        the provider is resolved on first use.
-        """
         from oneringai.application.tools import FunctionTool
 
         resolved_model = self._text._model_for(provider, model)  # unknown names fail here
@@ -81,3 +120,27 @@ class AgentManager:
     async def run(self, input: str | Sequence[InputItem], **kwargs: Any) -> LLMResponse:
         """Create a one-off agent and run it."""
         return await self.create(**kwargs).run(input)
+
+
+_CREATE_KEYWORDS = frozenset(AgentOptions.__annotations__)
+#: The guide's names that are not a camelCase spelling of ours.
+_GUIDE_ALIASES = {"system_prompt": "instructions", "max_tokens": "max_output_tokens"}
+
+
+def _keywords_from_options(options: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The guide's options object as keywords: camelCase keys mapped, duplicates refused."""
+    from oneringai.application.guide_spelling import snake_case
+
+    if not isinstance(options, Mapping):
+        raise TypeError(
+            "agents.create() takes keywords (provider=..., model=..., tools=[...]) or one mapping of them, "
+            f"not {type(options).__name__}"
+        )
+    keywords: dict[str, Any] = {}
+    for key, value in options.items():
+        name = snake_case(str(key))
+        keywords[_GUIDE_ALIASES.get(name, name)] = value
+    twice = sorted(keywords.keys() & given.keys())
+    if twice:
+        raise TypeError(f"agents.create(): {', '.join(twice)} given both in the options mapping and as keywords")
+    return {**keywords, **given}

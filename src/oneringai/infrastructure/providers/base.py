@@ -188,6 +188,20 @@ class BaseProvider(IAsyncDisposable):
             register_secret(secret)
         self._static_secrets = tuple(secrets)
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: a guide port calling ``self.getApiKey()``
+        # learns the Python spelling instead of a bare AttributeError.
+        if not name.startswith("_") and not name.islower():
+            from oneringai.application.guide_spelling import snake_case
+
+            python = snake_case(name)
+            if python != name and hasattr(type(self), python):
+                raise AttributeError(
+                    f"{type(self).__name__!r} has no attribute {name!r} (the guide's TypeScript spelling): "
+                    f"use {python!r}"
+                )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     # --- API keys -------------------------------------------------------------------------
     def _configured_api_key(self) -> str | None:
         if self.config.api_key is not None:
