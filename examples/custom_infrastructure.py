@@ -255,8 +255,8 @@ async def demo(base_url: str) -> None:
         print("   static-token connection:", await client.oauth("demo").get_token())
 
         print("3. the guide's executors, bound in the container for every agent:")
-        # Replaces the YAML stack (tools.executor). Bind it before client.agents is first used:
-        # the agent manager takes the executor once.
+        # Replaces the YAML stack (tools.executor) for every agent and client.tools call made
+        # while the override is in place (managers resolve the binding on each use).
         stack = CachingToolExecutor(RateLimitedToolExecutor(client.container.direct_tool_executor(), max_calls_per_minute=2))
         client.container.tool_executor.override(providers.Object(stack))
         for city in ["Paris", "Paris", "Rome", "Oslo"]:  # Paris twice: the second is a cache hit

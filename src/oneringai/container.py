@@ -343,7 +343,7 @@ class Container(containers.DeclarativeContainer):
     )
     tools = providers.Singleton(
         _lazy("oneringai.application.tools_facade:ToolsFacade"),
-        executor=tool_executor,
+        executor=tool_executor.provider,
         sources=mcp_servers.provider,
     )
 
@@ -351,7 +351,7 @@ class Container(containers.DeclarativeContainer):
     agents = providers.Singleton(
         _lazy("oneringai.application.agents.manager:AgentManager"),
         text=text,
-        executor=tool_executor,
+        executor=tool_executor.provider,
         settings=settings.provided.agents,
     )
 

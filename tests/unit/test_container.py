@@ -143,3 +143,29 @@ async def test_instances_share_one_client_with_http_settings(vendor_server):
     await client.destroy()
     assert shared.is_closed
     await one.destroy()  # not its client to close: no error, nothing double-closed
+
+
+async def test_tool_executor_override_applies_after_agents_and_tools_were_used():
+    from oneringai import IToolExecutor, ToolResult, tool
+    from oneringai.testing import tool_call
+
+    class Refusing(IToolExecutor):
+        async def execute_tool(self, tool_call, context):
+            return ToolResult.failure(tool_call, "refused by the override", code="denied")
+
+    @tool
+    def ping() -> str:
+        return "pong"
+
+    fake = ScriptedTextProvider([tool_call("ping"), "done"], repeat_last=True)
+    async with OneRingAI(providers={"f": fake}) as client:
+        client.tools.register(ping)
+        assert (await client.tools.execute("ping", {})).output == "pong"  # the real stack, first
+        client.agents.create(model="m")  # the manager is built before the override
+        with client.container.tool_executor.override(providers.Object(Refusing())):
+            result = await client.tools.execute("ping", {})
+            assert result.error and "refused by the override" in result.error
+            agent = client.agents.create(model="m", tools=[ping])
+            await agent.run("go")
+            tool_results = [r for r in fake.requests[-1].input if getattr(r, "type", None) == "message"]
+            assert "refused by the override" in str(tool_results)

@@ -37,7 +37,7 @@ class ToolsFacade:
     """One per client. ``sources`` is resolved on first use, so a client without MCP servers
     never builds (or imports) the MCP machinery."""
 
-    def __init__(self, executor: IToolExecutor, sources: Callable[[], ToolSource] | None = None) -> None:
+    def __init__(self, executor: IToolExecutor | Callable[[], IToolExecutor], sources: Callable[[], ToolSource] | None = None) -> None:
         self._executor = executor
         self._resolve_sources = sources
         self._sources: ToolSource | None = None
@@ -45,8 +45,9 @@ class ToolsFacade:
 
     @property
     def executor(self) -> IToolExecutor:
-        """The executor stack built from ``tools.executor`` (the one agents use)."""
-        return self._executor
+        """The executor stack built from ``tools.executor`` (the one agents use); a callable is resolved on each use, so a container override made later applies."""
+        executor = self._executor
+        return executor if isinstance(executor, IToolExecutor) else executor()
 
     def _source(self) -> ToolSource:
         if self._sources is None:
@@ -124,7 +125,7 @@ class ToolsFacade:
         context = ToolExecutionContext(
             tools=self.tools, user_id=user_id, roles=frozenset(roles), metadata=dict(metadata)
         )
-        return await self._executor.execute_tool(call, context)
+        return await self.executor.execute_tool(call, context)
 
     def __repr__(self) -> str:
         return f"ToolsFacade({sorted(self._tools)})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from oneringai.application.agents.agent import Agent, AgentHooks
@@ -40,7 +40,7 @@ class AgentOptions(TypedDict, total=False):
 
 class AgentManager:
     def __init__(
-        self, text: TextManager, executor: IToolExecutor, settings: AgentSettings | None = None
+        self, text: TextManager, executor: IToolExecutor | Callable[[], IToolExecutor], settings: AgentSettings | None = None
     ) -> None:
         from oneringai.application.agents.config import AgentSettings as _AgentSettings
 
@@ -50,8 +50,9 @@ class AgentManager:
 
     @property
     def executor(self) -> IToolExecutor:
-        """The executor stack built from ``tools.executor``."""
-        return self._executor
+        """The executor stack built from ``tools.executor``; a callable is resolved on each use, so a container override made later applies."""
+        executor = self._executor
+        return executor if isinstance(executor, IToolExecutor) else executor()
 
     def create(self, options: Mapping[str, Any] | None = None, /, **keywords: Unpack[AgentOptions]) -> Agent:
         """A new agent. ``tools`` may be ``Tool``s or plain functions (wrapped with ``tool``).
@@ -103,7 +104,7 @@ class AgentManager:
         return Agent(
             provider=target,
             model=resolved_model,
-            executor=executor or self._executor,
+            executor=executor or self.executor,
             tools=own_tools,
             instructions=instructions,
             max_iterations=max_iterations or self._settings.max_iterations,
