@@ -9,6 +9,7 @@ from oneringai.application.agents.agent import Agent, AgentHooks
 from oneringai.domain.content import InputItem
 from oneringai.domain.interfaces import ITextProvider, IToolExecutor
 from oneringai.domain.response import LLMResponse
+from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
 from oneringai.domain.tools import Tool
 
 if TYPE_CHECKING:
@@ -20,13 +21,18 @@ __all__ = ["AgentManager"]
 
 class AgentManager:
     def __init__(
-        self, text: TextManager, executor: IToolExecutor, settings: AgentSettings | None = None
+        self,
+        text: TextManager,
+        executor: IToolExecutor,
+        settings: AgentSettings | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         from oneringai.application.agents.config import AgentSettings as _AgentSettings
 
         self._text = text
         self._executor = executor
         self._settings = settings or _AgentSettings()
+        self._telemetry = telemetry or NOOP_TELEMETRY
 
     @property
     def executor(self) -> IToolExecutor:
@@ -75,6 +81,7 @@ class AgentManager:
             hooks=hooks,
             tool_timeout=kwargs.pop("tool_timeout", self._settings.tool_timeout),
             max_tool_output_chars=kwargs.pop("max_tool_output_chars", self._settings.max_tool_output_chars),
+            telemetry=kwargs.pop("telemetry", self._telemetry),
             **kwargs,
         )
 

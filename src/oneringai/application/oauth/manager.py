@@ -36,6 +36,7 @@ from oneringai.application.oauth.token_endpoint import request_token
 from oneringai.domain.errors import ConfigError, OAuthError
 from oneringai.domain.interfaces import IOAuthTokenStorage
 from oneringai.domain.redaction import get_logger, redact, register_secret
+from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
 from oneringai.domain.tokens import StoredToken
 
 __all__ = ["LoginRequiredError", "OAuthBearerAuth", "OAuthManager"]
@@ -76,6 +77,7 @@ class OAuthManager:
         http_client: httpx.AsyncClient | Callable[[], Any] | None = None,
         refresh_skew: float | None = None,
         state_ttl: float | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         from oneringai.application.oauth.config import (
             OAuthConnectionSettings,
@@ -109,6 +111,7 @@ class OAuthManager:
         self._pending: dict[str, _PendingState] = {}
         self._flights: dict[str, asyncio.Task[str]] = {}  # refreshes in flight, by key
         self.token_requests = 0  # how many times the token endpoint was called
+        self.telemetry = telemetry or NOOP_TELEMETRY  # a span per refresh; never token material
         self._validate()
 
     def __repr__(self) -> str:
@@ -301,6 +304,36 @@ class OAuthManager:
         return await asyncio.shield(flight)
 
     async def _refresh(self, key: str, user_id: str | None, force_refresh: bool, rejected: str | None) -> str:
+        """One refresh (the single flight's body), inside an ``oauth.refresh`` span: connection,
+        grant type and outcome (``refreshed``, ``reused`` — another task or process refreshed
+        first —, ``login_required``, ``failed``); no token, key or user material."""
+        grant = {"authorization_code": "refresh_token", "jwt_bearer": JWT_BEARER}.get(
+            self.config.flow, self.config.flow
+        )
+        span = self.telemetry.start_span(
+            f"oauth.refresh {self.name}",
+            attributes={"oneringai.oauth.connection": self.name, "oneringai.oauth.grant_type": grant},
+        )
+        requests = self.token_requests
+        try:
+            with self.telemetry.activate(span):
+                token = await self._refresh_locked(key, user_id, force_refresh, rejected)
+            span.set_attribute("oneringai.oauth.outcome", "refreshed" if self.token_requests > requests else "reused")
+            return token
+        except LoginRequiredError as exc:
+            span.set_attribute("oneringai.oauth.outcome", "login_required")
+            span.record_error(exc)
+            raise
+        except BaseException as exc:
+            span.set_attribute("oneringai.oauth.outcome", "failed")
+            span.record_error(exc)
+            raise
+        finally:
+            span.end()
+
+    async def _refresh_locked(
+        self, key: str, user_id: str | None, force_refresh: bool, rejected: str | None
+    ) -> str:
         async with self._distributed_lock(key):
             token = await self._load(key, user_id)  # another task or process may have refreshed
             if token is not None and token.needs_login:
