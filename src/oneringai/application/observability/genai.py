@@ -43,6 +43,7 @@ __all__ = [
     "request_attributes",
     "response_attributes",
     "system_instructions",
+    "vendor_text",
 ]
 
 OPERATION = "gen_ai.operation.name"
@@ -66,6 +67,11 @@ _REQUEST_OPTIONS = {
     "presence_penalty": "gen_ai.request.presence_penalty",
 }
 _OUTPUT_TYPES = {"text": "text", "json_object": "json", "json_schema": "json"}
+#: Finish reasons vendors send that need no scrubbing.
+_KNOWN_REASONS = frozenset(
+    {"stop", "length", "tool_calls", "content_filter", "end_turn", "max_tokens", "stop_sequence", "tool_use",
+     "refusal", "pause_turn", "complete", "function_call"}
+)
 _ROLES = {MessageRole.USER: "user", MessageRole.ASSISTANT: "assistant", MessageRole.DEVELOPER: "system"}
 
 
@@ -108,16 +114,24 @@ def request_attributes(options: TextGenerateOptions) -> dict[str, AttributeValue
     return attributes
 
 
-def response_attributes(response: LLMResponse) -> dict[str, AttributeValue]:
-    """What came back: id, model, finish reason, token usage."""
+def vendor_text(text: str, known: str | frozenset[str] = _KNOWN_REASONS) -> str:
+    """A string the vendor chose (an id, a model name, a reason): scrubbed unless it is one we
+    know (the model we asked for, a common finish reason)."""
+    if text == known if isinstance(known, str) else text in known:
+        return text
+    return redact(text)
+
+
+def response_attributes(response: LLMResponse, requested_model: str = "") -> dict[str, AttributeValue]:
+    """What came back: id, model, finish reason, token usage (vendor strings scrubbed)."""
     attributes: dict[str, AttributeValue] = {}
     if response.id:
-        attributes["gen_ai.response.id"] = response.id
+        attributes["gen_ai.response.id"] = redact(response.id)
     if response.model:
-        attributes[RESPONSE_MODEL] = response.model
+        attributes[RESPONSE_MODEL] = vendor_text(response.model, requested_model)
     reason = response.raw_stop_reason or response.stop_reason
     if reason:
-        attributes["gen_ai.response.finish_reasons"] = [reason]
+        attributes["gen_ai.response.finish_reasons"] = [vendor_text(reason)]
     usage = response.usage
     if usage.input_tokens or usage.output_tokens:
         attributes["gen_ai.usage.input_tokens"] = usage.input_tokens
@@ -129,7 +143,9 @@ def response_attributes(response: LLMResponse) -> dict[str, AttributeValue]:
 
 # --- content (opt-in) -----------------------------------------------------------------------------
 def _text(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    """Scrubbed before it is cut (no half secret left) and before JSON escapes it (an escaped
+    secret would no longer match the registered value)."""
+    text = redact(value if isinstance(value, str) else json.dumps(value, default=str))
     if len(text) > limit:
         text = text[:limit] + f"… [{len(text) - limit} more characters]"
     return text
@@ -137,12 +153,13 @@ def _text(value: Any, limit: int) -> str:
 
 def _arguments(raw: str, limit: int) -> Any:
     """Tool call arguments as an object when they are JSON (the conventions ask for one)."""
-    if len(raw) <= limit:
+    cleaned = redact(raw)
+    if len(cleaned) <= limit:
         try:
-            return json.loads(raw)
+            return json.loads(cleaned)
         except ValueError:
             pass
-    return _text(raw, limit)
+    return _text(cleaned, limit)
 
 
 def _parts(message: Message, limit: int) -> list[dict[str, Any]]:
@@ -174,6 +191,7 @@ def _role(message: Message) -> str:
 
 
 def _dump(value: Any) -> str:
+    """Every text inside was scrubbed by ``_text``; this pass catches what is left (ids, names)."""
     return redact(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
 
 
@@ -228,7 +246,7 @@ class GenAIMetrics:
         provider reported usage, its input and output tokens."""
         attributes = dict(base)
         if response is not None and response.model:
-            attributes[RESPONSE_MODEL] = response.model
+            attributes[RESPONSE_MODEL] = vendor_text(response.model, str(base.get(REQUEST_MODEL, "")))
         if error_type is not None:
             attributes[ERROR_TYPE] = error_type
         self.duration.record(seconds, attributes)

@@ -25,6 +25,7 @@ from oneringai.application.observability.genai import (
     request_attributes,
     response_attributes,
     system_instructions,
+    vendor_text,
 )
 from oneringai.domain.capabilities import ModelCapabilities, ProviderCapabilities
 from oneringai.domain.events import ResponseCompleteEvent, ResponseCreatedEvent, StreamEvent
@@ -124,7 +125,7 @@ class ObservedTextProvider(ITextProvider):
     ) -> None:
         self._metrics.record(time.perf_counter() - started, metric_base, response=response)
         if span.recording:
-            span.set_attributes(response_attributes(response))
+            span.set_attributes(response_attributes(response, str(metric_base[REQUEST_MODEL])))
             if self._telemetry.capture_content:
                 span.set_attribute(
                     "gen_ai.output.messages", output_messages(response, self._telemetry.max_content_chars)
@@ -171,9 +172,9 @@ class ObservedTextProvider(ITextProvider):
                     response = event.response
                 elif isinstance(event, ResponseCreatedEvent) and span.recording:
                     if event.response_id:
-                        span.set_attribute("gen_ai.response.id", event.response_id)
+                        span.set_attribute("gen_ai.response.id", vendor_text(event.response_id, ""))
                     if event.model:
-                        span.set_attribute("gen_ai.response.model", event.model)
+                        span.set_attribute("gen_ai.response.model", vendor_text(event.model, options.model))
                 yield event
         except GeneratorExit:  # the consumer stopped early (break, aclose, garbage collection)
             if response is None:

@@ -87,7 +87,7 @@ class _OTelSpan(Span):
             {
                 "exception.type": f"{type(error).__module__}.{type(error).__qualname__}",
                 "exception.message": message,
-                "exception.stacktrace": redact(stack[-_MAX_STACK:]),
+                "exception.stacktrace": redact(stack)[-_MAX_STACK:],
             },
         )
 

@@ -26,7 +26,9 @@ _METADATA = ("cache", "attempts", "cost", "retry_after")
 
 
 def _clip(text: str, limit: int) -> str:
-    return redact(text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more characters]")
+    """Scrubbed first (a cut must not leave half a secret behind), then bounded."""
+    text = redact(text)
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more characters]"
 
 
 class ObservedToolExecutor(WrapperToolExecutor):
@@ -38,11 +40,11 @@ class ObservedToolExecutor(WrapperToolExecutor):
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         telemetry = self.telemetry
-        name = tool_call.function.name
+        name = redact(tool_call.function.name)  # the model chose both: vendor text
         attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": name,
-            "gen_ai.tool.call.id": tool_call.id,
+            "gen_ai.tool.call.id": redact(tool_call.id),
             "gen_ai.tool.type": "function",
         }
         if context.agent_id:
@@ -50,7 +52,7 @@ class ObservedToolExecutor(WrapperToolExecutor):
         span = telemetry.start_span(f"execute_tool {name}", attributes=attributes)
         if not span.recording:
             return await self.wrapped.execute_tool(tool_call, context)
-        tool = context.find_tool(name)
+        tool = context.find_tool(tool_call.function.name)
         description = tool.definition.function.description if tool is not None else None
         if description:
             span.set_attribute("gen_ai.tool.description", _clip(description, 512))
