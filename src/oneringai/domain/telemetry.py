@@ -66,7 +66,7 @@ class Span:
     recording: ClassVar[bool] = False
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
-        """Set one attribute (a value of None is ignored by implementations)."""
+        """Set one attribute (never None: leave an unknown attribute out)."""
 
     def set_attributes(self, attributes: Attributes) -> None:
         """Set several attributes."""

@@ -218,9 +218,10 @@ def output_messages(response: LLMResponse, limit: int) -> str:
 class GenAIMetrics:
     """The two client histograms of the conventions, with their recommended buckets."""
 
-    __slots__ = ("duration", "tokens")
+    __slots__ = ("duration", "enabled", "tokens")
 
     def __init__(self, telemetry: Telemetry) -> None:
+        self.enabled = telemetry.metrics
         self.duration: Histogram = telemetry.histogram(
             "gen_ai.client.operation.duration",
             unit="s",
@@ -244,6 +245,8 @@ class GenAIMetrics:
     ) -> None:
         """One operation: its duration (with ``error.type`` when it failed) and, when the
         provider reported usage, its input and output tokens."""
+        if not self.enabled:
+            return
         attributes = dict(base)
         if response is not None and response.model:
             attributes[RESPONSE_MODEL] = vendor_text(response.model, str(base.get(REQUEST_MODEL, "")))

@@ -32,7 +32,7 @@ from oneringai.domain.events import ResponseCompleteEvent, ResponseCreatedEvent,
 from oneringai.domain.interfaces import ITextProvider
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse
-from oneringai.domain.telemetry import AttributeValue, Span, SpanKind, Telemetry
+from oneringai.domain.telemetry import NOOP_SPAN, AttributeValue, Span, SpanKind, Telemetry
 
 __all__ = ["ObservedTextProvider", "observe_text_provider"]
 
@@ -69,6 +69,8 @@ class ObservedTextProvider(ITextProvider):
         self._telemetry = telemetry
         self._metrics = GenAIMetrics(telemetry)
         self._static = provider_attributes(_kind_of(inner, config), base_url=_base_url(inner, config), name=name)
+        #: The metrics carry the conventions' attributes only (each one costs the SDK per record).
+        self._metric_static = {k: v for k, v in self._static.items() if k != "oneringai.provider"}
         self.gen_ai_provider_name = str(self._static["gen_ai.provider.name"])
 
     # --- delegation ------------------------------------------------------------------------------
@@ -108,9 +110,11 @@ class ObservedTextProvider(ITextProvider):
     # --- calls -------------------------------------------------------------------------------------
     def _start(self, options: TextGenerateOptions) -> tuple[Span, dict[str, AttributeValue]]:
         telemetry = self._telemetry
-        metric_base = {**self._static, REQUEST_MODEL: options.model}
+        metric_base = {**self._metric_static, REQUEST_MODEL: options.model}
+        if not telemetry.tracing:  # metrics only: no span, no attributes to build
+            return NOOP_SPAN, metric_base
         span = telemetry.start_span(
-            f"chat {options.model}", kind=SpanKind.CLIENT, attributes={**metric_base, **request_attributes(options)}
+            f"chat {options.model}", kind=SpanKind.CLIENT, attributes={**self._static, **request_attributes(options)}
         )
         if span.recording and telemetry.capture_content:
             limit = telemetry.max_content_chars

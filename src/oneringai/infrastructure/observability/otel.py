@@ -64,11 +64,10 @@ class _OTelSpan(Span):
         self._ended = False
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
-        if value is not None:
-            self.span.set_attribute(key, value)
+        self.span.set_attribute(key, value)
 
     def set_attributes(self, attributes: Attributes) -> None:
-        self.span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+        self.span.set_attributes(attributes)
 
     def add_event(self, name: str, attributes: Attributes | None = None) -> None:
         self.span.add_event(name, attributes)
