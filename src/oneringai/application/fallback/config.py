@@ -16,7 +16,7 @@ class FallbackProviderConfig(BaseModel):
     Which model each member is asked for: ``models.<member>`` if set, else that member's own
     ``default_model``, else the model the caller asked for. So members of different vendors
     each get a model they know, and a caller that names no model gets ``default_model`` here
-    (default: the first member's model).
+    (default: the first model configured among the members, in order).
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -29,7 +29,7 @@ class FallbackProviderConfig(BaseModel):
         default_factory=dict, description="member name -> model to ask it for (else its default_model)"
     )
     default_model: str | None = Field(
-        default=None, description="model when the caller names none (default: the first member's)"
+        default=None, description="model when the caller names none (default: the first member model set)"
     )
 
 
@@ -83,8 +83,8 @@ def _cycle_from(
 
 def default_models(configs: Mapping[str, Any]) -> dict[str, str | None]:
     """The model a call names none of, per provider (``text.providers.<name>.default_model``);
-    a fallback without its own takes its first member's (``models.<first>`` or that member's
-    ``default_model``, through nested fallbacks)."""
+    a fallback without its own takes the first model among its members, in order
+    (``models.<member>`` or that member's ``default_model``, through nested fallbacks)."""
 
     def model_of(name: str, depth: int) -> str | None:
         config = configs.get(name)
@@ -93,7 +93,10 @@ def default_models(configs: Mapping[str, Any]) -> dict[str, str | None]:
         if not isinstance(config, FallbackProviderConfig) or config.default_model:
             default = getattr(config, "default_model", None)
             return default if isinstance(default, str) else None
-        first = config.providers[0]
-        return config.models.get(first) or model_of(first, depth + 1)
+        for member in config.providers:
+            model = config.models.get(member) or model_of(member, depth + 1)
+            if model:
+                return model
+        return None
 
     return {name: model_of(name, 0) for name in configs}

@@ -95,6 +95,18 @@ class FallbackTextProvider(ITextProvider):
             self._registry = self._registry_source()
         return self._registry
 
+    @property
+    def gen_ai_provider_name(self) -> str:
+        """For spans above this one (``invoke_agent``): the members' common kind, else ``_OTHER``
+        (the conventions' value when no single provider applies)."""
+        kinds: set[str] = set()
+        for member in self.config.providers:
+            config = self._members().config_of(member)
+            provider = self._members().peek(member)
+            kind = getattr(provider, "gen_ai_provider_name", None) or getattr(config, "kind", None)
+            kinds.add({"openai_compatible": "openai"}.get(kind, kind) if isinstance(kind, str) else "_OTHER")
+        return kinds.pop() if len(kinds) == 1 else "_OTHER"
+
     def model_for(self, member: str, requested: str) -> str:
         """The model ``member`` is asked for: ``models.<member>``, its ``default_model``, or ``requested``."""
         model = self.config.models.get(member)
