@@ -261,7 +261,7 @@ class Container(containers.DeclarativeContainer):
     )
     #: ``kind: fallback`` resolves its members from the registry it belongs to.
     text_provider_factories.set_providers(
-        **text_provider_factories.providers,
+        text_provider_factories.providers,
         fallback=providers.Factory(
             _lazy("oneringai.application.fallback.provider:FallbackTextProvider"),
             registry=text_providers.provider,

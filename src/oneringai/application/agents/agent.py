@@ -233,11 +233,15 @@ class Agent:
                 answer: LLMResponse | None = None
                 if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
                     async with closing(provider.stream_generate(options)) as events:
-                        iterator = aiter(events)
+                        iterator, started = aiter(events), False
                         while True:
                             try:
-                                with activate(span):
+                                if started:
                                     event = await within(deadline, anext(iterator))
+                                else:  # the request (and the chat span) starts here: under the run's span
+                                    with activate(span):
+                                        event = await within(deadline, anext(iterator))
+                                    started = True
                             except StopAsyncIteration:
                                 break
                             if isinstance(event, ResponseCompleteEvent):

@@ -201,9 +201,8 @@ class FallbackTextProvider(ITextProvider):
                         if isinstance(event, ResponseCompleteEvent):
                             event = ResponseCompleteEvent(response=_served(event.response, member))
                         yield event
-                        try:
-                            with activate(span):
-                                event = await anext(iterator)
+                        try:  # the member's span is open: later events need no context switch
+                            event = await anext(iterator)
                         except StopAsyncIteration:
                             return
                 finally:

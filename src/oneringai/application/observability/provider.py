@@ -166,12 +166,13 @@ class ObservedTextProvider(ITextProvider):
         settled = False  # metrics recorded and span ended, on exactly one path
         try:
             iterator = aiter(stream)
-            while True:
+            with activate(span):  # the request, its retries and the first event happen here
                 try:
-                    with activate(span):
-                        event = await anext(iterator)
+                    event = await anext(iterator)
                 except StopAsyncIteration:
-                    break
+                    event = None
+            # Later events only read the open response: no context switch per event.
+            while event is not None:
                 if isinstance(event, ResponseCompleteEvent):
                     response = event.response
                 elif isinstance(event, ResponseCreatedEvent) and span.recording:
@@ -180,6 +181,7 @@ class ObservedTextProvider(ITextProvider):
                     if event.model:
                         span.set_attribute("gen_ai.response.model", vendor_text(event.model, options.model))
                 yield event
+                event = await anext(iterator, None)
         except GeneratorExit:  # the consumer stopped early (break, aclose, garbage collection)
             if response is None:
                 settled = True
