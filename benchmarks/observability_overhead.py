@@ -37,7 +37,12 @@ from oneringai.application.observability.provider import ObservedTextProvider
 from oneringai.application.tools import DirectToolExecutor, tool
 from oneringai.domain.capabilities import ModelCapabilities
 from oneringai.domain.content import Message
-from oneringai.domain.events import OutputTextDeltaEvent, ResponseCompleteEvent, ResponseCreatedEvent, StreamEvent
+from oneringai.domain.events import (
+    OutputTextDeltaEvent,
+    ResponseCompleteEvent,
+    ResponseCreatedEvent,
+    StreamEvent,
+)
 from oneringai.domain.interfaces import ITextProvider
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
@@ -61,7 +66,7 @@ EVENTS: list[StreamEvent] = [
 class FakeProvider(ITextProvider):
     name = "fake"
 
-    class config:  # noqa: N801 - what a configured provider exposes
+    class config:
         kind = "openai"
         base_url = "https://api.openai.com/v1"
 

@@ -224,3 +224,13 @@ def test_any_fallback_graph_loads_or_is_a_config_error_naming_its_path(tmp_path,
         return
     assert valid
     assert set(settings_.text.providers) == set(graph)
+
+
+async def test_list_models_is_the_union_of_the_members_that_answer(tmp_path, vendor_server):
+    text = members(vendor_server, providers=["dead", "live"])
+    text["providers"]["all_dead"] = {"kind": "fallback", "providers": ["dead"]}
+    async with client(tmp_path, text, tracing=False) as c:
+        provider = await c.text.resolve("failover")
+        assert await provider.list_models() == ["gpt-4o-mini"]
+        with pytest.raises(ProviderUnavailableError):
+            await (await c.text.resolve("all_dead")).list_models()

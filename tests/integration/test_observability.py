@@ -291,3 +291,25 @@ async def test_off_by_default_nothing_is_wrapped_or_recorded(tmp_path, vendor_se
         assert type(client.agents.executor).__name__ == "DirectToolExecutor"
         await client.text.generate("hi", model="quiet")
     assert telemetry.spans() == []
+
+
+async def test_a_synchronous_tools_own_span_nests_under_its_tool_span(tmp_path, vendor_server, telemetry):
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("user-code")
+
+    @tool
+    def lookup(city: str) -> str:
+        """Runs in the tool thread pool."""
+        import threading
+
+        with tracer.start_as_current_span("user.lookup") as span:
+            span.set_attribute("thread", threading.current_thread().name)
+        return city
+
+    async with await client_for(tmp_path, vendor_server) as client:
+        client.tools.register(lookup)
+        assert (await client.tools.execute("lookup", {"city": "Oslo"})).output == "Oslo"
+    tool_span, user_span = telemetry.one("execute_tool lookup"), telemetry.one("user.lookup")
+    assert user_span.attributes["thread"].startswith("oneringai-tool")
+    assert user_span.parent.span_id == tool_span.context.span_id

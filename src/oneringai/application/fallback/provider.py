@@ -234,14 +234,22 @@ class FallbackTextProvider(ITextProvider):
         return valid
 
     async def list_models(self) -> list[str]:
-        """Every model the members list (members that cannot list theirs are skipped)."""
+        """Every model the members list. A member that cannot list its models, or is down, is
+        skipped (the fallback works while one answers); when none answers, the last failure."""
         models: set[str] = set()
+        failure: ProviderError | None = None
+        answered = False
         for member in self.config.providers:
             provider = await self._members().get(member)
             try:
                 models.update(await provider.list_models())
+                answered = True
             except NotImplementedError:
-                continue
+                answered = True
+            except ProviderError as exc:
+                failure = exc
+        if not answered and failure is not None:
+            raise failure
         return sorted(models)
 
     def __repr__(self) -> str:
