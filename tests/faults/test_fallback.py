@@ -7,6 +7,7 @@ event; the response names who served; load-time validation names the YAML path."
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,7 +202,7 @@ def test_bad_fallbacks_are_config_errors_naming_the_path(tmp_path, providers, pa
 names = st.sampled_from(["a", "b", "c", "d", "e"])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(graph=st.dictionaries(names, st.one_of(st.none(), st.lists(st.sampled_from(["a", "b", "c", "d", "e", "zz"]),
                                                                   max_size=4)), min_size=1))
 def test_any_fallback_graph_loads_or_is_a_config_error_naming_its_path(tmp_path, graph):

@@ -5,6 +5,7 @@ in the prompt; with content capture on, no attribute, event, status or name hold
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -139,7 +140,7 @@ texts = st.builds(lambda a, b, quote: a + ('"' if quote else "") + SECRET + b, s
                   st.text(max_size=40), st.booleans())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("ONERINGAI_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(user=texts, assistant=texts, arguments=texts, result=texts, instructions=texts, limit=st.integers(16, 200))
 def test_captured_content_never_holds_a_registered_secret(user, assistant, arguments, result, instructions, limit):
     items = [
