@@ -313,3 +313,19 @@ async def test_a_synchronous_tools_own_span_nests_under_its_tool_span(tmp_path, 
     tool_span, user_span = telemetry.one("execute_tool lookup"), telemetry.one("user.lookup")
     assert user_span.attributes["thread"].startswith("oneringai-tool")
     assert user_span.parent.span_id == tool_span.context.span_id
+
+
+async def test_provider_instances_passed_in_are_observed_too(telemetry):
+    from oneringai.config import Settings
+    from oneringai.testing import ScriptedTextProvider
+
+    fake = ScriptedTextProvider(["Hello!"])
+    settings = Settings.model_validate({"text": {"default": None, "providers": {}},
+                                        "oauth": {"storage": {"kind": "memory"}}, "observability": {"tracing": True}})
+    async with OneRingAI(providers={"mine": fake}, settings=settings) as client:
+        assert await client.text.generate("hi", provider="mine", model="any") == "Hello!"
+        served = await client.text.resolve("mine")
+        assert served is not fake and served.inner is fake and served.name == fake.name
+    span = telemetry.one("chat any")
+    assert span.attributes["oneringai.provider"] == "mine"
+    assert span.attributes["gen_ai.provider.name"] == type(fake).name
