@@ -32,6 +32,7 @@ import httpx
 from oneringai.application.oauth import keys
 from oneringai.application.oauth.bearer import OAuthBearerAuth
 from oneringai.application.oauth.errors import LoginRequiredError
+from oneringai.application.oauth.observed import observed_refresh
 from oneringai.application.oauth.token_endpoint import request_token
 from oneringai.domain.errors import ConfigError, OAuthError
 from oneringai.domain.interfaces import IOAuthTokenStorage
@@ -304,32 +305,11 @@ class OAuthManager:
         return await asyncio.shield(flight)
 
     async def _refresh(self, key: str, user_id: str | None, force_refresh: bool, rejected: str | None) -> str:
-        """One refresh (the single flight's body), inside an ``oauth.refresh`` span: connection,
-        grant type and outcome (``refreshed``, ``reused`` — another task or process refreshed
-        first —, ``login_required``, ``failed``); no token, key or user material."""
-        grant = {"authorization_code": "refresh_token", "jwt_bearer": JWT_BEARER}.get(
-            self.config.flow, self.config.flow
+        """One refresh (the single flight's body), inside an ``oauth.refresh`` span."""
+        return await observed_refresh(
+            self.telemetry, self.name, self.config.flow,
+            lambda: self._refresh_locked(key, user_id, force_refresh, rejected), lambda: self.token_requests,
         )
-        span = self.telemetry.start_span(
-            f"oauth.refresh {self.name}",
-            attributes={"oneringai.oauth.connection": self.name, "oneringai.oauth.grant_type": grant},
-        )
-        requests = self.token_requests
-        try:
-            with self.telemetry.activate(span):
-                token = await self._refresh_locked(key, user_id, force_refresh, rejected)
-            span.set_attribute("oneringai.oauth.outcome", "refreshed" if self.token_requests > requests else "reused")
-            return token
-        except LoginRequiredError as exc:
-            span.set_attribute("oneringai.oauth.outcome", "login_required")
-            span.record_error(exc)
-            raise
-        except BaseException as exc:
-            span.set_attribute("oneringai.oauth.outcome", "failed")
-            span.record_error(exc)
-            raise
-        finally:
-            span.end()
 
     async def _refresh_locked(
         self, key: str, user_id: str | None, force_refresh: bool, rejected: str | None
