@@ -160,8 +160,27 @@ def _plugin_storage(kind: str, settings: Settings, key_ring: Any) -> Any:
     return cls(**kwargs)
 
 
-def _executor_stack(layers: Any, factories: Any, inner: Any) -> Any:
-    """Wraps ``inner`` in the ``tools.executor`` layers, outermost first in the list."""
+def _telemetry(settings: Any) -> Any:
+    """``observability:``: the OpenTelemetry implementation when it records anything, else the
+    no-op (then nothing is wrapped and ``opentelemetry`` is not even imported)."""
+    if not (settings.tracing or settings.metrics):
+        from oneringai.domain.telemetry import NOOP_TELEMETRY
+
+        return NOOP_TELEMETRY
+    from oneringai.infrastructure.observability.otel import OpenTelemetry
+
+    return OpenTelemetry(settings)
+
+
+def _text_observer(telemetry: Any) -> Any:
+    from oneringai.application.observability.provider import observe_text_provider
+
+    return observe_text_provider(telemetry)
+
+
+def _executor_stack(layers: Any, factories: Any, inner: Any, telemetry: Any = None) -> Any:
+    """Wraps ``inner`` in the ``tools.executor`` layers, outermost first in the list; with
+    telemetry on, an ``execute_tool`` span around the whole stack (the layers add events to it)."""
     executor = inner
     for index in range(len(layers) - 1, -1, -1):
         layer = layers[index]
@@ -171,6 +190,10 @@ def _executor_stack(layers: Any, factories: Any, inner: Any) -> Any:
         if factory is None:
             raise ConfigError(f"unknown kind {layer.kind!r}", path=f"tools.executor[{index}].kind")
         executor = factory(executor, layer)
+    if telemetry is not None and telemetry.enabled:
+        from oneringai.infrastructure.tool_executors.observed import ObservedToolExecutor
+
+        executor = ObservedToolExecutor(executor, telemetry=telemetry)
     return executor
 
 
@@ -199,7 +222,9 @@ async def _default_text_provider(registry: Any) -> Any:
 
 
 def _default_models(settings: Settings) -> dict[str, str | None]:
-    return {name: cfg.default_model for name, cfg in settings.text.providers.items()}
+    from oneringai.application.fallback.config import default_models
+
+    return default_models(settings.text.providers)
 
 
 class Container(containers.DeclarativeContainer):
@@ -207,6 +232,8 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     closers = providers.Singleton(Closers)
+    #: The observability port (``observability:``): no-op, or OpenTelemetry.
+    telemetry = providers.Singleton(_telemetry, settings.provided.observability)
 
     # --- shared HTTP client (Resource) -----------------------------------------------------
     http_client = providers.Resource(_http_client_resource, settings.provided.http)
@@ -229,7 +256,17 @@ class Container(containers.DeclarativeContainer):
             builder=providers.Callable(
                 _provider_builder, "text", text_provider_factories, http_client.provider
             ),
+            observe=providers.Callable(_text_observer, telemetry),
         ),
+    )
+    #: ``kind: fallback`` resolves its members from the registry it belongs to.
+    text_provider_factories.set_providers(
+        text_provider_factories.providers,
+        fallback=providers.Factory(
+            _lazy("oneringai.application.fallback.provider:FallbackTextProvider"),
+            registry=text_providers.provider,
+            telemetry=telemetry,
+        )
     )
     #: The default text provider — the binding tests override.
     text_provider = providers.Factory(_default_text_provider, text_providers)
@@ -301,6 +338,7 @@ class Container(containers.DeclarativeContainer):
         settings=settings.provided.oauth,
         storage=token_storage_proxy,
         http_client=http_client.provider,
+        telemetry=telemetry,
     )
 
     # --- tools: the direct executor wrapped by the YAML stack -----------------------------------
@@ -328,6 +366,7 @@ class Container(containers.DeclarativeContainer):
             layers=settings.provided.tools.executor,
             factories=tool_executor_layers,
             inner=direct_tool_executor,
+            telemetry=telemetry,
         ),
     )
 
@@ -353,6 +392,7 @@ class Container(containers.DeclarativeContainer):
         text=text,
         executor=tool_executor.provider,
         settings=settings.provided.agents,
+        telemetry=telemetry,
     )
 
 

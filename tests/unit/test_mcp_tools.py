@@ -20,7 +20,7 @@ from oneringai.infrastructure.mcp import McpServerSettings, McpSession, McpTool,
 
 mcp_types = pytest.importorskip("mcp_types")
 
-NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")  # \Z: "$" would accept a trailing newline
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),

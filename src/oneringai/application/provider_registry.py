@@ -18,12 +18,16 @@ P = TypeVar("P")
 
 #: Builds the provider named ``name`` from its config; may return an awaitable.
 ProviderBuilder = Callable[[str, Any], "P | Awaitable[P]"]
+#: Wraps each provider handed out, ``(name, provider, config) -> provider`` (telemetry).
+ProviderObserver = Callable[[str, Any, Any], Any]
 
 
 class ProviderRegistry(Generic[P]):
     """Resolves a provider by name: user instances first, then configured ones (built once).
 
     Providers it built are closed by ``aclose()``; instances passed in stay the caller's.
+    With ``observe`` (telemetry on) every provider, built or registered, is handed out
+    wrapped by it; ``register`` and ``get`` return the same wrapped object each time.
     """
 
     def __init__(
@@ -34,20 +38,27 @@ class ProviderRegistry(Generic[P]):
         default: str | None = None,
         builder: ProviderBuilder[P] | None = None,
         instances: Mapping[str, P] | None = None,
+        observe: ProviderObserver | None = None,
     ) -> None:
         self.kind = kind  # "text" or "images", for messages
         self._configs = dict(configs or {})
         self._builder = builder
-        self._instances: dict[str, P] = dict(instances or {})
+        self._observe = observe
+        self._instances: dict[str, P] = {name: self._observed(name, p) for name, p in (instances or {}).items()}
         self._built: dict[str, P] = {}
         self._lock = asyncio.Lock()
         self.default_name = default if default is not None else next(iter(self._instances), None)
         if self.default_name is None and self._configs:
             self.default_name = next(iter(self._configs))
 
+    def _observed(self, name: str, provider: P) -> P:
+        if self._observe is None:
+            return provider
+        return self._observe(name, provider, self._configs.get(name))  # type: ignore[no-any-return]
+
     def register(self, name: str, provider: P, *, default: bool = False) -> None:
         check_guide_spelling(provider, role=f"{self.kind} provider")
-        self._instances[name] = provider
+        self._instances[name] = self._observed(name, provider)
         if default or self.default_name is None:
             self.default_name = name
 
@@ -82,7 +93,7 @@ class ProviderRegistry(Generic[P]):
                 result = self._builder(name, self._configs[name])
                 found = await result if inspect.isawaitable(result) else result
                 check_guide_spelling(found, role=f"{self.kind} provider")
-                self._built[name] = found
+                found = self._built[name] = self._observed(name, found)
         return found
 
     async def aclose(self) -> None:

@@ -54,9 +54,10 @@ def _providers(settings: Settings, section: Literal["text", "images"]) -> list[F
     for name, provider in group.providers.items():
         in_use = name == group.default
         path = f"{section}.providers.{name}"
-        key = provider.api_key.get_secret_value() if provider.api_key is not None else ""
+        api_key = getattr(provider, "api_key", None)  # a fallback has none of its own
+        key = api_key.get_secret_value() if api_key is not None else ""
         requires = getattr(provider, "requires_api_key", None)
-        if not key.strip() and _needs_key(provider.kind, provider.base_url, requires):
+        if not key.strip() and _needs_key(provider.kind, getattr(provider, "base_url", None), requires):
             hint = "ANTHROPIC_API_KEY" if provider.kind == "anthropic" else "OPENAI_API_KEY"
             findings.append(
                 Finding(

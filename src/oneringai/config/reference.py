@@ -13,6 +13,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from oneringai.application.fallback.config import FallbackProviderConfig
 from oneringai.config.env import ENV_PREFIX
 from oneringai.config.schema import Settings
 from oneringai.infrastructure.providers.config import (
@@ -29,6 +30,7 @@ _KINDS: dict[str, list[tuple[str, type[BaseModel]]]] = {
     "text.providers.<name>": [
         ("openai / openai_compatible", OpenAIProviderConfig), ("ollama", OllamaProviderConfig),
         ("anthropic", AnthropicProviderConfig), ("llamacpp", LlamaCppProviderConfig),
+        ("fallback", FallbackProviderConfig),
     ],
     "images.providers.<name>": [("openai", OpenAIProviderConfig)],
     "tools.executor[]": [

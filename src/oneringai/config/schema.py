@@ -26,11 +26,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from oneringai import plugins
 from oneringai.application.agents.config import AgentSettings
+from oneringai.application.fallback.config import FallbackProviderConfig, fallback_problems
 from oneringai.application.oauth.config import OAuthConnectionSettings, OAuthFlowSettings
 from oneringai.config.env import ENV_PREFIX, EnvironmentSource
 from oneringai.domain._base import SettingsSection
 from oneringai.infrastructure.http.config import HttpSettings
 from oneringai.infrastructure.mcp.config import McpServerSettings
+from oneringai.infrastructure.observability.config import ObservabilitySettings
 from oneringai.infrastructure.providers.config import (
     AnthropicProviderConfig,
     LlamaCppProviderConfig,
@@ -63,6 +65,7 @@ __all__ = [
     "ImagesSettings",
     "OAuthConnectionSettings",
     "OAuthSettings",
+    "ObservabilitySettings",
     "PostgresStorageSettings",
     "RedisStorageSettings",
     "Settings",
@@ -71,7 +74,7 @@ __all__ = [
     "ToolsSettings",
 ]
 
-TEXT_KINDS = ("anthropic", "llamacpp", "ollama", "openai", "openai_compatible")
+TEXT_KINDS = ("anthropic", "fallback", "llamacpp", "ollama", "openai", "openai_compatible")
 IMAGE_KINDS = ("openai",)
 STORAGE_KINDS = ("aws_secrets_manager", "file", "memory", "postgres", "redis")
 EXECUTOR_KINDS = ("audit", "cache", "cost", "permissions", "rate_limit", "retry", "timeout")
@@ -94,6 +97,7 @@ TextProviderSettings = Annotated[
         Annotated[OllamaProviderConfig, Tag("ollama")],
         Annotated[AnthropicProviderConfig, Tag("anthropic")],
         Annotated[LlamaCppProviderConfig, Tag("llamacpp")],
+        Annotated[FallbackProviderConfig, Tag("fallback")],
         Annotated[ProviderConfig, Tag("custom")],
     ],
     Discriminator(_kind_tag(TEXT_KINDS)),
@@ -185,6 +189,15 @@ class TextSettings(_ProviderSection):
     providers: dict[str, TextProviderSettings] = Field(
         default_factory=lambda: {"ollama": OllamaProviderConfig()}  # type: ignore[arg-type]
     )
+
+    @model_validator(mode="after")
+    def _fallbacks_resolve(self) -> TextSettings:
+        """Unknown members, self-reference and cycles fail at load time, naming the YAML path."""
+        problems = fallback_problems(self.providers)
+        if problems:
+            path, message = problems[0]
+            raise ValueError(f"@{path}@{message}")
+        return self
 
 
 class ImagesSettings(_ProviderSection):
@@ -361,6 +374,7 @@ class Settings(BaseSettings):
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     agents: AgentSettings = Field(default_factory=AgentSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @classmethod
     def settings_customise_sources(

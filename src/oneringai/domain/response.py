@@ -40,6 +40,9 @@ class LLMResponse(GuideModel):
     usage: Usage = Field(default_factory=Usage)
     stop_reason: str | None = None
     raw_stop_reason: str | None = None
+    #: The configured provider that served the call, when a composite (``kind: fallback``)
+    #: chose among several; None when the provider called is the one that answered.
+    provider: str | None = None
 
     @property
     def output_text(self) -> str:

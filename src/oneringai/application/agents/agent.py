@@ -56,6 +56,7 @@ from oneringai.domain.events import (
 from oneringai.domain.interfaces import ITextProvider, IToolExecutor
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
+from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
 from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult
 
 __all__ = ["Agent", "AgentBusyError", "AgentHooks"]
@@ -81,7 +82,12 @@ class Agent:
         agent_id: str | None = None,
         tool_timeout: float | None = None,
         max_tool_output_chars: int = MAX_OUTPUT_CHARS,
+        name: str | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self.name = name
+        #: Spans: an ``invoke_agent`` span per run, parent of its chat and tool spans.
+        self.telemetry = telemetry or NOOP_TELEMETRY
         self.tool_timeout = tool_timeout
         self.max_tool_output_chars = max_tool_output_chars
         # A provider, or a coroutine function resolving it on first run (container resources
@@ -178,6 +184,15 @@ class Agent:
                 )
             previous.superseded = True  # paused at a yield, or abandoned there
         run = RunState(cancelling=cancelling())
+        run.span = self.telemetry.start_span(
+            f"invoke_agent {self.name or self.id}",
+            attributes={
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.id": self.id,
+                "gen_ai.agent.name": self.name or self.id,
+                "gen_ai.request.model": self.model,
+            },
+        )
         self._active = run
         # Calls a superseded or abandoned run left open: answer them before anything else.
         answer_open_calls(
@@ -200,23 +215,33 @@ class Agent:
         run_usage = Usage()
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         provider: ITextProvider | None = None
+        span, activate = run.span, self.telemetry.activate
         try:
             self.messages.extend([Message.user(input)] if isinstance(input, str) else list(input))
-            provider = await self.resolve_provider()
+            with activate(span):
+                provider = await self.resolve_provider()
+            if span.recording:
+                span.set_attribute("gen_ai.provider.name", getattr(provider, "gen_ai_provider_name", provider.name))
             capabilities = provider.get_model_capabilities(self.model)
             for iteration in range(1, self.max_iterations + 1):
                 self.last_iterations = iteration
                 options = self._options()
-                changed = await call_hook(self.hooks.before_model, options)
+                with activate(span):
+                    changed = await call_hook(self.hooks.before_model, options)
                 if isinstance(changed, TextGenerateOptions):
                     options = changed
                 answer: LLMResponse | None = None
                 if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
                     async with closing(provider.stream_generate(options)) as events:
-                        iterator = aiter(events)
+                        iterator, started = aiter(events), False
                         while True:
                             try:
-                                event = await within(deadline, anext(iterator))
+                                if started:
+                                    event = await within(deadline, anext(iterator))
+                                else:  # the request (and the chat span) starts here: under the run's span
+                                    with activate(span):
+                                        event = await within(deadline, anext(iterator))
+                                    started = True
                             except StopAsyncIteration:
                                 break
                             if isinstance(event, ResponseCompleteEvent):
@@ -226,14 +251,16 @@ class Agent:
                             yield event
                             self._resume(run)
                 else:
-                    answer = await within(deadline, provider.generate(options))
+                    with activate(span):
+                        answer = await within(deadline, provider.generate(options))
                 if answer is None:
                     raise ProviderResponseError(
                         "the provider's stream ended without response.complete",
                         provider=getattr(provider, "name", None), model=self.model,
                     )
                 response = with_unique_call_ids(answer)
-                await call_hook(self.hooks.after_model, response)
+                with activate(span):
+                    await call_hook(self.hooks.after_model, response)
                 run_usage = run_usage + response.usage
                 self.cost += capabilities.cost(response.usage.input_tokens, response.usage.output_tokens)
                 self.messages.extend(item for item in response.output if item.content)
@@ -258,22 +285,40 @@ class Agent:
                 self._resume(run)
             else:
                 stop_reason = "max_iterations"
-        except TimeoutError:
+        except TimeoutError as exc:
             if deadline is None or time.monotonic() < deadline:
                 code, reason = "aborted", "the run failed before this tool finished"
+                span.record_error(exc)
                 raise  # not ours: a provider or tool timeout that escaped
             if response is None:
-                raise ProviderTimeoutError(
+                error = ProviderTimeoutError(
                     f"agent timed out after {self.timeout:g}s before the model answered",
                     provider=getattr(provider, "name", None), model=self.model,
-                ) from None
+                )
+                span.record_error(error)
+                raise error from None
             code, reason, stop_reason = "timeout", "agent timed out before this tool finished", "timeout"
-        except (asyncio.CancelledError, GeneratorExit):
+        except GeneratorExit:  # the consumer closed the stream: not a failure of the run
             raise
-        except BaseException:
+        except asyncio.CancelledError as exc:
+            span.record_error(exc, error_type="cancelled")
+            raise
+        except BaseException as exc:
             code, reason = "aborted", "the run failed before this tool finished"
+            span.record_error(exc)
             raise
         finally:
+            if span.recording:
+                span.set_attributes(
+                    {
+                        "gen_ai.usage.input_tokens": run_usage.input_tokens,
+                        "gen_ai.usage.output_tokens": run_usage.output_tokens,
+                        "oneringai.agent.iterations": self.last_iterations,
+                    }
+                )
+                if stop_reason is not None:
+                    span.set_attribute("gen_ai.response.finish_reasons", [stop_reason])
+            span.end()
             if not run.superseded:
                 if calls:
                     answer_open_calls(self.messages, done, code=code, reason=reason)
@@ -298,7 +343,8 @@ class Agent:
             )
             started = time.perf_counter()
             async with asyncio.timeout(remaining(deadline)):
-                done[call.id] = result = await self._execute(call, context)
+                with self.telemetry.activate(run.span):
+                    done[call.id] = result = await self._execute(call, context)
                 if cancelling() > run.cancelling:  # a tool swallowed our cancellation: honour it
                     raise asyncio.CancelledError
             yield ToolExecutionDoneEvent(
@@ -329,7 +375,8 @@ class Agent:
 
         # Plain tasks, not a TaskGroup: events are yielded while they run, and a TaskGroup
         # would turn the consumer's GeneratorExit (aclose) into an exception group.
-        tasks = [asyncio.create_task(one(call)) for call in calls]
+        with self.telemetry.activate(run.span):  # the tasks' tool spans are the run's children
+            tasks = [asyncio.create_task(one(call)) for call in calls]
         try:
             finished = 0
             while finished < len(calls):

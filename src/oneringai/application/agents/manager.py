@@ -9,6 +9,7 @@ from oneringai.application.agents.agent import Agent, AgentHooks
 from oneringai.domain.content import InputItem
 from oneringai.domain.interfaces import ITextProvider, IToolExecutor
 from oneringai.domain.response import LLMResponse
+from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
 from oneringai.domain.tools import Tool
 
 if TYPE_CHECKING:
@@ -34,23 +35,31 @@ class AgentOptions(TypedDict, total=False):
     temperature: float | None
     max_output_tokens: int | None
     agent_id: str | None
+    name: str | None
+    telemetry: Telemetry | None
     tool_timeout: float | None
     max_tool_output_chars: int
 
 
 class AgentManager:
     def __init__(
-        self, text: TextManager, executor: IToolExecutor | Callable[[], IToolExecutor], settings: AgentSettings | None = None
+        self,
+        text: TextManager,
+        executor: IToolExecutor | Callable[[], IToolExecutor],
+        settings: AgentSettings | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         from oneringai.application.agents.config import AgentSettings as _AgentSettings
 
         self._text = text
         self._executor = executor
         self._settings = settings or _AgentSettings()
+        self._telemetry = telemetry or NOOP_TELEMETRY
 
     @property
     def executor(self) -> IToolExecutor:
-        """The executor stack built from ``tools.executor``; a callable is resolved on each use, so a container override made later applies."""
+        """The executor stack built from ``tools.executor`` (a callable is resolved on each use,
+        so a container override made later applies)."""
         executor = self._executor
         return executor if isinstance(executor, IToolExecutor) else executor()
 
@@ -59,7 +68,7 @@ class AgentManager:
 
         Keywords: ``provider``, ``model``, ``tools``, ``instructions``, ``executor``,
         ``max_iterations``, ``timeout``, ``user_id``, ``roles``, ``hooks``, ``temperature``,
-        ``max_output_tokens``, ``agent_id``, ``tool_timeout``, ``max_tool_output_chars``.
+        ``max_output_tokens``, ``agent_id``, ``name``, ``tool_timeout``, ``max_tool_output_chars``.
         The guide's single options object (``create({"provider": ..., "maxIterations": 5})``)
         is accepted too: camelCase keys map to the keywords; an unknown key, or one given both
         ways, is a ``TypeError`` naming the allowed keywords.
@@ -115,6 +124,7 @@ class AgentManager:
             hooks=hooks,
             tool_timeout=kwargs.pop("tool_timeout", self._settings.tool_timeout),
             max_tool_output_chars=kwargs.pop("max_tool_output_chars", self._settings.max_tool_output_chars),
+            telemetry=kwargs.pop("telemetry", self._telemetry),
             **kwargs,
         )
 

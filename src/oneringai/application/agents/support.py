@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oneringai.domain.events import StreamEvent
+from oneringai.domain.telemetry import NOOP_SPAN, Span
 
 __all__ = [
     "AgentBusyError",
@@ -67,6 +68,7 @@ class RunState:
     paused: bool = False
     superseded: bool = False
     cancelling: int = 0  # the task's cancel requests when the run started
+    span: Span = NOOP_SPAN  # the run's ``invoke_agent`` span
 
 
 def cancelling() -> int:

@@ -32,10 +32,12 @@ import httpx
 from oneringai.application.oauth import keys
 from oneringai.application.oauth.bearer import OAuthBearerAuth
 from oneringai.application.oauth.errors import LoginRequiredError
+from oneringai.application.oauth.observed import observed_refresh
 from oneringai.application.oauth.token_endpoint import request_token
 from oneringai.domain.errors import ConfigError, OAuthError
 from oneringai.domain.interfaces import IOAuthTokenStorage
 from oneringai.domain.redaction import get_logger, redact, register_secret
+from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
 from oneringai.domain.tokens import StoredToken
 
 __all__ = ["LoginRequiredError", "OAuthBearerAuth", "OAuthManager"]
@@ -76,6 +78,7 @@ class OAuthManager:
         http_client: httpx.AsyncClient | Callable[[], Any] | None = None,
         refresh_skew: float | None = None,
         state_ttl: float | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         from oneringai.application.oauth.config import (
             OAuthConnectionSettings,
@@ -109,6 +112,7 @@ class OAuthManager:
         self._pending: dict[str, _PendingState] = {}
         self._flights: dict[str, asyncio.Task[str]] = {}  # refreshes in flight, by key
         self.token_requests = 0  # how many times the token endpoint was called
+        self.telemetry = telemetry or NOOP_TELEMETRY  # a span per refresh; never token material
         self._validate()
 
     def __repr__(self) -> str:
@@ -301,6 +305,15 @@ class OAuthManager:
         return await asyncio.shield(flight)
 
     async def _refresh(self, key: str, user_id: str | None, force_refresh: bool, rejected: str | None) -> str:
+        """One refresh (the single flight's body), inside an ``oauth.refresh`` span."""
+        return await observed_refresh(
+            self.telemetry, self.name, self.config.flow,
+            lambda: self._refresh_locked(key, user_id, force_refresh, rejected), lambda: self.token_requests,
+        )
+
+    async def _refresh_locked(
+        self, key: str, user_id: str | None, force_refresh: bool, rejected: str | None
+    ) -> str:
         async with self._distributed_lock(key):
             token = await self._load(key, user_id)  # another task or process may have refreshed
             if token is not None and token.needs_login:

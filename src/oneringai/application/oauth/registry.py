@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from oneringai.application.oauth.manager import OAuthManager
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IOAuthTokenStorage
+from oneringai.domain.telemetry import Telemetry
 
 if TYPE_CHECKING:
     from oneringai.application.oauth.config import OAuthFlowSettings
@@ -21,8 +22,10 @@ class OAuthRegistry:
         settings: OAuthFlowSettings,
         storage: IOAuthTokenStorage,
         http_client: Callable[[], Any] | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._settings = settings
+        self._telemetry = telemetry
         self._storage = storage
         self._http_client = http_client
         self._managers: dict[str, OAuthManager] = {}
@@ -46,5 +49,6 @@ class OAuthRegistry:
                 http_client=self._http_client,
                 refresh_skew=self._settings.refresh_skew,
                 state_ttl=self._settings.state_ttl,
+                telemetry=self._telemetry,
             )
         return manager

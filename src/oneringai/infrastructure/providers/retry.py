@@ -18,6 +18,7 @@ from tenacity import (
 
 from oneringai.domain.errors import ProviderError
 from oneringai.domain.redaction import get_logger
+from oneringai.domain.telemetry import span_event
 
 __all__ = ["call_with_retries"]
 
@@ -48,6 +49,19 @@ def _wait(max_wait: float) -> Callable[[RetryCallState], float]:
     return wait
 
 
+def _retry_event(attempt: int, wait: float, error: BaseException | None) -> None:
+    """A ``gen_ai.retry`` event on the current (chat) span: no-op when tracing is off."""
+    attributes: dict[str, str | int | float] = {
+        "gen_ai.retry.attempt": attempt,
+        "gen_ai.retry.wait": float(wait),
+        "error.type": type(error).__name__,
+    }
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        attributes["http.response.status_code"] = status
+    span_event("gen_ai.retry", attributes)
+
+
 async def call_with_retries(
     call: Callable[[], Awaitable[T]],
     *,
@@ -70,6 +84,7 @@ async def call_with_retries(
         else random.uniform(0, min(max_wait, _FIRST_BACKOFF))
     )
     logger.warning("%s: attempt 1 failed (%s); retrying in %.2fs", description, first, delay)
+    _retry_event(2, delay, first)
     await asyncio.sleep(delay)
 
     def log(state: RetryCallState) -> None:
@@ -81,6 +96,7 @@ async def call_with_retries(
             error,
             state.next_action.sleep if state.next_action else 0.0,
         )
+        _retry_event(state.attempt_number + 2, state.next_action.sleep if state.next_action else 0.0, error)
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(max_retries),

@@ -21,6 +21,7 @@ from typing import Any
 
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.redis_client import make_redis_client
 from oneringai.infrastructure.tool_executors.config import CacheExecutorConfig
@@ -100,6 +101,7 @@ class CachingToolExecutor(WrapperToolExecutor):
                 cached = None
             if cached is not None:
                 self.hits += 1
+                span_event("oneringai.tool.cache_hit")
                 return ToolResult(
                     tool_call_id=tool_call.id,
                     tool_name=tool_call.function.name,
@@ -113,6 +115,7 @@ class CachingToolExecutor(WrapperToolExecutor):
             shared = await asyncio.shield(flight)
             if shared is not None:
                 self.coalesced += 1
+                span_event("oneringai.tool.cache_coalesced")
                 metadata = {**shared.metadata, "cache": "coalesced"}
                 return shared.model_copy(update={"tool_call_id": tool_call.id, "metadata": metadata})
             # the leader was cancelled or its executor raised: look again, maybe lead
@@ -123,6 +126,7 @@ class CachingToolExecutor(WrapperToolExecutor):
         result: ToolResult | None = None
         try:
             self.misses += 1
+            span_event("oneringai.tool.cache_miss")
             result = await self.wrapped.execute_tool(tool_call, context)
             if not result.is_error:
                 try:

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import CostExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
@@ -41,6 +42,7 @@ class CostTrackingToolExecutor(WrapperToolExecutor):
         budget = self.config.budget_per_user
         async with self._lock:  # reserve before running so concurrent calls cannot overspend
             if budget is not None and self.spent[user] + price > budget + 1e-12:
+                span_event("oneringai.tool.budget_exhausted", {"oneringai.cost.price": price})
                 return ToolResult.failure(
                     tool_call,
                     f"budget exhausted for user {user!r}: spent {self.spent[user]:.4f} of {budget:.4f}, "

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import PermissionsExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
@@ -65,14 +66,17 @@ class PermissionToolExecutor(WrapperToolExecutor):
         name = tool_call.function.name
         reason = self.denial(name, context)
         if reason is not None:
+            span_event("oneringai.tool.denied", {"oneringai.permission.code": "permission_denied"})
             return ToolResult.failure(tool_call, f"permission denied: {reason}", code="permission_denied")
         if name in self._approval:
             if self.approve is None:
+                span_event("oneringai.tool.denied", {"oneringai.permission.code": "approval_required"})
                 return ToolResult.failure(
                     tool_call,
                     f"tool {name!r} needs approval and no approver is configured",
                     code="approval_required",
                 )
             if not await self.approve(tool_call, context):
+                span_event("oneringai.tool.denied", {"oneringai.permission.code": "not_approved"})
                 return ToolResult.failure(tool_call, f"tool {name!r} was not approved", code="not_approved")
         return await self.wrapped.execute_tool(tool_call, context)

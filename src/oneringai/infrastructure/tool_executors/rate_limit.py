@@ -13,6 +13,7 @@ from typing import Any
 
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
+from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.redis_client import make_redis_client
 from oneringai.infrastructure.tool_executors.config import RateLimitExecutorConfig
@@ -122,10 +123,15 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
         except ConfigError:
             raise
         except Exception as exc:  # the limiter store is down: refuse rather than run unlimited
+            span_event("oneringai.tool.rate_limiter_unavailable", {"error.type": type(exc).__name__})
             return ToolResult.failure(
                 tool_call, f"rate limiter unavailable: {exc}", code="rate_limiter_unavailable", retryable=True
             )
         if wait > 0:
+            span_event(
+                "oneringai.tool.rate_limited",
+                {"oneringai.rate_limit.scope": self.config.scope, "oneringai.rate_limit.retry_after": round(wait, 3)},
+            )
             return ToolResult.failure(
                 tool_call,
                 f"rate limit exceeded ({rate:g}/minute, scope {self.config.scope}); retry in {wait:.1f}s",

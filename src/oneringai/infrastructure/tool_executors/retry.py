@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import RetryExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
@@ -30,7 +31,14 @@ class RetryingToolExecutor(WrapperToolExecutor):
                 break
             if attempt >= self.config.attempts:
                 break
-            await asyncio.sleep(self.delay(attempt))
+            wait = self.delay(attempt)
+            code = result.metadata.get("code")
+            span_event(
+                "oneringai.tool.retry",
+                {"oneringai.retry.attempt": attempt + 1, "oneringai.retry.wait": wait,
+                 "oneringai.retry.reason": code if isinstance(code, str) else "tool_error"},
+            )
+            await asyncio.sleep(wait)
             attempt += 1
         if attempt > 1:
             result.metadata["attempts"] = attempt

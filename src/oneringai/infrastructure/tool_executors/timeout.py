@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import TimeoutExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
@@ -22,6 +23,7 @@ class TimeoutToolExecutor(WrapperToolExecutor):
             async with asyncio.timeout(limit):
                 return await self.wrapped.execute_tool(tool_call, context)
         except TimeoutError:
+            span_event("oneringai.tool.timeout", {"oneringai.timeout.limit": limit})
             return ToolResult.failure(
                 tool_call, f"tool timed out after {limit:g}s", code="timeout", retryable=True
             )

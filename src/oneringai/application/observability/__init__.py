@@ -1,0 +1,1 @@
+"""Telemetry of the application: the GenAI semantic conventions and the observed provider."""

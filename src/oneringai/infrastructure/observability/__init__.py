@@ -1,0 +1,1 @@
+"""Observability on OpenTelemetry: the implementation of ``oneringai.domain.telemetry``."""

@@ -1,0 +1,33 @@
+"""Settings of the ``observability:`` YAML section."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from oneringai.domain._base import SettingsSection
+
+__all__ = ["ObservabilitySettings"]
+
+
+class ObservabilitySettings(SettingsSection):
+    """Spans and metrics after the OpenTelemetry GenAI semantic conventions.
+
+    The kit depends on ``opentelemetry-api`` only: spans and metrics go to whatever SDK the
+    application configured (``pip install 'oneringai[otel]'`` for the SDK and the OTLP/HTTP
+    exporter); with none configured they cost nothing and go nowhere.
+    """
+
+    tracing: bool = Field(
+        default=False, description="spans: chat (per model call), execute_tool, invoke_agent, oauth refresh"
+    )
+    metrics: bool = Field(
+        default=False, description="gen_ai.client.token.usage and gen_ai.client.operation.duration histograms"
+    )
+    capture_content: bool = Field(
+        default=False,
+        description="record prompts, completions, instructions and tool arguments/results on spans "
+        "(scrubbed of secrets; may hold personal data)",
+    )
+    max_content_chars: int = Field(
+        default=8192, ge=16, description="longest text recorded per message part when capture_content is on"
+    )
