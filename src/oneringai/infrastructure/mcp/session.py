@@ -207,12 +207,11 @@ class McpSession:
                     ready.set_result(client)
                 await conn.stop.wait()
         except asyncio.CancelledError:
-            if not ready.done():
-                ready.set_exception(ConnectionError("connection cancelled"))
+            _fail(ready, ConnectionError("connection cancelled"))
             raise
         except (Exception, BaseExceptionGroup) as exc:  # the transport failed (often an ExceptionGroup)
             if not ready.done():
-                ready.set_exception(exc if isinstance(exc, Exception) else ConnectionError(_describe(exc)))
+                _fail(ready, exc if isinstance(exc, Exception) else ConnectionError(_describe(exc)))
             elif not conn.stop.is_set():
                 _LOG.warning("MCP server %r: connection lost: %s", self.name, _describe(exc))
         finally:
@@ -359,3 +358,11 @@ class McpSession:
         task = asyncio.get_running_loop().create_task(self._stop(conn), name=f"mcp-retire:{self.name}")
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
+
+
+def _fail(ready: asyncio.Future[Any], exc: Exception) -> None:
+    """Publish a failed start. The opener may have stopped waiting (its connect timeout), so the
+    exception is marked as retrieved: no "Future exception was never retrieved" at exit."""
+    if not ready.done():
+        ready.set_exception(exc)
+        ready.exception()
