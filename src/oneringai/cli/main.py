@@ -169,7 +169,8 @@ async def _chat(args: argparse.Namespace) -> int:
         except ProviderError as exc:
             name = args.provider or settings.text.default
             config = providers.get(name or "")
-            hint = _hint(exc, config.kind if config is not None else name)
+            managed = config is not None and config.kind == "llamacpp" and not config.base_url
+            hint = "" if managed else _hint(exc, config.kind if config is not None else name)  # its error says all
             print(_one_line(f"error: {exc}{' — ' + hint if hint else ''}"), file=sys.stderr)
             return 1
     return 0

