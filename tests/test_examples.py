@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> str:
+    """Stdout and stderr together: what a reader sees in the terminal."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONERINGAI_") or k == "ONERINGAI_REQUIRE_SERVICES"}
     result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "HTTP Request:" not in result.stdout + result.stderr, "examples print no httpx request lines"
     return result.stdout
 
 

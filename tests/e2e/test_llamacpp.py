@@ -21,6 +21,17 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_log_left_behind():
+    """Every server started here removes its log when it stops (or its next start does)."""
+    from oneringai.infrastructure.providers.llamacpp_server import log_directory
+
+    before = set(log_directory().glob("llama-server-*.log"))
+    yield
+    left = set(log_directory().glob("llama-server-*.log")) - before
+    assert left == set(), left
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def provider():
     from oneringai.infrastructure.providers.llamacpp import LlamaCppTextProvider
@@ -95,3 +106,38 @@ def test_no_orphan_server_when_parent_is_killed():
     while _servers() - before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _servers() - before == set()
+    from oneringai.infrastructure.providers.llamacpp_server import log_directory, remove_stale_logs
+
+    orphans = list(log_directory().glob(f"llama-server-{proc.pid}-*.log"))
+    assert orphans  # the killed parent could not clean up ...
+    assert set(orphans) <= set(remove_stale_logs())  # ... so the next start (or this) removes its log
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_failed_start_names_its_log_and_the_next_start_cleans_it(tmp_path):
+    from oneringai.domain.errors import ProviderUnavailableError
+    from oneringai.infrastructure.providers.llamacpp_server import LlamaCppServer
+
+    bad = tmp_path / "not-a-model.gguf"
+    bad.write_bytes(b"GGUF but not really")
+    server = LlamaCppServer(model_path=str(bad), config_path="text.providers.local", provider="local")
+    with pytest.raises(ProviderUnavailableError) as caught:
+        await server.start()
+    message = str(caught.value)
+    assert "failed to load model" in message and "base_url" not in message
+    assert server.log_path is not None and f"full log: {server.log_path}" in message
+    assert server.log_path.exists()  # kept for the user to read
+    server.log_path.unlink()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_chat_format_output_has_no_template_tokens(provider):
+    from oneringai.infrastructure.providers.llamacpp import LlamaCppTextProvider
+
+    assert await provider.list_models() == ["gemma3-270m"]  # started: base_url is known
+    chat = LlamaCppTextProvider({"base_url": provider.base_url, "prompt_format": "chat"})
+    try:
+        response = await chat.generate(TextGenerateOptions(model="gemma3-270m", input="Hello!", max_output_tokens=24))
+        assert "<|im_end|>" not in response.output_text and "<end_of_turn>" not in response.output_text
+    finally:
+        await chat.destroy()

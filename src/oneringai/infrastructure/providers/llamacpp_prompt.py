@@ -43,7 +43,7 @@ INTRO = "Below, a helpful assistant answers each question or request with one or
 FEW_SHOT: tuple[tuple[str, str], ...] = (
     ("Hi there!", "Hello! How can I help you today?"),
     ("What is the capital of Italy?", "The capital of Italy is Rome."),
-    ("What is 7 + 5?", "7 + 5 is 12."),
+    ("What is 7 + 5?", "7 + 5 equals 12."),
     ("Write one sentence about the sea.", "The sea covers most of our planet and is home to countless creatures."),
     ("Name two animals.", "Two animals are the dog and the cat."),
 )
