@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import shlex
 import sys
-from itertools import count
+from itertools import count, pairwise
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ def test_progress_reports_phases_steps_and_a_heartbeat():
     assert reports[0] == "compiling llama-server (llama.cpp) ..."
     percents = [int(r.split("%")[0]) for r in reports[1:] if "%" in r]
     assert percents[0] == 0 and percents[-1] == 100 and len(percents) <= 15
-    assert all(b > a for a, b in zip(percents, percents[1:], strict=False))
+    assert all(b > a for a, b in pairwise(percents))
 
 
 def test_run_reports_progress_and_succeeds(tmp_path, capsys):
