@@ -10,21 +10,24 @@ before anything of it was shown.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
+from typing_extensions import TypedDict
 
 from oneringai.domain.content import Message, MessageRole, OutputTextContent
-from oneringai.domain.errors import ProviderResponseError, ProviderUnavailableError
+from oneringai.domain.errors import ProviderError, ProviderResponseError, ProviderUnavailableError
 from oneringai.domain.events import ResponseCreatedEvent, StreamEvent
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
 from oneringai.infrastructure.http.streams import iter_sse_data_batches
 from oneringai.infrastructure.providers._openai_mapping import STOP_REASONS, parse_usage
+from oneringai.infrastructure.providers._openai_wire import ChatUsage
 from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
+from oneringai.infrastructure.providers._wire import json_validator, shape_error, validate_shape
+from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
 from oneringai.infrastructure.providers.llamacpp_prompt import (
     FRAME_STOPS,
     TEMPLATE_TOKENS,
@@ -42,21 +45,25 @@ _ATTEMPTS = 3
 _TEMPERATURE_STEP = 0.3
 
 
-class _Choice(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    text: str = ""
-    finish_reason: str | None = None
+class _CompletionChoice(TypedDict, total=False):
+    text: str | None
+    index: int | None
+    finish_reason: str | None
 
 
-class _Completion(BaseModel):
-    """The vendor shape of one ``/v1/completions`` body or stream chunk (lenient)."""
+class _Completion(TypedDict, total=False):
+    """A ``/v1/completions`` body or stream chunk, as OpenAI-compatible servers send it."""
 
-    model_config = ConfigDict(extra="ignore")
-    id: str = ""
-    model: str = ""
-    choices: list[_Choice] = []
-    usage: dict[str, Any] | None = None
-    error: dict[str, Any] | str | None = None
+    id: str | None
+    model: str | None
+    choices: list[_CompletionChoice] | None
+    usage: ChatUsage | None
+    error: Any
+    status_code: Any
+
+
+parse_completion = json_validator(_Completion)
+T = TypeVar("T")
 
 
 def _body(options: TextGenerateOptions, attempt: int, *, stream: bool) -> dict[str, Any]:
@@ -87,16 +94,22 @@ class _Provider(Protocol):
 
     def _headers(self) -> dict[str, str]: ...
 
-    async def request_json(
+    def _secrets(self) -> tuple[str | None, ...]: ...
+
+    def max_event_bytes(self) -> int: ...
+
+    def guard(self, items: AsyncIterator[T], model: str | None) -> AsyncIterator[T]: ...
+
+    async def request_bytes(
         self, method: str, url: str, *, model: str | None, headers: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
-    ) -> Any: ...
+    ) -> bytes: ...
 
     def open_stream(
         self, url: str, *, model: str | None, headers: Mapping[str, str] | None = None, body: Mapping[str, Any]
     ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
 
-    def _parse(self, data: Any, model: str) -> _Completion: ...
+    def _raise_error_in(self, data: _Completion, model: str) -> None: ...
 
     def _stream_pieces(
         self, options: TextGenerateOptions, attempt: int, assembler: StreamAssembler
@@ -106,36 +119,39 @@ class _Provider(Protocol):
 class CompletionCalls:
     """Mixin of ``LlamaCppTextProvider``: ``complete`` and ``stream_complete``."""
 
-    def _parse(self: _Provider, data: Any, model: str) -> _Completion:
-        try:
-            parsed = _Completion.model_validate(data)
-        except ValidationError as exc:
-            raise ProviderResponseError(
-                f"unexpected /v1/completions shape: {exc.errors()[0]['msg']}", provider=self.name, model=model
-            ) from None
-        if parsed.error is not None:
-            raise ProviderResponseError(f"server error: {parsed.error}", provider=self.name, model=model)
-        return parsed
+    def _raise_error_in(self: _Provider, data: _Completion, model: str) -> None:
+        """Servers report failures inside a 200 body or stream as ``{"error": {...}}``."""
+        if data.get("error") is not None:
+            error: ProviderError = ProviderErrorMapper.map_error(
+                {"error": data.get("error"), "status_code": data.get("status_code")},
+                self.name, model=model, secrets=self._secrets(),
+            )
+            raise error
 
     async def complete(self: _Provider, options: TextGenerateOptions) -> LLMResponse:
         question = last_question(options)
         usage = Usage()
         response = LLMResponse(model=options.model)
         for attempt in range(_ATTEMPTS):
-            data = await self.request_json(
+            raw_body = await self.request_bytes(
                 "POST", f"{self.base_url}/completions", model=options.model,
                 headers=self._headers(), body=_body(options, attempt, stream=False),
             )
-            parsed = self._parse(data, options.model)
-            if not parsed.choices:
+            data: _Completion = validate_shape(
+                parse_completion, raw_body, provider=self.name, model=options.model, what="response body"
+            )
+            self._raise_error_in(data, options.model)
+            choices = data.get("choices")
+            if not choices:
                 raise ProviderResponseError("response has no choices", provider=self.name, model=options.model)
-            choice = parsed.choices[0]
-            usage = usage + parse_usage(parsed.usage)
-            raw = choice.finish_reason
+            choice = choices[0]
+            usage = usage + parse_usage(data.get("usage"))
+            raw = choice.get("finish_reason")
+            text = clean(choice.get("text") or "")
             response = LLMResponse(
-                id=parsed.id, model=options.model, usage=usage,
+                id=data.get("id") or "", model=options.model, usage=usage,
                 status="incomplete" if raw == "length" else "completed",
-                output=[Message(role=MessageRole.ASSISTANT, content=[OutputTextContent(text=clean(choice.text))])],
+                output=[Message(role=MessageRole.ASSISTANT, content=[OutputTextContent(text=text)])],
                 stop_reason=STOP_REASONS.get(raw or "", raw), raw_stop_reason=raw,
             )
             if not is_unusable(response.output_text, question):
@@ -178,26 +194,27 @@ class CompletionCalls:
         url = f"{self.base_url}/completions"
         body = _body(options, attempt, stream=True)
         async with self.open_stream(url, model=options.model, headers=self._headers(), body=body) as chunks:
-            async for ready in iter_sse_data_batches(chunks):
+            batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
+            async for ready in self.guard(batches, options.model):
                 for data in ready:
                     if data == b"[DONE]":
                         done = True
                         continue  # read to the end: the connection goes back to the pool
                     try:
-                        decoded = json.loads(data)
-                    except ValueError:
-                        raise ProviderResponseError(
-                            f"malformed stream chunk: {data[:120]!r}", provider=self.name, model=options.model
-                        ) from None
-                    chunk = self._parse(decoded, options.model)
-                    assembler.response_id = assembler.response_id or chunk.id
-                    if chunk.usage:
-                        assembler.usage = parse_usage(chunk.usage)
-                    for choice in chunk.choices[:1]:
-                        if choice.finish_reason:
-                            assembler.raw_stop_reason = choice.finish_reason
-                            assembler.stop_reason = STOP_REASONS.get(choice.finish_reason, choice.finish_reason)
-                        text = strip_template_tokens(choice.text)
+                        chunk: _Completion = parse_completion(data)
+                    except ValidationError as exc:
+                        raise shape_error(exc, provider=self.name, model=options.model, what="stream chunk") from None
+                    self._raise_error_in(chunk, options.model)
+                    assembler.response_id = assembler.response_id or chunk.get("id") or ""
+                    usage = chunk.get("usage")
+                    if usage:
+                        assembler.usage = parse_usage(usage)
+                    for choice in (chunk.get("choices") or [])[:1]:
+                        reason = choice.get("finish_reason")
+                        if reason:
+                            assembler.raw_stop_reason = reason
+                            assembler.stop_reason = STOP_REASONS.get(reason, reason)
+                        text = strip_template_tokens(choice.get("text") or "")
                         if text:
                             yield text
         if not done and assembler.raw_stop_reason is None:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from oneringai.domain.errors import ModelNotFoundError, ProviderResponseError
+from oneringai.domain.errors import ModelNotFoundError
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse
@@ -138,10 +138,7 @@ class LlamaCppTextProvider(CompletionCalls, OpenAITextProvider):
         await self._ready()
         if self.server is not None:
             return [self.model_name]
-        data = await self.request_json("GET", f"{self._base}/models", model=None, headers=self._headers())
-        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-            raise ProviderResponseError("unexpected /v1/models shape", provider=self.name)
-        return sorted(str(m.get("id")) for m in data["data"] if isinstance(m, dict))
+        return await super().list_models()  # the server at base_url
 
     async def destroy(self) -> None:
         try:
