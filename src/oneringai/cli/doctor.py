@@ -27,7 +27,7 @@ _FIXES = {
     "ollama": "start Ollama (`ollama serve`) or set OLLAMA_HOST / text.providers.<name>.base_url",
     "openai": "check text.providers.<name>.api_key and base_url",
     "anthropic": "check text.providers.<name>.api_key (ANTHROPIC_API_KEY)",
-    "llamacpp": "pip install 'oneringai[local]' (builds llama.cpp once, ~8 min on 2 cores)",
+    "llamacpp": "scripts/install_local.py in a checkout, or pip install 'oneringai[local]' (compiles llama-server once; docs/local-model.md)",
     "postgres": "check oauth.storage.postgres.dsn and that PostgreSQL is running; pip install 'oneringai[postgres]'",
     "redis": "check oauth.storage.redis.url and that Redis is running; pip install 'oneringai[redis]'",
     "aws_secrets_manager": "check AWS credentials/region/endpoint_url; pip install 'oneringai[aws]'",
