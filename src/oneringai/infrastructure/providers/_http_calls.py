@@ -41,10 +41,12 @@ def is_no_response_disconnect(error: BaseException) -> bool:
     """True when the server closed a kept-alive connection before sending anything.
 
     Such a request never reached the application, so resending it once is safe
-    (seen with llama.cpp after a streamed response; httpx and aiohttp spell it differently).
+    (seen with llama.cpp after a streamed response; httpx and aiohttp spell it differently —
+    aiohttp also as "Can not write request body" when the close wins the race with the write:
+    a request the server never read whole is one it never ran).
     """
     text = str(error)
-    if "without sending" in text or "Server disconnected" in text:
+    if "without sending" in text or "Server disconnected" in text or "Can not write request body" in text:
         return True
     cause = error.__cause__
     return cause is not None and type(cause).__name__ == "ServerDisconnectedError"
