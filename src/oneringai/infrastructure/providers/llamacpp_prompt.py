@@ -111,7 +111,7 @@ def last_question(options: TextGenerateOptions) -> str:
     if isinstance(options.input, str):
         return options.input
     for item in reversed(options.input):
-        if isinstance(item, Message) and item.role is MessageRole.USER:
+        if item.role is MessageRole.USER:
             return _text_of(item)
     return ""
 
@@ -121,13 +121,13 @@ def render_prompt(options: TextGenerateOptions, *, few_shot: tuple[tuple[str, st
     lines: list[str] = []
     items = [Message.user(options.input)] if isinstance(options.input, str) else list(options.input)
     notes = [options.instructions or ""]
-    notes += [_text_of(i) for i in items if isinstance(i, Message) and i.role is MessageRole.DEVELOPER]
+    notes += [_text_of(i) for i in items if i.role is MessageRole.DEVELOPER]
     lines.append(" ".join(n.strip() for n in [INTRO, *notes] if n.strip()) + "\n\n")
     for question, answer in few_shot:
         lines.append(f"Q: {question}\nA: {answer}\n\n")
     pending_question = False
     for item in items:
-        if not isinstance(item, Message) or item.role is MessageRole.DEVELOPER:
+        if item.role is MessageRole.DEVELOPER:
             continue
         text = " ".join(_text_of(item).split("\n\n"))
         if item.role is MessageRole.ASSISTANT:
