@@ -76,3 +76,23 @@ def test_token_storage_examples_keep_refreshable_tokens(name):
 def test_guide_examples_are_documented(name):
     assert f"examples/{name}.py" in (ROOT / "README.md").read_text()
     assert f"examples/{name}.py" in (ROOT / "docs/extensibility.md").read_text()
+
+
+def test_the_console_example_prints_the_trace_of_an_agent_run():
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONERINGAI_")}
+    result = subprocess.run([sys.executable, "examples/otel_console.py"], cwd=root, capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    spans = [line for line in lines if line.startswith("span ")]
+    assert sum(" invoke_agent weather-bot " in s for s in spans) == 1
+    assert sum(" fallback resilient " in s and "served_by=local" in s for s in spans) == 2
+    assert sum("oneringai.provider=down error.type=ProviderUnavailableError" in s for s in spans) == 2
+    assert sum(" execute_tool get_weather " in s for s in spans) == 1
+    assert "served by local" in result.stdout
+    assert any(line.startswith("metric gen_ai.client.token.usage [{token}]") for line in lines)

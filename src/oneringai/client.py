@@ -43,12 +43,15 @@ class OneRingAI(IAsyncDisposable):
         from oneringai.container import build_container
 
         if settings is None:
+            from oneringai.config.env import reading_environment
             from oneringai.config.schema import Settings as _Settings
 
-            # Instances only: no YAML, no built-in default provider.
-            settings = _Settings.model_validate(
-                {"text": {"default": None, "providers": {}}, "oauth": {"storage": {"kind": "memory"}}}
-            )
+            # Instances only: configured by code, so neither YAML nor ONERINGAI_* variables
+            # (a variable meant for a YAML setup must not break or change this client).
+            with reading_environment({}):
+                settings = _Settings.model_validate(
+                    {"text": {"default": None, "providers": {}}, "oauth": {"storage": {"kind": "memory"}}}
+                )
         self._settings = settings
         self._container = build_container(settings)
         self._destroyed = False

@@ -169,3 +169,11 @@ async def test_tool_executor_override_applies_after_agents_and_tools_were_used()
             await agent.run("go")
             tool_results = [r for r in fake.requests[-1].input if getattr(r, "type", None) == "message"]
             assert "refused by the override" in str(tool_results)
+
+
+async def test_an_instances_only_client_ignores_oneringai_variables(monkeypatch):
+    monkeypatch.setenv("ONERINGAI_TEXT__PROVIDERS__LOCAL__BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("ONERINGAI_HTTP__TIMEOUT", "nonsense")
+    async with OneRingAI(providers={"f": ScriptedTextProvider(["ok"])}) as client:
+        assert await client.text.generate("hi", model="m") == "ok"
+        assert "local" not in client.settings.text.providers

@@ -133,7 +133,7 @@ async def test_quickstart_runs_as_shown(vendor_server, tmp_path):
         code, out, err = await _run([sys.executable, str(script)], _env(HOME=str(tmp_path)), checkout)
     assert code == 0, err[-3000:]
     assert "Unclosed" not in err and "Traceback" not in err, err[-3000:]
-    lines = [line for line in out.splitlines() if line.strip()]
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
     assert len(lines) == 4, out  # generate, stream, agent, instance
     assert not any("<|" in line or "_of_turn>" in line for line in lines), out
     if not LOCAL_EXTRA:

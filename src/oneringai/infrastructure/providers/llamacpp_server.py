@@ -187,8 +187,8 @@ class LlamaCppServer:
         async with self._lock:
             if self.process is not None and self.process.poll() is None:
                 return self.base_url
+            model = await asyncio.to_thread(self._model_file)  # the user's own setting is checked first
             binary = self.binary or await asyncio.to_thread(_binary)
-            model = await asyncio.to_thread(self._model_file)
             if not self.port:
                 self.port = _free_port(self.host)
             self._log = self._open_log()
