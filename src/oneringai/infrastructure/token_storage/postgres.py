@@ -16,6 +16,11 @@ from typing import TYPE_CHECKING, Any
 from oneringai.domain.errors import TokenStorageError
 from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
 from oneringai.infrastructure.token_storage.encryption import KeyRing
+from oneringai.infrastructure.token_storage.postgres_pool import (
+    check_pool_fits,
+    is_too_many_connections,
+    too_many_connections,
+)
 
 if TYPE_CHECKING:
     from oneringai.infrastructure.token_storage.config import PostgresStorageSettings
@@ -56,6 +61,17 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         self.table = f'"{schema}"."{table}"'
         self.schema = schema
         self.table_name = table
+
+    @contextlib.asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        """As the base's, and a server out of connection slots gets the pool-sizing advice."""
+        try:
+            async with super()._errors():
+                yield
+        except TokenStorageError as exc:
+            if is_too_many_connections(exc.__cause__ or exc):
+                raise too_many_connections(str(exc.__cause__)) from exc.__cause__
+            raise
 
     async def ensure_schema(self) -> None:
         """Create or migrate the table; serialised by an advisory lock so replicas can race."""
@@ -136,13 +152,19 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:
-        """A session advisory lock: one holder across every process sharing the database."""
-        async with self._errors(), self.pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+        """A session advisory lock: one holder across every process sharing the database.
+
+        Only the lock's own statements are mapped to ``TokenStorageError``: an error of the
+        body (an ``OAuthError`` of the refresh it guards) passes through with its own type."""
+        async with contextlib.AsyncExitStack() as stack:
+            async with self._errors():
+                conn = await stack.enter_async_context(self.pool.acquire())
+                await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
             try:
                 yield
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+                async with self._errors():
+                    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
 
 
 @contextlib.asynccontextmanager
@@ -155,10 +177,19 @@ async def open_postgres_storage(settings: PostgresStorageSettings, key_ring: Key
         )
     dsn = settings.dsn.get_secret_value()
     try:
+        probe = await asyncpg.connect(dsn, timeout=settings.command_timeout)
+        try:
+            await check_pool_fits(probe, settings.max_size)
+        finally:
+            await probe.close()
         pool = await asyncpg.create_pool(
             dsn, min_size=settings.min_size, max_size=settings.max_size, command_timeout=settings.command_timeout
         )
+    except TokenStorageError:
+        raise
     except Exception as exc:
+        if is_too_many_connections(exc):
+            raise too_many_connections(str(exc)) from None
         raise TokenStorageError(
             f"cannot connect to {_safe_dsn(dsn)}: {type(exc).__name__}: {str(exc).replace(dsn, _safe_dsn(dsn))}",
             backend="postgres",
