@@ -93,6 +93,11 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
             "p50": percentile(latencies, 50), "p99": percentile(latencies, 99)}
 
 
+def _spawn(config: dict[str, Any]) -> list[subprocess.Popen[str]]:
+    return [subprocess.Popen([sys.executable, __file__, "--worker", json.dumps(config)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(PROCESSES)]
+
+
 async def _server_connections(application: str, stop: asyncio.Event) -> int:
     """Peak connections Postgres shows for this run's processes (their application_name)."""
     import asyncpg
@@ -125,8 +130,7 @@ async def store_run(report: Report, kind: str, seconds: float) -> None:
               "key": generate_key(), "url": server.url, "clients": clients, "start_at": start_at, "seconds": seconds}
     stop = asyncio.Event()
     watch = asyncio.create_task(_server_connections(application, stop)) if kind == "postgres" else None
-    procs = [subprocess.Popen([sys.executable, __file__, "--worker", json.dumps(config)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(PROCESSES)]
+    procs = _spawn(config)
     outputs = await asyncio.gather(*(asyncio.to_thread(p.communicate, timeout=seconds + 120) for p in procs))
     stop.set()
     server_peak = await watch if watch else None

@@ -111,3 +111,46 @@ async def test_oauth_error_under_the_refresh_lock_keeps_its_type():
         assert not isinstance(info.value, TokenStorageError) and info.value.error == "invalid_client"
     finally:
         server.stop()
+
+
+async def test_refresh_lock_holders_never_wait_for_a_second_connection():
+    """Regression (found by benchmarks/soak.py --path tokens with 12 keys, pool max_size 5): a
+    lock holder took a second pool connection for its reads and writes, so as many keys falling
+    due at once as the pool has connections deadlocked the store for good: every connection held
+    a lock, every holder waited for a connection. Here: a pool of 2 and 6 keys due together."""
+    import asyncio
+    import time
+
+    from oneringai import StoredToken
+    from tests.oauth_server import Client
+
+    require_postgres()
+    server = OAuthTestServer().start()
+    names = [f"dl-{uuid.uuid4().hex[:6]}-{i}" for i in range(6)]
+    for name in names:
+        server.add_client(Client(name, "svc-secret", server.redirect_uri, ["client_credentials"]))
+    try:
+        settings = Settings.model_validate({"oauth": {
+            "encryption_keys": [generate_key()],
+            "storage": {"kind": "postgres", "postgres": {"dsn": POSTGRES_DSN, "max_size": 2, "min_size": 1,
+                                                         "table": f"pool_{uuid.uuid4().hex[:8]}"}},
+            "connections": {name: {"flow": "client_credentials", "client_id": name, "client_secret": "svc-secret",
+                                   "token_url": f"{server.url}/token"} for name in names},
+        }})
+        client = OneRingAI(settings=settings)
+        try:
+            for name in names:  # every key due now
+                await client.token_storage.store_token(
+                    f"{name}:{name}", StoredToken(access_token="old", expires_in=60, obtained_at=time.time() - 59))
+            try:  # a hang guard, not a timing assertion: before the fix this never finished
+                tokens = await asyncio.wait_for(
+                    asyncio.gather(*(client.oauth(name).get_token() for name in names for _ in range(5))), 60)
+            except TimeoutError:
+                (await client.token_storage.resolve()).pool.terminate()  # type: ignore[attr-defined]
+                pytest.fail("deadlock: every pool connection holds a refresh lock and waits for another")
+        finally:
+            await client.destroy()
+        assert "old" not in tokens and len(set(tokens)) == len(names)
+        assert all(server.token_requests.get(name) == 1 for name in names)
+    finally:
+        server.stop()

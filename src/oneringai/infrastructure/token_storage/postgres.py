@@ -8,9 +8,11 @@ or not our envelope) is a ``TokenDecryptionError`` for its key and skipped by ``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from oneringai.domain.errors import TokenStorageError
@@ -39,6 +41,15 @@ def _import_asyncpg() -> Any:
             "needs asyncpg: pip install 'oneringai[postgres]'", backend="postgres"
         ) from exc
     return asyncpg
+
+
+# The connection holding a refresh lock, and the task that holds it: that task's reads and writes
+# go through it instead of taking a second pool connection. Taking a second one deadlocked: with
+# as many keys falling due together as the pool has connections, every connection held a lock
+# and every holder waited for a free connection that could never come.
+_LOCK_CONNECTION: ContextVar[tuple[asyncio.Task[Any] | None, tuple[Any, Any]] | None] = ContextVar(
+    "oneringai_postgres_lock_connection", default=None
+)
 
 
 def _safe_dsn(dsn: str) -> str:
@@ -73,6 +84,13 @@ class PostgresTokenStorage(EncryptedTokenStorage):
                 raise too_many_connections(str(exc.__cause__)) from exc.__cause__
             raise
 
+    def _db(self) -> Any:
+        """The lock's connection when this task holds a lock of this store, else the pool."""
+        held = _LOCK_CONNECTION.get()
+        if held is not None and held[0] is asyncio.current_task() and held[1][0] is self:
+            return held[1][1]
+        return self.pool
+
     async def ensure_schema(self) -> None:
         """Create or migrate the table; serialised by an advisory lock so replicas can race."""
         async with self._errors(), self.pool.acquire() as conn, conn.transaction():
@@ -98,7 +116,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
         async with self._errors():
-            await self.pool.execute(
+            await self._db().execute(
                 f"INSERT INTO {self.table} (key, envelope, key_id, expires_at) "
                 "VALUES ($1, $2, $3, to_timestamp($4)) ON CONFLICT (key) DO UPDATE SET "
                 "envelope = EXCLUDED.envelope, key_id = EXCLUDED.key_id, "
@@ -108,7 +126,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     async def _get(self, key: str) -> Record | None:
         async with self._errors():
-            row = await self.pool.fetchrow(
+            row = await self._db().fetchrow(
                 f"SELECT envelope, extract(epoch FROM expires_at)::float8 AS expires FROM {self.table} "
                 "WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())",
                 key,
@@ -127,11 +145,11 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     async def _delete(self, key: str) -> None:
         async with self._errors():
-            await self.pool.execute(f"DELETE FROM {self.table} WHERE key = $1", key)
+            await self._db().execute(f"DELETE FROM {self.table} WHERE key = $1", key)
 
     async def _list(self, prefix: str) -> list[str]:
         async with self._errors():
-            rows = await self.pool.fetch(
+            rows = await self._db().fetch(
                 f"SELECT key, coalesce(envelope ~ $2, false) AS ours FROM {self.table} "
                 "WHERE left(key, length($1)) = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY key",
                 prefix,
@@ -147,7 +165,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     async def cleanup_expired(self) -> int:
         async with self._errors():
-            result = await self.pool.execute(f"DELETE FROM {self.table} WHERE expires_at <= now()")
+            result = await self._db().execute(f"DELETE FROM {self.table} WHERE expires_at <= now()")
         return int(result.split()[-1])
 
     @contextlib.asynccontextmanager
@@ -160,9 +178,12 @@ class PostgresTokenStorage(EncryptedTokenStorage):
             async with self._errors():
                 conn = await stack.enter_async_context(self.pool.acquire())
                 await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+            token = _LOCK_CONNECTION.set((asyncio.current_task(), (self, conn)))
             try:
                 yield
             finally:
+                with contextlib.suppress(ValueError):  # exited in another context than entered
+                    _LOCK_CONNECTION.reset(token)
                 async with self._errors():
                     await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
 
