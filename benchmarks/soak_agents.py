@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from soak_common import Report, Sampler, mib, ms, percentile, soak_stub
+from soak_common import Histogram, Report, Sampler, mib, ms, percentile, soak_stub
 
 from oneringai import OneRingAI, OneRingAIError, tool
 from oneringai.config import Settings
@@ -76,7 +76,7 @@ async def drive(base: str, executor: list[dict[str, Any]], seconds: float, sampl
     }))
     totals: Counter[str] = Counter()
     errors: Counter[str] = Counter()
-    latencies: list[float] = []
+    latencies = Histogram()
 
     async def one_run() -> None:
         agent = await client.agents.create(model="bench", tools=[lookup])
@@ -89,14 +89,14 @@ async def drive(base: str, executor: list[dict[str, Any]], seconds: float, sampl
         except Exception as exc:
             errors["UNTYPED " + type(exc).__name__ + ": " + str(exc)[:100]] += 1
             return
-        latencies.append(time.perf_counter() - started)
+        latencies.add(time.perf_counter() - started)
         calls, once, bad, wrong = audit_of(agent.messages)
         totals.update(runs=1, calls=calls, once=once, bad=bad, wrong=wrong)
 
     await asyncio.gather(*(one_run() for _ in range(CONCURRENCY)))  # warm up: pools, imports
     warm_up_calls = totals["calls"]
     totals.clear()
-    latencies.clear()
+    latencies = Histogram()
     deadline = time.perf_counter() + seconds
     stop = asyncio.Event()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import statistics
 import subprocess
@@ -41,7 +42,39 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def percentile(values: list[float], q: float) -> float:
+class Histogram:
+    """Latencies in 1 %-wide bins, allocated once: the list of every latency would itself grow
+    the RSS the soak measures (~3 MiB per 100,000 calls)."""
+
+    GROWTH, FLOOR = 1.01, 1e-6  # bins from 1 µs up, 1 % wide; 2,000 bins reach ~7 min
+
+    def __init__(self) -> None:
+        self.bins = [0] * 2000
+        self.count = 0
+
+    def add(self, seconds: float) -> None:
+        index = 0 if seconds <= self.FLOOR else int(math.log(seconds / self.FLOOR, self.GROWTH))
+        self.bins[min(index, len(self.bins) - 1)] += 1
+        self.count += 1
+
+    def percentile(self, q: float) -> float:
+        """The upper edge of the bin holding the q-th percentile (within 1 %)."""
+        if not self.count:
+            return float("nan")
+        rank, seen = q / 100 * self.count, 0
+        for index, n in enumerate(self.bins):
+            seen += n
+            if seen >= rank and n:
+                return self.FLOOR * self.GROWTH ** (index + 1)
+        return float("nan")
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def percentile(values: list[float] | Histogram, q: float) -> float:
+    if isinstance(values, Histogram):
+        return values.percentile(q)
     if not values:
         return float("nan")
     ordered = sorted(values)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from soak_common import Report, Sampler, mib, ms, percentile, soak_stub
+from soak_common import Histogram, Report, Sampler, mib, ms, percentile, soak_stub
 
 from oneringai import OneRingAI, OneRingAIError
 from oneringai.config import Settings
@@ -70,7 +70,7 @@ def kit_calls(client: OneRingAI) -> Callable[[int], Awaitable[None]]:
 
 async def drive(call: Callable[[int], Awaitable[None]], seconds: float, sampler: Sampler | None) -> dict[str, Any]:
     """``CONCURRENCY`` workers calling for ``seconds``; latencies of successes, errors by type."""
-    latencies: list[float] = []
+    latencies = Histogram()
     errors: Counter[str] = Counter()
     untyped: Counter[str] = Counter()
     deadline = time.perf_counter() + seconds
@@ -82,7 +82,7 @@ async def drive(call: Callable[[int], Awaitable[None]], seconds: float, sampler:
             started = time.perf_counter()
             try:
                 await call(i)
-                latencies.append(time.perf_counter() - started)
+                latencies.add(time.perf_counter() - started)
             except OneRingAIError as exc:
                 errors[type(exc).__name__] += 1
             except Exception as exc:
