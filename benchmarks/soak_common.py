@@ -87,17 +87,18 @@ class Sampler:
 
     extra: Callable[[], Awaitable[int]] | None = None
     every: float = 1.0
-    samples: list[tuple[float, int, int, int]] = field(default_factory=list)
+    samples: list[tuple[float, int, int, int, int]] = field(default_factory=list)  # t, rss, fds, extra, fds - extra
 
     async def run(self, stop: asyncio.Event) -> None:
         started = time.perf_counter()
         while not stop.is_set():
             extra = await self.extra() if self.extra else 0
-            self.samples.append((time.perf_counter() - started, rss_bytes(), open_fds(), extra))
+            fds = open_fds()
+            self.samples.append((time.perf_counter() - started, rss_bytes(), fds, extra, fds - extra))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.every)
 
-    def after(self, warm_up: float) -> list[tuple[float, int, int, int]]:
+    def after(self, warm_up: float) -> list[tuple[float, int, int, int, int]]:
         return [s for s in self.samples if s[0] >= warm_up] or self.samples[-1:]
 
     def growth(self, column: int, warm_up: float) -> float:

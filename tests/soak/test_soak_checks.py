@@ -35,7 +35,7 @@ def test_lost_doubled_orphaned_and_wrong_results_are_counted():
 
 def test_growth_is_measured_after_warm_up_and_a_failed_check_fails_the_report():
     sampler = Sampler()
-    sampler.samples = [(t, 100 + (50 if t < 5 else 0) + max(0, t - 5) * 2**20, 10, 0) for t in range(20)]
+    sampler.samples = [(t, 100 + (50 if t < 5 else 0) + max(0, t - 5) * 2**20, 10, 0, 10) for t in range(20)]
     assert sampler.growth(1, 5) == 10 * 2**20  # medians of t=15..19 and t=5..9; the warm-up bump ignored
     assert sampler.span(2, 5) == (10, 10)
     report = Report("x")
