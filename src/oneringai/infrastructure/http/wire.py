@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "AiohttpWire", "HttpxWire", "Wire", "WireResponse", "aiohttp_session_of", "aiohttp_timeout", "as_httpx_error",
+    "AiohttpWire", "HttpcoreWire", "HttpxWire", "Wire", "WireResponse", "aiohttp_session_of", "aiohttp_timeout",
+    "as_httpx_error", "httpcore_client_of",
 ]
 
 
@@ -227,3 +228,154 @@ def aiohttp_session_of(target: Any) -> Callable[[], aiohttp.ClientSession] | Non
         return client  # type: ignore[no-any-return]
 
     return session
+
+
+def _httpcore_error(error: BaseException) -> BaseException:
+    """The httpx exception httpx raised for an httpcore one (error path only)."""
+    from httpx._transports.default import map_httpcore_exceptions
+
+    try:
+        with map_httpcore_exceptions():
+            raise error
+    except Exception as mapped:
+        return mapped
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _HttpcoreResponse:
+    __slots__ = ("_headers", "_response", "status_code")
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.status_code: int = response.status
+        self._headers: httpx.Headers | None = None
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        if self._headers is None:
+            import httpx
+
+            self._headers = httpx.Headers(self._response.headers)
+        return self._headers
+
+    async def read(self, limit: int) -> bytes | None:
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in self._response.aiter_stream():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                parts.append(chunk)
+        except Exception as exc:
+            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def read_prefix(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in self._response.aiter_stream():
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= limit:
+                    break
+        except Exception as exc:
+            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+        return b"".join(parts)[:limit]
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.aiter_stream():
+                yield chunk
+        except Exception as exc:
+            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class HttpcoreWire:
+    """Sends on the httpcore pool under a client ``build_http_client`` made with the httpx
+    transport (no proxy mounted): the request httpx would send — its default headers, then
+    the caller's — without building an ``httpx.Request``/``Response`` per call. A response
+    with a ``content-encoding`` is handed to httpx to decode. Cookies are not kept."""
+
+    __slots__ = ("_defaults", "_encoded", "_pool", "_urls")
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._pool: Any = client._transport._pool  # type: ignore[attr-defined]
+        self._defaults = {name.lower(): value for name, value in client.headers.items()}
+        self._urls: dict[str, tuple[Any, bytes]] = {}
+        self._encoded: tuple[Mapping[str, str] | None, list[tuple[bytes, bytes]]] = (None, [])
+
+    def timeouts(self, connect: float | None, read: float | None, pool: float | None) -> Any:
+        return {"timeout": {"connect": connect, "read": read, "write": read, "pool": pool}}
+
+    def _target(self, url: str) -> tuple[Any, bytes]:
+        target = self._urls.get(url)
+        if target is None:
+            import httpcore
+            import httpx
+
+            parsed = httpx.URL(url)
+            target = (
+                httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path),
+                parsed.netloc,
+            )
+            if len(self._urls) < 64:
+                self._urls[url] = target
+        return target
+
+    def _headers(self, headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+        cached, encoded = self._encoded
+        if cached is not headers:
+            merged = dict(self._defaults)
+            merged.update((name.lower(), value) for name, value in headers.items())
+            encoded = [(name.encode("ascii"), value.encode("latin-1")) for name, value in merged.items()]
+            self._encoded = (headers, encoded)
+        return encoded
+
+    async def send(
+        self, method: str, url: str, content: bytes | None, headers: Mapping[str, str], timeouts: Any
+    ) -> WireResponse:
+        import httpcore
+
+        target, host = self._target(url)
+        raw = [(b"host", host), *self._headers(headers)]
+        if content is not None:
+            raw.append((b"content-length", str(len(content)).encode()))
+        elif method in ("POST", "PUT", "PATCH"):
+            raw.append((b"content-length", b"0"))
+        request = httpcore.Request(method, target, headers=raw, content=content or b"", extensions=timeouts)
+        try:
+            response = await self._pool.handle_async_request(request)
+        except Exception as exc:
+            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+        for name, _value in response.headers:
+            if name.lower() == b"content-encoding":
+                import httpx
+                from httpx._transports.default import AsyncResponseStream
+
+                return _HttpxResponse(
+                    httpx.Response(response.status, headers=response.headers, stream=AsyncResponseStream(response.stream))
+                )
+        return _HttpcoreResponse(response)
+
+
+def httpcore_client_of(target: Any) -> httpx.AsyncClient | None:
+    """The client whose httpcore pool the built-in calls may send on directly: one
+    ``build_http_client`` made with the httpx transport, no proxy mounted (an ``HttpPool``'s
+    included); None for any other client."""
+    from oneringai.infrastructure.http.pool import HttpPool
+
+    if isinstance(target, HttpPool):
+        if target.uses_aiohttp:
+            return None
+        target = target.httpx_client()
+    if type(target).__name__ != "ConfiguredHttpClient" or target._mounts:
+        return None
+    transport: Any = getattr(target, "_transport", None)
+    if type(transport).__name__ != "AsyncHTTPTransport" or type(transport._pool).__name__ != "AsyncConnectionPool":
+        return None
+    return target  # type: ignore[no-any-return]

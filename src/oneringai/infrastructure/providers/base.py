@@ -329,8 +329,11 @@ class BaseProvider(IAsyncDisposable):
 
             target = self._http_target()
             session = wire.aiohttp_session_of(target)
+            direct = wire.httpcore_client_of(target) if session is None else None
             if session is not None:  # an HttpPool or a ConfiguredHttpClient: both carry their settings
                 sender: Any = wire.AiohttpWire(session, target.settings.user_agent)
+            elif direct is not None:
+                sender = wire.HttpcoreWire(direct)
             else:
                 sender = wire.HttpxWire(self.http)
             connect, read, pool = self._resolved_limits()[:3]
