@@ -15,11 +15,11 @@ from oneringai.domain.events import (
 )
 from oneringai.domain.response import LLMResponse, Usage
 
-__all__ = ["StreamAssembler"]
+__all__ = ["StreamAssembler", "text_event"]
 
 # Validating a dict through the model's core validator is still full validation, at less than half
 # the cost of ``Model(**fields)`` — this runs once per streamed chunk.
-_text_event = OutputTextDeltaEvent.__pydantic_validator__.validate_python
+text_event = _text_event = OutputTextDeltaEvent.__pydantic_validator__.validate_python
 _arguments_event = ToolCallArgumentsDeltaEvent.__pydantic_validator__.validate_python
 
 
