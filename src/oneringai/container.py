@@ -180,6 +180,8 @@ def _telemetry(settings: Any) -> Any:
 
 
 def _text_observer(telemetry: Any) -> Any:
+    if not telemetry.enabled:  # nothing to wrap: don't import the wrapper (~8 ms of a cold first call)
+        return None
     from oneringai.application.observability.provider import observe_text_provider
 
     return observe_text_provider(telemetry)

@@ -28,7 +28,7 @@ from oneringai.infrastructure.providers._openai_wire import (
     parse_chat,
     parse_models,
 )
-from oneringai.infrastructure.providers._stream_assembly import StreamAssembler, text_event
+from oneringai.infrastructure.providers._stream_assembly import StreamAssembler, text_event_validator
 from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
 from oneringai.infrastructure.providers.config import OpenAIProviderConfig, ProviderConfig
@@ -124,6 +124,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             created = False
             parse = parse_chat
             text_parts = assembler.text  # the text deltas, joined once by ``finish``
+            text_event = text_event_validator()
             batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
             async for ready in self.guard(batches, model):
                 for data in ready:
