@@ -7,12 +7,14 @@ first call. An ``httpx.AsyncClient`` is still there for whoever asks
 (``BaseProvider.http``, custom providers, plugins): built on first use, over the same
 aiohttp session, so there is one pool either way.
 
-With ``http.transport: httpx`` the pool is that httpx client and aiohttp is never imported.
+With ``http.transport: httpx`` the pool is that httpx client (the built-in providers send on
+the httpcore pool under it) and aiohttp is never imported.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from oneringai.infrastructure.http.config import HttpSettings
 
@@ -20,7 +22,9 @@ if TYPE_CHECKING:
     import aiohttp
     import httpx
 
-__all__ = ["HttpPool", "open_session"]
+    from oneringai.infrastructure.http.wire import Wire
+
+__all__ = ["HttpPool", "aiohttp_session_of", "httpcore_client_of", "open_session", "wire_for"]
 
 
 class HttpPool:
@@ -88,3 +92,58 @@ def open_session(settings: HttpSettings) -> aiohttp.ClientSession:
         timeout=aiohttp_timeout(settings.connect_timeout, settings.timeout, settings.timeout),
         auto_decompress=True,
     )
+
+
+def aiohttp_session_of(target: Any) -> Callable[[], aiohttp.ClientSession] | None:
+    """A getter of the aiohttp session under ``target`` when the built-in calls may send on it
+    directly: an ``HttpPool`` with the aiohttp transport, or a client ``build_http_client`` made
+    with it (which adds nothing to a request but its user-agent); None for any other client —
+    one a user built is used as given, with its own hooks, auth and headers."""
+    if isinstance(target, HttpPool):
+        return target.session if target.uses_aiohttp else None
+    if type(target).__name__ != "ConfiguredHttpClient":
+        return None
+    transport: Any = getattr(target, "_transport", None)
+    if type(transport).__name__ != "AiohttpTransport":
+        return None
+
+    def session() -> aiohttp.ClientSession:
+        import aiohttp
+
+        client = transport.client
+        if not isinstance(client, aiohttp.ClientSession) or client.closed:
+            client = transport.client = transport.get_client()
+        return client  # type: ignore[no-any-return]
+
+    return session
+
+
+def httpcore_client_of(target: Any) -> httpx.AsyncClient | None:
+    """The client whose httpcore pool the built-in calls may send on directly: one
+    ``build_http_client`` made with the httpx transport, no proxy mounted (an ``HttpPool``'s
+    included); None for any other client."""
+    if isinstance(target, HttpPool):
+        if target.uses_aiohttp:
+            return None
+        target = target.httpx_client()
+    if type(target).__name__ != "ConfiguredHttpClient" or target._mounts:
+        return None
+    transport: Any = getattr(target, "_transport", None)
+    if type(transport).__name__ != "AsyncHTTPTransport" or type(transport._pool).__name__ != "AsyncConnectionPool":
+        return None
+    return target  # type: ignore[no-any-return]
+
+
+def wire_for(target: Any, httpx_client: Callable[[], httpx.AsyncClient]) -> Wire:
+    """What the built-in calls send on for ``target`` (an ``HttpPool`` or an httpx client):
+    aiohttp's session directly with the aiohttp transport, the httpcore pool of a client we built
+    with the httpx transport, else ``httpx_client()`` as it is."""
+    from oneringai.infrastructure.http import wire
+
+    session = aiohttp_session_of(target)
+    if session is not None:  # an HttpPool or a ConfiguredHttpClient: both carry their settings
+        return wire.AiohttpWire(session, target.settings.user_agent)
+    direct = httpcore_client_of(target)
+    if direct is not None:
+        return wire.HttpcoreWire(direct)
+    return wire.HttpxWire(httpx_client())

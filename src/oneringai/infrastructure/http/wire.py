@@ -4,13 +4,15 @@
 chunk iterator — and one from a connection: send a request with per-operation timeouts.
 ``AiohttpWire`` does that on the ``aiohttp.ClientSession`` under the pool, without
 building an ``httpx.Request``/``Response`` pair per call (which was ~40 % of a call's client
-CPU with the aiohttp transport); ``HttpxWire`` on any ``httpx.AsyncClient`` — ours with the
-``httpx`` transport, or one a user passed in.
+CPU with the aiohttp transport); ``HttpcoreWire`` the same on the httpcore pool under a client
+we built with the ``httpx`` transport; ``HttpxWire`` through any other ``httpx.AsyncClient``
+(one a user passed in: its hooks, auth and headers apply).
 
-Both keep the same behaviour: no redirects followed, the same connect/read/pool
+All keep the same behaviour: no redirects followed, the same connect/read/pool
 timeouts, bodies bounded, a response closed on every path (an unread one drops its
-connection). aiohttp's exceptions are translated into the ones httpx-aiohttp raised
-(``as_httpx_error``, on the error path only), so error mapping and messages are unchanged.
+connection). aiohttp's and httpcore's exceptions are translated into the ones
+httpx-aiohttp and httpx raised (on the error path only), so error mapping and messages are
+unchanged.
 """
 
 from __future__ import annotations
@@ -22,10 +24,7 @@ if TYPE_CHECKING:
     import aiohttp
     import httpx
 
-__all__ = [
-    "AiohttpWire", "HttpcoreWire", "HttpxWire", "Wire", "WireResponse", "aiohttp_session_of", "aiohttp_timeout",
-    "as_httpx_error", "httpcore_client_of",
-]
+__all__ = ["AiohttpWire", "HttpcoreWire", "HttpxWire", "Wire", "WireResponse", "aiohttp_timeout", "as_httpx_error"]
 
 
 class WireResponse(Protocol):
@@ -204,32 +203,6 @@ class HttpxWire:
         return _HttpxResponse(await client.send(request, stream=True))
 
 
-def aiohttp_session_of(target: Any) -> Callable[[], aiohttp.ClientSession] | None:
-    """A getter of the aiohttp session under ``target`` when the built-in calls may send on it
-    directly: an ``HttpPool`` with the aiohttp transport, or a client ``build_http_client`` made
-    with it (which adds nothing to a request but its user-agent); None for any other client —
-    one a user built is used as given, with its own hooks, auth and headers."""
-    from oneringai.infrastructure.http.pool import HttpPool
-
-    if isinstance(target, HttpPool):
-        return target.session if target.uses_aiohttp else None
-    if type(target).__name__ != "ConfiguredHttpClient":
-        return None
-    transport: Any = getattr(target, "_transport", None)
-    if type(transport).__name__ != "AiohttpTransport":
-        return None
-
-    def session() -> aiohttp.ClientSession:
-        import aiohttp
-
-        client = transport.client
-        if not isinstance(client, aiohttp.ClientSession) or client.closed:
-            client = transport.client = transport.get_client()
-        return client  # type: ignore[no-any-return]
-
-    return session
-
-
 def _httpcore_error(error: BaseException) -> BaseException:
     """The httpx exception httpx raised for an httpcore one (error path only)."""
     from httpx._transports.default import map_httpcore_exceptions
@@ -361,21 +334,3 @@ class HttpcoreWire:
                     httpx.Response(response.status, headers=response.headers, stream=AsyncResponseStream(response.stream))
                 )
         return _HttpcoreResponse(response)
-
-
-def httpcore_client_of(target: Any) -> httpx.AsyncClient | None:
-    """The client whose httpcore pool the built-in calls may send on directly: one
-    ``build_http_client`` made with the httpx transport, no proxy mounted (an ``HttpPool``'s
-    included); None for any other client."""
-    from oneringai.infrastructure.http.pool import HttpPool
-
-    if isinstance(target, HttpPool):
-        if target.uses_aiohttp:
-            return None
-        target = target.httpx_client()
-    if type(target).__name__ != "ConfiguredHttpClient" or target._mounts:
-        return None
-    transport: Any = getattr(target, "_transport", None)
-    if type(transport).__name__ != "AsyncHTTPTransport" or type(transport._pool).__name__ != "AsyncConnectionPool":
-        return None
-    return target  # type: ignore[no-any-return]

@@ -320,22 +320,13 @@ class BaseProvider(IAsyncDisposable):
         return limits
 
     def _wire(self) -> tuple[Any, Any]:
-        """(the wire the built-in calls send on, its timeout object), chosen once: aiohttp's
-        session directly under a pool (or a client we built) with the aiohttp transport, else
-        the httpx client — a client a user passed in is always used as given."""
+        """(the wire the built-in calls send on, its timeout object), chosen once (``wire_for``):
+        a client a user passed in is always used as given."""
         path = self.__dict__.get("_wire_path")
         if path is None:
-            from oneringai.infrastructure.http import wire
+            from oneringai.infrastructure.http.pool import wire_for
 
-            target = self._http_target()
-            session = wire.aiohttp_session_of(target)
-            direct = wire.httpcore_client_of(target) if session is None else None
-            if session is not None:  # an HttpPool or a ConfiguredHttpClient: both carry their settings
-                sender: Any = wire.AiohttpWire(session, target.settings.user_agent)
-            elif direct is not None:
-                sender = wire.HttpcoreWire(direct)
-            else:
-                sender = wire.HttpxWire(self.http)
+            sender = wire_for(self._http_target(), lambda: self.http)
             connect, read, pool = self._resolved_limits()[:3]
             path = self._wire_path = (sender, sender.timeouts(connect, read, pool))
         return path
