@@ -102,3 +102,18 @@ async def test_default_transport_call_does_not_import_httpx(vendor_server):
     out, err = await child.communicate()
     assert child.returncode == 0, err.decode()[-2000:]
     assert out.decode().strip() == "['aiohttp']"
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("holder", ["pool", "client"])
+async def test_a_closed_pool_or_client_is_refused_with_a_typed_error(gzip_server, transport, holder):
+    from oneringai.domain.errors import ProviderError
+
+    url, _seen = gzip_server
+    settings = HttpSettings(transport=transport)
+    http = HttpPool(settings) if holder == "pool" else build_http_client(settings)
+    provider = OpenAITextProvider({"base_url": url, "api_key": "sk-test-000000000"}, http_client=http)
+    await provider.generate(TextGenerateOptions(model="m", input="hi"))
+    await http.aclose()
+    with pytest.raises(ProviderError):
+        await provider.generate(TextGenerateOptions(model="m", input="hi"))

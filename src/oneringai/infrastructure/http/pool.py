@@ -46,6 +46,8 @@ class HttpPool:
         """The aiohttp session (transport ``aiohttp`` only), opened on first use in the running loop."""
         session = self._session
         if session is None or session.closed:
+            if self.is_closed:  # as a closed httpx client does; never a new pool after shutdown
+                raise RuntimeError("Cannot send a request, as the HTTP pool has been closed.")
             session = self._session = open_session(self.settings)
         return session
 
@@ -112,6 +114,8 @@ def aiohttp_session_of(target: Any) -> Callable[[], aiohttp.ClientSession] | Non
 
         client = transport.client
         if not isinstance(client, aiohttp.ClientSession) or client.closed:
+            if target.is_closed:  # httpx's own refusal, not a new session behind a closed client
+                raise RuntimeError("Cannot send a request, as the client has been closed.")
             client = transport.client = transport.get_client()
         return client  # type: ignore[no-any-return]
 

@@ -274,9 +274,10 @@ class HttpcoreWire:
     the caller's — without building an ``httpx.Request``/``Response`` per call. A response
     with a ``content-encoding`` is handed to httpx to decode. Cookies are not kept."""
 
-    __slots__ = ("_defaults", "_encoded", "_pool", "_urls")
+    __slots__ = ("_client", "_defaults", "_encoded", "_pool", "_urls")
 
     def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
         self._pool: Any = client._transport._pool  # type: ignore[attr-defined]
         self._defaults = {name.lower(): value for name, value in client.headers.items()}
         self._urls: dict[str, tuple[Any, bytes]] = {}
@@ -314,6 +315,8 @@ class HttpcoreWire:
     ) -> WireResponse:
         import httpcore
 
+        if self._client.is_closed:  # httpx's own refusal: its pool would reopen connections
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
         target, host = self._target(url)
         raw = [(b"host", host), *self._headers(headers)]
         if content is not None:
