@@ -185,8 +185,16 @@ class TextManager:
     ) -> AsyncIterator[StreamEvent]:
         """Typed events; ``break`` out at any time, the connection is released.
 
-        The provider's own event iterator is handed through (no generator hop per event);
-        nothing runs, and nothing is raised, before the first ``__anext__``."""
+        The provider's own event iterator is handed through (no generator hop per event):
+        as it is when the provider is already built, else opened on the first ``__anext__``.
+        Any error is raised by the first ``__anext__``, never by this call."""
+        built = self._built(provider, options)
+        if built is not None:
+            try:
+                merged_provider, merged = _merge_options(options, provider, kwargs)
+                return built.stream_generate(self.build_options(input, provider=merged_provider, **merged))
+            except Exception as error:
+                return _raising(error)
 
         async def open_stream() -> AsyncIterator[StreamEvent]:
             merged_provider, merged = _merge_options(options, provider, kwargs)
@@ -195,6 +203,16 @@ class TextManager:
             return target.stream_generate(request)
 
         return _PassThroughStream(open_stream)
+
+    def _built(self, provider: str | None, options: Mapping[str, Any] | None) -> ITextProvider | None:
+        """What ``resolve`` returns when it needs no await (the default provider, built, not
+        overridden, no options mapping), else None."""
+        default = self._default_provider
+        if default is None or options is not None or getattr(default, "overridden", True):
+            return None  # an options mapping may name the provider: the general path reads it
+        if provider not in (None, self._registry.default_name):
+            return None
+        return self._registry.peek(self._registry.default_name or "")
 
     async def stream_text(
         self,
@@ -239,6 +257,11 @@ def _strip_fences(text: str) -> str:
 
 async def _finished() -> AsyncIterator[Any]:
     return
+    yield  # pragma: no cover - makes this an async generator
+
+
+async def _raising(error: BaseException) -> AsyncIterator[Any]:
+    raise error
     yield  # pragma: no cover - makes this an async generator
 
 
