@@ -117,3 +117,22 @@ async def test_a_closed_pool_or_client_is_refused_with_a_typed_error(gzip_server
     await http.aclose()
     with pytest.raises(ProviderError):
         await provider.generate(TextGenerateOptions(model="m", input="hi"))
+
+
+@pytest.mark.parametrize("holder", ["pool", "client"])
+async def test_a_proxy_in_the_environment_keeps_requests_on_httpx(gzip_server, holder, monkeypatch):
+    """With the httpx transport, httpx routes requests through ``HTTP(S)_PROXY`` (honouring
+    ``NO_PROXY``); the direct httpcore path would not, so with a proxy configured it is not taken.
+    (The aiohttp transport never used one: httpx mounts no proxy over a transport it is given.)"""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens: used, it would fail
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    url, _seen = gzip_server
+    settings = HttpSettings(transport="httpx")
+    http = HttpPool(settings) if holder == "pool" else build_http_client(settings)
+    provider = OpenAITextProvider({"base_url": url, "api_key": "sk-test-000000000"}, http_client=http)
+    try:
+        response = await provider.generate(TextGenerateOptions(model="m", input="hi"))
+        assert response.output_text == "zipped hello"
+        assert type(provider._wire()[0]).__name__ == "HttpxWire"
+    finally:
+        await http.aclose()

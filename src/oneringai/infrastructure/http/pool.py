@@ -100,10 +100,11 @@ def aiohttp_session_of(target: Any) -> Callable[[], aiohttp.ClientSession] | Non
     """A getter of the aiohttp session under ``target`` when the built-in calls may send on it
     directly: an ``HttpPool`` with the aiohttp transport, or a client ``build_http_client`` made
     with it (which adds nothing to a request but its user-agent); None for any other client —
-    one a user built is used as given, with its own hooks, auth and headers."""
+    one a user built is used as given, with its own hooks, auth and headers. (httpx mounts no
+    environment proxy over a transport it is given, so the aiohttp transport never used one.)"""
     if isinstance(target, HttpPool):
         return target.session if target.uses_aiohttp else None
-    if type(target).__name__ != "ConfiguredHttpClient":
+    if type(target).__name__ != "ConfiguredHttpClient" or target._mounts:
         return None
     transport: Any = getattr(target, "_transport", None)
     if type(transport).__name__ != "AiohttpTransport":
