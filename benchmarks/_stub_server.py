@@ -33,6 +33,12 @@ TAIL = (b"data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "m
         + b"\n\ndata: [DONE]\n\n")
 
 
+def big_line(size: int) -> bytes:
+    event = {"id": "c", "object": "chat.completion.chunk", "model": "bench",
+             "choices": [{"index": 0, "delta": {"content": "x" * size}, "finish_reason": None}]}
+    return b"data: " + json.dumps(event).encode() + b"\n\n"
+
+
 class _HTTPProtocol(asyncio.Protocol):
     """A minimal HTTP/1.1 keep-alive server: the stub must not be the bottleneck it measures."""
 
@@ -68,8 +74,11 @@ class _HTTPProtocol(asyncio.Protocol):
             request = json.loads(body or b"{}")
             if request.get("stream"):
                 query = path.partition("?")[2]
-                chunks = int(query.split("chunks=")[1].split("&")[0]) if "chunks=" in query else 200
-                payload, kind = CHUNK * chunks + TAIL, b"text/event-stream"
+                if "big=" in query:  # one SSE line carrying a delta of that many bytes
+                    payload, kind = big_line(int(query.split("big=")[1].split("&")[0])) + TAIL, b"text/event-stream"
+                else:
+                    chunks = int(query.split("chunks=")[1].split("&")[0]) if "chunks=" in query else 200
+                    payload, kind = CHUNK * chunks + TAIL, b"text/event-stream"
             else:
                 messages = request.get("messages") or [{}]
                 wants_tool = bool(request.get("tools")) and messages[-1].get("role") != "tool"

@@ -91,11 +91,11 @@ class OneRingAI(IAsyncDisposable):
         return cls(providers, settings=settings)
 
     def _shared_http_client(self) -> Any:
-        """One client (from ``http:`` settings) for provider instances passed in; closed by us."""
+        """One pool (from ``http:`` settings) for provider instances passed in; closed by us."""
         if self._instances_http is None:
-            from oneringai.infrastructure.http.client import build_http_client
+            from oneringai.infrastructure.http.pool import HttpPool
 
-            self._instances_http = build_http_client(self._settings.http)
+            self._instances_http = HttpPool(self._settings.http)
         return self._instances_http
 
     # --- the slots -------------------------------------------------------------------------

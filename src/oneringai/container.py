@@ -42,15 +42,22 @@ def _lazy(path: str) -> Callable[..., Any]:
     return make
 
 
-async def _http_client_resource(settings: Any) -> Any:
-    """Resource: the shared ``httpx.AsyncClient``, closed on shutdown."""
-    from oneringai.infrastructure.http.client import build_http_client
+async def _http_pool_resource(settings: Any) -> Any:
+    """Resource: the shared connection pool (an ``HttpPool``: the aiohttp session, and an
+    ``httpx.AsyncClient`` on it when something asks for one), closed on shutdown."""
+    from oneringai.infrastructure.http.pool import HttpPool
 
-    client = build_http_client(settings)
+    pool = HttpPool(settings)
     try:
-        yield client
+        yield pool
     finally:
-        await client.aclose()
+        await pool.aclose()
+
+
+async def _httpx_client_resource(pool: Any) -> Any:
+    """Resource: an ``httpx.AsyncClient`` on the shared pool, for what needs httpx (OAuth,
+    plugin providers); built (and httpx imported) only when asked for. The pool closes it."""
+    yield pool.httpx_client()
 
 
 async def _storage_resource(opener_path: str, **kwargs: Any) -> Any:
@@ -173,6 +180,8 @@ def _telemetry(settings: Any) -> Any:
 
 
 def _text_observer(telemetry: Any) -> Any:
+    if not telemetry.enabled:  # nothing to wrap: don't import the wrapper (~8 ms of a cold first call)
+        return None
     from oneringai.application.observability.provider import observe_text_provider
 
     return observe_text_provider(telemetry)
@@ -235,15 +244,18 @@ class Container(containers.DeclarativeContainer):
     #: The observability port (``observability:``): no-op, or OpenTelemetry.
     telemetry = providers.Singleton(_telemetry, settings.provided.observability)
 
-    # --- shared HTTP client (Resource) -----------------------------------------------------
-    http_client = providers.Resource(_http_client_resource, settings.provided.http)
+    # --- shared HTTP pool and client (Resources) --------------------------------------------
+    #: The built-in providers send on the pool (aiohttp directly, with the default transport).
+    http_pool = providers.Resource(_http_pool_resource, settings.provided.http)
+    #: An ``httpx.AsyncClient`` on that pool, built on first use.
+    http_client = providers.Resource(_httpx_client_resource, http_pool)
 
     # --- text providers: one factory per kind ------------------------------------------------
     text_provider_factories = providers.Aggregate(
-        openai=providers.Factory(_lazy(f"{_P}.openai:OpenAITextProvider"), http_client=http_client),
-        ollama=providers.Factory(_lazy(f"{_P}.ollama:OllamaTextProvider"), http_client=http_client),
-        anthropic=providers.Factory(_lazy(f"{_P}.anthropic:AnthropicTextProvider"), http_client=http_client),
-        llamacpp=providers.Factory(_lazy(f"{_P}.llamacpp:LlamaCppTextProvider"), http_client=http_client),
+        openai=providers.Factory(_lazy(f"{_P}.openai:OpenAITextProvider"), http_client=http_pool),
+        ollama=providers.Factory(_lazy(f"{_P}.ollama:OllamaTextProvider"), http_client=http_pool),
+        anthropic=providers.Factory(_lazy(f"{_P}.anthropic:AnthropicTextProvider"), http_client=http_pool),
+        llamacpp=providers.Factory(_lazy(f"{_P}.llamacpp:LlamaCppTextProvider"), http_client=http_pool),
     )
     text_providers = providers.Singleton(
         _tracked,
@@ -279,7 +291,7 @@ class Container(containers.DeclarativeContainer):
 
     # --- images ------------------------------------------------------------------------------
     image_provider_factories = providers.Aggregate(
-        openai=providers.Factory(_lazy(f"{_P}.openai_images:OpenAIImageProvider"), http_client=http_client),
+        openai=providers.Factory(_lazy(f"{_P}.openai_images:OpenAIImageProvider"), http_client=http_pool),
     )
     image_providers = providers.Singleton(
         _tracked,

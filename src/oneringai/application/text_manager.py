@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
@@ -175,7 +175,7 @@ class TextManager:
                 ) from exc
         return data
 
-    async def stream(
+    def stream(
         self,
         input: str | Sequence[InputItem],
         options: Mapping[str, Any] | None = None,
@@ -183,18 +183,36 @@ class TextManager:
         provider: str | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[StreamEvent]:
-        """Typed events; ``break`` out at any time, the connection is released."""
-        provider, kwargs = _merge_options(options, provider, kwargs)
-        request = self.build_options(input, provider=provider, **kwargs)
-        target = await self.resolve(provider)
-        stream = target.stream_generate(request)
-        try:
-            async for event in stream:
-                yield event
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        """Typed events; ``break`` out at any time, the connection is released.
+
+        The provider's own event iterator is handed through (no generator hop per event):
+        as it is when the provider is already built, else opened on the first ``__anext__``.
+        Any error is raised by the first ``__anext__``, never by this call."""
+        built = self._built(provider, options)
+        if built is not None:
+            try:
+                merged_provider, merged = _merge_options(options, provider, kwargs)
+                return built.stream_generate(self.build_options(input, provider=merged_provider, **merged))
+            except Exception as error:
+                return _raising(error)
+
+        async def open_stream() -> AsyncIterator[StreamEvent]:
+            merged_provider, merged = _merge_options(options, provider, kwargs)
+            request = self.build_options(input, provider=merged_provider, **merged)
+            target = await self.resolve(merged_provider)
+            return target.stream_generate(request)
+
+        return _PassThroughStream(open_stream)
+
+    def _built(self, provider: str | None, options: Mapping[str, Any] | None) -> ITextProvider | None:
+        """What ``resolve`` returns when it needs no await (the default provider, built, not
+        overridden, no options mapping), else None."""
+        default = self._default_provider
+        if default is None or options is not None or getattr(default, "overridden", True):
+            return None  # an options mapping may name the provider: the general path reads it
+        if provider not in (None, self._registry.default_name):
+            return None
+        return self._registry.peek(self._registry.default_name or "")
 
     async def stream_text(
         self,
@@ -235,3 +253,49 @@ def _strip_fences(text: str) -> str:
         if stripped.rstrip().endswith("```"):
             stripped = stripped.rstrip()[:-3]
     return stripped.strip()
+
+
+async def _finished() -> AsyncIterator[Any]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
+async def _raising(error: BaseException) -> AsyncIterator[Any]:
+    raise error
+    yield  # pragma: no cover - makes this an async generator
+
+
+class _PassThroughStream:
+    """An async iterator that opens the provider's stream on the first ``__anext__`` and then
+    returns that stream's own awaitables: the consumer pays no extra frame per event."""
+
+    __slots__ = ("_events", "_open")
+
+    def __init__(self, open_stream: Callable[[], Awaitable[AsyncIterator[StreamEvent]]]) -> None:
+        self._open = open_stream
+        self._events: AsyncIterator[StreamEvent] | None = None
+
+    def __aiter__(self) -> _PassThroughStream:
+        return self
+
+    def __anext__(self) -> Awaitable[StreamEvent]:
+        events = self._events
+        if events is not None:
+            return events.__anext__()
+        return self._first()
+
+    async def _first(self) -> StreamEvent:
+        try:
+            events = await self._open()
+        except BaseException:
+            self._events = _finished()  # like a generator that raised: exhausted from now on
+            raise
+        self._events = events
+        return await events.__anext__()
+
+    async def aclose(self) -> None:
+        """Close the provider's stream (releases the connection); idempotent."""
+        events, self._events = self._events, _finished()
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -12,13 +12,16 @@ provider handed the shared client inherits the limits that are not httpx's own
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from oneringai.domain.errors import ConfigError
 from oneringai.infrastructure.http.config import HttpSettings
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["ConfiguredHttpClient", "build_http_client", "http_settings_of", "open_http_client"]
 
@@ -50,8 +53,12 @@ def http_settings_of(client: httpx.AsyncClient) -> HttpSettings:
     return settings if isinstance(settings, HttpSettings) else _DEFAULTS
 
 
-def build_http_client(settings: HttpSettings | None = None) -> ConfiguredHttpClient:
-    """A client configured from ``http:`` settings (defaults when None)."""
+def build_http_client(
+    settings: HttpSettings | None = None, *, session: Callable[[], aiohttp.ClientSession] | None = None
+) -> ConfiguredHttpClient:
+    """A client configured from ``http:`` settings (defaults when None); with the aiohttp
+    transport, ``session`` gives the aiohttp session to send on (an ``HttpPool``'s, so both
+    share one pool) instead of one of its own."""
     if settings is None:
         settings = _DEFAULTS
     limits = httpx.Limits(
@@ -71,7 +78,7 @@ def build_http_client(settings: HttpSettings | None = None) -> ConfiguredHttpCli
             ) from exc
         return ConfiguredHttpClient(
             settings,
-            transport=AiohttpTransport(limits=limits, trust_env=settings.trust_env),
+            transport=AiohttpTransport(limits=limits, trust_env=settings.trust_env, client=session),
             timeout=timeout,
             headers=headers,
             trust_env=settings.trust_env,

@@ -83,7 +83,9 @@ async def _line_batches(
         if tail:
             parts.append(tail)
         pending = len(tail)
-        yield [line[:-1] if line[-1:] == b"\r" else line for line in lines]
+        if b"\r" in chunk or (lines and lines[0][-1:] == b"\r"):
+            lines = [line[:-1] if line[-1:] == b"\r" else line for line in lines]
+        yield lines
     tail = b"".join(parts).rstrip(b"\r")
     if tail:
         yield [tail, b""]
@@ -145,23 +147,29 @@ async def iter_sse_data_batches(
     """The ``data`` of each complete event, as bytes, a list per network chunk — the fast path
     for APIs whose events carry no meaningful ``event:`` name (OpenAI, Anthropic): one
     generator hop per chunk instead of per event."""
-    data: list[bytes] = []
+    data: bytes | None = None  # the event being read: its one data line (the usual case)...
+    more: list[bytes] = []  # ...and any further ones
     size = 0
     async for batch in _line_batches(chunks, max_event_bytes, provider):
         ready: list[bytes] = []
         for raw in batch:
-            if raw[:5] == b"data:":
-                value = _data_value(raw)
-                if data:  # a multi-line event: bound the sum, not only each line
-                    size += len(value) + 1
-                    if size > max_event_bytes:
-                        raise _too_large(max_event_bytes, provider)
+            if raw:
+                if raw.startswith(b"data:"):
+                    value = raw[6:] if raw.startswith(b"data: ") else raw[5:]
+                    if data is None:
+                        data, size = value, len(value)
+                    else:  # a multi-line event: bound the sum, not only each line
+                        size += len(value) + 1
+                        if size > max_event_bytes:
+                            raise _too_large(max_event_bytes, provider)
+                        more.append(value)
+            elif data is not None:
+                if more:
+                    ready.append(b"\n".join([data, *more]))
+                    more = []
                 else:
-                    size = len(value)
-                data.append(value)
-            elif not raw and data:
-                ready.append(data[0] if len(data) == 1 else b"\n".join(data))
-                data = []
+                    ready.append(data)
+                data = None
         if ready:
             yield ready
 

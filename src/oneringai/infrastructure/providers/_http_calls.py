@@ -19,17 +19,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic_core import from_json
 
 from oneringai.domain.errors import ProviderError, ProviderResponseError, ProviderTimeoutError
-from oneringai.infrastructure.http.bodies import read_body, read_prefix
+from oneringai.infrastructure.http.bodies import ERROR_BODY_BYTES
 from oneringai.infrastructure.http.deadlines import guard_stream
+from oneringai.infrastructure.http.wire import Wire, WireResponse, as_httpx_error
 from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper, display_url
-
-if TYPE_CHECKING:
-    import httpx
 
 __all__ = ["HttpCalls", "is_no_response_disconnect"]
 
@@ -55,10 +53,7 @@ def is_no_response_disconnect(error: BaseException) -> bool:
 class _Provider(Protocol):
     name: str
 
-    @property
-    def http(self) -> httpx.AsyncClient: ...
-
-    def request_timeout(self) -> httpx.Timeout: ...
+    def _wire(self) -> tuple[Wire, Any]: ...
 
     def attempt_timeout(self) -> float | None: ...
 
@@ -67,6 +62,8 @@ class _Provider(Protocol):
     def max_response_bytes(self) -> int: ...
 
     def _secrets(self) -> tuple[str | None, ...]: ...
+
+    def scrub(self, text: str) -> str: ...
 
     def map_error(
         self, error: BaseException, *, model: str | None = None, url: str | None = None
@@ -84,22 +81,36 @@ def _attempt_timed_out(provider: str, model: str | None, url: str, seconds: floa
     )
 
 
+def _json_headers(headers: Mapping[str, str] | None, user_agent: str | None) -> dict[str, str]:
+    sent = {"user-agent": user_agent} if user_agent else {}
+    if headers:
+        sent.update(headers)
+    sent["content-type"] = "application/json"
+    return sent
+
+
 class HttpCalls:
     """Mixin for ``BaseTextProvider`` subclasses that talk JSON over HTTP."""
 
-    async def _send(self: _Provider, request: httpx.Request, *, model: str | None) -> httpx.Response:
+    async def _send(
+        self: _Provider,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        model: str | None,
+    ) -> WireResponse:
+        wire, timeouts = self._wire()
         for attempt in (1, 2):
             try:
-                return await self.http.send(request, stream=True)
+                return await wire.send(method, url, content, headers, timeouts)
             except Exception as exc:
                 if attempt == 1 and is_no_response_disconnect(exc):
                     continue
-                raise self.map_error(exc, model=model, url=str(request.url)) from _cause(exc, self)
+                raise self.map_error(exc, model=model, url=url) from _cause(exc, self)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _error_for(
-        self: _Provider, response: httpx.Response, body: bytes, model: str | None
-    ) -> ProviderError:
+    def _error_for(self: _Provider, response: WireResponse, body: bytes, model: str | None) -> ProviderError:
         return ProviderErrorMapper.from_http_response(
             response.status_code,
             body,
@@ -109,15 +120,32 @@ class HttpCalls:
             secrets=self._secrets(),
         )
 
-    async def _read_error(self: Any, response: httpx.Response, model: str | None) -> ProviderError:
+    async def _read_error(self: Any, response: WireResponse, model: str | None) -> ProviderError:
         """The typed error of a non-2xx response, from at most 64 KiB of its body."""
         try:
-            body = await read_prefix(response)
+            body = await response.read_prefix(ERROR_BODY_BYTES)
         except Exception:  # the error is the status; a broken body adds nothing
             body = b""
         finally:
             await response.aclose()
         return self._error_for(response, body, model)  # type: ignore[no-any-return]
+
+    def _request_headers(self: Any, headers: Mapping[str, str] | None, json_body: bool) -> Mapping[str, str]:
+        """The headers sent: the user-agent (the aiohttp path adds no default), the caller's,
+        the JSON content type; built once per headers mapping a provider reuses."""
+        cache = self.__dict__.get("_headers_sent")
+        if cache is not None and cache[0] is headers and cache[1] is json_body:
+            return cache[2]  # type: ignore[no-any-return]
+        user_agent = self._user_agent()
+        if json_body:
+            sent = _json_headers(headers, user_agent)
+        else:
+            sent = {"user-agent": user_agent, **(headers or {})} if user_agent else dict(headers or {})
+        self._headers_sent = (headers, json_body, sent)
+        return sent
+
+    def _user_agent(self: Any) -> str | None:
+        return getattr(self._wire()[0], "user_agent", None)
 
     async def request_bytes(
         self: Any,
@@ -130,31 +158,31 @@ class HttpCalls:
     ) -> bytes:
         """One call with retries; the raw 2xx body, or a ``ProviderError``."""
         content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
-        send_headers = dict(headers or {})
-        if content is not None:
-            send_headers["content-type"] = "application/json"
+        send_headers = self._request_headers(headers, content is not None)
+        seconds = self.attempt_timeout()
+        limit = self.max_response_bytes()
 
         async def attempt() -> bytes:
-            request = self.http.build_request(
-                method, url, content=content, headers=send_headers, timeout=self.request_timeout()
-            )
-            seconds = self.attempt_timeout()
             deadline = asyncio.timeout(seconds)
             try:
                 async with deadline:
-                    response = await self._send(request, model=model)
+                    response = await self._send(method, url, content, send_headers, model)
                     if response.status_code >= 400:
                         raise await self._read_error(response, model)
                     try:
-                        return await read_body(
-                            response, self.max_response_bytes(), provider=self.name, model=model
-                        )
-                    except ProviderError:
-                        raise
+                        data = await response.read(limit)
                     except Exception as exc:
-                        raise self.map_error(exc, model=model, url=url) from _cause(exc, self)
+                        raise self.map_error(as_httpx_error(exc), model=model, url=url) from _cause(exc, self)
                     finally:
                         await response.aclose()
+                    if data is None:
+                        raise ProviderResponseError(
+                            f"response body larger than {limit} bytes (raise http.max_response_bytes if expected)",
+                            provider=self.name,
+                            model=model,
+                            status_code=response.status_code,
+                        )
+                    return data  # type: ignore[no-any-return]
             except TimeoutError:
                 if deadline.expired():
                     raise _attempt_timed_out(self.name, model, url, seconds or 0.0, "complete response") from None
@@ -199,40 +227,37 @@ class HttpCalls:
         The caller bounds the wait for each event with ``guard`` (idle/total timeouts).
         """
         content = json.dumps(body, separators=(",", ":")).encode()
-        send_headers = {**(headers or {}), "content-type": "application/json"}
+        send_headers = self._request_headers(headers, True)
+        seconds = self.attempt_timeout()
 
-        async def attempt() -> httpx.Response:
-            request = self.http.build_request(
-                "POST", url, content=content, headers=send_headers, timeout=self.request_timeout()
-            )
-            seconds = self.attempt_timeout()
+        async def attempt() -> WireResponse:
             deadline = asyncio.timeout(seconds)
             try:
                 async with deadline:
-                    response: httpx.Response = await self._send(request, model=model)
+                    response = await self._send("POST", url, content, send_headers, model)
                     if response.status_code >= 400:
                         raise await self._read_error(response, model)
                     problem = _content_type_problem(response, expect)
                     if problem is not None:
                         raise await self._wrong_content_type(response, problem, model)
-                    return response
+                    return response  # type: ignore[no-any-return]
             except TimeoutError:
                 if deadline.expired():
                     raise _attempt_timed_out(self.name, model, url, seconds or 0.0, "response headers") from None
                 raise
 
-        opened: httpx.Response = await self.with_retries(attempt, model=model)
+        opened: WireResponse = await self.with_retries(attempt, model=model)
         try:
             yield self._chunks(opened, model, url)
         finally:
             await opened.aclose()
 
     async def _wrong_content_type(
-        self: Any, response: httpx.Response, content_type: str, model: str | None
+        self: Any, response: WireResponse, content_type: str, model: str | None
     ) -> ProviderError:
         """A stream answered with JSON or HTML: an error body in disguise, or a wrong endpoint."""
         try:
-            body = await read_prefix(response)
+            body = await response.read_prefix(ERROR_BODY_BYTES)
         except Exception:
             body = b""
         finally:
@@ -248,16 +273,15 @@ class HttpCalls:
             status_code=response.status_code,
         )
 
-    async def _chunks(
-        self: Any, response: httpx.Response, model: str | None, url: str
-    ) -> AsyncIterator[bytes]:
+    async def _chunks(self: Any, response: WireResponse, model: str | None, url: str) -> AsyncIterator[bytes]:
+        """The body's chunks as the transport hands them over (aiohttp: all that has arrived)."""
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.chunks():
                 yield chunk
         except ProviderError:
             raise
         except Exception as exc:
-            raise self.map_error(exc, model=model, url=url) from _cause(exc, self)
+            raise self.map_error(as_httpx_error(exc), model=model, url=url) from _cause(exc, self)
 
     def guard(self: Any, items: AsyncIterator[T], model: str | None) -> AsyncIterator[T]:
         """``items`` (events or batches of them) bounded by the stream idle and total timeouts."""
@@ -277,7 +301,7 @@ class HttpCalls:
         return guard_stream(items, idle=idle, total=total, timeout_error=timed_out)
 
 
-def _content_type_problem(response: httpx.Response, expect: StreamFormat) -> str | None:
+def _content_type_problem(response: WireResponse, expect: StreamFormat) -> str | None:
     """The content type when it is clearly not a stream (JSON for SSE, HTML for either)."""
     content_type: str | None = response.headers.get("content-type")
     if not content_type:

@@ -11,7 +11,7 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
-from oneringai.infrastructure.providers._wire import json_validator
+from oneringai.infrastructure.providers._wire import json_validator, lazy_json_validator
 
 __all__ = ["ChatCompletion", "ChatUsage", "parse_chat", "parse_images", "parse_models"]
 
@@ -83,5 +83,5 @@ class _Images(TypedDict):
 
 
 parse_chat = json_validator(ChatCompletion)
-parse_models = json_validator(_Models)
-parse_images = json_validator(_Images)
+parse_models = lazy_json_validator(_Models)
+parse_images = lazy_json_validator(_Images)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from oneringai.domain.content import Message, MessageRole, OutputTextContent, ToolUseContent
@@ -15,12 +16,20 @@ from oneringai.domain.events import (
 )
 from oneringai.domain.response import LLMResponse, Usage
 
-__all__ = ["StreamAssembler"]
+__all__ = ["StreamAssembler", "text_event", "text_event_validator"]
+
+
 
 # Validating a dict through the model's core validator is still full validation, at less than half
-# the cost of ``Model(**fields)`` — this runs once per streamed chunk.
-_text_event = OutputTextDeltaEvent.__pydantic_validator__.validate_python
-_arguments_event = ToolCallArgumentsDeltaEvent.__pydantic_validator__.validate_python
+# the cost of ``Model(**fields)`` — this runs once per streamed chunk. Looked up per call, not at
+# import: the models defer their schema build, and a call that does not stream never needs it.
+def text_event(fields: dict[str, str]) -> OutputTextDeltaEvent:
+    """The validator of ``OutputTextDeltaEvent`` (a stream fetches it once: ``text_event_validator``)."""
+    return OutputTextDeltaEvent.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
+
+
+def text_event_validator() -> Callable[[dict[str, str]], OutputTextDeltaEvent]:
+    return OutputTextDeltaEvent.__pydantic_validator__.validate_python
 
 
 @dataclass(slots=True)
@@ -43,7 +52,7 @@ class StreamAssembler:
 
     def text_delta(self, delta: str) -> OutputTextDeltaEvent:
         self.text.append(delta)
-        return _text_event({"delta": delta})  # type: ignore[no-any-return]
+        return OutputTextDeltaEvent.__pydantic_validator__.validate_python({"delta": delta})  # type: ignore[no-any-return]
 
     def has_call(self, index: int) -> bool:
         return index in self.calls
@@ -55,7 +64,8 @@ class StreamAssembler:
     def tool_call_arguments(self, index: int, delta: str) -> ToolCallArgumentsDeltaEvent:
         call = self.calls[index]
         call.arguments.append(delta)
-        return _arguments_event({"tool_call_id": call.id, "delta": delta, "index": index})  # type: ignore[no-any-return]
+        fields = {"tool_call_id": call.id, "delta": delta, "index": index}
+        return ToolCallArgumentsDeltaEvent.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
 
     def finish(self) -> list[StreamEvent]:
         """The argument-done events of every call, then ``response.complete``."""

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from oneringai.domain.errors import ProviderResponseError
 
-__all__ = ["json_validator", "shape_error", "validate_shape"]
+__all__ = ["json_validator", "lazy_json_validator", "shape_error", "validate_shape"]
 
 T = TypeVar("T")
 
@@ -26,6 +26,19 @@ T = TypeVar("T")
 def json_validator(shape: Any) -> Callable[[bytes | str], Any]:
     """The fast ``validate_json`` of a ``TypeAdapter`` over ``shape``."""
     return TypeAdapter(shape).validator.validate_json
+
+
+def lazy_json_validator(shape: Any) -> Callable[[bytes | str], Any]:
+    """Like ``json_validator``, built on the first call: for shapes off the first call's path
+    (a model list, images), whose schema build would only slow a cold start."""
+    built: list[Callable[[bytes | str], Any]] = []
+
+    def validate(data: bytes | str) -> Any:
+        if not built:
+            built.append(json_validator(shape))
+        return built[0](data)
+
+    return validate
 
 
 def shape_error(

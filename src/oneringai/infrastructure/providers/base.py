@@ -24,14 +24,12 @@ Promises every subclass inherits:
 
 from __future__ import annotations
 
-import base64
 import functools
 import inspect
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -48,7 +46,11 @@ from oneringai.domain.content import (
 from oneringai.domain.errors import ConfigError, ProviderAuthError, ProviderError
 from oneringai.domain.interfaces import IAsyncDisposable, ITextProvider
 from oneringai.domain.redaction import get_logger, redact, register_secret
-from oneringai.infrastructure.providers._keys import KeyValidationResult, normalize_key_validation
+from oneringai.infrastructure.providers._keys import (
+    KeyValidationResult,
+    normalize_key_validation,
+    userinfo_to_header,
+)
 from oneringai.infrastructure.providers.config import _CREDENTIAL_HEADER, ProviderConfig
 from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper, display_url
 from oneringai.infrastructure.providers.model_registry import ModelRegistry
@@ -99,31 +101,6 @@ def _guard_stream(method: Callable[..., AsyncIterator[Any]]) -> Callable[..., As
     return guarded
 
 
-def _userinfo_to_header(config: ProviderConfig) -> tuple[ProviderConfig, list[str]]:
-    """``https://user:pass@host`` → ``https://host`` plus ``authorization: Basic ...`` (unless the
-    settings set their own), so credentials never travel in a URL that httpx logs or an error
-    quotes; with both, aiohttp refuses the request and httpx silently drops the header."""
-    url = config.base_url
-    if not url or "@" not in url:
-        return config, []
-    try:
-        parts = urlsplit(url)
-        user, password = parts.username, parts.password
-    except ValueError:
-        return config, []
-    if user is None and password is None:
-        return config, []
-    user, password = unquote(user or ""), unquote(password or "")
-    clean = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-    headers = dict(config.headers)
-    secrets = [value for value in (user, password) if value]
-    if not any(name.lower() == "authorization" for name in headers):
-        basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-        headers["authorization"] = basic
-        secrets.append(basic)
-    return config.model_copy(update={"base_url": clean, "headers": headers}), secrets
-
-
 class BaseProvider(IAsyncDisposable):
     """Config access, API-key validation, the HTTP client and its lifecycle, for every provider."""
 
@@ -154,9 +131,9 @@ class BaseProvider(IAsyncDisposable):
         http_client: httpx.AsyncClient | None = None,
         **overrides: Any,
     ) -> None:
-        self._http_client = http_client
+        self._http_client: Any = http_client
         self._owns_http_client = http_client is None
-        self._limits: tuple[Any, float | None, int, int] | None = None
+        self._limits: tuple[float | None, float | None, float | None, float | None, int, int] | None = None
         if isinstance(config, ProviderConfig) and not overrides:
             self.config = config
         else:
@@ -179,7 +156,7 @@ class BaseProvider(IAsyncDisposable):
         self._destroyed = False
         register_secret(self._configured_api_key())
         secrets: list[str] = []
-        self.config, userinfo = _userinfo_to_header(self.config)
+        self.config, userinfo = userinfo_to_header(self.config)
         secrets += userinfo
         for header, value in self.config.headers.items():
             if _CREDENTIAL_HEADER.search(header):
@@ -281,65 +258,89 @@ class BaseProvider(IAsyncDisposable):
         return redact(text, self._secrets())
 
     # --- HTTP ------------------------------------------------------------------------------
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """The client given (shared, not ours to close) or, on first use, one from the
-        factory set by ``use_shared_http_client``, else one this provider creates and closes."""
+    def _http_target(self) -> Any:
+        """What calls go through: the client or pool given, else the factory's (set by
+        ``use_shared_http_client``), else a pool this provider creates and closes. An
+        ``HttpPool`` builds no httpx client (nor imports httpx) until ``http`` is asked for."""
         if self._key_state is not _OK:
             self._check_key()
-        client = self._http_client
-        if client is None:
+        target = self._http_client
+        if target is None:
             factory = self.__dict__.get("_http_factory")
             if factory is not None:
-                client = factory()
+                target = factory()
                 self._owns_http_client = False
             else:
-                from oneringai.infrastructure.http.client import build_http_client
+                from oneringai.infrastructure.http.pool import HttpPool
 
-                client = build_http_client()
+                target = HttpPool()
                 self._owns_http_client = True
-            self._http_client = client
-        return client
+            self._http_client = target
+        return target
 
-    def use_shared_http_client(self, factory: Callable[[], httpx.AsyncClient]) -> None:
-        """Take the HTTP client from ``factory`` (called once, on first use) unless one was given."""
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient`` of this provider: the one given (shared, not ours to
+        close), or one on the shared pool, else on a pool this provider creates and closes."""
+        from oneringai.infrastructure.http.pool import HttpPool
+
+        target = self._http_target()
+        return target.httpx_client() if isinstance(target, HttpPool) else target
+
+    def use_shared_http_client(self, factory: Callable[[], Any]) -> None:
+        """Take the HTTP client (an ``httpx.AsyncClient`` or an ``HttpPool``) from ``factory``
+        (called once, on first use) unless one was given."""
         if self._http_client is None:
             self._http_factory = factory
 
-    def _resolved_limits(self) -> tuple[Any, float | None, int, int]:
-        """(httpx timeout, attempt seconds, max event bytes, max body bytes), from this
-        provider's settings where set, else the client's ``http:`` settings."""
+    def _resolved_limits(self) -> tuple[float | None, float | None, float | None, float | None, int, int]:
+        """(connect, read/write, pool, attempt seconds, max event bytes, max body bytes), from
+        this provider's settings where set, else the client's ``http:`` settings."""
         limits = self._limits
         if limits is None:
-            import httpx
+            from oneringai.infrastructure.http.pool import HttpPool
 
-            from oneringai.infrastructure.http.client import http_settings_of
-
-            client = self.http
-            shared = http_settings_of(client)
-            base = client.timeout
-            timeout, connect = self.config.timeout, self.config.connect_timeout
-            if timeout is None and connect is None:
-                per_operation = base
+            target = self._http_target()
+            if isinstance(target, HttpPool):
+                shared = target.settings
+                connect, read, pool = shared.connect_timeout, shared.timeout, shared.timeout
             else:
-                per_operation = httpx.Timeout(
-                    connect=connect if connect is not None else base.connect,
-                    read=timeout if timeout is not None else base.read,
-                    write=timeout if timeout is not None else base.write,
-                    pool=timeout if timeout is not None else base.pool,
-                )
-            attempt = timeout if timeout is not None else base.read
+                from oneringai.infrastructure.http.client import http_settings_of
+
+                shared = http_settings_of(target)
+                base = target.timeout
+                connect, read, pool = base.connect, base.read, base.pool
+            timeout = self.config.timeout
+            if self.config.connect_timeout is not None:
+                connect = self.config.connect_timeout
+            if timeout is not None:
+                read = pool = timeout
             events = self.config.max_event_bytes or shared.max_event_bytes
-            limits = self._limits = (per_operation, attempt, events, shared.max_response_bytes)
+            limits = self._limits = (connect, read, pool, read, events, shared.max_response_bytes)
         return limits
+
+    def _wire(self) -> tuple[Any, Any]:
+        """(the wire the built-in calls send on, its timeout object), chosen once (``wire_for``):
+        a client a user passed in is always used as given."""
+        path = self.__dict__.get("_wire_path")
+        if path is None:
+            from oneringai.infrastructure.http.pool import wire_for
+
+            sender = wire_for(self._http_target(), lambda: self.http)
+            connect, read, pool = self._resolved_limits()[:3]
+            path = self._wire_path = (sender, sender.timeouts(connect, read, pool))
+        return path
 
     def request_timeout(self) -> httpx.Timeout:
         """httpx's per-operation timeouts for a request (the client's unless this provider sets them)."""
-        return self._resolved_limits()[0]  # type: ignore[no-any-return]
+        import httpx
+
+        connect, read, pool = self._resolved_limits()[:3]
+        return httpx.Timeout(connect=connect, read=read, write=read, pool=pool)
 
     def attempt_timeout(self) -> float | None:
         """Seconds one attempt may take, whole: ``timeout`` here, else ``http.timeout``."""
-        return self._resolved_limits()[1]
+        return self._resolved_limits()[3]
 
     def stream_timeouts(self) -> tuple[float | None, float | None]:
         """(idle, total) seconds for a stream: the wait for each event, and the whole stream."""
@@ -347,10 +348,10 @@ class BaseProvider(IAsyncDisposable):
         return (idle if idle is not None else self.attempt_timeout(), self.config.stream_total_timeout)
 
     def max_event_bytes(self) -> int:
-        return self._resolved_limits()[2]
+        return self._resolved_limits()[4]
 
     def max_response_bytes(self) -> int:
-        return self._resolved_limits()[3]
+        return self._resolved_limits()[5]
 
     async def destroy(self) -> None:
         if self._destroyed:

@@ -28,7 +28,7 @@ from oneringai.infrastructure.providers._openai_wire import (
     parse_chat,
     parse_models,
 )
-from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
+from oneringai.infrastructure.providers._stream_assembly import StreamAssembler, text_event_validator
 from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
 from oneringai.infrastructure.providers.config import OpenAIProviderConfig, ProviderConfig
@@ -123,7 +123,8 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         ) as chunks:
             created = False
             parse = parse_chat
-            text_delta = assembler.text_delta
+            text_parts = assembler.text  # the text deltas, joined once by ``finish``
+            text_event = text_event_validator()
             batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
             async for ready in self.guard(batches, model):
                 for data in ready:
@@ -148,7 +149,10 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                             if delta:
                                 text = delta.get("content")
                                 if text:
-                                    yield text_delta(text if type(text) is str else message_text(text))
+                                    if type(text) is not str:
+                                        text = message_text(text)
+                                    text_parts.append(text)
+                                    yield text_event({"delta": text})
                                 calls = delta.get("tool_calls")
                                 if calls:
                                     for event in self._tool_call_events(assembler, calls):

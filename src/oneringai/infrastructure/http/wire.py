@@ -1,0 +1,339 @@
+"""What the built-in providers send on: aiohttp's session directly, or an httpx client.
+
+``HttpCalls`` needs four things from a response — status, headers, a bounded body, a
+chunk iterator — and one from a connection: send a request with per-operation timeouts.
+``AiohttpWire`` does that on the ``aiohttp.ClientSession`` under the pool, without
+building an ``httpx.Request``/``Response`` pair per call (which was ~40 % of a call's client
+CPU with the aiohttp transport); ``HttpcoreWire`` the same on the httpcore pool under a client
+we built with the ``httpx`` transport; ``HttpxWire`` through any other ``httpx.AsyncClient``
+(one a user passed in: its hooks, auth and headers apply).
+
+All keep the same behaviour: no redirects followed, the same connect/read/pool
+timeouts, bodies bounded, a response closed on every path (an unread one drops its
+connection). aiohttp's and httpcore's exceptions are translated into the ones
+httpx-aiohttp and httpx raised (on the error path only), so error mapping and messages are
+unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import aiohttp
+    import httpx
+
+__all__ = ["AiohttpWire", "HttpcoreWire", "HttpxWire", "Wire", "WireResponse", "aiohttp_timeout", "as_httpx_error"]
+
+
+class WireResponse(Protocol):
+    status_code: int
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def read(self, limit: int) -> bytes | None:
+        """The whole (decoded) body; None as soon as it passes ``limit`` bytes."""
+
+    async def read_prefix(self, limit: int) -> bytes: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Wire(Protocol):
+    async def send(
+        self, method: str, url: str, content: bytes | None, headers: Mapping[str, str], timeouts: Any
+    ) -> WireResponse: ...
+
+    def timeouts(self, connect: float | None, read: float | None, pool: float | None) -> Any:
+        """This wire's per-request timeout object, built once per provider."""
+
+
+def aiohttp_timeout(connect: float | None, read: float | None, pool: float | None) -> aiohttp.ClientTimeout:
+    """httpx's per-operation timeouts as httpx-aiohttp mapped them: connect → socket connect,
+    read → each socket read, pool → getting a connection; no total (the caller bounds that)."""
+    from aiohttp import ClientTimeout
+
+    return ClientTimeout(total=None, sock_connect=connect, sock_read=read, connect=pool)
+
+
+def as_httpx_error(error: BaseException) -> BaseException:
+    """The httpx exception httpx-aiohttp raised for an aiohttp one (cause chained), so error
+    mapping sees what it always saw; other exceptions unchanged."""
+    if not type(error).__module__.startswith("aiohttp"):
+        return error
+    from httpx_aiohttp.transport import map_aiohttp_exceptions
+
+    try:
+        with map_aiohttp_exceptions():
+            raise error
+    except Exception as mapped:
+        return mapped
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _AiohttpResponse:
+    __slots__ = ("_response", "status_code")
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status_code = response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    async def read(self, limit: int) -> bytes | None:
+        response = self._response
+        length = response.content_length
+        if length is not None and length <= limit and "content-encoding" not in response.headers:
+            return await response.read()  # one call; the declared size is within bounds
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                return None
+            parts.append(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def read_prefix(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self._response.content.iter_any():
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+        return b"".join(parts)[:limit]
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return self._response.content.iter_any()
+
+    async def aclose(self) -> None:
+        self._response.release()  # back to the pool when read to the end, else the connection is dropped
+
+
+class AiohttpWire:
+    """Sends on the aiohttp session of a pool (``session`` is called per request: the pool
+    opens it lazily, in the running loop)."""
+
+    __slots__ = ("_session", "user_agent")
+
+    def __init__(self, session: Callable[[], aiohttp.ClientSession], user_agent: str) -> None:
+        self._session = session
+        self.user_agent = user_agent  # httpx sent it as a client default; here each request does
+
+    def timeouts(self, connect: float | None, read: float | None, pool: float | None) -> Any:
+        return aiohttp_timeout(connect, read, pool)
+
+    async def send(
+        self, method: str, url: str, content: bytes | None, headers: Mapping[str, str], timeouts: Any
+    ) -> WireResponse:
+        try:
+            response = await self._session().request(
+                method, url, data=content, headers=headers, timeout=timeouts, allow_redirects=False
+            )
+        except Exception as exc:
+            raise as_httpx_error(exc)  # noqa: B904 - the mapped error chains the original itself
+        return _AiohttpResponse(response)
+
+
+class _HttpxResponse:
+    __slots__ = ("_response", "status_code")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status_code = response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    async def read(self, limit: int) -> bytes | None:
+        response = self._response
+        length = response.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) <= limit and "content-encoding" not in response.headers:
+            return await response.aread()
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                return None
+            parts.append(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def read_prefix(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self._response.aiter_bytes():
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+        return b"".join(parts)[:limit]
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return self._response.aiter_bytes()
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class HttpxWire:
+    __slots__ = ("_client",)
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    def timeouts(self, connect: float | None, read: float | None, pool: float | None) -> Any:
+        import httpx
+
+        return httpx.Timeout(connect=connect, read=read, write=read, pool=pool)
+
+    async def send(
+        self, method: str, url: str, content: bytes | None, headers: Mapping[str, str], timeouts: Any
+    ) -> WireResponse:
+        client = self._client
+        request = client.build_request(method, url, content=content, headers=headers, timeout=timeouts)
+        return _HttpxResponse(await client.send(request, stream=True))
+
+
+def _httpcore_error(error: BaseException) -> BaseException:
+    """The httpx exception httpx raised for an httpcore one (error path only)."""
+    from httpx._transports.default import map_httpcore_exceptions
+
+    try:
+        with map_httpcore_exceptions():
+            raise error
+    except Exception as mapped:
+        return mapped
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _HttpcoreResponse:
+    __slots__ = ("_headers", "_response", "status_code")
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.status_code: int = response.status
+        self._headers: httpx.Headers | None = None
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        if self._headers is None:
+            import httpx
+
+            self._headers = httpx.Headers(self._response.headers)
+        return self._headers
+
+    async def read(self, limit: int) -> bytes | None:
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in self._response.aiter_stream():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                parts.append(chunk)
+        except Exception as exc:
+            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def read_prefix(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in self._response.aiter_stream():
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= limit:
+                    break
+        except Exception as exc:
+            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+        return b"".join(parts)[:limit]
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.aiter_stream():
+                yield chunk
+        except Exception as exc:
+            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class HttpcoreWire:
+    """Sends on the httpcore pool under a client ``build_http_client`` made with the httpx
+    transport (no proxy mounted): the request httpx would send — its default headers, then
+    the caller's — without building an ``httpx.Request``/``Response`` per call. A response
+    with a ``content-encoding`` is handed to httpx to decode. Cookies are not kept."""
+
+    __slots__ = ("_client", "_defaults", "_encoded", "_pool", "_urls")
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._pool: Any = client._transport._pool  # type: ignore[attr-defined]
+        self._defaults = {name.lower(): value for name, value in client.headers.items()}
+        self._urls: dict[str, tuple[Any, bytes]] = {}
+        self._encoded: tuple[Mapping[str, str] | None, list[tuple[bytes, bytes]]] = (None, [])
+
+    def timeouts(self, connect: float | None, read: float | None, pool: float | None) -> Any:
+        return {"timeout": {"connect": connect, "read": read, "write": read, "pool": pool}}
+
+    def _target(self, url: str) -> tuple[Any, bytes]:
+        target = self._urls.get(url)
+        if target is None:
+            import httpcore
+            import httpx
+
+            parsed = httpx.URL(url)
+            target = (
+                httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path),
+                parsed.netloc,
+            )
+            if len(self._urls) < 64:
+                self._urls[url] = target
+        return target
+
+    def _headers(self, headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+        cached, encoded = self._encoded
+        if cached is not headers:
+            merged = dict(self._defaults)
+            merged.update((name.lower(), value) for name, value in headers.items())
+            encoded = [(name.encode("ascii"), value.encode("latin-1")) for name, value in merged.items()]
+            self._encoded = (headers, encoded)
+        return encoded
+
+    async def send(
+        self, method: str, url: str, content: bytes | None, headers: Mapping[str, str], timeouts: Any
+    ) -> WireResponse:
+        import httpcore
+
+        if self._client.is_closed:  # httpx's own refusal: its pool would reopen connections
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        target, host = self._target(url)
+        raw = [(b"host", host), *self._headers(headers)]
+        if content is not None:
+            raw.append((b"content-length", str(len(content)).encode()))
+        elif method in ("POST", "PUT", "PATCH"):
+            raw.append((b"content-length", b"0"))
+        request = httpcore.Request(method, target, headers=raw, content=content or b"", extensions=timeouts)
+        try:
+            response = await self._pool.handle_async_request(request)
+        except Exception as exc:
+            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+        for name, _value in response.headers:
+            if name.lower() == b"content-encoding":
+                import httpx
+                from httpx._transports.default import AsyncResponseStream
+
+                return _HttpxResponse(
+                    httpx.Response(response.status, headers=response.headers, stream=AsyncResponseStream(response.stream))
+                )
+        return _HttpcoreResponse(response)
