@@ -20,6 +20,38 @@ _SECRET_EXTRA = re.compile(r"token|secret|password|assertion|key|code", re.IGNOR
 _MILLISECONDS_FLOOR = 1e11
 
 
+#: Extras nested deeper than this are masked whole (a repr must not recurse without bound).
+_MAX_EXTRA_DEPTH = 16
+
+
+def _masked(value: Any, secret: bool, depth: int) -> Any:
+    """An extra as repr shows it: every value under a token-like key masked, at any depth
+    (``{"openid": {"refresh_token": …}}`` hides the nested token too)."""
+    if value is None:
+        return None
+    if secret or depth >= _MAX_EXTRA_DEPTH:
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _masked(v, bool(_SECRET_EXTRA.search(str(k))), depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, False, depth + 1) for v in value]
+    return value
+
+
+def _register_nested(value: Any, secret: bool, depth: int) -> None:
+    if depth >= _MAX_EXTRA_DEPTH:
+        return
+    if isinstance(value, str):
+        if secret:
+            register_secret(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _register_nested(v, secret or bool(_SECRET_EXTRA.search(str(k))), depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _register_nested(v, secret, depth + 1)
+
+
 class StoredToken(DomainModel):
     """``access_token``, ``refresh_token`` and token-like extras (``id_token``) are secrets:
     they never show in ``repr`` and are registered for scrubbing from every message."""
@@ -46,14 +78,13 @@ class StoredToken(DomainModel):
         register_secret(self.access_token)
         register_secret(self.refresh_token)
         for name, value in (self.__pydantic_extra__ or {}).items():
-            if isinstance(value, str) and _SECRET_EXTRA.search(name):
-                register_secret(value)
+            _register_nested(value, bool(_SECRET_EXTRA.search(name)), 0)
 
     def __repr_args__(self) -> Any:
+        extra = self.__pydantic_extra__ or {}
         for name, value in super().__repr_args__():
-            extra = self.__pydantic_extra__ or {}
-            if name in extra and _SECRET_EXTRA.search(str(name)) and value is not None:
-                yield name, REDACTED
+            if name in extra:
+                yield name, _masked(value, bool(_SECRET_EXTRA.search(str(name))), 0)
             else:
                 yield name, value
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus
@@ -42,6 +43,8 @@ logger = get_logger("oneringai.oauth")
 MAX_BODY_BYTES = 256 * 1024
 _SECRET_FORM_FIELDS = ("refresh_token", "code", "code_verifier", "assertion", "client_secret", "client_assertion")
 _SECRET_RESPONSE_FIELDS = ("access_token", "refresh_token", "id_token")
+#: What RFC 6749 allows in a token or token type (VSCHAR: %x20-7E).
+_VSCHAR = re.compile(r"[\x20-\x7e]+")
 
 
 def secret_variants(values: Iterable[str | None]) -> list[str]:
@@ -50,7 +53,9 @@ def secret_variants(values: Iterable[str | None]) -> list[str]:
     for value in values:
         if not value:
             continue
-        for variant in (value, quote_plus(value), quote(value, safe=""), json.dumps(value)[1:-1]):
+        # surrogatepass: a server's "\ud800" must not turn the scrubbing into a UnicodeEncodeError
+        encoded = (quote_plus(value, errors="surrogatepass"), quote(value, safe="", errors="surrogatepass"))
+        for variant in (value, *encoded, json.dumps(value)[1:-1]):
             if variant not in out:
                 out.append(variant)
     return sorted(out, key=len, reverse=True)
@@ -75,6 +80,10 @@ class TokenEndpointResponse(BaseModel):
             raise ValueError("must be a string")
         if isinstance(value, str) and (not value.strip() or len(value) > 16384):
             raise ValueError("must be a non-empty string of at most 16384 characters")
+        if isinstance(value, str) and not _VSCHAR.fullmatch(value):
+            # RFC 6749 A.12/A.13/A.17: printable ASCII. A CR/LF, NUL or lone surrogate would
+            # reach an Authorization header (header injection, or a raw error at first use).
+            raise ValueError("must hold printable ASCII characters only")
         return value
 
     @field_validator("expires_in", mode="before")
@@ -84,6 +93,8 @@ class TokenEndpointResponse(BaseModel):
             return None
         if isinstance(value, bool):
             raise ValueError("must be a number of seconds")
+        if isinstance(value, int) and not 0 <= value <= 10**10:  # 10**400 overflows a float
+            raise ValueError("must be a non-negative number of seconds")
         if isinstance(value, str):
             try:
                 value = float(value.strip())
