@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from typing import Any
@@ -18,6 +19,8 @@ __all__ = ["StoredToken"]
 _SECRET_EXTRA = re.compile(r"token|secret|password|assertion|key|code", re.IGNORECASE)
 #: Larger than any time in seconds until the year 5000: such an ``obtained_at`` is milliseconds.
 _MILLISECONDS_FLOOR = 1e11
+#: A lifetime or time beyond this many seconds (~317 years) is no token's.
+_MAX_SECONDS = 1e10
 
 
 #: Extras nested deeper than this are masked whole (a repr must not recurse without bound).
@@ -71,8 +74,19 @@ class StoredToken(DomainModel):
     @field_validator("obtained_at", mode="after")
     @classmethod
     def _seconds(cls, value: float) -> float:
+        if not math.isfinite(value) or not 0 <= value <= _MAX_SECONDS * 1000:
+            raise ValueError("must be a time in seconds (or milliseconds) since the epoch")
         # The TypeScript kit stores Date.now() (milliseconds); read as seconds it never expires.
         return value / 1000.0 if value > _MILLISECONDS_FLOOR else value
+
+    @field_validator("expires_in", mode="after")
+    @classmethod
+    def _lifetime(cls, value: float | None) -> float | None:
+        # An infinite, NaN or 1e308 lifetime is written by one store and refused by the next
+        # (JSON "Infinity", a timestamp out of range, a TTL that is no integer): never accepted.
+        if value is not None and (not math.isfinite(value) or abs(value) > _MAX_SECONDS):
+            raise ValueError(f"must be a finite number of seconds, at most {_MAX_SECONDS:.0e}")
+        return value
 
     def model_post_init(self, context: Any, /) -> None:
         register_secret(self.access_token)
