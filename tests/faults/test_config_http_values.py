@@ -87,3 +87,11 @@ async def test_valid_headers_still_reach_the_server(fault_server: FaultServer, t
     async with OneRingAI(settings=load_settings(path, env={}, dotenv=None)) as client:
         await client.text.generate("hi", model="m")
     assert fault_server.requests[-1].headers["x-team"] == "a b\tc"
+
+
+@pytest.mark.parametrize("agent", ["oneringai\r\nX-Evil: 1", "agent\x00", "agént"])
+def test_a_user_agent_http_cannot_carry_is_a_config_error(tmp_path: Path, agent: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps({"http": {"user_agent": agent}}, ensure_ascii=False))
+    with pytest.raises(ConfigError, match=r"http\.user_agent"):
+        load_settings(path, env={}, dotenv=None)
