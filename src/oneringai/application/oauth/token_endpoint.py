@@ -10,6 +10,7 @@ code, PKCE verifier, JWT assertion, ``extra_token_params`` values) and none of t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import math
@@ -214,22 +215,43 @@ async def request_token(
     # Not registered globally here: each value is registered where it enters (settings, the
     # stored token, the PKCE pair, the callback, the assertion); variants stay local to this call.
     hidden = secret_variants(secrets)
+    seconds = whole_exchange_seconds(client)
     try:
-        async with client.stream(
-            "POST", url, data=data, auth=auth, headers={"accept": "application/json"}
-        ) as response:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    break
-            status, content_type = response.status_code, response.headers.get("content-type", "")
+        # httpx's timeouts bound each read, not the exchange: a server dripping a byte a second
+        # would hold a refresh (and every waiter sharing it) forever.
+        async with asyncio.timeout(seconds):
+            async with client.stream(
+                "POST", url, data=data, auth=auth, headers={"accept": "application/json"}
+            ) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        break
+                status, content_type = response.status_code, response.headers.get("content-type", "")
+    except TimeoutError:
+        raise OAuthError(
+            redact(f"token endpoint {url} did not answer within {seconds:g}s", secrets=hidden),
+            connection=connection,
+        ) from None
     except httpx.HTTPError as exc:
         raise OAuthError(
             redact(f"token endpoint {url} unreachable: {type(exc).__name__}: {exc}", secrets=hidden),
             connection=connection,
         ) from None
     return parse_token_response(status, bytes(body), content_type, connection=connection, secrets=secrets)
+
+
+#: The whole token exchange when the client sets no read timeout.
+_DEFAULT_EXCHANGE_SECONDS = 60.0
+
+
+def whole_exchange_seconds(client: httpx.AsyncClient) -> float:
+    """The bound on one whole exchange: the client's read timeout (its per-read bound, applied
+    to the whole answer, as the providers do), else 60 s."""
+    timeout = getattr(client, "timeout", None)
+    read = getattr(timeout, "read", None)
+    return float(read) if isinstance(read, int | float) and read > 0 else _DEFAULT_EXCHANGE_SECONDS
 
 
 async def revoke_at_server(
@@ -246,11 +268,15 @@ async def revoke_at_server(
             continue
         hidden = secret_variants([value.get_secret_value(), secret])
         try:
-            response = await client.post(
-                config.revocation_url or "",
-                data={"token": value.get_secret_value(), "token_type_hint": hint},
-                auth=auth,
-            )
+            async with asyncio.timeout(whole_exchange_seconds(client)):
+                response = await client.post(
+                    config.revocation_url or "",
+                    data={"token": value.get_secret_value(), "token_type_hint": hint},
+                    auth=auth,
+                )
+        except TimeoutError:
+            logger.warning("oauth %s: revocation of the %s did not finish in time", connection, hint)
+            continue
         except httpx.HTTPError as exc:
             logger.warning(
                 "oauth %s: revocation failed: %s", connection, redact(f"{type(exc).__name__}: {exc}", secrets=hidden)
