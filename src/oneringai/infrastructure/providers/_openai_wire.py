@@ -79,7 +79,7 @@ class _Image(TypedDict, total=False):
 
 class _Images(TypedDict):
     data: list[_Image]
-    created: NotRequired[int | None]
+    created: NotRequired[TokenCount | None]  # seconds since the epoch, bounded the same way
 
 
 parse_chat = json_validator(ChatCompletion)
