@@ -221,7 +221,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
-        assembler = StreamAssembler(model)
+        assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
         input_usage = Usage()
         stopped = False
         block_to_call: dict[int, int] = {}

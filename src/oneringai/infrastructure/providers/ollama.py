@@ -252,7 +252,7 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
-        assembler = StreamAssembler(model)
+        assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
         done = False
         parse = parse_ollama_chat
         async with self.open_stream(

@@ -116,7 +116,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
-        assembler = StreamAssembler(model)
+        assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
         done = False
         async with self.open_stream(
             self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
