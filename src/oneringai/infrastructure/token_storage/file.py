@@ -256,10 +256,15 @@ class FileTokenStorage(EncryptedTokenStorage):
             logger.info("file token storage: removed %d temp file(s) left by interrupted writes", removed)
         return removed
 
-    def _write(self, key: str, envelope: str, expires_at: float | None) -> None:
+    def _write(self, key: str, envelope: str, expires_at: float | None, *, expected: str | None = None) -> bool:
+        """Writes the record (under its lock); with ``expected``, only if it still holds that."""
         digest = self._hash(key)
         payload = dump_record(key, envelope, expires_at).encode()
         with _flock(self._record_lock(digest)):
+            if expected is not None:
+                current = self._read(key)
+                if current is None or current[0] != expected:
+                    return False
             tmp = _write_temp(self.directory, f"{_TMP}{digest}-", payload)
             try:
                 os.replace(tmp, self.directory / f"{digest}.json")
@@ -268,6 +273,10 @@ class FileTokenStorage(EncryptedTokenStorage):
                     os.unlink(tmp)
                 raise
         _fsync_dir(self.directory)
+        return True
+
+    async def _replace(self, key: str, expected: str, envelope: str, expires_at: float | None) -> bool:
+        return await asyncio.to_thread(self._write, key, envelope, expires_at, expected=expected)
 
     def _read_raw(self, path: Path) -> bytes | None:
         try:
