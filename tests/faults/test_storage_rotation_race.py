@@ -49,3 +49,24 @@ async def test_rotation_still_re_encrypts_and_keeps_the_expiry(backend: Backend)
     assert got is not None and got.expires_at == token.expires_at
     if backend.kind == "redis":
         assert await store.client.pttl(store.prefix + "rot:expiring") > 0, "the TTL survives rotation"
+
+
+async def test_cleanup_never_deletes_a_token_refreshed_meanwhile(backend: Backend) -> None:
+    """The same race in ``cleanup_expired`` (file store: 13 of 150 fresh tokens deleted)."""
+    store = backend.store
+    store.key_ring = NEW_RING
+    for round_ in range(10):
+        keys = [f"clean:{round_}:{i}" for i in range(5)]
+        for key in keys:
+            await store.store_token(key, StoredToken(access_token="old-expired-token", expires_in=1, obtained_at=time.time() - 100))
+
+        async def refresh(names: list[str]) -> None:
+            for name in names:
+                await store.store_token(name, StoredToken(access_token="fresh-token-123", expires_in=3600))
+
+        await asyncio.gather(store.cleanup_expired(), refresh(keys))
+        for key in keys:
+            got = await store.get_token(key)
+            assert got is not None and got.access_token.get_secret_value() == "fresh-token-123", (
+                f"{backend.kind}: cleanup deleted {key}, refreshed while it ran"
+            )

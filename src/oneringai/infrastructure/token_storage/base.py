@@ -238,10 +238,19 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
                 record = await self._get(key)
             except TokenDecryptionError:
                 continue  # never delete what cannot be read: someone must look at it
-            if record is not None and record[1] is not None and record[1] <= now:
-                await self._delete(key)
+            expired = record is not None and record[1] is not None and record[1] <= now
+            # only the record read: never a token a refresh wrote since
+            if expired and record is not None and await self._delete_if(key, record[0]):
                 removed += 1
         return removed
+
+    async def _delete_if(self, key: str, expected: str) -> bool:
+        """Delete the record only if it still holds ``expected`` (see ``_replace``)."""
+        current = await self._get(key)
+        if current is None or current[0] != expected:
+            return False
+        await self._delete(key)
+        return True
 
     @staticmethod
     def _skip_foreign(backend: str, name: str, why: str) -> None:

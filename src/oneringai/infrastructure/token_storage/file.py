@@ -296,10 +296,20 @@ class FileTokenStorage(EncryptedTokenStorage):
             return None
         return parse_record(raw, key, backend="file", where=f"token file {path.name}")
 
-    def _remove(self, key: str) -> None:
+    def _remove(self, key: str, *, expected: str | None = None) -> bool:
+        """Removes the record (under its lock); with ``expected``, only if it still holds that."""
         digest = self._hash(key)
-        with _flock(self._record_lock(digest)), contextlib.suppress(FileNotFoundError):
-            (self.directory / f"{digest}.json").unlink()
+        with _flock(self._record_lock(digest)):
+            if expected is not None:
+                current = self._read(key)
+                if current is None or current[0] != expected:
+                    return False
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / f"{digest}.json").unlink()
+        return True
+
+    async def _delete_if(self, key: str, expected: str) -> bool:
+        return await asyncio.to_thread(self._remove, key, expected=expected)
 
     def _keys(self, prefix: str) -> list[str]:
         keys = []
