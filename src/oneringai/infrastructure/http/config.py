@@ -33,7 +33,7 @@ class HttpSettings(SettingsSection):
     trust_env: bool = True
     user_agent: str = Field(
         default="oneringai/0.1",
-        pattern=r"^[\x20-\x7e\t]+$",
+        pattern=r"^[\x20-\x7e\t]*$",
         description="printable ASCII (it is an HTTP header)",
     )
     max_event_bytes: int = Field(
