@@ -45,3 +45,14 @@ async def test_only_a_bounded_number_of_calls_run_and_all_are_answered(count: in
     assert len(refused) == max(0, count - MAX_TOOL_CALLS_PER_RESPONSE)
     validate_history(agent.messages)
     validate_requests(provider.requests)
+
+
+def test_an_agent_built_in_code_bounds_its_tools_like_yaml_does() -> None:
+    """``Agent(...)`` without ``tool_timeout`` let a hung tool hang the run forever; it now has
+    the ``agents.tool_timeout`` default (an explicit None still means no bound)."""
+    from oneringai.application.agents.config import AgentSettings
+
+    agent = Agent(provider=ScriptedTextProvider(["x"]), model="m", executor=DirectToolExecutor(), tools=[record])
+    assert agent.tool_timeout == AgentSettings().tool_timeout
+    unbounded = Agent(provider=ScriptedTextProvider(["x"]), model="m", executor=DirectToolExecutor(), tool_timeout=None)
+    assert unbounded.tool_timeout is None

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Sequence
 from typing import Any
 
+from oneringai.application.agents.config import DEFAULT_TOOL_TIMEOUT
 from oneringai.application.agents.history import (
     answer_open_calls,
     refuse_excess_calls,
@@ -85,7 +86,7 @@ class Agent:
         temperature: float | None = None,
         max_output_tokens: int | None = None,
         agent_id: str | None = None,
-        tool_timeout: float | None = None,
+        tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT,
         max_tool_output_chars: int = MAX_OUTPUT_CHARS,
         name: str | None = None,
         telemetry: Telemetry | None = None,
