@@ -92,3 +92,24 @@ async def test_nested_token_in_a_real_response_is_not_in_repr(server: HostileTok
     assert await manager.get_token() == "nested-access-1234567"
     stored = await manager.storage.get_token(manager.storage_key())
     assert stored is not None and "nested-refresh-7654321" not in repr(stored)
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "http://[::1/cb?code=c&state={state}",  # urlsplit: ValueError "Invalid IPv6 URL"
+        {"code": "c\udc00", "state": "{state}"},  # a lone surrogate: UnicodeEncodeError
+        "http://127.0.0.1/cb?code=c&state={state}\udc00",
+    ],
+    ids=["bad IPv6 host", "surrogate in code", "surrogate in state"],
+)
+async def test_a_hostile_redirect_is_an_oauth_error(server: HostileTokenServer, callback: object) -> None:
+    manager = manager_for(server)
+    _, state = manager.get_authorization_url("u1")
+    filled = (
+        callback.replace("{state}", state) if isinstance(callback, str)
+        else {k: v.replace("{state}", state) for k, v in callback.items()}  # type: ignore[attr-defined]
+    )
+    with pytest.raises(OAuthError):
+        await manager.handle_callback(filled)
+    assert server.requests == 0, "no code exchange for a refused callback"

@@ -227,12 +227,16 @@ class OAuthManager:
 
     async def handle_callback(self, callback: str | Mapping[str, str]) -> StoredToken:
         """Verify ``state`` (single use, not expired), exchange the code, store the token."""
-        if isinstance(callback, str):
-            params = dict(parse_qsl(urlsplit(callback).query))
-        elif isinstance(callback, Mapping):
-            params = {str(k): v for k, v in callback.items() if isinstance(v, str)}
-        else:
-            raise OAuthError("callback must be the redirect URL or its query parameters", connection=self.name)
+        try:  # a redirect URL is outside input: a bad IPv6 host or a lone surrogate is refused, not raised
+            if isinstance(callback, str):
+                params = dict(parse_qsl(urlsplit(callback).query))
+            elif isinstance(callback, Mapping):
+                params = {str(k): v for k, v in callback.items() if isinstance(v, str)}
+            else:
+                raise TypeError
+            params = {k: v for k, v in params.items() if v.encode() is not None}
+        except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+            raise OAuthError("callback must be the redirect URL or its query parameters", connection=self.name) from None
         code, state = params.get("code"), params.get("state")
         register_secret(code)
         register_secret(state)
