@@ -95,3 +95,29 @@ async def test_a_long_answer_under_the_limit_is_whole(fault_server: FaultServer,
     async with vendor.provider(fault_server.url, http=HttpSettings(max_response_bytes=LIMIT)) as provider:
         produced = [e async for e in provider.stream_generate(options())]
     assert produced[-1].response.output_text == "Hello there."
+
+
+@pytest.mark.parametrize("after", ["silence", "more lines"])
+async def test_ollama_stops_reading_at_done(fault_server: FaultServer, after: str) -> None:
+    """Lines after ``"done": true`` were read as part of the answer (extra tool calls), and a
+    server that kept the connection open after it held the stream until the idle timeout."""
+    vendor = VENDORS["ollama"]
+    events = vendor.events(tools=True)
+
+    async def steps(writer: asyncio.StreamWriter) -> None:
+        writer.write(head(200, vendor.stream_type) + vendor.stream_body(events))
+        await writer.drain()
+        while True:
+            if after == "more lines":
+                writer.write(vendor.stream_body(events[:1]))
+                await writer.drain()
+            await asyncio.sleep(0.05)
+
+    fault_server.run(steps)
+    async with vendor.provider(fault_server.url, stream_idle_timeout=30) as provider:
+        produced = await asyncio.wait_for(_collect(provider), 20)
+    assert len(produced[-1].response.tool_calls) == 1
+
+
+async def _collect(provider: Any) -> list[Any]:
+    return [event async for event in provider.stream_generate(options())]

@@ -289,6 +289,9 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                         assembler.stop_reason = _STOP.get(raw_reason or "stop", raw_reason)
                         assembler.usage = self._usage(data)
                         assembler.model = data.get("model") or model
+                        break  # the final message: what a server sends after it is not this answer
+                if done:
+                    break
         if not done:
             raise ProviderUnavailableError(
                 "stream ended before the final done message", provider=self.name, model=model
