@@ -35,3 +35,24 @@ def test_a_key_file_that_is_no_key_file_is_a_config_error(tmp_path: Path, kind: 
         FileTokenStorage(directory)
     with pytest.raises(ConfigError, match=r"\.key"):
         read_local_key(directory)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
+async def test_a_record_file_that_is_no_file_is_a_typed_error_and_listing_goes_on(tmp_path: Path, kind: str) -> None:
+    """The same for a token record: a FIFO at a record's path blocked ``get_token`` and
+    ``list_keys`` forever."""
+    from oneringai import StoredToken, TokenDecryptionError
+    from oneringai.infrastructure.token_storage.encryption import KeyRing
+
+    store = FileTokenStorage(tmp_path / "tokens", KeyRing.generate())
+    await store.store_token("good", StoredToken(access_token="good-token-123"))
+    path = store._path("bad")
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        os.symlink("/dev/zero", path)
+    else:
+        path.mkdir()
+    with pytest.raises(TokenDecryptionError):
+        await store.get_token("bad")
+    assert await store.list_keys() == ["good"]

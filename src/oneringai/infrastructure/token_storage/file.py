@@ -307,7 +307,11 @@ class FileTokenStorage(EncryptedTokenStorage):
 
     def _read_raw(self, path: Path) -> bytes | None:
         try:
-            with path.open("rb") as handle:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the read
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return b"\x00not a regular file"  # a directory, FIFO or device: not a record
+                os.set_blocking(fd, True)
                 return handle.read(MAX_RECORD_BYTES + 1)
         except FileNotFoundError:
             return None
