@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from oneringai.domain.redaction import redact
+
 __all__ = [
     "AnthropicProviderConfig",
     "LlamaCppProviderConfig",
@@ -92,7 +94,7 @@ class ProviderConfig(BaseModel):
             if name == "headers" and isinstance(value, dict):
                 value = {k: "**********" if _CREDENTIAL_HEADER.search(k) else v for k, v in value.items()}
             elif name == "base_url" and isinstance(value, str):
-                value = _USERINFO.sub(r"\1", value)
+                value = redact(_USERINFO.sub(r"\1", value))  # and ?api_key=… query values
             yield name, value
 
 
