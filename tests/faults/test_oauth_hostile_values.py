@@ -113,3 +113,8 @@ async def test_a_hostile_redirect_is_an_oauth_error(server: HostileTokenServer, 
     with pytest.raises(OAuthError):
         await manager.handle_callback(filled)
     assert server.requests == 0, "no code exchange for a refused callback"
+
+
+def test_a_url_password_in_an_ordinary_extra_is_hidden_in_repr() -> None:
+    token = StoredToken(access_token="extra-url-token-1", instance_url="https://user:Pw9x8c7v6b5n@crm.example.com")
+    assert "Pw9x8c7v6b5n" not in repr(token) and "crm.example.com" in repr(token)

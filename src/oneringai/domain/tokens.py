@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, SecretStr, field_serializer, field_validator
 
 from oneringai.domain._base import DomainModel
-from oneringai.domain.redaction import REDACTED, register_secret
+from oneringai.domain.redaction import REDACTED, redact, register_secret
 
 __all__ = ["StoredToken"]
 
@@ -38,7 +38,7 @@ def _masked(value: Any, secret: bool, depth: int) -> Any:
         return {k: _masked(v, bool(_SECRET_EXTRA.search(str(k))), depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_masked(v, False, depth + 1) for v in value]
-    return value
+    return redact(value) if isinstance(value, str) else value  # e.g. an instance URL with a password
 
 
 def _register_nested(value: Any, secret: bool, depth: int) -> None:
