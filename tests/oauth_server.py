@@ -128,7 +128,8 @@ class Token:
 
 
 class OAuthTestServer:
-    def __init__(self) -> None:
+    def __init__(self, token_lifetime: int = 3600) -> None:
+        self.token_lifetime = token_lifetime  # expires_in of every grant (a soak uses a few seconds)
         self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key_pem = self.private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -173,9 +174,10 @@ class OAuthTestServer:
     def _setup(self) -> None:
         outer = self
         self.app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True
+        lifetime = self.token_lifetime
         self.app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {
-            "authorization_code": 3600, "client_credentials": 3600, "refresh_token": 3600,
-            "urn:ietf:params:oauth:grant-type:jwt-bearer": 3600,
+            "authorization_code": lifetime, "client_credentials": lifetime, "refresh_token": lifetime,
+            "urn:ietf:params:oauth:grant-type:jwt-bearer": lifetime,
         }
         server = AuthorizationServer(self.app, query_client=self.clients.get, save_token=self._save_token)
 

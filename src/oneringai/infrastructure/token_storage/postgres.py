@@ -8,14 +8,21 @@ or not our envelope) is a ``TokenDecryptionError`` for its key and skipped by ``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from oneringai.domain.errors import TokenStorageError
 from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
 from oneringai.infrastructure.token_storage.encryption import KeyRing
+from oneringai.infrastructure.token_storage.postgres_pool import (
+    check_pool_fits,
+    is_too_many_connections,
+    too_many_connections,
+)
 
 if TYPE_CHECKING:
     from oneringai.infrastructure.token_storage.config import PostgresStorageSettings
@@ -34,6 +41,15 @@ def _import_asyncpg() -> Any:
             "needs asyncpg: pip install 'oneringai[postgres]'", backend="postgres"
         ) from exc
     return asyncpg
+
+
+# The connection holding a refresh lock, and the task that holds it: that task's reads and writes
+# go through it instead of taking a second pool connection. Taking a second one deadlocked: with
+# as many keys falling due together as the pool has connections, every connection held a lock
+# and every holder waited for a free connection that could never come.
+_LOCK_CONNECTION: ContextVar[tuple[asyncio.Task[Any] | None, tuple[Any, Any]] | None] = ContextVar(
+    "oneringai_postgres_lock_connection", default=None
+)
 
 
 def _safe_dsn(dsn: str) -> str:
@@ -56,6 +72,24 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         self.table = f'"{schema}"."{table}"'
         self.schema = schema
         self.table_name = table
+
+    @contextlib.asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        """As the base's, and a server out of connection slots gets the pool-sizing advice."""
+        try:
+            async with super()._errors():
+                yield
+        except TokenStorageError as exc:
+            if is_too_many_connections(exc.__cause__ or exc):
+                raise too_many_connections(str(exc.__cause__)) from exc.__cause__
+            raise
+
+    def _db(self) -> Any:
+        """The lock's connection when this task holds a lock of this store, else the pool."""
+        held = _LOCK_CONNECTION.get()
+        if held is not None and held[0] is asyncio.current_task() and held[1][0] is self:
+            return held[1][1]
+        return self.pool
 
     async def ensure_schema(self) -> None:
         """Create or migrate the table; serialised by an advisory lock so replicas can race."""
@@ -82,7 +116,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
         async with self._errors():
-            await self.pool.execute(
+            await self._db().execute(
                 f"INSERT INTO {self.table} (key, envelope, key_id, expires_at) "
                 "VALUES ($1, $2, $3, to_timestamp($4)) ON CONFLICT (key) DO UPDATE SET "
                 "envelope = EXCLUDED.envelope, key_id = EXCLUDED.key_id, "
@@ -101,7 +135,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     async def _get(self, key: str) -> Record | None:
         async with self._errors():
-            row = await self.pool.fetchrow(
+            row = await self._db().fetchrow(
                 f"SELECT envelope, extract(epoch FROM expires_at)::float8 AS expires FROM {self.table} "
                 "WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())",
                 key,
@@ -120,11 +154,11 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     async def _delete(self, key: str) -> None:
         async with self._errors():
-            await self.pool.execute(f"DELETE FROM {self.table} WHERE key = $1", key)
+            await self._db().execute(f"DELETE FROM {self.table} WHERE key = $1", key)
 
     async def _list(self, prefix: str) -> list[str]:
         async with self._errors():
-            rows = await self.pool.fetch(
+            rows = await self._db().fetch(
                 f"SELECT key, coalesce(envelope ~ $2, false) AS ours FROM {self.table} "
                 "WHERE left(key, length($1)) = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY key",
                 prefix,
@@ -140,18 +174,27 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     async def cleanup_expired(self) -> int:
         async with self._errors():
-            result = await self.pool.execute(f"DELETE FROM {self.table} WHERE expires_at <= now()")
+            result = await self._db().execute(f"DELETE FROM {self.table} WHERE expires_at <= now()")
         return int(result.split()[-1])
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:
-        """A session advisory lock: one holder across every process sharing the database."""
-        async with self._errors(), self.pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+        """A session advisory lock: one holder across every process sharing the database.
+
+        Only the lock's own statements are mapped to ``TokenStorageError``: an error of the
+        body (an ``OAuthError`` of the refresh it guards) passes through with its own type."""
+        async with contextlib.AsyncExitStack() as stack:
+            async with self._errors():
+                conn = await stack.enter_async_context(self.pool.acquire())
+                await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+            token = _LOCK_CONNECTION.set((asyncio.current_task(), (self, conn)))
             try:
                 yield
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+                with contextlib.suppress(ValueError):  # exited in another context than entered
+                    _LOCK_CONNECTION.reset(token)
+                async with self._errors():
+                    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
 
 
 @contextlib.asynccontextmanager
@@ -164,10 +207,19 @@ async def open_postgres_storage(settings: PostgresStorageSettings, key_ring: Key
         )
     dsn = settings.dsn.get_secret_value()
     try:
+        probe = await asyncpg.connect(dsn, timeout=settings.command_timeout)
+        try:
+            await check_pool_fits(probe, settings.max_size)
+        finally:
+            await probe.close()
         pool = await asyncpg.create_pool(
             dsn, min_size=settings.min_size, max_size=settings.max_size, command_timeout=settings.command_timeout
         )
+    except TokenStorageError:
+        raise
     except Exception as exc:
+        if is_too_many_connections(exc):
+            raise too_many_connections(str(exc)) from None
         raise TokenStorageError(
             f"cannot connect to {_safe_dsn(dsn)}: {type(exc).__name__}: {str(exc).replace(dsn, _safe_dsn(dsn))}",
             backend="postgres",

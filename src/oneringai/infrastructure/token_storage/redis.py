@@ -95,6 +95,17 @@ class RedisTokenStorage(EncryptedTokenStorage):
         async with self._errors():  # lets our TokenDecryptionError through
             try:
                 value = await self.client.getrange(name, 0, MAX_RECORD_BYTES)
+                if not value:
+                    # Empty: no key, or an empty value. Asked again atomically (MULTI), since a
+                    # GETRANGE then an EXISTS raced a writer: a key written between the two read
+                    # as an empty record, a TokenDecryptionError ("not a token envelope") for
+                    # every caller that found a token missing while another process stored it.
+                    async with self.client.pipeline(transaction=True) as pipe:
+                        pipe.getrange(name, 0, MAX_RECORD_BYTES)
+                        pipe.exists(name)
+                        value, exists = await pipe.execute()
+                    if not exists:
+                        return None
             except Exception as exc:
                 if self._is_wrong_type(exc):
                     raise TokenDecryptionError(
@@ -102,8 +113,6 @@ class RedisTokenStorage(EncryptedTokenStorage):
                         backend="redis",
                     ) from None
                 raise
-            if not value and not await self.client.exists(name):
-                return None
         text = _text(value)
         if text is None:
             raise TokenDecryptionError(f"entry for {key!r} is not UTF-8 text (written by another program?)", backend="redis")
