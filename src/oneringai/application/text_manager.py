@@ -158,7 +158,7 @@ class TextManager:
         text = _strip_fences(response.output_text)
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: ``[[[[…`` thousands deep
             raise ProviderResponseError(
                 f"model did not return valid JSON: {text[:200]!r}",
                 provider=provider or self._registry.default_name,

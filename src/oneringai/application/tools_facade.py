@@ -107,7 +107,7 @@ class ToolsFacade:
     async def execute(
         self,
         name: str,
-        arguments: Mapping[str, Any] | None = None,
+        arguments: Mapping[str, Any] | str | bytes | None = None,
         *,
         user_id: str | None = None,
         roles: Sequence[str] = (),
@@ -117,7 +117,15 @@ class ToolsFacade:
         naming the registered ones."""
         call_id = f"call_{uuid.uuid4().hex[:12]}"
         try:
-            text = json.dumps(dict(arguments or {}))
+            if isinstance(arguments, str | bytes | bytearray):
+                # the guide's raw JSON text (``toolCall.function.arguments``): parsed, bounded and
+                # validated by the executor stack like a model's
+                text = arguments if isinstance(arguments, str) else bytes(arguments).decode()
+            else:
+                text = json.dumps(dict(arguments or {}))
+        except UnicodeDecodeError:
+            call = ToolCall(id=call_id, function=ToolCallFunction(name=name, arguments="{}"))
+            return ToolResult.failure(call, "arguments are not UTF-8 text", code="invalid_arguments")
         except (TypeError, ValueError, RecursionError) as exc:
             call = ToolCall(id=call_id, function=ToolCallFunction(name=name, arguments="{}"))
             return ToolResult.failure(call, f"arguments are not JSON-serialisable: {exc}", code="invalid_arguments")

@@ -262,6 +262,8 @@ class OAuthSettings(OAuthFlowSettings):
 
                 try:
                     return json.loads(value)
+                except RecursionError:  # raw, it would escape pydantic and the loader
+                    raise ValueError("is a JSON list nested too deeply") from None
                 except ValueError:
                     raise ValueError("is not a valid JSON list of keys") from None
             return [part.strip() for part in value.split(",") if part.strip()]

@@ -4,6 +4,8 @@
 first time it is used, not when the module is imported.
 """
 
+from typing import Any, ClassVar
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -19,3 +21,18 @@ class SettingsSection(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    #: Mappings whose values are secrets whatever their keys say (shown masked in repr).
+    _SECRET_MAPPINGS: ClassVar[frozenset[str]] = frozenset({"extra_token_params", "headers", "env"})
+
+    def __repr_args__(self) -> Any:
+        """Settings end up in logs and tracebacks: URL passwords, secret-looking query values and
+        ``extra_token_params`` values never show (``SecretStr`` fields mask themselves)."""
+        from oneringai.domain.redaction import REDACTED, redact
+
+        for name, value in super().__repr_args__():
+            if isinstance(value, str):
+                value = redact(value)
+            elif isinstance(value, dict) and name in self._SECRET_MAPPINGS:
+                value = {k: REDACTED for k in value}
+            yield name, value

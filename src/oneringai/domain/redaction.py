@@ -66,9 +66,14 @@ _SCHEME_SHAPE = _shape(
     r"(\b[Bb]earer\s+)[A-Za-z0-9._\-~+/]{4,}=*|(\b(?:[Bb]asic|Token)\s+)[A-Za-z0-9._\-~+/]{8,}=*",
     case_sensitive=True,
 )
-_USERINFO_SHAPE = _shape(r"(://[^\s:/@]*:)[^\s@/]+(?=@)")
+#: The password runs to the *last* ``@`` before the host, as URL parsers read it (a password
+#: with a raw ``@`` must not leave its tail behind).
+_USERINFO_SHAPE = _shape(r"(://[^\s:/@]*:)[^\s/?#]+(?=@)")
 _JSON_FIELD_SHAPE = _shape(r"([\"'](?:" + _SECRET_FIELDS + r")[\"']\s*:\s*[\"'])(?:[^\"'\\]|\\.)+(?=[\"'])")
-_FORM_FIELD_SHAPE = _shape(r"(\b(?:" + _SECRET_FIELDS + r")=)[^&\s\"']+")
+_FORM_FIELD_SHAPE = _shape(r"(\b(?:" + _SECRET_FIELDS + r")=)(?:'[^']*'|\"[^\"]*\"|[^&\s\"']+)")
+#: A credential header as servers echo it (``x-api-key: …``); ``Authorization`` values are the
+#: scheme shape's.
+_HEADER_SHAPE = _shape(r"(\b(?:x-api-key|api-key|x-goog-api-key|ocp-apim-subscription-key)\s*:\s*)[^\s,;\"']+")
 
 
 def _keep_prefix(match: re.Match[str]) -> str:
@@ -89,6 +94,8 @@ def _redact_shapes(text: str) -> str:
         text = _JSON_FIELD_SHAPE.sub(_keep_prefix, text)
     if "=" in text:
         text = _FORM_FIELD_SHAPE.sub(_keep_prefix, text)
+    if "ey:" in text or "ey :" in text or "EY:" in text or "Ey:" in text:
+        text = _HEADER_SHAPE.sub(_keep_prefix, text)
     return text
 
 

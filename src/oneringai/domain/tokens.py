@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, SecretStr, field_serializer, field_validator
 
 from oneringai.domain._base import DomainModel
-from oneringai.domain.redaction import REDACTED, register_secret
+from oneringai.domain.redaction import REDACTED, redact, register_secret
 
 __all__ = ["StoredToken"]
 
@@ -18,6 +19,40 @@ __all__ = ["StoredToken"]
 _SECRET_EXTRA = re.compile(r"token|secret|password|assertion|key|code", re.IGNORECASE)
 #: Larger than any time in seconds until the year 5000: such an ``obtained_at`` is milliseconds.
 _MILLISECONDS_FLOOR = 1e11
+#: A lifetime or time beyond this many seconds (~317 years) is no token's.
+_MAX_SECONDS = 1e10
+
+
+#: Extras nested deeper than this are masked whole (a repr must not recurse without bound).
+_MAX_EXTRA_DEPTH = 16
+
+
+def _masked(value: Any, secret: bool, depth: int) -> Any:
+    """An extra as repr shows it: every value under a token-like key masked, at any depth
+    (``{"openid": {"refresh_token": …}}`` hides the nested token too)."""
+    if value is None:
+        return None
+    if secret or depth >= _MAX_EXTRA_DEPTH:
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _masked(v, bool(_SECRET_EXTRA.search(str(k))), depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, False, depth + 1) for v in value]
+    return redact(value) if isinstance(value, str) else value  # e.g. an instance URL with a password
+
+
+def _register_nested(value: Any, secret: bool, depth: int) -> None:
+    if depth >= _MAX_EXTRA_DEPTH:
+        return
+    if isinstance(value, str):
+        if secret:
+            register_secret(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _register_nested(v, secret or bool(_SECRET_EXTRA.search(str(k))), depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _register_nested(v, secret, depth + 1)
 
 
 class StoredToken(DomainModel):
@@ -39,21 +74,31 @@ class StoredToken(DomainModel):
     @field_validator("obtained_at", mode="after")
     @classmethod
     def _seconds(cls, value: float) -> float:
+        if not math.isfinite(value) or not 0 <= value <= _MAX_SECONDS * 1000:
+            raise ValueError("must be a time in seconds (or milliseconds) since the epoch")
         # The TypeScript kit stores Date.now() (milliseconds); read as seconds it never expires.
         return value / 1000.0 if value > _MILLISECONDS_FLOOR else value
+
+    @field_validator("expires_in", mode="after")
+    @classmethod
+    def _lifetime(cls, value: float | None) -> float | None:
+        # An infinite, NaN or 1e308 lifetime is written by one store and refused by the next
+        # (JSON "Infinity", a timestamp out of range, a TTL that is no integer): never accepted.
+        if value is not None and (not math.isfinite(value) or abs(value) > _MAX_SECONDS):
+            raise ValueError(f"must be a finite number of seconds, at most {_MAX_SECONDS:.0e}")
+        return value
 
     def model_post_init(self, context: Any, /) -> None:
         register_secret(self.access_token)
         register_secret(self.refresh_token)
         for name, value in (self.__pydantic_extra__ or {}).items():
-            if isinstance(value, str) and _SECRET_EXTRA.search(name):
-                register_secret(value)
+            _register_nested(value, bool(_SECRET_EXTRA.search(name)), 0)
 
     def __repr_args__(self) -> Any:
+        extra = self.__pydantic_extra__ or {}
         for name, value in super().__repr_args__():
-            extra = self.__pydantic_extra__ or {}
-            if name in extra and _SECRET_EXTRA.search(str(name)) and value is not None:
-                yield name, REDACTED
+            if name in extra:
+                yield name, _masked(value, bool(_SECRET_EXTRA.search(str(name))), 0)
             else:
                 yield name, value
 

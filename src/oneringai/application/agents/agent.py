@@ -26,7 +26,13 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Sequence
 from typing import Any
 
-from oneringai.application.agents.history import answer_open_calls, result_part, with_unique_call_ids
+from oneringai.application.agents.config import DEFAULT_TOOL_TIMEOUT
+from oneringai.application.agents.history import (
+    answer_open_calls,
+    refuse_excess_calls,
+    result_part,
+    with_unique_call_ids,
+)
 from oneringai.application.agents.support import (
     AgentBusyError,
     AgentHooks,
@@ -80,7 +86,7 @@ class Agent:
         temperature: float | None = None,
         max_output_tokens: int | None = None,
         agent_id: str | None = None,
-        tool_timeout: float | None = None,
+        tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT,
         max_tool_output_chars: int = MAX_OUTPUT_CHARS,
         name: str | None = None,
         telemetry: Telemetry | None = None,
@@ -333,6 +339,7 @@ class Agent:
         self, calls: list[ToolCall], iteration: int, deadline: float | None, done: dict[str, ToolResult], run: RunState
     ) -> AsyncIterator[StreamEvent]:
         """Runs ``calls``, recording each result in ``done`` as soon as it exists."""
+        calls = refuse_excess_calls(calls, done)
         context = ToolExecutionContext(
             tools=self.tools, user_id=self.user_id, roles=self.roles, agent_id=self.id, iteration=iteration
         )

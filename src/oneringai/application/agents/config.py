@@ -9,12 +9,15 @@ from oneringai.application.tools.threads import DEFAULT_TOOL_THREADS
 from oneringai.domain._base import SettingsSection
 from oneringai.domain.tools import MAX_ARGUMENT_CHARS
 
-__all__ = ["AgentSettings"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT", "AgentSettings"]
+
+#: Seconds one tool call may take (``agents.tool_timeout``; also an ``Agent`` built in code).
+DEFAULT_TOOL_TIMEOUT = 30.0
 
 
 class AgentSettings(SettingsSection):
     max_iterations: int = Field(default=10, ge=1)
-    tool_timeout: float = Field(default=30.0, gt=0)
+    tool_timeout: float = Field(default=DEFAULT_TOOL_TIMEOUT, gt=0)
     max_parallel_tools: int = Field(default=4, ge=1)
     timeout: float | None = Field(default=None, gt=0, description="total seconds per run")
     tool_threads: int = Field(

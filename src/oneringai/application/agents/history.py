@@ -23,9 +23,14 @@ from oneringai.domain.content import (
     ToolUseContent,
 )
 from oneringai.domain.response import LLMResponse
-from oneringai.domain.tools import ToolResult
+from oneringai.domain.tools import ToolCall, ToolResult
 
-__all__ = ["answer_open_calls", "result_part", "with_unique_call_ids"]
+__all__ = ["MAX_TOOL_CALLS_PER_RESPONSE", "answer_open_calls", "refuse_excess_calls", "result_part", "with_unique_call_ids"]
+
+#: Tool calls of one model response that are run; the rest are answered with an error result
+#: (a hostile or looping server can send 50,000 calls in one body — each would hold a task, an
+#: output of up to ``max_tool_output_chars`` and a history entry).
+MAX_TOOL_CALLS_PER_RESPONSE = 128
 
 
 def result_part(result: ToolResult) -> ToolResultContent:
@@ -97,6 +102,20 @@ def answer_open_calls(
         else:
             messages.insert(index + 1, Message(role=MessageRole.USER, content=answers))
         index += 2
+
+
+def refuse_excess_calls(calls: list[ToolCall], done: dict[str, ToolResult]) -> list[ToolCall]:
+    """The calls to run; each call past ``MAX_TOOL_CALLS_PER_RESPONSE`` gets its error result in
+    ``done`` now, so the history still answers every call."""
+    if len(calls) <= MAX_TOOL_CALLS_PER_RESPONSE:
+        return calls
+    reason = (
+        f"not run: the response asked for {len(calls)} tool calls and at most "
+        f"{MAX_TOOL_CALLS_PER_RESPONSE} are run per response"
+    )
+    for call in calls[MAX_TOOL_CALLS_PER_RESPONSE:]:
+        done[call.id] = ToolResult.failure(call, reason, code="too_many_tool_calls")
+    return calls[:MAX_TOOL_CALLS_PER_RESPONSE]
 
 
 def _failure(call: ToolUseContent, *, code: str, reason: str) -> ToolResult:

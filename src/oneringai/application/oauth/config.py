@@ -12,16 +12,21 @@ out of such a config. Unknown keys are still errors, and the message lists the k
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from oneringai.domain._base import SettingsSection
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.redaction import register_secret
 
 __all__ = ["OAuthConnectionSettings", "OAuthFlowSettings", "connection_settings", "split_manager_options"]
+
+
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _names(*names: str) -> AliasChoices:
@@ -59,6 +64,27 @@ class OAuthConnectionSettings(SettingsSection):
     extra_token_params: dict[str, str] = Field(
         default_factory=dict, validation_alias=_names("extra_token_params", "extraTokenParams")
     )
+
+    @field_validator("token_url", "authorization_url", "revocation_url", "redirect_uri", mode="after")
+    @classmethod
+    def _is_a_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Checked here: httpx raises InvalidURL (no HTTPError) or, for a port out of range, an
+        # ExceptionGroup from deep inside the request — neither is an OAuthError.
+        if not value:
+            return value
+        if _CONTROL_OR_SPACE.search(value):
+            raise ValueError("must be a URL without spaces or control characters")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        # a redirect URI may use an app's own scheme (RFC 8252); the server's URLs are HTTP
+        if info.field_name != "redirect_uri" and (parts.scheme.lower() not in ("http", "https") or not parts.hostname):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if not parts.scheme:
+            raise ValueError("must be an absolute URL")
+        return value
 
     @field_validator("scopes", mode="before")
     @classmethod
@@ -119,7 +145,7 @@ def connection_settings(config: Mapping[str, Any], *, name: str) -> OAuthConnect
             if err["type"] == "extra_forbidden":
                 unknown.append(repr(where))
             else:
-                problems.append(f"{where}: {err['msg']}")
+                problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
         if unknown:
             problems.insert(0, f"unknown key(s) {', '.join(unknown)} (accepted: {_accepted()})")
         raise ConfigError("; ".join(problems), path=f"oauth.connections.{name}") from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -68,9 +70,11 @@ async def jwt_bearer_form(config: OAuthConnectionSettings, name: str) -> dict[st
     else:
         path = config.private_key_file or ""
         try:
-            pem = await asyncio.to_thread(lambda: Path(path).expanduser().read_text())
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not a text PEM file"
+            pem = await asyncio.to_thread(_read_key_file, path)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else (
+                "not a text PEM file" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            )
             raise OAuthError(
                 f"cannot read the private key file {path}: {reason} (oauth.connections.{name}.private_key_file)",
                 connection=name,
@@ -88,3 +92,20 @@ async def jwt_bearer_form(config: OAuthConnectionSettings, name: str) -> dict[st
     if config.scopes:
         form["scope"] = " ".join(config.scopes)
     return form
+
+
+#: A PEM private key is a few KiB; a larger file (or /dev/zero) is not one and is not read on.
+_MAX_KEY_FILE_BYTES = 256 * 1024
+
+
+def _read_key_file(path: str) -> str:
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever
+    fd = os.open(Path(path).expanduser(), os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        os.set_blocking(fd, True)
+        data = handle.read(_MAX_KEY_FILE_BYTES + 1)
+    if len(data) > _MAX_KEY_FILE_BYTES:
+        raise ValueError(f"larger than {_MAX_KEY_FILE_BYTES} bytes, not a PEM key")
+    return data.decode("utf-8")

@@ -33,6 +33,7 @@ from oneringai.application.oauth import keys
 from oneringai.application.oauth.bearer import OAuthBearerAuth
 from oneringai.application.oauth.errors import LoginRequiredError
 from oneringai.application.oauth.observed import observed_refresh
+from oneringai.application.oauth.stored import read_token
 from oneringai.application.oauth.token_endpoint import request_token
 from oneringai.domain.errors import ConfigError, OAuthError
 from oneringai.domain.interfaces import IOAuthTokenStorage
@@ -208,7 +209,7 @@ class OAuthManager:
         """Single use: the state is removed wherever it was kept."""
         pending = self._pending.pop(state, None)
         key = self._state_key(state)
-        stored = await self.storage.get_token(key)
+        stored = await read_token(self.storage, key)
         if stored is None:
             # persisted but gone from the store: another replica consumed it (or it expired)
             return None if pending is not None and pending.persisted else pending
@@ -226,12 +227,16 @@ class OAuthManager:
 
     async def handle_callback(self, callback: str | Mapping[str, str]) -> StoredToken:
         """Verify ``state`` (single use, not expired), exchange the code, store the token."""
-        if isinstance(callback, str):
-            params = dict(parse_qsl(urlsplit(callback).query))
-        elif isinstance(callback, Mapping):
-            params = {str(k): v for k, v in callback.items() if isinstance(v, str)}
-        else:
-            raise OAuthError("callback must be the redirect URL or its query parameters", connection=self.name)
+        try:  # a redirect URL is outside input: a bad IPv6 host or a lone surrogate is refused, not raised
+            if isinstance(callback, str):
+                params = dict(parse_qsl(urlsplit(callback).query))
+            elif isinstance(callback, Mapping):
+                params = {str(k): v for k, v in callback.items() if isinstance(v, str)}
+            else:
+                raise TypeError
+            params = {k: v for k, v in params.items() if v.encode() is not None}
+        except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+            raise OAuthError("callback must be the redirect URL or its query parameters", connection=self.name) from None
         code, state = params.get("code"), params.get("state")
         register_secret(code)
         register_secret(state)
@@ -330,13 +335,13 @@ class OAuthManager:
 
     async def _load(self, key: str, user_id: str | None) -> StoredToken | None:
         """The stored token; a record under the pre-encoding key is moved over once."""
-        token = await self.storage.get_token(key)
+        token = await read_token(self.storage, key)
         if token is not None:
             return token
         old = keys.legacy_key(self.name, self.config.client_id, user_id)
         if old is None:
             return None
-        token = await self.storage.get_token(old)
+        token = await read_token(self.storage, old)
         if token is not None:
             await self.storage.store_token(key, token)
             await self.storage.delete_token(old)
@@ -413,7 +418,7 @@ class OAuthManager:
         A revocation the server refuses is logged (scrubbed) and the local token deleted anyway.
         """
         key = self.storage_key(user_id)
-        token = await self.storage.get_token(key)
+        token = await read_token(self.storage, key)
         if token is not None and self.config.revocation_url:
             from oneringai.application.oauth.token_endpoint import revoke_at_server
 

@@ -10,9 +10,11 @@ code, PKCE verifier, JWT assertion, ``extra_token_params`` values) and none of t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus
@@ -42,6 +44,8 @@ logger = get_logger("oneringai.oauth")
 MAX_BODY_BYTES = 256 * 1024
 _SECRET_FORM_FIELDS = ("refresh_token", "code", "code_verifier", "assertion", "client_secret", "client_assertion")
 _SECRET_RESPONSE_FIELDS = ("access_token", "refresh_token", "id_token")
+#: What RFC 6749 allows in a token or token type (VSCHAR: %x20-7E).
+_VSCHAR = re.compile(r"[\x20-\x7e]+")
 
 
 def secret_variants(values: Iterable[str | None]) -> list[str]:
@@ -50,7 +54,9 @@ def secret_variants(values: Iterable[str | None]) -> list[str]:
     for value in values:
         if not value:
             continue
-        for variant in (value, quote_plus(value), quote(value, safe=""), json.dumps(value)[1:-1]):
+        # surrogatepass: a server's "\ud800" must not turn the scrubbing into a UnicodeEncodeError
+        encoded = (quote_plus(value, errors="surrogatepass"), quote(value, safe="", errors="surrogatepass"))
+        for variant in (value, *encoded, json.dumps(value)[1:-1]):
             if variant not in out:
                 out.append(variant)
     return sorted(out, key=len, reverse=True)
@@ -75,6 +81,10 @@ class TokenEndpointResponse(BaseModel):
             raise ValueError("must be a string")
         if isinstance(value, str) and (not value.strip() or len(value) > 16384):
             raise ValueError("must be a non-empty string of at most 16384 characters")
+        if isinstance(value, str) and not _VSCHAR.fullmatch(value):
+            # RFC 6749 A.12/A.13/A.17: printable ASCII. A CR/LF, NUL or lone surrogate would
+            # reach an Authorization header (header injection, or a raw error at first use).
+            raise ValueError("must hold printable ASCII characters only")
         return value
 
     @field_validator("expires_in", mode="before")
@@ -84,6 +94,8 @@ class TokenEndpointResponse(BaseModel):
             return None
         if isinstance(value, bool):
             raise ValueError("must be a number of seconds")
+        if isinstance(value, int) and not 0 <= value <= 10**10:  # 10**400 overflows a float
+            raise ValueError("must be a non-negative number of seconds")
         if isinstance(value, str):
             try:
                 value = float(value.strip())
@@ -203,22 +215,43 @@ async def request_token(
     # Not registered globally here: each value is registered where it enters (settings, the
     # stored token, the PKCE pair, the callback, the assertion); variants stay local to this call.
     hidden = secret_variants(secrets)
+    seconds = whole_exchange_seconds(client)
     try:
-        async with client.stream(
-            "POST", url, data=data, auth=auth, headers={"accept": "application/json"}
-        ) as response:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    break
-            status, content_type = response.status_code, response.headers.get("content-type", "")
+        # httpx's timeouts bound each read, not the exchange: a server dripping a byte a second
+        # would hold a refresh (and every waiter sharing it) forever.
+        async with asyncio.timeout(seconds):
+            async with client.stream(
+                "POST", url, data=data, auth=auth, headers={"accept": "application/json"}
+            ) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        break
+                status, content_type = response.status_code, response.headers.get("content-type", "")
+    except TimeoutError:
+        raise OAuthError(
+            redact(f"token endpoint {url} did not answer within {seconds:g}s", secrets=hidden),
+            connection=connection,
+        ) from None
     except httpx.HTTPError as exc:
         raise OAuthError(
             redact(f"token endpoint {url} unreachable: {type(exc).__name__}: {exc}", secrets=hidden),
             connection=connection,
         ) from None
     return parse_token_response(status, bytes(body), content_type, connection=connection, secrets=secrets)
+
+
+#: The whole token exchange when the client sets no read timeout.
+_DEFAULT_EXCHANGE_SECONDS = 60.0
+
+
+def whole_exchange_seconds(client: httpx.AsyncClient) -> float:
+    """The bound on one whole exchange: the client's read timeout (its per-read bound, applied
+    to the whole answer, as the providers do), else 60 s."""
+    timeout = getattr(client, "timeout", None)
+    read = getattr(timeout, "read", None)
+    return float(read) if isinstance(read, int | float) and read > 0 else _DEFAULT_EXCHANGE_SECONDS
 
 
 async def revoke_at_server(
@@ -235,11 +268,15 @@ async def revoke_at_server(
             continue
         hidden = secret_variants([value.get_secret_value(), secret])
         try:
-            response = await client.post(
-                config.revocation_url or "",
-                data={"token": value.get_secret_value(), "token_type_hint": hint},
-                auth=auth,
-            )
+            async with asyncio.timeout(whole_exchange_seconds(client)):
+                response = await client.post(
+                    config.revocation_url or "",
+                    data={"token": value.get_secret_value(), "token_type_hint": hint},
+                    auth=auth,
+                )
+        except TimeoutError:
+            logger.warning("oauth %s: revocation of the %s did not finish in time", connection, hint)
+            continue
         except httpx.HTTPError as exc:
             logger.warning(
                 "oauth %s: revocation failed: %s", connection, redact(f"{type(exc).__name__}: {exc}", secrets=hidden)

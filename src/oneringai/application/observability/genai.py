@@ -151,14 +151,33 @@ def _text(value: Any, limit: int) -> str:
     return text
 
 
+#: Arguments nested deeper are recorded as text: a model may write ``[[[[…`` thousands deep,
+#: and neither ``json.loads`` nor the ``json.dumps`` of the span may recurse that far.
+_MAX_ARGUMENT_DEPTH = 64
+
+
+def _nesting(value: Any) -> int:
+    """Depth of arrays/objects, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def _arguments(raw: str, limit: int) -> Any:
     """Tool call arguments as an object when they are JSON (the conventions ask for one)."""
     cleaned = redact(raw)
     if len(cleaned) <= limit:
         try:
-            return json.loads(cleaned)
-        except ValueError:
+            value = json.loads(cleaned)
+        except (ValueError, RecursionError):
             pass
+        else:
+            if _nesting(value) <= _MAX_ARGUMENT_DEPTH:
+                return value
     return _text(cleaned, limit)
 
 

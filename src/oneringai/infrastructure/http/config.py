@@ -31,7 +31,11 @@ class HttpSettings(SettingsSection):
     max_keepalive_connections: int = Field(default=100, ge=0)
     keepalive_expiry: float = Field(default=30.0, ge=0)
     trust_env: bool = True
-    user_agent: str = "oneringai/0.1"
+    user_agent: str = Field(
+        default="oneringai/0.1",
+        pattern=r"^[\x20-\x7e\t]*$",
+        description="printable ASCII (it is an HTTP header)",
+    )
     max_event_bytes: int = Field(
         default=8 * MIB, ge=1024, description="largest SSE event / NDJSON line accepted from a stream"
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -29,6 +30,9 @@ __all__ = ["McpServerSettings"]
 #: Environment variables whose values are registered as secrets (never printed).
 _SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|AUTH", re.IGNORECASE)
 _PREFIX = re.compile(r"^[A-Za-z0-9_.-]{0,32}$")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]+")
 
 
 class McpServerSettings(SettingsSection):
@@ -91,6 +95,33 @@ class McpServerSettings(SettingsSection):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL of the server's MCP endpoint")
+        if value is not None:  # else httpx fails at connect time (InvalidURL, OverflowError)
+            if _CONTROL_OR_SPACE.search(value):
+                raise ValueError("must be a URL without spaces or control characters")
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+            except ValueError as exc:
+                raise ValueError(f"is not a valid URL ({exc})") from None
+            if not parts.hostname:
+                raise ValueError("must name a host")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _http_headers(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"header name {name[:40]!r} is not an HTTP header name")
+            if not _HEADER_VALUE.fullmatch(text.get_secret_value() or " "):
+                raise ValueError(f"header {name!r} must be printable ASCII without line breaks")
+        return value
+
+    @field_validator("command", "args")
+    @classmethod
+    def _no_nul(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any("\x00" in part for part in value):
+            raise ValueError("may not contain NUL characters")
         return value
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
-from oneringai.infrastructure.providers._wire import json_validator
+from oneringai.infrastructure.providers._wire import TokenCount, json_validator
 
 __all__ = ["AnthropicBlock", "AnthropicUsage", "parse_anthropic_event", "parse_anthropic_message"]
 
@@ -26,10 +26,10 @@ class AnthropicBlock(TypedDict, total=False):
 
 
 class AnthropicUsage(TypedDict, total=False):
-    input_tokens: int | None
-    output_tokens: int | None
-    cache_read_input_tokens: int | None
-    cache_creation_input_tokens: int | None
+    input_tokens: TokenCount | None
+    output_tokens: TokenCount | None
+    cache_read_input_tokens: TokenCount | None
+    cache_creation_input_tokens: TokenCount | None
 
 
 class AnthropicMessage(TypedDict, total=False):

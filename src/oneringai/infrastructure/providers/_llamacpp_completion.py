@@ -98,6 +98,8 @@ class _Provider(Protocol):
 
     def max_event_bytes(self) -> int: ...
 
+    def max_response_bytes(self) -> int: ...
+
     def guard(self, items: AsyncIterator[T], model: str | None) -> AsyncIterator[T]: ...
 
     async def request_bytes(
@@ -163,7 +165,7 @@ class CompletionCalls:
         yield ResponseCreatedEvent(response_id="", model=options.model)
         usage = Usage()
         for attempt in range(_ATTEMPTS):
-            assembler = StreamAssembler(options.model)
+            assembler = StreamAssembler(options.model, max_chars=self.max_response_bytes(), provider=self.name)
             held: list[str] = []  # text not shown yet: it may still be an echo of the question
             flowing = False
             async for piece in self._stream_pieces(options, attempt, assembler):

@@ -6,7 +6,7 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
-from oneringai.infrastructure.providers._wire import json_validator
+from oneringai.infrastructure.providers._wire import TokenCount, json_validator
 
 __all__ = ["OllamaChat", "OllamaMessage", "parse_ollama_chat", "parse_ollama_tags"]
 
@@ -33,8 +33,8 @@ class OllamaChat(TypedDict, total=False):
     message: OllamaMessage | None
     done: bool | None
     done_reason: str | None
-    prompt_eval_count: int | None
-    eval_count: int | None
+    prompt_eval_count: TokenCount | None
+    eval_count: TokenCount | None
     error: Any
 
 

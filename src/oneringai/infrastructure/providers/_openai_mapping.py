@@ -17,10 +17,12 @@ from oneringai.domain.content import (
 )
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
+from oneringai.domain.tools import MAX_ARGUMENT_DEPTH
 from oneringai.infrastructure.providers._openai_wire import ChatCompletion, ChatPart, ChatUsage
 
 __all__ = [
     "STOP_REASONS",
+    "arguments_object",
     "arguments_text",
     "build_chat_request",
     "message_text",
@@ -38,9 +40,19 @@ STOP_REASONS = {
 }
 
 
+def _json_text(value: Any) -> str:
+    """Any value a caller put in a tool result as JSON text: objects JSON cannot hold become their
+    ``str``; a cycle or a structure nested past the interpreter's recursion limit becomes a note,
+    never a ``TypeError``/``ValueError``/``RecursionError`` before the request is sent."""
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return f"<{type(value).__name__} that cannot be written as JSON>"
+
+
 def tool_result_text(part: ToolResultContent) -> str:
     content = part.content
-    text = content if isinstance(content, str) else json.dumps(content)
+    text = content if isinstance(content, str) else _json_text(content)
     if part.error and not text:
         text = json.dumps({"error": part.error})
     return text
@@ -156,6 +168,30 @@ def message_text(content: str | list[ChatPart] | None) -> str:
     if isinstance(content, str):
         return content
     return "".join(part.get("text") or "" for part in content)
+
+
+def _nesting(value: Any) -> int:
+    """Depth of arrays/objects, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def arguments_object(text: str) -> dict[str, Any] | None:
+    """A tool call's JSON-string arguments as the object Anthropic and Ollama want in history;
+    None when they are not a JSON object nested at most ``MAX_ARGUMENT_DEPTH`` levels (a model's
+    ``[[[[…`` thousands deep must not raise ``RecursionError`` when the next turn is built)."""
+    try:
+        value = json.loads(text or "{}")
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict) or _nesting(value) > MAX_ARGUMENT_DEPTH:
+        return None
+    return value
 
 
 def arguments_text(arguments: Any) -> str:

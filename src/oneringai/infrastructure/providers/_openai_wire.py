@@ -11,7 +11,7 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
-from oneringai.infrastructure.providers._wire import json_validator, lazy_json_validator
+from oneringai.infrastructure.providers._wire import TokenCount, json_validator, lazy_json_validator
 
 __all__ = ["ChatCompletion", "ChatUsage", "parse_chat", "parse_images", "parse_models"]
 
@@ -47,9 +47,9 @@ class ChatChoice(TypedDict, total=False):
 
 
 class ChatUsage(TypedDict, total=False):
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    total_tokens: int | None
+    prompt_tokens: TokenCount | None
+    completion_tokens: TokenCount | None
+    total_tokens: TokenCount | None
 
 
 class ChatCompletion(TypedDict, total=False):
@@ -79,7 +79,7 @@ class _Image(TypedDict, total=False):
 
 class _Images(TypedDict):
     data: list[_Image]
-    created: NotRequired[int | None]
+    created: NotRequired[TokenCount | None]  # seconds since the epoch, bounded the same way
 
 
 parse_chat = json_validator(ChatCompletion)

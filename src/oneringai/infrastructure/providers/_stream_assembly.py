@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from oneringai.domain.content import Message, MessageRole, OutputTextContent, ToolUseContent
+from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.events import (
     OutputTextDeltaEvent,
     ResponseCompleteEvent,
@@ -16,8 +17,7 @@ from oneringai.domain.events import (
 )
 from oneringai.domain.response import LLMResponse, Usage
 
-__all__ = ["StreamAssembler", "text_event", "text_event_validator"]
-
+__all__ = ["DEFAULT_MAX_CHARS", "StreamAssembler", "text_event", "text_event_validator"]
 
 
 # Validating a dict through the model's core validator is still full validation, at less than half
@@ -40,8 +40,13 @@ class _PendingCall:
     arguments: list[str] = field(default_factory=list)
 
 
+#: What one streamed answer may hold (text, tool names and arguments), in characters, when the
+#: provider passes no limit: the default of ``http.max_response_bytes``.
+DEFAULT_MAX_CHARS = 64 * 1024 * 1024
+
+
 class StreamAssembler:
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, max_chars: int = DEFAULT_MAX_CHARS, provider: str | None = None) -> None:
         self.model = model
         self.response_id = ""
         self.text: list[str] = []
@@ -49,8 +54,22 @@ class StreamAssembler:
         self.usage = Usage()
         self.raw_stop_reason: str | None = None
         self.stop_reason: str | None = None
+        # Every event is bounded (max_event_bytes), but an endless stream of them is not: what
+        # is kept for the final response is, like a body (max_response_bytes).
+        self._room = max_chars
+        self._max_chars = max_chars
+        self._provider = provider
+
+    def too_long(self) -> ProviderResponseError:
+        return ProviderResponseError(
+            f"streamed answer longer than {self._max_chars} characters (http.max_response_bytes)",
+            provider=self._provider, model=self.model,
+        )
 
     def text_delta(self, delta: str) -> OutputTextDeltaEvent:
+        self._room -= len(delta)
+        if self._room < 0:
+            raise self.too_long()
         self.text.append(delta)
         return OutputTextDeltaEvent.__pydantic_validator__.validate_python({"delta": delta})  # type: ignore[no-any-return]
 
@@ -58,10 +77,16 @@ class StreamAssembler:
         return index in self.calls
 
     def tool_call_start(self, index: int, call_id: str, name: str) -> ToolCallStartEvent:
+        self._room -= len(call_id) + len(name) + 16  # a call costs memory even with no arguments
+        if self._room < 0:
+            raise self.too_long()
         self.calls[index] = _PendingCall(id=call_id, name=name, index=index)
         return ToolCallStartEvent(tool_call_id=call_id, tool_name=name, index=index)
 
     def tool_call_arguments(self, index: int, delta: str) -> ToolCallArgumentsDeltaEvent:
+        self._room -= len(delta)
+        if self._room < 0:
+            raise self.too_long()
         call = self.calls[index]
         call.arguments.append(delta)
         fields = {"tool_call_id": call.id, "delta": delta, "index": index}

@@ -12,15 +12,19 @@ is refused, never half-read.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from oneringai.domain.errors import ProviderResponseError
 
-__all__ = ["json_validator", "lazy_json_validator", "shape_error", "validate_shape"]
+__all__ = ["TokenCount", "json_validator", "lazy_json_validator", "shape_error", "validate_shape"]
 
 T = TypeVar("T")
+
+#: A usage count as a vendor reports it: a negative count or one of 400 digits is no count
+#: (it would make a negative cost, or an ``OverflowError`` where cost multiplies it by a price).
+TokenCount = Annotated[int, Field(ge=0, le=2**53)]
 
 
 def json_validator(shape: Any) -> Callable[[bytes | str], Any]:

@@ -28,7 +28,7 @@ from oneringai.infrastructure.providers._anthropic_wire import (
     parse_anthropic_message,
 )
 from oneringai.infrastructure.providers._http_calls import HttpCalls
-from oneringai.infrastructure.providers._openai_mapping import tool_result_text
+from oneringai.infrastructure.providers._openai_mapping import arguments_object, tool_result_text
 from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
 from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
@@ -107,10 +107,8 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                 elif isinstance(part, InputImageContent):
                     blocks.append(_image_block(part))
                 elif isinstance(part, ToolUseContent):
-                    try:
-                        arguments = json.loads(part.arguments or "{}")
-                    except ValueError:
-                        arguments = {"_raw": part.arguments}
+                    parsed = arguments_object(part.arguments)
+                    arguments = parsed if parsed is not None else {"_raw": part.arguments}
                     blocks.append({"type": "tool_use", "id": part.id, "name": part.name, "input": arguments})
                 elif isinstance(part, ToolResultContent):
                     block: dict[str, Any] = {
@@ -223,7 +221,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
-        assembler = StreamAssembler(model)
+        assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
         input_usage = Usage()
         stopped = False
         block_to_call: dict[int, int] = {}

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from oneringai.domain.redaction import redact
 
 __all__ = [
     "AnthropicProviderConfig",
@@ -48,19 +51,67 @@ class ProviderConfig(BaseModel):
     default_model: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
 
+    # Checked here, not at the first request: a CR/LF, NUL or non-ASCII character in a header
+    # or a URL fails deep in the HTTP client (a raw UnicodeEncodeError or yarl InvalidURL, or a
+    # "malformed response" that blames the server) — or, with a lenient client, injects a header.
+    @field_validator("api_key", mode="after")
+    @classmethod
+    def _key_fits_a_header(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _HEADER_VALUE.fullmatch(value.get_secret_value() or " "):
+            raise ValueError("must be printable ASCII without line breaks (it travels in an HTTP header)")
+        return value
+
+    @field_validator("headers", mode="after")
+    @classmethod
+    def _headers_are_http_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"header name {name[:40]!r} is not an HTTP header name")
+            if not _HEADER_VALUE.fullmatch(text or " "):
+                raise ValueError(f"header {name!r} must be printable ASCII without line breaks")
+        return value
+
+    @field_validator("base_url", mode="after")
+    @classmethod
+    def _url_is_a_url(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        if not _URL_TEXT.fullmatch(value):
+            raise ValueError("must be a URL without spaces or control characters")
+        if "://" in value:
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+            except ValueError as exc:
+                raise ValueError(f"is not a valid URL ({exc})") from None
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Never show credential headers or URL userinfo (``api_key`` is a ``SecretStr``)."""
         for name, value in super().__repr_args__():
             if name == "headers" and isinstance(value, dict):
                 value = {k: "**********" if _CREDENTIAL_HEADER.search(k) else v for k, v in value.items()}
             elif name == "base_url" and isinstance(value, str):
-                value = _USERINFO.sub(r"\1", value)
+                value = redact(_USERINFO.sub(r"\1", value))  # and ?api_key=… query values
             yield name, value
 
 
 #: Header names whose values are credentials (their values are registered as secrets too).
 _CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@]*@")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]+")
+#: Any character but whitespace and controls (a host may be an IDN, so not ASCII only).
+_URL_TEXT = re.compile(r"[^\x00-\x20\x7f]+")
+
+
+def _header_text(value: str | None) -> str | None:
+    """``value`` when it can travel as an HTTP header value (these fields do)."""
+    if value and not _HEADER_VALUE.fullmatch(value):
+        raise ValueError("must be printable ASCII without line breaks (it travels in an HTTP header)")
+    return value
 
 
 class _StrictProviderConfig(ProviderConfig):
@@ -74,6 +125,11 @@ class OpenAIProviderConfig(_StrictProviderConfig):
     project: str | None = None
     requires_api_key: bool | None = None
 
+    @field_validator("organization", "project", mode="after")
+    @classmethod
+    def _fits_a_header(cls, value: str | None) -> str | None:
+        return _header_text(value)
+
 
 class OllamaProviderConfig(_StrictProviderConfig):
     kind: Literal["ollama"] = "ollama"
@@ -86,6 +142,11 @@ class AnthropicProviderConfig(_StrictProviderConfig):
     kind: Literal["anthropic"] = "anthropic"
     base_url: str | None = "https://api.anthropic.com"
     api_version: str = "2023-06-01"
+
+    @field_validator("api_version", mode="after")
+    @classmethod
+    def _fits_a_header(cls, value: str) -> str:
+        return _header_text(value) or value
     default_max_tokens: int = Field(default=4096, gt=0)
 
 

@@ -38,7 +38,7 @@ from oneringai.infrastructure.providers._ollama_wire import (
     parse_ollama_chat,
     parse_ollama_tags,
 )
-from oneringai.infrastructure.providers._openai_mapping import tool_result_text
+from oneringai.infrastructure.providers._openai_mapping import arguments_object, tool_result_text
 from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
 from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider
@@ -142,10 +142,7 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                     images.append(await self._images(part))
                 elif isinstance(part, ToolUseContent):
                     names[part.id] = part.name
-                    try:
-                        arguments = json.loads(part.arguments or "{}")
-                    except ValueError:
-                        arguments = {}
+                    arguments = arguments_object(part.arguments) or {}
                     calls.append({"function": {"name": part.name, "arguments": arguments}})
                 elif isinstance(part, ToolResultContent):
                     tool_message = {"role": "tool", "content": tool_result_text(part)}
@@ -255,7 +252,7 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
-        assembler = StreamAssembler(model)
+        assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
         done = False
         parse = parse_ollama_chat
         async with self.open_stream(
@@ -292,6 +289,9 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                         assembler.stop_reason = _STOP.get(raw_reason or "stop", raw_reason)
                         assembler.usage = self._usage(data)
                         assembler.model = data.get("model") or model
+                        break  # the final message: what a server sends after it is not this answer
+                if done:
+                    break
         if not done:
             raise ProviderUnavailableError(
                 "stream ended before the final done message", provider=self.name, model=model

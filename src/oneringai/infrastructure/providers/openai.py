@@ -116,7 +116,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
-        assembler = StreamAssembler(model)
+        assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
         done = False
         async with self.open_stream(
             self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
@@ -125,6 +125,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             parse = parse_chat
             text_parts = assembler.text  # the text deltas, joined once by ``finish``
             text_event = text_event_validator()
+            room = self.max_response_bytes()  # the text kept for the final response is bounded, inline
             batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
             async for ready in self.guard(batches, model):
                 for data in ready:
@@ -151,6 +152,9 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                                 if text:
                                     if type(text) is not str:
                                         text = message_text(text)
+                                    room -= len(text)
+                                    if room < 0:
+                                        raise assembler.too_long()
                                     text_parts.append(text)
                                     yield text_event({"delta": text})
                                 calls = delta.get("tool_calls")

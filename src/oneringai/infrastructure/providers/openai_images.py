@@ -3,9 +3,12 @@ boundary (``_openai_wire``), so a wrong shape is a ``ProviderResponseError``."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, ClassVar
 
 from oneringai.domain.capabilities import ProviderCapabilities
+from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.images import GeneratedImage, ImageGenerateOptions, ImageResponse
 from oneringai.domain.interfaces import IImageProvider
 from oneringai.infrastructure.providers._http_calls import HttpCalls
@@ -42,8 +45,30 @@ class OpenAIImageProvider(HttpCalls, BaseProvider, IImageProvider):
         headers = {**self.config.headers, "authorization": f"Bearer {self.get_api_key()}"}
         raw = await self.request_bytes("POST", self._url, model=options.model, headers=headers, body=body)
         data = validate_shape(parse_images, raw, provider=self.name, model=options.model, what="response body")
+        for index, item in enumerate(data["data"]):
+            problem = _image_problem(item.get("url"), item.get("b64_json"))
+            if problem is not None:
+                raise ProviderResponseError(
+                    f"unexpected response body from the provider: data.{index}: {problem}",
+                    provider=self.name, model=options.model,
+                )
         return ImageResponse(
             created=data.get("created") or 0,
             model=options.model,
             data=[GeneratedImage(**item) for item in data["data"]],
         )
+
+
+def _image_problem(url: str | None, b64: str | None) -> str | None:
+    """Why an image entry is no image (None when it is one): a caller must be able to fetch
+    its URL or decode its bytes without a ``binascii.Error`` of their own."""
+    if b64:
+        try:
+            base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError):
+            return "b64_json is not base64"
+        return None
+    if url:
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        return None if scheme in ("http", "https", "data") else "url is not an http(s) or data: URL"
+    return "neither url nor b64_json"

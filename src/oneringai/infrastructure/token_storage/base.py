@@ -43,6 +43,8 @@ Record = tuple[str, float | None]  # envelope, expires_at (epoch seconds) or Non
 
 logger = get_logger("oneringai.token_storage")
 
+#: Re-reads of a record that changes while ``rotate_key`` re-encrypts it.
+_ROTATE_ATTEMPTS = 5
 #: A record larger than this is not ours (ours are a few KiB); reading stops there.
 MAX_RECORD_BYTES = 1024 * 1024
 
@@ -201,15 +203,30 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
         return None if record is None else record[0]
 
     async def rotate_key(self, key: str) -> bool:
-        """Re-encrypt one record with the newest key; False when it already uses it."""
-        record = await self._get(key)
-        if record is None:
+        """Re-encrypt one record with the newest key; False when it already uses it.
+
+        The new envelope replaces the record only if it is still the one read: a token a
+        refresh wrote meanwhile is never overwritten by the re-encrypted older one."""
+        for _ in range(_ROTATE_ATTEMPTS):
+            record = await self._get(key)
+            if record is None:
+                return False
+            envelope, expires_at = record
+            if KeyRing.key_id_of(envelope) == self.key_ring.current_key_id:
+                return False
+            token = self._open(key, envelope)
+            if await self._replace(key, envelope, self.key_ring.seal_token(key, token), expires_at):
+                return True
+        raise TokenStorageError(f"record for {key!r} kept changing while it was re-encrypted; try again")
+
+    async def _replace(self, key: str, expected: str, envelope: str, expires_at: float | None) -> bool:
+        """Write ``envelope`` only if the record still holds ``expected``; False otherwise.
+        Built-in stores do this atomically; this default (for custom stores) checks first,
+        which narrows the window without closing it."""
+        current = await self._get(key)
+        if current is None or current[0] != expected:
             return False
-        envelope, expires_at = record
-        if KeyRing.key_id_of(envelope) == self.key_ring.current_key_id:
-            return False
-        token = self._open(key, envelope)
-        await self._put(key, self.key_ring.seal_token(key, token), expires_at)
+        await self._put(key, envelope, expires_at)
         return True
 
     async def cleanup_expired(self) -> int:
@@ -221,10 +238,19 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
                 record = await self._get(key)
             except TokenDecryptionError:
                 continue  # never delete what cannot be read: someone must look at it
-            if record is not None and record[1] is not None and record[1] <= now:
-                await self._delete(key)
+            expired = record is not None and record[1] is not None and record[1] <= now
+            # only the record read: never a token a refresh wrote since
+            if expired and record is not None and await self._delete_if(key, record[0]):
                 removed += 1
         return removed
+
+    async def _delete_if(self, key: str, expected: str) -> bool:
+        """Delete the record only if it still holds ``expected`` (see ``_replace``)."""
+        current = await self._get(key)
+        if current is None or current[0] != expected:
+            return False
+        await self._delete(key)
+        return True
 
     @staticmethod
     def _skip_foreign(backend: str, name: str, why: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field, SecretStr
+import re
+from urllib.parse import urlsplit
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from oneringai.domain._base import SettingsSection
 
@@ -14,8 +17,29 @@ __all__ = [
 ]
 
 
+def _checked_url(value: str, schemes: tuple[str, ...]) -> None:
+    """Raises ``ValueError`` (without the URL: it may hold a password) when a client library
+    would refuse ``value`` at first use — as its own raw ``ValueError``."""
+    if re.search(r"[\x00-\x20\x7f]", value):
+        raise ValueError("must be a URL without spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in schemes:
+        raise ValueError(f"must start with {' or '.join(s + '://' for s in schemes)}")
+
+
 class FileStorageSettings(SettingsSection):
     directory: str = "~/.local/share/oneringai/tokens"
+
+    @field_validator("directory")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("may not contain NUL characters")
+        return value
 
 
 class PostgresStorageSettings(SettingsSection):
@@ -40,7 +64,27 @@ class AwsSecretsManagerStorageSettings(SettingsSection):
     tags: dict[str, str] = Field(default_factory=dict)
     max_attempts: int = Field(default=5, ge=1)
 
+    @field_validator("region")
+    @classmethod
+    def _a_region(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?", value):
+            raise ValueError("must be an AWS region name such as us-east-1")
+        return value
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _an_endpoint(cls, value: str | None) -> str | None:
+        if value is not None:
+            _checked_url(value, ("http", "https"))
+        return value
+
 
 class RedisStorageSettings(SettingsSection):
     url: SecretStr = SecretStr("redis://localhost:6379/0")
     prefix: str = "oneringai:tokens:"
+
+    @field_validator("url")
+    @classmethod
+    def _a_redis_url(cls, value: SecretStr) -> SecretStr:
+        _checked_url(value.get_secret_value(), ("redis", "rediss", "unix"))
+        return value

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -88,18 +90,37 @@ def _write_temp(directory: Path, prefix: str, payload: bytes) -> str:
     return tmp
 
 
+#: Larger than any key file we write (44 bytes of base64): a bigger ``.key`` is not read on.
+_MAX_KEY_FILE_BYTES = 4096
+
+
+def _read_small(path: Path) -> bytes:
+    """``path``'s bytes when it is a regular file (a FIFO, a device or a 1 GB file planted as
+    ``.key`` would block or fill memory); more than ``_MAX_KEY_FILE_BYTES`` is cut there (and
+    then fails to parse as a key)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.set_blocking(fd, True)
+        return handle.read(_MAX_KEY_FILE_BYTES + 1)
+
+
 def create_once(path: Path, make: Callable[[], bytes]) -> bytes:
     """The content of ``path``, creating it with ``make()`` if absent — atomically across
     threads and processes: under a ``flock`` on ``<path>.lock`` the content goes to a temp
     file, is fsynced and ``link``-ed into place, so no reader ever sees a partial file.
     Temp files of killed creators are removed here (under the lock: none is live)."""
     with contextlib.suppress(FileNotFoundError):
-        return path.read_bytes()
+        return _read_small(path)
     directory = path.parent
     with _flock(directory / f"{path.name}.lock"):
         _remove_temps(directory, f"{path.name}{_TMP}")
         with contextlib.suppress(FileNotFoundError):
-            return path.read_bytes()
+            return _read_small(path)
         tmp = _write_temp(directory, f"{path.name}{_TMP}", make())
         try:
             os.link(tmp, path)
@@ -108,7 +129,7 @@ def create_once(path: Path, make: Callable[[], bytes]) -> bytes:
         finally:
             os.unlink(tmp)
         _fsync_dir(directory)
-        return path.read_bytes()
+        return _read_small(path)
 
 
 def _remove_temps(directory: Path, prefix: str) -> int:
@@ -125,7 +146,7 @@ def read_local_key(directory: Path) -> bytes | None:
     naming the file, and how to recover, when it is empty or corrupt."""
     path = directory / LOCAL_KEY_FILE
     try:
-        raw = path.read_bytes()
+        raw = _read_small(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -162,7 +183,13 @@ def load_or_create_key_file(directory: Path) -> KeyRing:
     """
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / LOCAL_KEY_FILE
-    raw = create_once(path, lambda: generate_key().encode())
+    try:
+        raw = create_once(path, lambda: generate_key().encode())
+    except OSError as exc:  # a directory, FIFO or device where the key should be
+        raise ConfigError(
+            f"cannot read the local token key {path}: {exc.strerror}. Restore the key file, or delete "
+            "it only if no token was stored yet"
+        ) from None
     return KeyRing([_parse_local_key(path, raw)])
 
 
@@ -256,10 +283,15 @@ class FileTokenStorage(EncryptedTokenStorage):
             logger.info("file token storage: removed %d temp file(s) left by interrupted writes", removed)
         return removed
 
-    def _write(self, key: str, envelope: str, expires_at: float | None) -> None:
+    def _write(self, key: str, envelope: str, expires_at: float | None, *, expected: str | None = None) -> bool:
+        """Writes the record (under its lock); with ``expected``, only if it still holds that."""
         digest = self._hash(key)
         payload = dump_record(key, envelope, expires_at).encode()
         with _flock(self._record_lock(digest)):
+            if expected is not None:
+                current = self._read(key)
+                if current is None or current[0] != expected:
+                    return False
             tmp = _write_temp(self.directory, f"{_TMP}{digest}-", payload)
             try:
                 os.replace(tmp, self.directory / f"{digest}.json")
@@ -268,10 +300,18 @@ class FileTokenStorage(EncryptedTokenStorage):
                     os.unlink(tmp)
                 raise
         _fsync_dir(self.directory)
+        return True
+
+    async def _replace(self, key: str, expected: str, envelope: str, expires_at: float | None) -> bool:
+        return await asyncio.to_thread(self._write, key, envelope, expires_at, expected=expected)
 
     def _read_raw(self, path: Path) -> bytes | None:
         try:
-            with path.open("rb") as handle:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the read
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return b"\x00not a regular file"  # a directory, FIFO or device: not a record
+                os.set_blocking(fd, True)
                 return handle.read(MAX_RECORD_BYTES + 1)
         except FileNotFoundError:
             return None
@@ -287,10 +327,20 @@ class FileTokenStorage(EncryptedTokenStorage):
             return None
         return parse_record(raw, key, backend="file", where=f"token file {path.name}")
 
-    def _remove(self, key: str) -> None:
+    def _remove(self, key: str, *, expected: str | None = None) -> bool:
+        """Removes the record (under its lock); with ``expected``, only if it still holds that."""
         digest = self._hash(key)
-        with _flock(self._record_lock(digest)), contextlib.suppress(FileNotFoundError):
-            (self.directory / f"{digest}.json").unlink()
+        with _flock(self._record_lock(digest)):
+            if expected is not None:
+                current = self._read(key)
+                if current is None or current[0] != expected:
+                    return False
+            with contextlib.suppress(FileNotFoundError):
+                (self.directory / f"{digest}.json").unlink()
+        return True
+
+    async def _delete_if(self, key: str, expected: str) -> bool:
+        return await asyncio.to_thread(self._remove, key, expected=expected)
 
     def _keys(self, prefix: str) -> list[str]:
         keys = []

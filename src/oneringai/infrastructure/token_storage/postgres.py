@@ -124,6 +124,15 @@ class PostgresTokenStorage(EncryptedTokenStorage):
                 key, envelope, KeyRing.key_id_of(envelope) or "", expires_at,
             )
 
+    async def _replace(self, key: str, expected: str, envelope: str, expires_at: float | None) -> bool:
+        async with self._errors():
+            result = await self.pool.execute(
+                f"UPDATE {self.table} SET envelope = $3, key_id = $4, updated_at = now() "
+                "WHERE key = $1 AND envelope = $2",
+                key, expected, envelope, KeyRing.key_id_of(envelope) or "",
+            )
+        return bool(result.endswith(" 1"))
+
     async def _get(self, key: str) -> Record | None:
         async with self._errors():
             row = await self._db().fetchrow(

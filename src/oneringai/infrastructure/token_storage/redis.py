@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 
 __all__ = ["LOCK_NAMESPACE", "RedisTokenStorage", "open_redis_storage"]
 
+#: Compare-and-set of one record, keeping its expiry (``rotate_key`` must not overwrite a token
+#: written since it read the record).
+_REPLACE_IF = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 else return 0 end"
+)
+
 LOCK_NAMESPACE = "oneringai:locks:"
 _BATCH = 500
 
@@ -77,6 +84,11 @@ class RedisTokenStorage(EncryptedTokenStorage):
                 await self.client.delete(name)
             else:
                 await self.client.set(name, envelope, pxat=int(expires_at * 1000))
+
+    async def _replace(self, key: str, expected: str, envelope: str, expires_at: float | None) -> bool:
+        async with self._errors():
+            replaced = await self.client.eval(_REPLACE_IF, 1, self._name(key), expected, envelope)
+        return bool(replaced)
 
     async def _get(self, key: str) -> Record | None:
         name = self._name(key)

@@ -13,6 +13,7 @@ from typing import Any
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.redaction import get_logger
+from oneringai.domain.redaction import redact as scrub
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import AuditExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
@@ -44,6 +45,8 @@ class _Redactor:
             return {k: "[REDACTED]" if self.is_secret(str(k)) else self(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self(v) for v in value]
+        if isinstance(value, str):  # a known secret or credential shape under an ordinary key
+            return scrub(value)
         return value
 
 
@@ -83,7 +86,8 @@ class AuditingToolExecutor(WrapperToolExecutor):
             "duration_ms": round(duration * 1000, 3),
             "outcome": "error" if result.is_error else "ok",
             "error_code": result.metadata.get("code") if result.is_error else None,
-            "error": result.error,
+            # the Postgres sink and on_record get no logging filter: scrub here
+            "error": scrub(result.error) if result.error else result.error,
         }
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
