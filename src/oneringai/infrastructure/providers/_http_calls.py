@@ -16,6 +16,7 @@ Bounded whatever the server does:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -33,6 +34,8 @@ __all__ = ["HttpCalls", "is_no_response_disconnect"]
 
 T = TypeVar("T")
 StreamFormat = Literal["sse", "ndjson"]
+#: How long a finished stream's connection may take to end before it is dropped instead of pooled.
+END_DRAIN_SECONDS = 1.0
 
 
 def is_no_response_disconnect(error: BaseException) -> bool:
@@ -282,6 +285,21 @@ class HttpCalls:
             raise
         except Exception as exc:
             raise self.map_error(as_httpx_error(exc), model=model, url=url) from _cause(exc, self)
+
+    @staticmethod
+    async def drain_after_end(chunks: AsyncIterator[bytes]) -> None:
+        """Read what follows a stream's end marker (``[DONE]``, ``message_stop``) so the
+        connection can go back to the pool — for at most ``END_DRAIN_SECONDS`` and
+        ``ERROR_BODY_BYTES``: the answer is complete, so a server that holds the connection open
+        after it, or keeps sending, only costs that connection (dropped on close), never the
+        answer (it was a ``ProviderTimeoutError`` once the idle timeout fired)."""
+        size = 0
+        with contextlib.suppress(TimeoutError, ProviderError):  # the connection is dropped on close
+            async with asyncio.timeout(END_DRAIN_SECONDS):
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > ERROR_BODY_BYTES:
+                        return
 
     def guard(self: Any, items: AsyncIterator[T], model: str | None) -> AsyncIterator[T]:
         """``items`` (events or batches of them) bounded by the stream idle and total timeouts."""

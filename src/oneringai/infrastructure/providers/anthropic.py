@@ -230,7 +230,8 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
             self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
         ) as chunks:
             batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
-            async for ready in self.guard(batches, model):
+            guarded = self.guard(batches, model)
+            async for ready in guarded:
                 for raw in ready:
                     try:
                         data = parse(raw)
@@ -281,11 +282,17 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                         )
                     elif kind == "message_stop":
                         stopped = True
+                        break
                     elif kind == "error" or (kind is None and data.get("error") is not None):
                         # no status mid-stream: the error's own type decides (overloaded_error → unavailable)
                         raise ProviderErrorMapper.map_error(
                             {"error": data.get("error")}, self.name, model=model, secrets=self._secrets()
                         )
+                if stopped:
+                    break
+            await guarded.aclose()  # type: ignore[attr-defined]
+            if stopped:  # the answer is whole; what follows may only return the connection to the pool
+                await self.drain_after_end(chunks)
         if not stopped:
             raise ProviderUnavailableError(
                 "stream ended before message_stop", provider=self.name, model=model

@@ -127,11 +127,12 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             text_event = text_event_validator()
             room = self.max_response_bytes()  # the text kept for the final response is bounded, inline
             batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
-            async for ready in self.guard(batches, model):
+            guarded = self.guard(batches, model)
+            async for ready in guarded:
                 for data in ready:
                     if data == b"[DONE]":
                         done = True
-                        continue  # keep reading to the end so the connection goes back to the pool
+                        break
                     try:
                         chunk = parse(data)
                     except ValidationError as exc:
@@ -170,6 +171,11 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                     usage = chunk.get("usage")
                     if usage:
                         assembler.usage = parse_usage(usage)
+                if done:
+                    break
+            await guarded.aclose()  # type: ignore[attr-defined]
+            if done:  # the answer is whole; what follows may only return the connection to the pool
+                await self.drain_after_end(chunks)
         if not done and assembler.raw_stop_reason is None:
             raise ProviderUnavailableError(
                 "stream ended before completion (no finish_reason and no [DONE])",
