@@ -4,6 +4,7 @@ Run as ``python fake_llama_server.py --model FILE --host H --port P ...`` (the a
 managed provider passes). The model file decides the behaviour, so one script covers every case:
 
 * ``fail``: prints llama.cpp-style log lines and exits 1 (a model it cannot load);
+* ``crash``: prints a log line and dies of SIGILL (a binary built for another CPU);
 * ``echo``: the first completion says the question back, the next ones answer;
 * anything else: answers ``" Fine, thanks.<end_of_turn>"`` (a template token to strip).
 
@@ -30,6 +31,12 @@ def main() -> int:
     model = Path(args.model)
     behaviour = model.read_text().strip()
     print("0.00.000.100 I main: loading model", flush=True)
+    if behaviour == "crash":
+        print("0.00.030.000 I load_tensors: CPU_REPACK model buffer size", flush=True)
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGILL)
     if behaviour == "fail":
         print(f"0.00.020.540 E cmn  common_init_: failed to load model '{model}'", flush=True)
         print("0.00.020.991 E srv  llama_server: exiting due to model loading error", flush=True)

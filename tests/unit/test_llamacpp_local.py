@@ -165,8 +165,21 @@ async def test_a_failing_server_says_what_failed_and_keeps_its_log(tmp_path, bin
     assert "0.00.020" not in message and "base_url" not in message and "provider=mine" in message
     log = Path(message.split("full log: ")[1].split(")")[0])
     assert log.is_file() and "exiting due to model loading error" in log.read_text()
+    await provider.destroy()  # what `async with` and the CLI do next: the named log must survive it
+    assert log.is_file()
     log.unlink()
+
+
+async def test_a_crashed_server_is_named_by_its_signal_with_what_to_do(tmp_path, binary):
+    provider = _provider(_model(tmp_path, "crash"), binary)
+    with pytest.raises(ProviderUnavailableError) as caught:
+        await provider.generate(TextGenerateOptions(model="tiny-model", input="Hi"))
     await provider.destroy()
+    message = str(caught.value)
+    assert "killed by SIGILL while starting" in message, message
+    assert "scripts/install_local.py" in message and "--no-repack" in message
+    assert "CPU_REPACK" in message  # the log's last words, as for any failed start
+    Path(message.split("full log: ")[1].split(")")[0]).unlink()
 
 
 async def test_a_clean_stop_leaves_no_log(tmp_path, binary):

@@ -218,8 +218,9 @@ class LlamaCppServer:
                 assert self.process is not None
                 if self.process.poll() is not None:
                     raise ProviderUnavailableError(
-                        f"llama-server exited with code {self.process.returncode} while starting: "
-                        f"{_summary(self.log_tail(60))} (full log: {self.log_path})",
+                        f"llama-server {_how_it_ended(self.process.returncode)} while starting: "
+                        f"{_summary(self.log_tail(60))} (full log: {self.log_path})"
+                        f"{_crash_advice(self.process.returncode, self.config_path)}",
                         provider=self.provider, is_retryable=False,
                     )
                 with contextlib.suppress(httpx.HTTPError):
@@ -254,8 +255,32 @@ class LlamaCppServer:
             if not keep_log:
                 with contextlib.suppress(OSError):
                     self.log_path.unlink()
+            self.log_path = None  # a kept log is the user's now: a later stop (destroy) leaves it
 
     def __del__(self) -> None:
         process: Any = getattr(self, "process", None)
         if process is not None and process.poll() is None:
             process.kill()
+
+
+_CRASHES = (signal.SIGILL, signal.SIGSEGV, signal.SIGBUS)
+
+
+def _how_it_ended(returncode: int | None) -> str:
+    """An exit code as a reader needs it: a negative one is the signal that killed the server."""
+    if returncode is None or returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        return f"was killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"was killed by signal {-returncode}"
+
+
+def _crash_advice(returncode: int | None, config_path: str) -> str:
+    """SIGILL/SIGSEGV/SIGBUS at start are, in practice, a binary built for another CPU."""
+    if returncode is None or -returncode not in _CRASHES:
+        return ""
+    return (
+        "; it crashed, usually a build for another CPU: reinstall with scripts/install_local.py "
+        f"(it compiles portable code), or add --no-repack to {config_path}.extra_args"
+    )
