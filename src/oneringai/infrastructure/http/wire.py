@@ -23,6 +23,8 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from oneringai.infrastructure.http.decoding import bounded_encodings, decode_bounded
+
 if TYPE_CHECKING:
     import aiohttp
     import httpx
@@ -207,17 +209,26 @@ class _HttpxResponse:
             return await response.aread()
         parts: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in self._decoded():
             size += len(chunk)
             if size > limit:
                 return None
             parts.append(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    def _decoded(self) -> AsyncIterator[bytes]:
+        """The decoded body; gzip/deflate decoded here a bounded step at a time (httpx decodes
+        a whole received chunk at once: a compression bomb's size is only seen afterwards)."""
+        response = self._response
+        encodings = bounded_encodings(response.headers)
+        if encodings is None:
+            return response.aiter_bytes()
+        return decode_bounded(response.aiter_raw(), encodings)
+
     async def read_prefix(self, limit: int) -> bytes:
         parts: list[bytes] = []
         size = 0
-        async for chunk in self._response.aiter_bytes():
+        async for chunk in self._decoded():
             parts.append(chunk)
             size += len(chunk)
             if size >= limit:
@@ -225,7 +236,7 @@ class _HttpxResponse:
         return b"".join(parts)[:limit]
 
     def chunks(self) -> AsyncIterator[bytes]:
-        return self._response.aiter_bytes()
+        return self._decoded()
 
     async def aclose(self) -> None:
         await self._response.aclose()
