@@ -326,6 +326,21 @@ class _HttpcoreResponse:
         await self._response.aclose()
 
 
+def _forget_other_loops(pool: Any) -> None:
+    """Forget the connections a previous event loop opened (a provider used from a second
+    ``asyncio.run``): sending on one fails with "Event loop is closed", once per stale
+    connection. Marked on the pool, which providers share, so only its first call in the new
+    loop does this; what a dead loop opened goes with it (and the GC)."""
+    loop = asyncio.get_running_loop()
+    seen = pool.__dict__.get("_oneringai_loop")
+    if seen is not None and seen() is loop:
+        return
+    if seen is not None:
+        pool._connections = []
+        pool._requests = []
+    pool._oneringai_loop = weakref.ref(loop)
+
+
 class HttpcoreWire:
     """Sends on the httpcore pool under a client ``build_http_client`` made with the httpx
     transport (no proxy mounted): the request httpx would send — its default headers, then
@@ -375,6 +390,7 @@ class HttpcoreWire:
 
         if self._client.is_closed:  # httpx's own refusal: its pool would reopen connections
             raise RuntimeError("Cannot send a request, as the client has been closed.")
+        _forget_other_loops(self._pool)
         target, host = self._target(url)
         raw = [(b"host", host), *self._headers(headers)]
         if content is not None:
