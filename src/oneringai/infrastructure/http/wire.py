@@ -258,7 +258,11 @@ class HttpxWire:
     ) -> WireResponse:
         client = self._client
         request = client.build_request(method, url, content=content, headers=headers, timeout=timeouts)
-        return _HttpxResponse(await client.send(request, stream=True))
+        try:
+            return _HttpxResponse(await client.send(request, stream=True))
+        except BaseException:
+            reap_unstarted(getattr(getattr(client, "_transport", None), "_pool", None))
+            raise
 
 
 def _httpcore_error(error: BaseException) -> BaseException:
@@ -324,6 +328,35 @@ class _HttpcoreResponse:
 
     async def aclose(self) -> None:
         await self._response.aclose()
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+def reap_unstarted(pool: Any) -> None:
+    """Drop the connections httpcore's pool created for a request that then left (cancelled, or
+    timed out, as its connection was assigned): they stay "CONNECTING" forever and count against
+    ``max_connections`` — a few cancelled callers and every later request waited for the pool
+    timeout (the old httpx path too). Such a connection is claimed by no queued request; the
+    queue is then served again."""
+    if type(pool).__name__ != "AsyncConnectionPool":
+        return
+    with contextlib.suppress(Exception):  # httpcore internals: best effort, never a new failure
+        claimed = {id(queued.connection) for queued in pool._requests if queued.connection is not None}
+        orphans = [
+            connection for connection in pool._connections
+            if type(connection).__name__ == "AsyncHTTPConnection" and id(connection) not in claimed
+            and connection._connection is None and not connection._connect_failed
+        ]
+        if not orphans:
+            return
+        for connection in orphans:
+            pool._connections.remove(connection)
+        closing = pool._assign_requests_to_connections()
+        if closing:
+            task = asyncio.get_running_loop().create_task(pool._close_connections(closing))
+            _CLOSING.add(task)
+            task.add_done_callback(_CLOSING.discard)
 
 
 def _forget_other_loops(pool: Any) -> None:
@@ -400,8 +433,11 @@ class HttpcoreWire:
         request = httpcore.Request(method, target, headers=raw, content=content or b"", extensions=timeouts)
         try:
             response = await self._pool.handle_async_request(request)
-        except Exception as exc:
-            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+        except BaseException as exc:
+            reap_unstarted(self._pool)
+            if isinstance(exc, Exception):
+                raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+            raise
         for name, _value in response.headers:
             if name.lower() == b"content-encoding":
                 import httpx
