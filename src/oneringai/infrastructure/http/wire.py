@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from oneringai.infrastructure.http.decoding import bounded_encodings, decode_bounded
+from oneringai.infrastructure.http.httpcore_pool import forget_other_loops, reap_unstarted
 
 if TYPE_CHECKING:
     import aiohttp
@@ -330,50 +331,6 @@ class _HttpcoreResponse:
         await self._response.aclose()
 
 
-_CLOSING: set[asyncio.Task[None]] = set()
-
-
-def reap_unstarted(pool: Any) -> None:
-    """Drop the connections httpcore's pool created for a request that then left (cancelled, or
-    timed out, as its connection was assigned): they stay "CONNECTING" forever and count against
-    ``max_connections`` — a few cancelled callers and every later request waited for the pool
-    timeout (the old httpx path too). Such a connection is claimed by no queued request; the
-    queue is then served again."""
-    if type(pool).__name__ != "AsyncConnectionPool":
-        return
-    with contextlib.suppress(Exception):  # httpcore internals: best effort, never a new failure
-        claimed = {id(queued.connection) for queued in pool._requests if queued.connection is not None}
-        orphans = [
-            connection for connection in pool._connections
-            if type(connection).__name__ == "AsyncHTTPConnection" and id(connection) not in claimed
-            and connection._connection is None and not connection._connect_failed
-        ]
-        if not orphans:
-            return
-        for connection in orphans:
-            pool._connections.remove(connection)
-        closing = pool._assign_requests_to_connections()
-        if closing:
-            task = asyncio.get_running_loop().create_task(pool._close_connections(closing))
-            _CLOSING.add(task)
-            task.add_done_callback(_CLOSING.discard)
-
-
-def _forget_other_loops(pool: Any) -> None:
-    """Forget the connections a previous event loop opened (a provider used from a second
-    ``asyncio.run``): sending on one fails with "Event loop is closed", once per stale
-    connection. Marked on the pool, which providers share, so only its first call in the new
-    loop does this; what a dead loop opened goes with it (and the GC)."""
-    loop = asyncio.get_running_loop()
-    seen = pool.__dict__.get("_oneringai_loop")
-    if seen is not None and seen() is loop:
-        return
-    if seen is not None:
-        pool._connections = []
-        pool._requests = []
-    pool._oneringai_loop = weakref.ref(loop)
-
-
 class HttpcoreWire:
     """Sends on the httpcore pool under a client ``build_http_client`` made with the httpx
     transport (no proxy mounted): the request httpx would send — its default headers, then
@@ -423,7 +380,7 @@ class HttpcoreWire:
 
         if self._client.is_closed:  # httpx's own refusal: its pool would reopen connections
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        _forget_other_loops(self._pool)
+        forget_other_loops(self._pool)
         target, host = self._target(url)
         raw = [(b"host", host), *self._headers(headers)]
         if content is not None:
