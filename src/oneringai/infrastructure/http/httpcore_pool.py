@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import Coroutine
 from typing import Any
 
-__all__ = ["forget_other_loops", "reap_unstarted"]
+__all__ = ["close_shielded", "forget_other_loops", "reap_unstarted"]
 
 _CLOSING: set[asyncio.Task[None]] = set()
 
@@ -52,3 +53,27 @@ def forget_other_loops(pool: Any) -> None:
         pool._connections = []
         pool._requests = []
     pool._oneringai_loop = weakref.ref(loop)
+
+
+async def close_shielded(close: Coroutine[Any, Any, None]) -> None:
+    """Run a response's ``aclose`` to its end even if the caller is cancelled meanwhile.
+
+    httpcore marks a response closed, then awaits its connection's lock to put the connection
+    back: a cancellation there (an attempt's deadline, ``wait_for``) left the connection ACTIVE
+    and its request queued forever — one connection fewer each time until every call waited
+    for the pool timeout. The caller still sees its cancellation at once; the close finishes
+    in a task of its own (bounded: the body is read or the connection is dropped)."""
+    task = asyncio.ensure_future(close)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            _CLOSING.add(task)
+            task.add_done_callback(_finished)
+        raise
+
+
+def _finished(task: asyncio.Task[None]) -> None:
+    _CLOSING.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: a failed close only costs its connection

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from oneringai.infrastructure.http.decoding import bounded_encodings, decode_bounded
-from oneringai.infrastructure.http.httpcore_pool import forget_other_loops, reap_unstarted
+from oneringai.infrastructure.http.httpcore_pool import close_shielded, forget_other_loops, reap_unstarted
 
 if TYPE_CHECKING:
     import aiohttp
@@ -240,7 +240,7 @@ class _HttpxResponse:
         return self._decoded()
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        await close_shielded(self._response.aclose())
 
 
 class HttpxWire:
@@ -328,7 +328,7 @@ class _HttpcoreResponse:
             raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        await close_shielded(self._response.aclose())
 
 
 class HttpcoreWire:
