@@ -9,7 +9,9 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any
 
-__all__ = ["close_shielded", "forget_other_loops", "reap_unstarted"]
+from oneringai.domain.redaction import get_logger
+
+__all__ = ["close_shielded", "forget_other_loops", "reap_unstarted", "redact_http_logs"]
 
 _CLOSING: set[asyncio.Task[None]] = set()
 
@@ -77,3 +79,16 @@ def _finished(task: asyncio.Task[None]) -> None:
     _CLOSING.discard(task)
     if not task.cancelled():
         task.exception()  # retrieved: a failed close only costs its connection
+
+
+#: The loggers httpx and httpcore write to (a filter applies to its own logger only, not children).
+_HTTP_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks")
+
+
+def redact_http_logs() -> None:
+    """Scrub httpx's and httpcore's log records as the kit's own: at DEBUG httpcore logs every
+    response's headers and each protocol error with the offending line, so a server echoing the
+    key (a reflected header, a malformed status line) put it in the logs. A disabled level
+    costs nothing: the filter runs only for records that are made."""
+    for name in _HTTP_LOGGERS:
+        get_logger(name)

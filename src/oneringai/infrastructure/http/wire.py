@@ -24,7 +24,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from oneringai.infrastructure.http.decoding import bounded_encodings, decode_bounded
-from oneringai.infrastructure.http.httpcore_pool import close_shielded, forget_other_loops, reap_unstarted
+from oneringai.infrastructure.http.httpcore_pool import (
+    close_shielded,
+    forget_other_loops,
+    reap_unstarted,
+    redact_http_logs,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -247,6 +252,7 @@ class HttpxWire:
     __slots__ = ("_client",)
 
     def __init__(self, client: httpx.AsyncClient) -> None:
+        redact_http_logs()
         self._client = client
 
     def timeouts(self, connect: float | None, read: float | None, pool: float | None) -> Any:
@@ -340,6 +346,7 @@ class HttpcoreWire:
     __slots__ = ("_client", "_defaults", "_encoded", "_pool", "_urls")
 
     def __init__(self, client: httpx.AsyncClient) -> None:
+        redact_http_logs()
         self._client = client
         self._pool: Any = client._transport._pool  # type: ignore[attr-defined]
         self._defaults = {name.lower(): value for name, value in client.headers.items()}
