@@ -71,6 +71,7 @@ class HttpPool:
             await client.aclose()
         session, self._session = self._session, None
         if session is not None and not session.closed:
+            _fail_in_flight(session)
             await session.close()
 
     async def __aenter__(self) -> HttpPool:
@@ -78,6 +79,21 @@ class HttpPool:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _fail_in_flight(session: aiohttp.ClientSession) -> None:
+    """End the bodies being read on ``session`` with a connection error. aiohttp closes a
+    connection in use without telling its reader (the protocol drops the payload first), so a
+    stream read through a pool's shutdown hung until its idle timeout, holding its admission
+    slot while the callers queued behind it waited as long."""
+    import aiohttp
+
+    connector = session.connector
+    with contextlib.suppress(Exception):  # aiohttp internals: best effort
+        for protocol in list(getattr(connector, "_acquired", ())):
+            payload = getattr(protocol, "_payload", None)
+            if payload is not None:
+                payload.set_exception(aiohttp.ClientConnectionError("the HTTP pool was closed"))
 
 
 def _of_running_loop(session: aiohttp.ClientSession) -> bool:
