@@ -13,6 +13,7 @@ the httpcore pool under it) and aiohttp is never imported.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +46,10 @@ class HttpPool:
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session (transport ``aiohttp`` only), opened on first use in the running loop."""
         session = self._session
-        if session is None or session.closed:
+        if session is None or session.closed or not _of_running_loop(session):
             if self.is_closed:  # as a closed httpx client does; never a new pool after shutdown
                 raise RuntimeError("Cannot send a request, as the HTTP pool has been closed.")
+            _drop(session)
             session = self._session = open_session(self.settings)
         return session
 
@@ -69,6 +71,7 @@ class HttpPool:
             await client.aclose()
         session, self._session = self._session, None
         if session is not None and not session.closed:
+            _fail_in_flight(session)
             await session.close()
 
     async def __aenter__(self) -> HttpPool:
@@ -76,6 +79,40 @@ class HttpPool:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _fail_in_flight(session: aiohttp.ClientSession) -> None:
+    """End the bodies being read on ``session`` with a connection error. aiohttp closes a
+    connection in use without telling its reader (the protocol drops the payload first), so a
+    stream read through a pool's shutdown hung until its idle timeout, holding its admission
+    slot while the callers queued behind it waited as long."""
+    import aiohttp
+
+    connector = session.connector
+    with contextlib.suppress(Exception):  # aiohttp internals: best effort
+        for protocol in list(getattr(connector, "_acquired", ())):
+            payload = getattr(protocol, "_payload", None)
+            if payload is not None:
+                payload.set_exception(aiohttp.ClientConnectionError("the HTTP pool was closed"))
+
+
+def _of_running_loop(session: aiohttp.ClientSession) -> bool:
+    """Whether ``session`` belongs to the running event loop. A provider used from a second
+    ``asyncio.run`` would otherwise send on the first loop's session and fail with "Event loop
+    is closed" on every call from then on; the old session is dropped with its loop (its
+    connections cannot be closed from another loop)."""
+    import asyncio
+
+    return getattr(session, "_loop", None) is asyncio.get_running_loop()
+
+
+def _drop(session: Any) -> None:
+    """Mark a session of another (usually closed) loop closed, so nothing warns about it; its
+    connections are closed on their own loop's next turn, if it has one."""
+    connector = getattr(session, "connector", None)
+    if connector is not None and not connector.closed:
+        with contextlib.suppress(Exception):
+            connector._close()
 
 
 def open_session(settings: HttpSettings) -> aiohttp.ClientSession:
@@ -114,9 +151,12 @@ def aiohttp_session_of(target: Any) -> Callable[[], aiohttp.ClientSession] | Non
         import aiohttp
 
         client = transport.client
-        if not isinstance(client, aiohttp.ClientSession) or client.closed:
+        if not isinstance(client, aiohttp.ClientSession) or client.closed or not _of_running_loop(client):
             if target.is_closed:  # httpx's own refusal, not a new session behind a closed client
                 raise RuntimeError("Cannot send a request, as the client has been closed.")
+            if isinstance(client, aiohttp.ClientSession):  # get_client would hand it back
+                _drop(client)
+                transport.client = None
             client = transport.client = transport.get_client()
         return client  # type: ignore[no-any-return]
 

@@ -23,6 +23,14 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from oneringai.infrastructure.http.decoding import bounded_encodings, decode_bounded
+from oneringai.infrastructure.http.httpcore_pool import (
+    close_shielded,
+    forget_other_loops,
+    reap_unstarted,
+    redact_http_logs,
+)
+
 if TYPE_CHECKING:
     import aiohttp
     import httpx
@@ -207,17 +215,26 @@ class _HttpxResponse:
             return await response.aread()
         parts: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in self._decoded():
             size += len(chunk)
             if size > limit:
                 return None
             parts.append(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    def _decoded(self) -> AsyncIterator[bytes]:
+        """The decoded body; gzip/deflate decoded here a bounded step at a time (httpx decodes
+        a whole received chunk at once: a compression bomb's size is only seen afterwards)."""
+        response = self._response
+        encodings = bounded_encodings(response.headers)
+        if encodings is None:
+            return response.aiter_bytes()
+        return decode_bounded(response.aiter_raw(), encodings)
+
     async def read_prefix(self, limit: int) -> bytes:
         parts: list[bytes] = []
         size = 0
-        async for chunk in self._response.aiter_bytes():
+        async for chunk in self._decoded():
             parts.append(chunk)
             size += len(chunk)
             if size >= limit:
@@ -225,16 +242,17 @@ class _HttpxResponse:
         return b"".join(parts)[:limit]
 
     def chunks(self) -> AsyncIterator[bytes]:
-        return self._response.aiter_bytes()
+        return self._decoded()
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        await close_shielded(self._response.aclose())
 
 
 class HttpxWire:
     __slots__ = ("_client",)
 
     def __init__(self, client: httpx.AsyncClient) -> None:
+        redact_http_logs()
         self._client = client
 
     def timeouts(self, connect: float | None, read: float | None, pool: float | None) -> Any:
@@ -247,7 +265,11 @@ class HttpxWire:
     ) -> WireResponse:
         client = self._client
         request = client.build_request(method, url, content=content, headers=headers, timeout=timeouts)
-        return _HttpxResponse(await client.send(request, stream=True))
+        try:
+            return _HttpxResponse(await client.send(request, stream=True))
+        except BaseException:
+            reap_unstarted(getattr(getattr(client, "_transport", None), "_pool", None))
+            raise
 
 
 def _httpcore_error(error: BaseException) -> BaseException:
@@ -312,7 +334,7 @@ class _HttpcoreResponse:
             raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        await close_shielded(self._response.aclose())
 
 
 class HttpcoreWire:
@@ -324,6 +346,7 @@ class HttpcoreWire:
     __slots__ = ("_client", "_defaults", "_encoded", "_pool", "_urls")
 
     def __init__(self, client: httpx.AsyncClient) -> None:
+        redact_http_logs()
         self._client = client
         self._pool: Any = client._transport._pool  # type: ignore[attr-defined]
         self._defaults = {name.lower(): value for name, value in client.headers.items()}
@@ -364,6 +387,7 @@ class HttpcoreWire:
 
         if self._client.is_closed:  # httpx's own refusal: its pool would reopen connections
             raise RuntimeError("Cannot send a request, as the client has been closed.")
+        forget_other_loops(self._pool)
         target, host = self._target(url)
         raw = [(b"host", host), *self._headers(headers)]
         if content is not None:
@@ -373,8 +397,11 @@ class HttpcoreWire:
         request = httpcore.Request(method, target, headers=raw, content=content or b"", extensions=timeouts)
         try:
             response = await self._pool.handle_async_request(request)
-        except Exception as exc:
-            raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+        except BaseException as exc:
+            reap_unstarted(self._pool)
+            if isinstance(exc, Exception):
+                raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
+            raise
         for name, _value in response.headers:
             if name.lower() == b"content-encoding":
                 import httpx
