@@ -78,8 +78,14 @@ def as_httpx_error(error: BaseException) -> BaseException:
         return error
     from httpx_aiohttp.transport import map_aiohttp_exceptions
 
+    return _translated(error, map_aiohttp_exceptions)
+
+
+def _translated(error: BaseException, mapping: Callable[[], contextlib.AbstractContextManager[None]]) -> BaseException:
+    """What ``mapping`` (a library's own exception-translating context manager) turns ``error``
+    into, without re-implementing its table."""
     try:
-        with map_aiohttp_exceptions():
+        with mapping():
             raise error
     except Exception as mapped:
         return mapped
@@ -276,12 +282,7 @@ def _httpcore_error(error: BaseException) -> BaseException:
     """The httpx exception httpx raised for an httpcore one (error path only)."""
     from httpx._transports.default import map_httpcore_exceptions
 
-    try:
-        with map_httpcore_exceptions():
-            raise error
-    except Exception as mapped:
-        return mapped
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _translated(error, map_httpcore_exceptions)
 
 
 class _HttpcoreResponse:
