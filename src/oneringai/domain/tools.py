@@ -33,6 +33,7 @@ __all__ = [
     "ToolCallFunction",
     "ToolExecutionContext",
     "ToolResult",
+    "json_depth",
 ]
 
 #: Longest ``function.arguments`` text parsed, in characters (the default of every layer).
@@ -53,7 +54,7 @@ class ToolArgumentsError(ValueError):
 _CONTAINERS = (dict, list)
 
 
-def _depth(value: Any) -> int:
+def json_depth(value: Any) -> int:
     """Nesting depth of arrays/objects, walked without recursion (the value came from
     ``json.loads``, so it is a tree of dicts, lists and scalars)."""
     if not isinstance(value, _CONTAINERS):
@@ -135,7 +136,7 @@ class ToolCall(GuideModel):
                 ) from None
             except ValueError as exc:  # JSONDecodeError, integer digit limit
                 raise ToolArgumentsError(f"arguments are not valid JSON: {exc}") from None
-            depth = _depth(value)
+            depth = json_depth(value)
             if private is not None:
                 private["_parsed"] = (text, value, depth)
         if depth > max_depth:

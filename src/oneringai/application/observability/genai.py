@@ -32,6 +32,7 @@ from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.redaction import redact
 from oneringai.domain.response import LLMResponse
 from oneringai.domain.telemetry import AttributeValue, Histogram, Telemetry
+from oneringai.domain.tools import json_depth as _nesting
 
 __all__ = [
     "DURATION_BUCKETS",
@@ -154,17 +155,6 @@ def _text(value: Any, limit: int) -> str:
 #: Arguments nested deeper are recorded as text: a model may write ``[[[[…`` thousands deep,
 #: and neither ``json.loads`` nor the ``json.dumps`` of the span may recurse that far.
 _MAX_ARGUMENT_DEPTH = 64
-
-
-def _nesting(value: Any) -> int:
-    """Depth of arrays/objects, walked without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
 
 
 def _arguments(raw: str, limit: int) -> Any:

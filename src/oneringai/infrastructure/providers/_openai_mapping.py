@@ -18,6 +18,7 @@ from oneringai.domain.content import (
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
 from oneringai.domain.tools import MAX_ARGUMENT_DEPTH
+from oneringai.domain.tools import json_depth as _nesting
 from oneringai.infrastructure.providers._openai_wire import ChatCompletion, ChatPart, ChatUsage
 
 __all__ = [
@@ -168,17 +169,6 @@ def message_text(content: str | list[ChatPart] | None) -> str:
     if isinstance(content, str):
         return content
     return "".join(part.get("text") or "" for part in content)
-
-
-def _nesting(value: Any) -> int:
-    """Depth of arrays/objects, walked without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
 
 
 def arguments_object(text: str) -> dict[str, Any] | None:
