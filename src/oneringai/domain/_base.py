@@ -36,3 +36,4 @@ class SettingsSection(BaseModel):
             elif isinstance(value, dict) and name in self._SECRET_MAPPINGS:
                 value = {k: REDACTED for k in value}
             yield name, value
+

@@ -12,13 +12,12 @@ out of such a config. Unknown keys are still errors, and the message lists the k
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
+from oneringai.application.urls import check_url
 from oneringai.domain._base import SettingsSection
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.redaction import register_secret
@@ -26,7 +25,6 @@ from oneringai.domain.redaction import register_secret
 __all__ = ["OAuthConnectionSettings", "OAuthFlowSettings", "connection_settings", "split_manager_options"]
 
 
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _names(*names: str) -> AliasChoices:
@@ -72,16 +70,9 @@ class OAuthConnectionSettings(SettingsSection):
         # ExceptionGroup from deep inside the request — neither is an OAuthError.
         if not value:
             return value
-        if _CONTROL_OR_SPACE.search(value):
-            raise ValueError("must be a URL without spaces or control characters")
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-        except ValueError as exc:
-            raise ValueError(f"is not a valid URL ({exc})") from None
         # a redirect URI may use an app's own scheme (RFC 8252); the server's URLs are HTTP
-        if info.field_name != "redirect_uri" and (parts.scheme.lower() not in ("http", "https") or not parts.hostname):
-            raise ValueError("must be an http:// or https:// URL with a host")
+        redirect = info.field_name == "redirect_uri"
+        parts = check_url(value, None if redirect else ("http", "https"), host=not redirect)
         if not parts.scheme:
             raise ValueError("must be an absolute URL")
         return value

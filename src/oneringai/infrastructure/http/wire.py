@@ -23,6 +23,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from oneringai.infrastructure.http.bodies import collect, prefix
 from oneringai.infrastructure.http.decoding import bounded_encodings, decode_bounded
 from oneringai.infrastructure.http.httpcore_pool import (
     close_shielded,
@@ -118,24 +119,10 @@ class _AiohttpResponse:
         length = response.content_length
         if length is not None and length <= limit and "content-encoding" not in response.headers:
             return await response.read()  # one call; the declared size is within bounds
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                return None
-            parts.append(chunk)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return await collect(response.content.iter_any(), limit)
 
     async def read_prefix(self, limit: int) -> bytes:
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in self._response.content.iter_any():
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-        return b"".join(parts)[:limit]
+        return await prefix(self._response.content.iter_any(), limit)
 
     def chunks(self) -> AsyncIterator[bytes]:
         return self._response.content.iter_any()
@@ -219,14 +206,7 @@ class _HttpxResponse:
         length = response.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) <= limit and "content-encoding" not in response.headers:
             return await response.aread()
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in self._decoded():
-            size += len(chunk)
-            if size > limit:
-                return None
-            parts.append(chunk)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return await collect(self._decoded(), limit)
 
     def _decoded(self) -> AsyncIterator[bytes]:
         """The decoded body; gzip/deflate decoded here a bounded step at a time (httpx decodes
@@ -238,14 +218,7 @@ class _HttpxResponse:
         return decode_bounded(response.aiter_raw(), encodings)
 
     async def read_prefix(self, limit: int) -> bytes:
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in self._decoded():
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-        return b"".join(parts)[:limit]
+        return await prefix(self._decoded(), limit)
 
     def chunks(self) -> AsyncIterator[bytes]:
         return self._decoded()
@@ -302,30 +275,16 @@ class _HttpcoreResponse:
         return self._headers
 
     async def read(self, limit: int) -> bytes | None:
-        parts: list[bytes] = []
-        size = 0
         try:
-            async for chunk in self._response.aiter_stream():
-                size += len(chunk)
-                if size > limit:
-                    return None
-                parts.append(chunk)
+            return await collect(self._response.aiter_stream(), limit)
         except Exception as exc:
             raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
-        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def read_prefix(self, limit: int) -> bytes:
-        parts: list[bytes] = []
-        size = 0
         try:
-            async for chunk in self._response.aiter_stream():
-                parts.append(chunk)
-                size += len(chunk)
-                if size >= limit:
-                    break
+            return await prefix(self._response.aiter_stream(), limit)
         except Exception as exc:
             raise _httpcore_error(exc)  # noqa: B904 - chained by the mapping
-        return b"".join(parts)[:limit]
 
     async def chunks(self) -> AsyncIterator[bytes]:
         try:

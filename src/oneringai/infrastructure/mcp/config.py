@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from oneringai.application.urls import check_url
 from oneringai.domain._base import SettingsSection
 from oneringai.domain.redaction import register_secret
 
@@ -30,7 +30,6 @@ __all__ = ["McpServerSettings"]
 #: Environment variables whose values are registered as secrets (never printed).
 _SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|AUTH", re.IGNORECASE)
 _PREFIX = re.compile(r"^[A-Za-z0-9_.-]{0,32}$")
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]+")
 
@@ -93,18 +92,8 @@ class McpServerSettings(SettingsSection):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL of the server's MCP endpoint")
         if value is not None:  # else httpx fails at connect time (InvalidURL, OverflowError)
-            if _CONTROL_OR_SPACE.search(value):
-                raise ValueError("must be a URL without spaces or control characters")
-            try:
-                parts = urlsplit(value)
-                parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-            except ValueError as exc:
-                raise ValueError(f"is not a valid URL ({exc})") from None
-            if not parts.hostname:
-                raise ValueError("must name a host")
+            check_url(value)
         return value
 
     @field_validator("headers")

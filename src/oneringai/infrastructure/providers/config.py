@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from oneringai.application.urls import check_url
 from oneringai.domain.redaction import redact
 
 __all__ = [
@@ -79,13 +79,7 @@ class ProviderConfig(BaseModel):
         if not _URL_TEXT.fullmatch(value):
             raise ValueError("must be a URL without spaces or control characters")
         if "://" in value:
-            try:
-                parts = urlsplit(value)
-                parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-            except ValueError as exc:
-                raise ValueError(f"is not a valid URL ({exc})") from None
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-                raise ValueError("must be an http:// or https:// URL with a host")
+            check_url(value)
         return value
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
+from oneringai.application.urls import check_url
 from oneringai.domain._base import SettingsSection
 
 __all__ = [
@@ -20,15 +20,7 @@ __all__ = [
 def _checked_url(value: str, schemes: tuple[str, ...]) -> None:
     """Raises ``ValueError`` (without the URL: it may hold a password) when a client library
     would refuse ``value`` at first use — as its own raw ``ValueError``."""
-    if re.search(r"[\x00-\x20\x7f]", value):
-        raise ValueError("must be a URL without spaces or control characters")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError as exc:
-        raise ValueError(f"is not a valid URL ({exc})") from None
-    if parts.scheme.lower() not in schemes:
-        raise ValueError(f"must start with {' or '.join(s + '://' for s in schemes)}")
+    check_url(value, schemes, host=False)
 
 
 class FileStorageSettings(SettingsSection):
