@@ -4,7 +4,9 @@ Behaviour is chosen by the model name, so one server covers every case:
 ``ok`` (text), ``tools`` (two parallel tool calls, then text once tool results arrive),
 ``err-401``, ``err-429`` (Retry-After: 1), ``err-429-date``, ``err-500``, ``missing`` (404),
 ``ctx`` (context length), ``cut`` (stream cut mid-way), ``garbage`` (bad stream line),
-``badjson`` (truncated JSON body), ``slow`` (sleeps 5 s).
+``badjson`` (truncated JSON body), ``slow`` (sleeps 5 s), ``overloaded`` (Anthropic stream:
+``message_start``, then an ``overloaded_error`` event before any content, as the real API does
+under load).
 """
 
 from __future__ import annotations
@@ -356,6 +358,10 @@ class VendorServer:
             },
         )
         await send("ping", {"type": "ping"})
+        if model == "overloaded":
+            await send("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+            await response.write_eof()
+            return response
         if model == "garbage":
             await response.write(b"event: content_block_delta\ndata: {broken\n\n")
             return response

@@ -235,3 +235,26 @@ async def test_list_models_is_the_union_of_the_members_that_answer(tmp_path, ven
         assert await provider.list_models() == ["gpt-4o-mini"]
         with pytest.raises(ProviderUnavailableError):
             await (await c.text.resolve("all_dead")).list_models()
+
+
+async def test_a_stream_that_fails_before_any_content_fails_over(tmp_path, vendor_server, telemetry):
+    """Anthropic sends ``message_start`` and then, under load, an ``overloaded_error`` event: the
+    caller has seen no part of an answer (only ``response.created``), so the next member serves,
+    and the caller sees one ``response.created`` — the serving member's — and its content only."""
+    text = members(vendor_server, providers=["claude", "live"])
+    text["providers"]["claude"] = {"kind": "anthropic", "base_url": vendor_server.url, "api_key": "sk-ant-0123456789",
+                                   "max_retries": 0, "default_model": "overloaded"}
+    async with client(tmp_path, text) as c:
+        events = [e async for e in c.text.stream("hi")]
+    types = [e.type for e in events]
+    assert types.count("response.created") == 1 and types[0] == "response.created"
+    assert events[0].model == "ok"  # the serving member's, not the failed one's
+    assert events[-1].type == "response.complete" and events[-1].response.provider == "live"
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta").strip() == TEXT
+    assert models_asked(vendor_server) == ["overloaded", "ok"]
+    root = telemetry.one("fallback failover")
+    assert root.attributes["oneringai.fallback.served_by"] == "live"
+    assert root.attributes["oneringai.fallback.attempts"] == 2
+    assert [e.attributes["oneringai.provider"] for e in root.events if e.name == "oneringai.fallback.failover"] == [
+        "claude"
+    ]

@@ -8,8 +8,10 @@ The promise:
   provider is the caller's problem and propagates at once (another endpoint would refuse too,
   or worse, accept what one of them rightly refused);
 * each member has already used its own retries (``max_retries``) before the next is tried;
-* a stream fails over only before its first event: once an event has reached the caller, a
-  failure propagates as it is (the caller has seen part of an answer);
+* a stream fails over only before its first content event: ``response.created`` (no part of an
+  answer) is held back until then, so the caller sees one, the serving member's; once any other
+  event has reached the caller, a failure propagates as it is (the caller has seen part of an
+  answer);
 * the response says who served it: ``LLMResponse.provider`` (the member's name; with nested
   fallbacks, the innermost one that answered);
 * when every member failed, the last error is raised, with a note per earlier failure;
@@ -34,7 +36,7 @@ from oneringai.domain.errors import (
     ProviderError,
     ProviderNotFoundError,
 )
-from oneringai.domain.events import ResponseCompleteEvent, StreamEvent
+from oneringai.domain.events import ResponseCompleteEvent, ResponseCreatedEvent, StreamEvent
 from oneringai.domain.interfaces import ITextProvider
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse
@@ -42,6 +44,9 @@ from oneringai.domain.telemetry import NOOP_TELEMETRY, Span, Telemetry
 
 __all__ = ["FallbackTextProvider", "fails_over"]
 
+#: Leading ``response.created`` events held back before a stream commits to a member (a
+#: provider sends one; the bound keeps a plugin that sends them forever from holding memory).
+_MAX_HELD = 8
 _NEVER = (ProviderAuthError, ProviderContextLengthError, ModelNotFoundError, ProviderNotFoundError)
 
 
@@ -175,14 +180,27 @@ class FallbackTextProvider(ITextProvider):
         try:
             for index, member in enumerate(self.config.providers):
                 stream: Any = None
+                held: list[StreamEvent] = []
                 try:
                     with activate(span):
                         provider: ITextProvider = await self._members().get(member)
                         stream = provider.stream_generate(self._options(member, options))
                         iterator = aiter(stream)
                         event = await anext(iterator)
+                        # ``response.created`` carries no part of an answer (Anthropic sends
+                        # ``message_start`` and then, under load, ``overloaded_error``): it is
+                        # held back, so a failure before the first content still fails over.
+                        while isinstance(event, ResponseCreatedEvent) and len(held) < _MAX_HELD:
+                            held.append(event)
+                            event = await anext(iterator)
                 except StopAsyncIteration:  # an empty stream: nothing to fail over from
                     await _close(stream)
+                    for event in held:
+                        yield event
+                    if held:
+                        span.set_attributes(
+                            {"oneringai.fallback.served_by": member, "oneringai.fallback.attempts": index + 1}
+                        )
                     return
                 except ProviderError as exc:
                     await _close(stream)
@@ -197,6 +215,8 @@ class FallbackTextProvider(ITextProvider):
                 # Committed: from here on a failure propagates as it is.
                 span.set_attributes({"oneringai.fallback.served_by": member, "oneringai.fallback.attempts": index + 1})
                 try:
+                    for created in held:
+                        yield created
                     while True:
                         if isinstance(event, ResponseCompleteEvent):
                             event = ResponseCompleteEvent(response=_served(event.response, member))
