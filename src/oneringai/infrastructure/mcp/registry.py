@@ -10,11 +10,14 @@ import asyncio
 from collections.abc import Mapping
 
 from oneringai.domain.errors import ConfigError
+from oneringai.domain.redaction import get_logger
 from oneringai.infrastructure.mcp.config import McpServerSettings
 from oneringai.infrastructure.mcp.session import McpSession, TokenSource
 from oneringai.infrastructure.mcp.tool import McpTool
 
 __all__ = ["McpServerRegistry"]
+
+_LOG = get_logger("oneringai.mcp")
 
 
 class McpServerRegistry:
@@ -57,8 +60,23 @@ class McpServerRegistry:
                     if (settings.include is None or spec.name in settings.include)
                     and spec.name not in settings.exclude
                 ]
-                self._tools[name] = [McpTool(session, spec) for spec in chosen]
+                self._tools[name] = self._unique(name, [McpTool(session, spec) for spec in chosen])
             return list(self._tools[name])
+
+    @staticmethod
+    def _unique(server: str, tools: list[McpTool]) -> list[McpTool]:
+        """One tool per model-facing name: a server that lists a name twice (or two names that
+        become one) keeps its first; the model could not choose between them, and a registry
+        refuses duplicates."""
+        seen: dict[str, McpTool] = {}
+        for made in tools:
+            if made.name in seen:
+                _LOG.warning(
+                    "MCP server %r lists tool %r more than once; the first listing is used", server, made.name
+                )
+                continue
+            seen[made.name] = made
+        return list(seen.values())
 
     async def aclose(self) -> None:
         """Stop every server that was started (in parallel: each stop is bounded)."""

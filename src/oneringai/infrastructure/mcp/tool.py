@@ -5,6 +5,8 @@
   Calls use the server's own name.
 * Arguments are checked against the tool's ``inputSchema`` before anything is sent: a model
   that violates the schema gets an ``invalid_arguments`` result and the server never sees it.
+  Regular expressions (``pattern``, ``patternProperties``) and ``$ref``s that do not resolve are
+  left to the server (``_schema.py`` says why).
 * The result is the structured content when the server gave one, else the text of the content
   blocks (other blocks are described, not inlined), cut at ``max_output_chars``. A result the
   server marked ``isError`` raises ``ToolExecutionError`` — an error result for the model.
@@ -21,6 +23,7 @@ from typing import Any
 
 from oneringai.domain.errors import ToolExecutionError
 from oneringai.domain.tools import FunctionDefinition, FunctionToolDefinition, Tool
+from oneringai.infrastructure.mcp._schema import checkable_schema
 from oneringai.infrastructure.mcp.session import McpSession
 
 __all__ = ["McpTool", "render_result", "tool_name_for"]
@@ -85,6 +88,9 @@ class McpTool(Tool):
             problems = sorted(validator.iter_errors(dict(arguments)), key=lambda e: list(e.absolute_path))
         except RecursionError:
             raise ValueError("arguments are nested too deeply") from None
+        except Exception:  # a ``$ref`` the schema cannot resolve (remote, or pointing nowhere)
+            self._validator = False  # the schema cannot be applied here: the server judges
+            return arguments
         if problems:
             described = "; ".join(
                 f"{'.'.join(str(p) for p in problem.absolute_path) or 'arguments'}: {problem.message[:200]}"
@@ -104,7 +110,7 @@ class McpTool(Tool):
                 schema = self._definition.function.parameters
                 cls = validators.validator_for(schema)
                 cls.check_schema(schema)
-                self._validator = cls(schema)
+                self._validator = cls(checkable_schema(schema))
             except ImportError:  # the mcp extra brings jsonschema; without it the server validates
                 self._validator = False
             except (SchemaError, RecursionError, TypeError, ValueError):

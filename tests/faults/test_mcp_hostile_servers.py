@@ -1,0 +1,92 @@
+"""Hostile MCP servers over real stdio (tests/mcp_servers/raw.py speaks the protocol by hand):
+tool listings and schemas the SDK's own server would never produce."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from oneringai import OneRingAI
+from oneringai.infrastructure.mcp._schema import checkable_schema
+
+pytest.importorskip("mcp")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def config(tmp_path: Path, mode: str) -> Path:
+    path = tmp_path / "mcp.yaml"
+    path.write_text(
+        f"""
+oauth: {{storage: {{kind: memory}}}}
+tools:
+  executor: [{{kind: timeout, default: 60}}]
+  mcp_servers:
+    raw:
+      command: ["{sys.executable}", "{ROOT / 'tests' / 'mcp_servers' / 'raw.py'}"]
+      env: {{MODE: {mode}}}
+      timeout: 20
+      connect_timeout: 30
+"""
+    )
+    return path
+
+
+async def test_a_tool_listed_twice_is_one_tool(tmp_path):
+    """Before: from_mcp returned ``echo`` twice, and ``agents.create(tools=...)`` raised a raw
+    ``ValueError`` (a tool named 'echo' is already registered)."""
+    async with OneRingAI.from_config(config(tmp_path, "dup")) as client:
+        tools = await client.tools.from_mcp("raw")
+        assert [t.name for t in tools] == ["echo"]
+        assert tools[0].definition.function.description == "echo"  # the first listing wins
+        agent = client.agents.create(tools=tools, model="m")
+        assert [t.name for t in agent.tools] == ["echo"]
+        result = await client.tools.execute("echo", {"text": "hi"})
+        assert not result.is_error and result.output == '{"text": "hi"}'
+
+
+async def test_a_catastrophic_pattern_in_a_schema_does_not_stop_the_process(tmp_path):
+    """``"^(a+)+$"`` against ``a…a!``: Python's ``re`` backtracks exponentially, holding the GIL
+    (39 ``a`` would take hours; 24 take seconds). Before: the kit ran it in the event loop, then
+    answered ``invalid_arguments``; now patterns are the server's to check, and the call reaches it."""
+    arguments = {"s": "a" * 24 + "!"}
+    async with OneRingAI.from_config(config(tmp_path, "redos")) as client:
+        await client.tools.from_mcp("raw")
+        result = await client.tools.execute("slowpat", arguments)
+    assert not result.is_error, result.error
+    assert result.output == '{"s": "' + "a" * 24 + '!"}'
+
+
+async def test_a_ref_that_cannot_be_resolved_leaves_judging_to_the_server(tmp_path):
+    """Before: a ``$ref`` to a URL or to nowhere made every call an ``executor_error`` quoting
+    jsonschema's ``_WrappedReferencingError``; the tool could never be used."""
+    async with OneRingAI.from_config(config(tmp_path, "ref")) as client:
+        await client.tools.from_mcp("raw")
+        for name in ("remote", "localref"):
+            result = await client.tools.execute(name, {"s": "x"})
+            assert not result.is_error, result.error
+            assert result.output == '{"s": "x"}'
+        still_checked = await client.tools.execute("echo", {"text": 3})
+    assert still_checked.is_error and still_checked.metadata.get("code") == "invalid_arguments"
+
+
+def test_only_regular_expressions_leave_the_checked_schema():
+    schema = {
+        "type": "object",
+        "properties": {
+            "pattern": {"type": "string", "pattern": "^(a+)+$", "maxLength": 3},  # a property named "pattern"
+            "tags": {"type": "array", "items": {"type": "string", "pattern": "x*"}},
+            "meta": {"type": "object", "patternProperties": {"^x": {}}, "additionalProperties": False},
+        },
+        "anyOf": [{"required": ["pattern"]}, {"properties": {"q": {"pattern": "y"}}}],
+        "required": ["tags"],
+    }
+    made = checkable_schema(schema)
+    assert made["properties"]["pattern"] == {"type": "string", "maxLength": 3}
+    assert made["properties"]["tags"]["items"] == {"type": "string"}
+    assert made["properties"]["meta"] == {"type": "object"}
+    assert made["anyOf"][1] == {"properties": {"q": {}}}
+    assert made["required"] == ["tags"]
+    assert schema["properties"]["pattern"]["pattern"] == "^(a+)+$"  # the original is untouched
