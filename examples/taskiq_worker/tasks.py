@@ -10,7 +10,8 @@
 
 Environment: ``WORKER_AMQP_URL``, ``WORKER_QUEUE``, ``WORKER_RESULTS_URL``,
 ``WORKER_RESULTS_PREFIX``, ``WORKER_CONFIG`` (default: worker.yaml here), ``WORKER_PROFILE``,
-``WORKER_PREFETCH``; the YAML reads its own variables (see worker.yaml).
+``WORKER_PREFETCH``, ``WORKER_DELIVERY_LIMIT`` (redeliveries before a job is
+dead-lettered); the YAML reads its own variables (see worker.yaml).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from taskiq_redis import RedisAsyncResultBackend
 from oneringai import OneRingAI, Tool, tool
 
 QUEUE = os.environ.get("WORKER_QUEUE", "oneringai.agent_runs")
+DELIVERY_LIMIT = int(os.environ.get("WORKER_DELIVERY_LIMIT", "5"))
 
 
 def make_broker() -> AioPikaBroker:
@@ -44,7 +46,10 @@ def make_broker() -> AioPikaBroker:
         os.environ.get("WORKER_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
         qos=int(os.environ.get("WORKER_PREFETCH", "4")),  # unacked jobs one worker holds
         exchange=Exchange(name=QUEUE),
-        task_queues=[Queue(name=QUEUE)],  # a durable quorum queue
+        # A durable quorum queue. A job whose run kills its worker (OOM, a native crash) comes
+        # back after every death; after WORKER_DELIVERY_LIMIT deliveries RabbitMQ moves it to the
+        # dead-letter queue instead of feeding it to the next worker (RabbitMQ 3.x sets no limit).
+        task_queues=[Queue(name=QUEUE, arguments={"x-delivery-limit": DELIVERY_LIMIT})],
         dead_letter_queue=Queue(name=f"{QUEUE}.dead_letter"),
     ).with_result_backend(results)
 
