@@ -122,7 +122,7 @@ async def test_an_echoed_key_is_absent_from_every_span(tmp_path, echo, telemetry
     names = {s.name.split(" ")[0] for s in spans}
     assert names == {"chat", "invoke_agent", "execute_tool"}, names
     assert len(telemetry.named("chat status-")) == 5
-    assert any(e.name == "gen_ai.retry" for s in telemetry.named("chat status-5") for e in s.events)
+    assert any(e.name == "oneringai.retry" for s in telemetry.named("chat status-5") for e in s.events)
     assert any("gen_ai.input.messages" in (s.attributes or {}) for s in spans)
     assert any("gen_ai.tool.call.arguments" in (s.attributes or {}) for s in spans)
     for span in spans:

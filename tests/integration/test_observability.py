@@ -115,11 +115,11 @@ async def test_retries_are_events_of_the_one_chat_span(tmp_path, vendor_server, 
         with pytest.raises(ProviderUnavailableError):
             await client.text.generate("hi", model="err-500")
     span = telemetry.one("chat err-500")  # one span for the logical call, retries inside it
-    retries = [e for e in span.events if e.name == "gen_ai.retry"]
-    assert [e.attributes["gen_ai.retry.attempt"] for e in retries] == [2, 3]
+    retries = [e for e in span.events if e.name == "oneringai.retry"]
+    assert [e.attributes["oneringai.retry.attempt"] for e in retries] == [2, 3]
     assert all(e.attributes["error.type"] == "ProviderUnavailableError" for e in retries)
     assert all(e.attributes["http.response.status_code"] == 500 for e in retries)
-    assert all(0 <= e.attributes["gen_ai.retry.wait"] <= 0.05 for e in retries)
+    assert all(0 <= e.attributes["oneringai.retry.wait"] <= 0.05 for e in retries)
     assert span.attributes["error.type"] == "ProviderUnavailableError"
     assert len([r for r in vendor_server.requests if r[1]["model"] == "err-500"]) == 3
 
@@ -329,3 +329,44 @@ async def test_provider_instances_passed_in_are_observed_too(telemetry):
     span = telemetry.one("chat any")
     assert span.attributes["oneringai.provider"] == "mine"
     assert span.attributes["gen_ai.provider.name"] == type(fake).name
+
+
+#: Every ``gen_ai.*`` name the kit may emit, each defined by the GenAI semantic conventions
+#: (1.37+): the ``gen_ai`` namespace belongs to them, so a name of our own must be ``oneringai.*``.
+SEMCONV_GEN_AI = frozenset({
+    "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.request.temperature",
+    "gen_ai.request.max_tokens", "gen_ai.request.stop_sequences", "gen_ai.request.top_p", "gen_ai.request.top_k",
+    "gen_ai.request.seed", "gen_ai.request.frequency_penalty", "gen_ai.request.presence_penalty",
+    "gen_ai.output.type", "gen_ai.response.id", "gen_ai.response.model", "gen_ai.response.finish_reasons",
+    "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.token.type",
+    "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
+    "gen_ai.tool.name", "gen_ai.tool.call.id", "gen_ai.tool.type", "gen_ai.tool.description",
+    "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.agent.id", "gen_ai.agent.name",
+})
+
+
+async def test_every_gen_ai_name_is_one_the_conventions_define(tmp_path, vendor_server, telemetry):
+    """Before: provider retries were ``gen_ai.retry`` events with ``gen_ai.retry.attempt`` /
+    ``.wait`` — names the conventions do not define, in the namespace they own."""
+    text = {"default": "main", "providers": {"main": openai(vendor_server, max_retries=1, retry_max_wait=0.01)}}
+    async with await client_for(tmp_path, vendor_server, text=text, observability={
+            "tracing": True, "metrics": True, "capture_content": True}) as client:
+        with pytest.raises(ProviderUnavailableError):
+            await client.text.generate("hi", model="err-500")
+        agent = client.agents.create(model="tools", tools=[get_weather], name="bot")
+        await agent.run("weather?")
+        async for _ in client.text.stream("hi", model="ok"):
+            pass
+    names: set[str] = set()
+    for span in telemetry.spans():
+        names.update(span.attributes or {})
+        for event in span.events:
+            names.add(event.name)
+            names.update(event.attributes or {})
+    for metric in ("gen_ai.client.operation.duration", "gen_ai.client.token.usage"):
+        for point in telemetry.histogram_points(metric):
+            names.update(point.attributes or {})
+    ours = {name for name in names if name.startswith("gen_ai.")}
+    assert "gen_ai.tool.call.arguments" in ours and "gen_ai.input.messages" in ours  # the run was recorded
+    assert ours <= SEMCONV_GEN_AI, sorted(ours - SEMCONV_GEN_AI)
+    assert any(e.name == "oneringai.retry" for s in telemetry.spans() for e in s.events)

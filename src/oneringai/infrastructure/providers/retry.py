@@ -48,16 +48,17 @@ def _wait(max_wait: float) -> Callable[[RetryCallState], float]:
 
 
 def _retry_event(attempt: int, wait: float, error: BaseException | None) -> None:
-    """A ``gen_ai.retry`` event on the current (chat) span: no-op when tracing is off."""
+    """A ``oneringai.retry`` event on the current (chat) span: no-op when tracing is off. The
+    conventions define no retry event, and the ``gen_ai`` namespace is theirs: the names are ours."""
     attributes: dict[str, str | int | float] = {
-        "gen_ai.retry.attempt": attempt,
-        "gen_ai.retry.wait": float(wait),
+        "oneringai.retry.attempt": attempt,
+        "oneringai.retry.wait": float(wait),
         "error.type": type(error).__name__,
     }
     status = getattr(error, "status_code", None)
     if isinstance(status, int):
         attributes["http.response.status_code"] = status
-    span_event("gen_ai.retry", attributes)
+    span_event("oneringai.retry", attributes)
 
 
 async def call_with_retries(
