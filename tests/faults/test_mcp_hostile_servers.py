@@ -3,12 +3,16 @@ tool listings and schemas the SDK's own server would never produce."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from oneringai import OneRingAI
+from oneringai import OneRingAI, ToolExecutionError
 from oneringai.infrastructure.mcp._schema import checkable_schema
 
 pytest.importorskip("mcp")
@@ -90,3 +94,37 @@ def test_only_regular_expressions_leave_the_checked_schema():
     assert made["anyOf"][1] == {"properties": {"q": {}}}
     assert made["required"] == ["tags"]
     assert schema["properties"]["pattern"]["pattern"] == "^(a+)+$"  # the original is untouched
+
+
+async def test_an_endless_json_answer_over_http_is_cut_at_the_limit(tmp_path):
+    """Before: the SDK read the whole body (``aread``); memory grew ~100 MB/s until the timeout
+    (852 MB in 8 s), and the error said the server did not greet in time."""
+    from oneringai.infrastructure.mcp._bounded import MAX_RESPONSE_BYTES
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "tests.mcp_servers.endless_http", str(port)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline and server.poll() is None
+            await asyncio.sleep(0.1)
+        path = tmp_path / "http.yaml"
+        path.write_text(
+            f"""
+oauth: {{storage: {{kind: memory}}}}
+tools:
+  mcp_servers:
+    endless: {{url: "http://127.0.0.1:{port}/mcp", timeout: 60, connect_timeout: 60}}
+"""
+        )
+        async with OneRingAI.from_config(path) as client:
+            with pytest.raises(ToolExecutionError, match=f"exceeds {MAX_RESPONSE_BYTES} bytes"):
+                await client.tools.from_mcp("endless")
+    finally:
+        server.kill()
+        server.wait(10)

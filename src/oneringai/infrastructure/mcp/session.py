@@ -267,6 +267,7 @@ class McpSession:
         from mcp.client.streamable_http import streamable_http_client
 
         from oneringai.infrastructure.mcp._auth import BearerAuth
+        from oneringai.infrastructure.mcp._bounded import bounded_transport
 
         headers = {key: value.get_secret_value() for key, value in settings.headers.items()}
         auth = None
@@ -284,7 +285,9 @@ class McpSession:
                 self._http_status = response.status_code
 
         hooks = {"response": [remember_status]}
-        async with httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth, event_hooks=hooks) as http:
+        async with httpx2.AsyncClient(
+            headers=headers, timeout=timeout, auth=auth, event_hooks=hooks, transport=bounded_transport()
+        ) as http:
             yield streamable_http_client(settings.url or "", http_client=http)
 
     # --- failures -------------------------------------------------------------------------------
