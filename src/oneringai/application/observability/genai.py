@@ -73,6 +73,8 @@ _KNOWN_REASONS = frozenset(
     {"stop", "length", "tool_calls", "content_filter", "end_turn", "max_tokens", "stop_sequence", "tool_use",
      "refusal", "pause_turn", "complete", "function_call"}
 )
+#: Longest id, model name or finish reason recorded from a vendor (real ones are far shorter).
+_MAX_VENDOR_TEXT = 256
 _ROLES = {MessageRole.USER: "user", MessageRole.ASSISTANT: "assistant", MessageRole.DEVELOPER: "system"}
 
 
@@ -120,14 +122,14 @@ def vendor_text(text: str, known: str | frozenset[str] = _KNOWN_REASONS) -> str:
     know (the model we asked for, a common finish reason)."""
     if text == known if isinstance(known, str) else text in known:
         return text
-    return redact(text)
+    return redact(text)[:_MAX_VENDOR_TEXT]  # bounded: it may become a metric attribute
 
 
 def response_attributes(response: LLMResponse, requested_model: str = "") -> dict[str, AttributeValue]:
     """What came back: id, model, finish reason, token usage (vendor strings scrubbed)."""
     attributes: dict[str, AttributeValue] = {}
     if response.id:
-        attributes["gen_ai.response.id"] = redact(response.id)
+        attributes["gen_ai.response.id"] = redact(response.id)[:_MAX_VENDOR_TEXT]
     if response.model:
         attributes[RESPONSE_MODEL] = vendor_text(response.model, requested_model)
     reason = response.raw_stop_reason or response.stop_reason

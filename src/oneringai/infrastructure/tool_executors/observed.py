@@ -23,6 +23,8 @@ __all__ = ["ObservedToolExecutor"]
 
 #: Result metadata recorded on the span (bounded, low-cardinality values only).
 _METADATA = ("cache", "attempts", "cost", "retry_after")
+#: Longest tool name or call id recorded (real ones are at most 64 characters).
+_MAX_NAME = 256
 
 
 def _clip(text: str, limit: int) -> str:
@@ -40,11 +42,13 @@ class ObservedToolExecutor(WrapperToolExecutor):
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         telemetry = self.telemetry
-        name = redact(tool_call.function.name)  # the model chose both: vendor text
+        # The model chose both: vendor text, scrubbed and bounded (a model may name a tool with
+        # megabytes; the span name and attribute would carry them all).
+        name = _clip(tool_call.function.name, _MAX_NAME)
         attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": name,
-            "gen_ai.tool.call.id": redact(tool_call.id),
+            "gen_ai.tool.call.id": _clip(tool_call.id, _MAX_NAME),
             "gen_ai.tool.type": "function",
         }
         if context.agent_id:
