@@ -11,13 +11,16 @@
 Environment: ``WORKER_AMQP_URL``, ``WORKER_QUEUE``, ``WORKER_RESULTS_URL``,
 ``WORKER_RESULTS_PREFIX``, ``WORKER_CONFIG`` (default: worker.yaml here), ``WORKER_PROFILE``,
 ``WORKER_PREFETCH``, ``WORKER_DELIVERY_LIMIT`` (redeliveries before a job is
-dead-lettered); the YAML reads its own variables (see worker.yaml).
+dead-lettered), ``WORKER_RESULT_SAVE_WINDOW`` (seconds a result save is retried); the YAML reads its own variables (see worker.yaml).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +29,51 @@ from taskiq import Context, TaskiqDepends, TaskiqEvents, TaskiqState
 from taskiq.depends.progress_tracker import ProgressTracker, TaskState
 from taskiq.serializers import JSONSerializer
 from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
+from redis.exceptions import RedisError
 from taskiq_redis import RedisAsyncResultBackend
 
 from oneringai import OneRingAI, Tool, tool
 
 QUEUE = os.environ.get("WORKER_QUEUE", "oneringai.agent_runs")
 DELIVERY_LIMIT = int(os.environ.get("WORKER_DELIVERY_LIMIT", "5"))
+SAVE_WINDOW = float(os.environ.get("WORKER_RESULT_SAVE_WINDOW", "120"))
+LOG = logging.getLogger("examples.taskiq_worker")
+
+
+class DurableResults(RedisAsyncResultBackend):  # type: ignore[type-arg]
+    """Results in Redis, saved before the job is acknowledged — really.
+
+    taskiq's ``--ack-type when_saved`` acknowledges a job after *trying* to save its result: a
+    failed save is logged and the job acknowledged all the same, and the answer is gone. So a
+    save that fails because Redis is unreachable is tried again (backing off) for
+    ``WORKER_RESULT_SAVE_WINDOW`` seconds; if Redis is still out of reach, the worker process
+    exits without acknowledging, RabbitMQ redelivers its jobs, and taskiq starts a new worker.
+    """
+
+    async def set_result(self, task_id: str, result: Any) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        deadline = time.monotonic() + SAVE_WINDOW
+        delay = 0.1
+        while True:
+            try:
+                await super().set_result(task_id, result)
+                return
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                if time.monotonic() + delay > deadline:
+                    LOG.critical("cannot save the result of job %s for %ss (%s): exiting unacknowledged, "
+                                 "so RabbitMQ redelivers it", task_id, SAVE_WINDOW, type(exc).__name__)
+                    os._exit(75)  # EX_TEMPFAIL: no ack is sent; the job goes back to the queue
+                LOG.warning("cannot save the result of job %s yet (%s); retrying in %.1fs",
+                            task_id, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
 
 def make_broker() -> AioPikaBroker:
     """The broker every process uses (workers and the API alike)."""
-    results = RedisAsyncResultBackend(
+    results = DurableResults(
         os.environ.get("WORKER_RESULTS_URL", "redis://127.0.0.1:6379/0"),
         prefix_str=os.environ.get("WORKER_RESULTS_PREFIX", "oneringai:runs"),
         result_ex_time=24 * 3600,
@@ -104,9 +141,13 @@ async def run_agent(
 ) -> dict[str, Any]:
     """One agent run. Progress lists every worker that started it (a redelivery adds one)."""
     me = f"{socket.gethostname()}:{os.getpid()}"
-    previous = await progress.get_progress()
-    attempts = [*((previous.meta or {}).get("workers", []) if previous else []), me]
-    await progress.set_progress(TaskState.STARTED, {"workers": attempts})
+    attempts = [me]
+    try:  # progress is for people watching: a Redis blip must not fail the run itself
+        previous = await progress.get_progress()
+        attempts = [*((previous.meta or {}).get("workers", []) if previous else []), me]
+        await progress.set_progress(TaskState.STARTED, {"workers": attempts})
+    except (RedisError, OSError) as exc:
+        LOG.warning("progress of a run not recorded (%s); the run goes on", type(exc).__name__)
     client: OneRingAI = state.ai
     agent = await client.agents.create(tools=state.tools, user_id=user_id)
     response = await agent.run(prompt)
