@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from redis.exceptions import RedisError
 from taskiq import Context, TaskiqDepends, TaskiqEvents, TaskiqState
 from taskiq.depends.progress_tracker import ProgressTracker, TaskState
 from taskiq.serializers import JSONSerializer
 from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
-from redis.exceptions import RedisError
 from taskiq_redis import RedisAsyncResultBackend
 
 from oneringai import OneRingAI, Tool, tool

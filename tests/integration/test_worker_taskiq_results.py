@@ -127,7 +127,7 @@ def workers(oauth_server: Any, proxy: CuttableProxy, tmp_path_factory: pytest.Te
 
 
 async def test_a_result_that_cannot_be_saved_yet_is_not_lost(workers, api, proxy):  # noqa: F811
-    stack, manager, log = workers
+    _stack, manager, log = workers
     run_id = (await api.post("/runs", json={"prompt": "Weather in Paris?"})).json()["run_id"]
     deadline = time.monotonic() + 60
     while (await api.get(f"/runs/{run_id}")).json()["status"] != "running":
@@ -150,7 +150,7 @@ async def test_a_result_that_cannot_be_saved_yet_is_not_lost(workers, api, proxy
 async def test_a_worker_that_cannot_save_for_too_long_leaves_the_job_to_another(workers, api, proxy):  # noqa: F811
     """Past ``WORKER_RESULT_SAVE_WINDOW`` the worker exits unacknowledged: the job is redelivered
     and answered by a new worker once Redis is back (at least once, never lost)."""
-    stack, manager, log = workers
+    _stack, manager, log = workers
     run_id = (await api.post("/runs", json={"prompt": "Weather in Oslo?"})).json()["run_id"]
     deadline = time.monotonic() + 60
     while (body := (await api.get(f"/runs/{run_id}")).json())["status"] != "running":
