@@ -113,6 +113,13 @@ class AuditingToolExecutor(WrapperToolExecutor):
             self._logger.info("tool call %s", json.dumps(entry, default=str))
 
     async def _write_postgres(self, entry: dict[str, Any]) -> None:
+        """Bounded by ``write_timeout``, pool and table included: a locked table or a silent
+        server must not hold the tool call (and the agent) for ever."""
+        limit = self.config.write_timeout
+        async with asyncio.timeout(limit):
+            await self._insert(entry, limit)
+
+    async def _insert(self, entry: dict[str, Any], limit: float) -> None:
         if self._pool is None:
             async with self._opening:  # concurrent first calls open one pool, create the table once
                 if self._pool is None:
@@ -130,6 +137,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
             entry["outcome"],
             entry["error_code"],
             entry["error"],
+            timeout=limit,  # asyncpg cancels the statement on the server too
         )
 
     async def _open_postgres(self) -> Any:

@@ -86,6 +86,13 @@ class AuditExecutorConfig(_Layer):
     redact_keys: list[str] = Field(
         default_factory=lambda: ["password", "secret", "token", "api_key", "authorization", "key"]
     )
+    write_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="sink postgres: seconds one record may take (a locked table or a silent server); "
+        "past it the record is logged as lost and the call goes on",
+    )
 
 
 class PermissionsExecutorConfig(_Layer):
