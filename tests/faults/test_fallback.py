@@ -166,7 +166,8 @@ def test_which_errors_fail_over():
     for error in (ProviderAuthError("x"), ProviderContextLengthError("x"), ModelNotFoundError("x"),
                   ProviderResponseError("x", status_code=400), ValueError("x")):
         assert not fails_over(error)
-    assert not fails_over(ProviderUnavailableError("x", is_retryable=False))
+    # not retryable on *that* endpoint (a local server that cannot start): the next one may serve
+    assert fails_over(ProviderUnavailableError("x", is_retryable=False))
 
 
 # --- load-time validation ------------------------------------------------------------------------
@@ -258,3 +259,39 @@ async def test_a_stream_that_fails_before_any_content_fails_over(tmp_path, vendo
     assert [e.attributes["oneringai.provider"] for e in root.events if e.name == "oneringai.fallback.failover"] == [
         "claude"
     ]
+
+
+async def test_a_local_server_that_dies_at_start_fails_over(tmp_path, vendor_server):
+    """A managed llama.cpp member whose server cannot start (a model it cannot load, a binary for
+    another CPU) raises ``ProviderUnavailableError(is_retryable=False)``: retrying *that* server
+    cannot help, but another endpoint does not share its failure. Before: the fallback took
+    "not retryable" for "every endpoint would fail" and raised instead of asking the next one."""
+    import sys
+
+    from oneringai.application.provider_registry import ProviderRegistry
+    from oneringai.infrastructure.providers.llamacpp import LlamaCppTextProvider
+    from oneringai.infrastructure.providers.openai import OpenAITextProvider
+
+    fake = Path(__file__).resolve().parents[1] / "unit" / "fake_llama_server.py"
+    binary = tmp_path / "llama-server"
+    binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{fake}" "$@"\n')
+    binary.chmod(0o755)
+    model = tmp_path / "broken.gguf"
+    model.write_text("fail")  # the stand-in prints llama.cpp's log lines and exits 1
+    local = LlamaCppTextProvider({"model_path": str(model), "prompt_format": "completion"}, name="local")
+    assert local.server is not None
+    local.server.binary = binary
+    live = OpenAITextProvider({"base_url": f"{vendor_server.url}/v1", "api_key": "sk-live-0123456789",
+                               "max_retries": 0}, name="live")
+    registry = ProviderRegistry(kind="text", instances={"local": local, "live": live})
+    fallback = FallbackTextProvider({"providers": ["local", "live"], "models": {"live": "ok"}},
+                                    registry=registry, name="resilient")
+    try:
+        from oneringai.domain.options import TextGenerateOptions
+
+        response = await fallback.generate(TextGenerateOptions(model="broken", input="hi"))
+    finally:
+        await local.aclose()
+        await live.aclose()
+    assert response.output_text == TEXT and response.provider == "live"
+    assert models_asked(vendor_server) == ["ok"]

@@ -3,8 +3,8 @@
 The promise:
 
 * members are tried in the configured order; the next one is tried only when the failure is
-  one another endpoint may not share (``fails_over``): unreachable, timed out, 429, 5xx — a
-  retryable ``ProviderError``. A 400, 401/403, context length, unknown model or unknown
+  one another endpoint may not share (``fails_over``): unreachable, timed out, 429, 5xx — also
+  when retrying that endpoint cannot help (a local server that cannot start). A 400, 401/403, context length, unknown model or unknown
   provider is the caller's problem and propagates at once (another endpoint would refuse too,
   or worse, accept what one of them rightly refused);
 * each member has already used its own retries (``max_retries``) before the next is tried;
@@ -35,6 +35,9 @@ from oneringai.domain.errors import (
     ProviderContextLengthError,
     ProviderError,
     ProviderNotFoundError,
+    ProviderRateLimitError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
 )
 from oneringai.domain.events import ResponseCompleteEvent, ResponseCreatedEvent, StreamEvent
 from oneringai.domain.interfaces import ITextProvider
@@ -47,12 +50,18 @@ __all__ = ["FallbackTextProvider", "fails_over"]
 #: Leading ``response.created`` events held back before a stream commits to a member (a
 #: provider sends one; the bound keeps a plugin that sends them forever from holding memory).
 _MAX_HELD = 8
+#: Failures of one endpoint by their nature: another endpoint does not share them.
+_ENDPOINT = (ProviderUnavailableError, ProviderTimeoutError, ProviderRateLimitError)
 _NEVER = (ProviderAuthError, ProviderContextLengthError, ModelNotFoundError, ProviderNotFoundError)
 
 
 def fails_over(error: BaseException) -> bool:
-    """True for failures another endpoint may not share: a retryable ``ProviderError``
-    (unavailable, timeout, 429, 5xx) that is not about credentials, the input or the model."""
+    """True for failures another endpoint may not share: unavailable, timed out or rate limited
+    (whether or not retrying *this* endpoint could help — a local server that cannot load its
+    model is not retryable, yet the next member does not share its failure), and any other
+    retryable ``ProviderError`` that is not about credentials, the input or the model."""
+    if isinstance(error, _ENDPOINT):
+        return True
     return isinstance(error, ProviderError) and not isinstance(error, _NEVER) and error.is_retryable
 
 
