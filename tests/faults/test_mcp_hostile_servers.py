@@ -128,3 +128,28 @@ tools:
     finally:
         server.kill()
         server.wait(10)
+
+
+async def test_the_sdk_logs_no_secret_of_an_mcp_url(tmp_path, caplog, monkeypatch):
+    """The SDK logs ``Connecting to StreamableHTTP endpoint: <url>`` (its own ``mcp.*`` logger,
+    DEBUG), query string included: an ``?api_key=`` there reached the application's logs as it
+    was. The kit's redacting filter now sits on the SDK's loggers too."""
+    import logging
+
+    secret = "qq" + "secretvalue" + "987654"
+    monkeypatch.setenv("MCP_QUERY_KEY", secret)
+    path = tmp_path / "q.yaml"
+    path.write_text(
+        """
+oauth: {storage: {kind: memory}}
+tools:
+  mcp_servers:
+    q: {url: "http://127.0.0.1:9/mcp?api_key=${MCP_QUERY_KEY}", connect_timeout: 5}
+"""
+    )
+    with caplog.at_level(logging.DEBUG):
+        async with OneRingAI.from_config(path) as client:
+            with pytest.raises(ToolExecutionError):
+                await client.tools.from_mcp("q")
+    assert "StreamableHTTP endpoint" in caplog.text  # the SDK did log the URL
+    assert secret not in caplog.text

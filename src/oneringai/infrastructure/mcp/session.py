@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -47,11 +48,27 @@ _CLOSE_WAIT = 10.0  # the SDK's stdio shutdown is itself bounded (stdin close, T
 def _import_sdk(server: str) -> Any:
     try:
         import mcp
+        import mcp.client.stdio
+        import mcp.client.streamable_http
     except ImportError as exc:
         raise ConfigError(
             "MCP servers need the mcp extra: pip install 'oneringai[mcp]'", path=f"tools.mcp_servers.{server}"
         ) from exc
+    _scrub_sdk_logs()
     return mcp
+
+
+#: The SDK's loggers and its HTTP client's: the SDK logs the endpoint URL (query string and all)
+#: and the messages it exchanges, which may carry headers' or servers' secrets.
+_SDK_LOGGERS = ("mcp", "httpx2", "httpcore2")
+
+
+def _scrub_sdk_logs() -> None:
+    """Put the kit's redacting filter on every SDK logger that exists (a logger's filter does
+    not apply to its children's records, so each one gets it)."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".", 1)[0] in _SDK_LOGGERS:
+            get_logger(name)
 
 
 def _leaf(exc: BaseException) -> BaseException:
