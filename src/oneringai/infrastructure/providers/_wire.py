@@ -71,4 +71,5 @@ def validate_shape(
     try:
         return validate(raw)
     except ValidationError as error:
-        raise shape_error(error, provider=provider, model=model, what=what) from None
+        problem = shape_error(error, provider=provider, model=model, what=what)
+    raise problem  # outside the handler: the ValidationError (which quotes the input) is not its context

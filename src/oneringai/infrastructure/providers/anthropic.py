@@ -233,10 +233,13 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
             guarded = self.guard(batches, model)
             async for ready in guarded:
                 for raw in ready:
+                    problem = None
                     try:
                         data = parse(raw)
                     except ValidationError as exc:
-                        raise shape_error(exc, provider=self.name, model=model, what="stream event") from None
+                        problem = shape_error(exc, provider=self.name, model=model, what="stream event")
+                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                        raise problem
                     kind = data.get("type")
                     if kind == "content_block_delta":
                         delta = data.get("delta") or {}

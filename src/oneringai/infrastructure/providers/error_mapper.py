@@ -38,6 +38,7 @@ from oneringai.domain.errors import (
     ProviderUnavailableError,
 )
 from oneringai.domain.redaction import redact
+from oneringai.infrastructure.providers._foreign_errors import scrub_foreign_chain
 
 __all__ = ["ProviderErrorMapper", "display_url", "redact_secrets"]
 
@@ -310,6 +311,8 @@ def _map_exception(
     url: str | None,
     secrets: Iterable[str | None],
 ) -> ProviderError:
+    secrets = tuple(secrets)
+    scrub_foreign_chain(error, lambda text: redact_secrets(text, secrets))  # it stays chained to ours
     shown = display_url(url)
     to = f" to {shown}" if shown else ""
     name = type(error).__name__

@@ -266,10 +266,13 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
             batches = iter_line_batches(chunks, max_line_bytes=self.max_event_bytes(), provider=self.name)
             async for lines in self.guard(batches, model):
                 for line in lines:
+                    problem = None
                     try:
                         data = parse(line)
                     except ValidationError as exc:
-                        raise shape_error(exc, provider=self.name, model=model, what="NDJSON line") from None
+                        problem = shape_error(exc, provider=self.name, model=model, what="NDJSON line")
+                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                        raise problem
                     if data.get("error") is not None:
                         self._raise_body_error(data, model)
                     message = data.get("message")

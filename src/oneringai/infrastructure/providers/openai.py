@@ -110,9 +110,10 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         try:
             return parse_chat_response(data, options.model)
         except ValueError as exc:  # no choices; a domain model refusing a value
-            raise ProviderResponseError(
+            problem = ProviderResponseError(
                 f"unexpected response shape: {self.scrub(str(exc))[:300]}", provider=self.name, model=options.model
-            ) from None
+            )
+        raise problem  # outside the handler: a ValidationError quotes the input
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
@@ -133,10 +134,13 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                     if data == b"[DONE]":
                         done = True
                         break
+                    problem = None
                     try:
                         chunk = parse(data)
                     except ValidationError as exc:
-                        raise shape_error(exc, provider=self.name, model=model, what="stream chunk") from None
+                        problem = shape_error(exc, provider=self.name, model=model, what="stream chunk")
+                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                        raise problem
                     if not created:
                         created = True
                         assembler.response_id = chunk.get("id") or ""
