@@ -349,6 +349,8 @@ def _map_exception(
             model=model,
             secrets=secrets,
         )
+    if isinstance(error, httpx.DecodingError):  # both transports: a content-encoding that does not decode
+        return ProviderResponseError(f"undecodable response body{' from ' + shown if shown else ''}: {detail}", **common)
     if isinstance(error, httpx.TransportError):
         return ProviderUnavailableError(f"transport error{to}: {detail}", **common)
     if isinstance(error, TimeoutError):
