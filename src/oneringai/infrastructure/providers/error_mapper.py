@@ -141,9 +141,7 @@ class ProviderErrorMapper:
         """The typed error for a non-2xx response (``status_code`` None: judge by the body alone)."""
         raw, codes = _extract(body)
         message = _cut(redact_secrets(raw, secrets)) or (f"HTTP {status_code}" if status_code else "no details")
-        retry_after = None
-        if headers:
-            retry_after = cls.parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
+        retry_after = _retry_after(headers) if headers else None
         common: dict[str, Any] = {"provider": provider, "model": model, "status_code": status_code, "body": message}
         lowered = f"{message} {' '.join(codes)}".lower()
         if status_code in (401, 403):
@@ -211,6 +209,20 @@ class ProviderErrorMapper:
                 _status_of(error), error, provider=provider, model=model, secrets=secrets
             )
         return _map_exception(error, provider, model=model, url=url, secrets=secrets)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait: OpenAI's ``retry-after-ms`` (more precise, and what its own SDK reads
+    first) when it is a number, else ``Retry-After`` (seconds or an HTTP-date)."""
+    millis = headers.get("retry-after-ms") or headers.get("Retry-After-Ms")
+    if millis:
+        try:
+            value = float(millis)
+        except ValueError:
+            value = float("nan")
+        if abs(value) != float("inf") and value == value:  # finite: not NaN, not 1e400
+            return max(0.0, value) / 1000
+    return ProviderErrorMapper.parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
 
 
 def _status_of(body: Mapping[str, Any]) -> int | None:
