@@ -324,6 +324,10 @@ def _map_exception(
     secrets: Iterable[str | None],
 ) -> ProviderError:
     secrets = tuple(secrets)
+    if type(error).__module__.startswith("aiohttp"):  # raised through an httpx client on aiohttp (self.http)
+        from oneringai.infrastructure.http.wire import as_httpx_error
+
+        error = as_httpx_error(error)
     scrub_foreign_chain(error, lambda text: redact_secrets(text, secrets))  # it stays chained to ours
     shown = display_url(url)
     to = f" to {shown}" if shown else ""

@@ -105,11 +105,13 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                     self.http.build_request("GET", url, timeout=self.request_timeout()), stream=True
                 )
                 try:
-                    if response.status_code >= 400:
+                    if response.status_code >= 300 or response.status_code == 204:  # a redirect's body is no image
                         raise ProviderResponseError(
                             f"cannot fetch image {shown} (status {response.status_code})", provider=self.name
                         )
                     content = await read_body(response, _MAX_IMAGE_BYTES, provider=self.name)
+                    if not content:
+                        raise ProviderResponseError(f"cannot fetch image {shown} (empty body)", provider=self.name)
                 finally:
                     await response.aclose()
         except ProviderError:
