@@ -205,7 +205,9 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
     def _tool_call_events(assembler: StreamAssembler, calls: list[ChatToolCall]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         for call in calls:
-            index = call.get("index") or 0
+            index = call.get("index")
+            if index is None:
+                index = _unindexed(assembler, call.get("id"))
             function = call.get("function") or {}
             if not assembler.has_call(index):
                 call_id = call.get("id") or f"call_{index}"
@@ -220,3 +222,16 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         raw = await self.request_bytes("GET", f"{base}/models", model=None, headers=self._headers())
         data = validate_shape(parse_models, raw, provider=self.name, model=None, what="models list")
         return sorted(m.get("id") or "" for m in data.get("data") or () if m.get("id"))
+
+
+def _unindexed(assembler: StreamAssembler, call_id: str | None) -> int:
+    """The index of a tool-call delta that has none (some compatible servers omit it): a new
+    id opens the next call, no id continues the latest one. Taking every such delta as call 0
+    ran two parallel calls together into one with concatenated arguments."""
+    if not assembler.calls:
+        return 0
+    latest = max(assembler.calls)
+    if call_id and assembler.calls[latest].id != call_id:
+        known = [index for index, pending in assembler.calls.items() if pending.id == call_id]
+        return known[0] if known else latest + 1
+    return latest
