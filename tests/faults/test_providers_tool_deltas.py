@@ -1,12 +1,14 @@
-"""Tool-call deltas as OpenAI-compatible servers really send them, through the public API.
+"""OpenAI answers as compatible servers really send them, through the public API.
 
 Found by a hostile server: deltas without an ``index`` (some compatible servers omit it) were
 all taken as call 0, so two parallel calls became one call named after the first, with both
-argument strings run together (``{"city": "Paris"}{"city": "Oslo"}``).
+argument strings run together (``{"city": "Paris"}{"city": "Oslo"}``); a refusal (``content``
+null, ``refusal`` the model's reason) was dropped, leaving an empty answer that said "complete".
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -75,3 +77,29 @@ async def test_parallel_tool_calls_stay_apart(fault_server: FaultServer, case):
         ("call_a", "get_weather", '{"city": "Paris"}'),
         ("call_b", "get_time", '{"zone": "CET"}'),
     ]
+
+
+# --- a refusal (found by the same review: dropped, leaving an empty "complete" answer) --------
+def _client(url: str) -> OneRingAI:
+    provider = {"kind": "openai", "api_key": SECRET, "max_retries": 0, "timeout": 10, "base_url": f"{url}/v1"}
+    return OneRingAI.from_config(None, env={}, overrides={"text": {"default": "p", "providers": {"p": provider}}})
+
+
+async def test_a_refusal_is_the_answer_with_stop_reason_content_filter(fault_server: FaultServer):
+    body = VENDORS["openai"].body()
+    body["choices"][0]["message"] = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+    fault_server.answer(200, json.dumps(body).encode())
+    async with _client(fault_server.url) as client:
+        response = await client.text.generate_raw("hi", provider="p", model="m")
+    assert response.output_text == "I can't help with that." and response.stop_reason == "content_filter"
+
+
+async def test_a_streamed_refusal_is_the_answer_with_stop_reason_content_filter(fault_server: FaultServer):
+    vendor = VENDORS["openai"]
+    events = [_chunk({"role": "assistant", "content": None, "refusal": ""}), _chunk({"refusal": "I can't "}),
+              _chunk({"refusal": "help."}), _chunk({}, "stop"), "[DONE]"]
+    fault_server.answer(200, vendor.stream_body(events), vendor.stream_type)
+    async with _client(fault_server.url) as client:
+        streamed = [event async for event in client.text.stream("hi", provider="p", model="m")]
+    response = streamed[-1].response
+    assert response.output_text == "I can't help." and response.stop_reason == "content_filter"

@@ -24,6 +24,7 @@ from oneringai.infrastructure.providers._openai_mapping import (
 )
 from oneringai.infrastructure.providers._openai_wire import (
     ChatCompletion,
+    ChatMessage,
     ChatToolCall,
     parse_chat,
     parse_models,
@@ -153,7 +154,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                         for choice in choices:
                             delta = choice.get("delta")
                             if delta:
-                                text = delta.get("content")
+                                text = delta.get("content") or _refusal(delta, assembler)
                                 if text:
                                     if type(text) is not str:
                                         text = message_text(text)
@@ -186,6 +187,8 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                 provider=self.name,
                 model=model,
             )
+        if assembler.refused and assembler.stop_reason in (None, "complete"):
+            assembler.stop_reason = "content_filter"
         for event in assembler.finish():
             yield event
 
@@ -235,3 +238,12 @@ def _unindexed(assembler: StreamAssembler, call_id: str | None) -> int:
         known = [index for index, pending in assembler.calls.items() if pending.id == call_id]
         return known[0] if known else latest + 1
     return latest
+
+
+def _refusal(delta: ChatMessage, assembler: StreamAssembler) -> str | None:
+    """A refusal delta's text (streamed as the answer, as ``generate`` returns it), else None."""
+    refusal = delta.get("refusal")
+    if refusal and type(refusal) is str:
+        assembler.refused = True
+        return refusal
+    return None
