@@ -194,6 +194,10 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
         )
         blocks = data.get("content")
         if blocks is None:
+            if data.get("error") is not None:  # an error body with status 200: judged by its own type
+                raise ProviderErrorMapper.map_error(
+                    {"error": data.get("error")}, self.name, model=options.model, secrets=self._secrets()
+                )
             raise ProviderResponseError("response has no content", provider=self.name, model=options.model)
         content: list[Any] = []
         for block in blocks:

@@ -108,6 +108,8 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             body=self._body(options, stream=False),
         )
         data = validate_shape(parse_chat, raw, provider=self.name, model=options.model, what="response body")
+        if data.get("error") is not None and not data.get("choices"):  # an error body with status 200
+            self._raise_stream_error(data, options.model)
         try:
             return parse_chat_response(data, options.model)
         except ValueError as exc:  # no choices; a domain model refusing a value

@@ -1,0 +1,51 @@
+"""A vendor error body sent with status 200 (a proxy or gateway that reports failures in the body)
+is the typed error its own type/code names, for ``generate`` as it already was for streams and
+for Ollama — and the key it may echo is scrubbed.
+
+Found by a hostile server: OpenAI and Anthropic ``generate`` said "response has no choices" /
+"response has no content" (a generic ``ProviderResponseError``), losing the vendor's message
+and the class a caller branches on (rate limit, auth, context length)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from oneringai import (
+    OneRingAI,
+    ProviderAuthError,
+    ProviderContextLengthError,
+    ProviderError,
+    ProviderRateLimitError,
+    ProviderUnavailableError,
+)
+from tests.faults.providers_fixtures import (
+    KINDS,
+    SECRET,
+    VENDORS,
+    FaultServer,
+    fault_server_fixture,  # noqa: F401 - provides the fault_server fixture
+)
+
+CODES = {
+    "rate_limit_exceeded": ("Rate limit reached", ProviderRateLimitError),
+    "invalid_api_key": (f"Incorrect API key provided: {SECRET}", ProviderAuthError),
+    "context_length_exceeded": ("This model's maximum context length is 8192 tokens", ProviderContextLengthError),
+    "overloaded_error": ("Overloaded", ProviderUnavailableError),
+}
+
+
+@pytest.mark.parametrize("code", list(CODES))
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_error_body_with_status_200_is_its_typed_error(fault_server: FaultServer, kind, code):
+    message, expected = CODES[code]
+    fault_server.answer(200, json.dumps(VENDORS[kind].error_body(message, code)).encode())
+    provider = {"kind": kind, "api_key": SECRET, "max_retries": 0, "timeout": 10,
+                "base_url": f"{fault_server.url}/v1" if kind == "openai" else fault_server.url}
+    async with OneRingAI.from_config(None, env={}, overrides={"text": {"default": "p", "providers": {"p": provider}}}) as client:
+        with pytest.raises(ProviderError) as raised:
+            await client.text.generate_raw("hi", provider="p", model="m")
+    assert type(raised.value) is expected, repr(raised.value)
+    assert raised.value.provider == "p" and message.split(":")[0] in str(raised.value)
+    assert SECRET not in str(raised.value) and SECRET not in repr(raised.value)
