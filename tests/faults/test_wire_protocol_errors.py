@@ -11,6 +11,7 @@ gzip body was "unavailable" with aiohttp and "unexpected DecodingError" with htt
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -84,3 +85,25 @@ async def test_an_undecodable_body_is_a_response_error_on_both_transports(fault_
     error = await _error(kind, fault_server.url, transport, stream)
     assert type(error) is ProviderResponseError, repr(error)
     assert error.provider == "p" and "undecodable" in str(error)
+
+
+# --- statuses that are no answer (found by the same review: read as a body, "malformed JSON") ---
+@pytest.mark.parametrize("stream", [False, True], ids=["generate", "stream"])
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_redirect_names_its_target_and_is_not_followed(fault_server: FaultServer, transport, status, stream):
+    body = json.dumps(VENDORS["openai"].body()).encode()  # a valid answer in the redirect's body
+    target = f"https://api.example.com/v1/chat/completions?key={SECRET}"
+    fault_server.answer(status, body, extra={"location": target})
+    error = await _error("openai", fault_server.url, transport, stream)
+    assert type(error) is ProviderResponseError, repr(error)
+    assert "redirected to https://api.example.com/v1/chat/completions" in str(error) and "base_url" in str(error)
+    assert SECRET not in str(error) and len(fault_server.requests) == 1
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_switching_protocols_is_no_answer(fault_server: FaultServer, transport):
+    fault_server.run(_replying(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"))
+    error = await _error("openai", fault_server.url, transport, False)
+    assert isinstance(error, ProviderError) and error.provider == "p"
+    assert "malformed JSON" not in str(error)

@@ -115,7 +115,7 @@ def _first_line(error: BaseException) -> str:
     """The gist of an aiohttp parser message (its later lines quote the offending bytes)."""
     message = getattr(error, "message", None)
     text = message if isinstance(message, str) else str(error)
-    return text.strip().split("\n", 1)[0].strip().rstrip(":") or type(error).__name__
+    return text.strip().split("\n", 1)[0].strip().rstrip(":")[:160] or type(error).__name__
 
 
 def _translated(error: BaseException, mapping: Callable[[], contextlib.AbstractContextManager[None]]) -> BaseException:

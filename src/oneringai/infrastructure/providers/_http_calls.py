@@ -170,7 +170,7 @@ class HttpCalls:
             try:
                 async with deadline:
                     response = await self._send(method, url, content, send_headers, model)
-                    if response.status_code >= 400:
+                    if not 200 <= response.status_code < 300:  # an error, a redirect (never followed), 1xx
                         raise await self._read_error(response, model)
                     try:
                         data = await response.read(limit)
@@ -238,7 +238,7 @@ class HttpCalls:
             try:
                 async with deadline:
                     response = await self._send("POST", url, content, send_headers, model)
-                    if response.status_code >= 400:
+                    if not 200 <= response.status_code < 300:  # an error, a redirect (never followed), 1xx
                         raise await self._read_error(response, model)
                     problem = _content_type_problem(response, expect)
                     if problem is not None:

@@ -161,6 +161,8 @@ class ProviderErrorMapper:
             )
         if status_code == 408:
             return ProviderTimeoutError(f"the provider timed out: {message}", **common)
+        if status_code is not None and (status_code < 200 or 300 <= status_code < 400):
+            return _not_an_answer(status_code, headers, provider, common)
         if status_code is not None and (status_code >= 500 or status_code in (409, 425, 529)):
             return ProviderUnavailableError(f"provider error: {message}", retry_after=retry_after, **common)
         inferred = _infer(codes, lowered)
@@ -209,6 +211,20 @@ class ProviderErrorMapper:
                 _status_of(error), error, provider=provider, model=model, secrets=secrets
             )
         return _map_exception(error, provider, model=model, url=url, secrets=secrets)
+
+
+def _not_an_answer(status: int, headers: Mapping[str, str] | None, provider: str, common: dict[str, Any]) -> ProviderError:
+    """A redirect (not followed: it would resend the key to wherever it points) or an
+    informational status as the final answer — it was read as a body ("malformed JSON")."""
+    location = display_url((headers or {}).get("location") or (headers or {}).get("Location"))
+    if 300 <= status < 400:
+        where = f" to {location}" if location else ""
+        return ProviderResponseError(
+            f"the server redirected{where} (HTTP {status}); redirects are not followed: "
+            f"set base_url of provider {provider!r} to the final address",
+            **common,
+        )
+    return ProviderResponseError(f"unexpected HTTP {status} as the final answer", **common)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
