@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -181,3 +182,37 @@ def test_the_key_anywhere_in_a_stream_never_reaches_the_error_chain(harness: Har
     result = harness.stream(kind)
     _check_stream(result, kind)
     _outcome_is_clean(result)
+
+
+class _Records(logging.Handler):
+    """Every record any logger emits while installed (formatted as a handler would)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(self.format(record))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@FUZZ
+@given(data=st.data())
+def test_the_key_anywhere_in_an_error_answer_reaches_no_message_chain_or_log(harness: Harness, kind, data):
+    status = data.draw(st.sampled_from([400, 401, 403, 404, 408, 413, 422, 429, 500, 503, 529]))
+    body = data.draw(keyed(VENDORS[kind].error_body("something failed", "server_error")))
+    extra = {"retry-after": SECRET} if data.draw(st.booleans()) else {}
+    harness.serve(json.dumps(body).encode(), status=status, extra=extra)
+    records = _Records()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(records)
+    root.setLevel(logging.DEBUG)
+    try:
+        result = harness.generate(kind)
+    finally:
+        root.removeHandler(records)
+        root.setLevel(level)
+    assert isinstance(result, ProviderError) and result.provider == kind
+    assert not leaks(result), leaks(result)
+    assert SECRET not in repr(getattr(result, "body", "")) and not [text for text in records.texts if SECRET in text]
