@@ -1,8 +1,9 @@
-"""OpenAI answers as compatible servers really send them, through the public API.
+"""Tool calls and refusals as compatible servers and gateways really send them, through the public API.
 
 Found by a hostile server: deltas without an ``index`` (some compatible servers omit it) were
 all taken as call 0, so two parallel calls became one call named after the first, with both
-argument strings run together (``{"city": "Paris"}{"city": "Oslo"}``); a refusal (``content``
+argument strings run together (``{"city": "Paris"}{"city": "Oslo"}``); an Anthropic tool input sent
+whole with its block start (a gateway; Anthropic sends ``{}`` there) was dropped; a refusal (``content``
 null, ``refusal`` the model's reason) was dropped, leaving an empty answer that said "complete".
 """
 
@@ -103,3 +104,18 @@ async def test_a_streamed_refusal_is_the_answer_with_stop_reason_content_filter(
         streamed = [event async for event in client.text.stream("hi", provider="p", model="m")]
     response = streamed[-1].response
     assert response.output_text == "I can't help." and response.stop_reason == "content_filter"
+
+
+# --- Anthropic: a gateway that sends a tool's whole input with its block start ----------------
+async def test_an_anthropic_tool_input_sent_whole_at_block_start_is_kept(fault_server: FaultServer):
+    vendor = VENDORS["anthropic"]
+    events = vendor.events(tools=True)
+    events[2]["content_block"]["input"] = {"city": "Paris"}  # the start carries the input...
+    events = [event for event in events if event.get("type") != "content_block_delta"]  # ...and no delta follows
+    fault_server.answer(200, vendor.stream_body(events), vendor.stream_type)
+    provider = {"kind": "anthropic", "api_key": SECRET, "max_retries": 0, "timeout": 10, "base_url": fault_server.url}
+    async with OneRingAI.from_config(None, env={}, overrides={"text": {"default": "p", "providers": {"p": provider}}}) as client:
+        streamed = [event async for event in client.text.stream("hi", provider="p", model="m")]
+    calls = [part for item in streamed[-1].response.output for part in getattr(item, "content", [])
+             if isinstance(part, ToolUseContent)]
+    assert [(call.name, json.loads(call.arguments)) for call in calls] == [("get_weather", {"city": "Paris"})]

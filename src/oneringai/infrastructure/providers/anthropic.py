@@ -229,6 +229,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
         input_usage = Usage()
         stopped = False
         block_to_call: dict[int, int] = {}
+        prefilled: set[int] = set()  # calls whose whole input came with their start (deltas would repeat it)
         parse = parse_anthropic_event
         async with self.open_stream(
             self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
@@ -255,7 +256,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                         elif delta_type == "input_json_delta":
                             call_index = block_to_call.get(data.get("index") or 0)
                             partial = delta.get("partial_json")
-                            if call_index is not None and partial:
+                            if call_index is not None and partial and call_index not in prefilled:
                                 yield assembler.tool_call_arguments(call_index, partial)
                     elif kind == "message_start":
                         message = data.get("message") or {}
@@ -271,6 +272,10 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                             yield assembler.tool_call_start(
                                 index, block.get("id") or f"toolu_{index}", block.get("name") or ""
                             )
+                            initial = block.get("input")
+                            if initial:  # a gateway that sends the whole input here (Anthropic sends {})
+                                prefilled.add(index)
+                                yield assembler.tool_call_arguments(index, _arguments(initial))
                         elif block.get("type") == "text":
                             text = block.get("text")
                             if text:
