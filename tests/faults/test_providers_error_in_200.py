@@ -49,3 +49,19 @@ async def test_an_error_body_with_status_200_is_its_typed_error(fault_server: Fa
     assert type(raised.value) is expected, repr(raised.value)
     assert raised.value.provider == "p" and message.split(":")[0] in str(raised.value)
     assert SECRET not in str(raised.value) and SECRET not in repr(raised.value)
+
+
+@pytest.mark.parametrize("content_type", ["application/problem+json", "text/json", "application/json; charset=utf-8"])
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_json_error_answering_a_stream_is_its_typed_error(fault_server: FaultServer, kind, content_type):
+    """``application/problem+json`` (RFC 9457) was taken for a stream: no ``data:`` line, so the
+    vendor's error became "stream ended before completion"."""
+    body = VENDORS[kind].error_body("Rate limit reached", "rate_limit_exceeded")
+    fault_server.answer(200, json.dumps(body).encode(), content_type)
+    provider = {"kind": kind, "api_key": SECRET, "max_retries": 0, "timeout": 10,
+                "base_url": f"{fault_server.url}/v1" if kind == "openai" else fault_server.url}
+    async with OneRingAI.from_config(None, env={}, overrides={"text": {"default": "p", "providers": {"p": provider}}}) as client:
+        with pytest.raises(ProviderError) as raised:
+            async for _event in client.text.stream("hi", provider="p", model="m"):
+                pass
+    assert type(raised.value) is ProviderRateLimitError, repr(raised.value)

@@ -325,7 +325,7 @@ def _content_type_problem(response: WireResponse, expect: StreamFormat) -> str |
     if not content_type:
         return None
     lowered = content_type.lower()
-    if "html" in lowered or (expect == "sse" and lowered.startswith("application/json")):
+    if "html" in lowered or (expect == "sse" and "json" in lowered):  # application/problem+json too
         return lowered.split(";", 1)[0].strip()
     return None
 
