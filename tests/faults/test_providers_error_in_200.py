@@ -65,3 +65,19 @@ async def test_a_json_error_answering_a_stream_is_its_typed_error(fault_server: 
             async for _event in client.text.stream("hi", provider="p", model="m"):
                 pass
     assert type(raised.value) is ProviderRateLimitError, repr(raised.value)
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_json_error_body_labelled_as_a_stream_is_its_typed_error(fault_server: FaultServer, kind):
+    """A JSON error body under ``text/event-stream`` has no ``data:`` line (no SSE line starts with
+    "{"): it was ignored, and the vendor's error became "stream ended before completion"."""
+    body = VENDORS[kind].error_body(f"Incorrect API key provided: {SECRET}", "invalid_api_key")
+    fault_server.answer(200, json.dumps(body).encode() + b"\n", "text/event-stream")
+    provider = {"kind": kind, "api_key": SECRET, "max_retries": 0, "timeout": 10,
+                "base_url": f"{fault_server.url}/v1" if kind == "openai" else fault_server.url}
+    async with OneRingAI.from_config(None, env={}, overrides={"text": {"default": "p", "providers": {"p": provider}}}) as client:
+        with pytest.raises(ProviderError) as raised:
+            async for _event in client.text.stream("hi", provider="p", model="m"):
+                pass
+    assert type(raised.value) is ProviderAuthError, repr(raised.value)
+    assert SECRET not in str(raised.value)

@@ -167,7 +167,8 @@ async def iter_sse_data_batches(
 ) -> AsyncIterator[list[bytes]]:
     """The ``data`` of each complete event, as bytes, a list per network chunk — the fast path
     for APIs whose events carry no meaningful ``event:`` name (OpenAI, Anthropic): one
-    generator hop per chunk instead of per event."""
+    generator hop per chunk instead of per event. A one-line JSON error body sent under
+    ``text/event-stream`` is passed on as data (it was ignored: the error was lost)."""
     data: bytes | None = None  # the event being read: its one data line (the usual case)...
     more: list[bytes] = []  # ...and any further ones
     size = 0
@@ -184,6 +185,8 @@ async def iter_sse_data_batches(
                         if size > max_event_bytes:
                             raise _too_large(max_event_bytes, provider)
                         more.append(value)
+                elif raw[:1] == b"{" and b'"error"' in raw and data is None:
+                    ready.append(raw)  # no SSE line starts with "{": a JSON error body under text/event-stream
             elif data is not None:
                 if more:
                     ready.append(b"\n".join([data, *more]))
