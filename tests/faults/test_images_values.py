@@ -27,6 +27,10 @@ NO_IMAGE = {
     "empty entry": ({"created": 1, "data": [{}]}, r"data\.0: neither"),
     "created 400 digits": ('{"created": 1' + "0" * 400 + ', "data": [{"url": "https://x/1.png"}]}', "created"),
     "created negative": ({"created": -5, "data": [{"url": "https://x/1.png"}]}, "created"),
+    # third review: a URL no HTTP client can request, CR/LF in it a header injection where it is fetched
+    "url with CR/LF": ({"created": 1, "data": [{"url": "https://x/1.png\r\nX-Evil: 1"}]}, r"data\.0: url"),
+    "url with a space": ({"created": 1, "data": [{"url": "https://x/a b.png"}]}, r"data\.0: url"),
+    "url with NUL": ({"created": 1, "data": [{"url": "https://x/1.png\x00"}]}, r"data\.0: url"),
 }
 
 

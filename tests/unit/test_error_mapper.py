@@ -112,3 +112,19 @@ def test_display_url_hides_userinfo_and_query():
     assert display_url("https://u:p@h:1/v1/x?key=abc#f") == "https://h:1/v1/x"
     assert display_url("https://token@h/v1") == "https://h/v1"
     assert display_url(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after-ms": "250"}, 0.25),  # OpenAI's precise header wins (its SDK reads it first)
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after-ms": "nan", "retry-after": "2"}, 2.0),  # not a number: Retry-After decides
+        ({"retry-after-ms": "1e400", "retry-after": "2"}, 2.0),
+        ({"retry-after-ms": "Wed, 21 Oct 2015 07:28:00 GMT"}, None),
+        ({"retry-after-ms": "-5"}, 0.0),
+    ],
+)
+def test_retry_after_ms(headers, expected):
+    error = ProviderErrorMapper.from_http_response(429, b"{}", headers, provider="p", model="m")
+    assert error.retry_after == expected

@@ -11,7 +11,7 @@ from typing import Any
 
 from oneringai.domain.redaction import get_logger
 
-__all__ = ["close_shielded", "forget_other_loops", "reap_unstarted", "redact_http_logs"]
+__all__ = ["close_shielded", "fail_queued", "forget_other_loops", "reap_unstarted", "redact_http_logs"]
 
 _CLOSING: set[asyncio.Task[None]] = set()
 
@@ -40,6 +40,31 @@ def reap_unstarted(pool: Any) -> None:
             task = asyncio.get_running_loop().create_task(pool._close_connections(closing))
             _CLOSING.add(task)
             task.add_done_callback(_CLOSING.discard)
+
+
+def fail_queued(pool: Any) -> None:
+    """End the requests queued for a connection of ``pool`` with a connection error, before the
+    pool is closed. httpcore's ``aclose`` closes the connections (their readers wake with a
+    read error) but leaves the queue waiting, and as each failed reader gives its connection
+    back the pool opens a new one for the next queued request — on a pool being shut down: those
+    callers sent their requests anyway and waited for a whole stream idle timeout. Each queued
+    request is handed a connection that refuses it; none is left to be served."""
+    if type(pool).__name__ != "AsyncConnectionPool":
+        return
+    with contextlib.suppress(Exception):  # httpcore internals: best effort, never a new failure
+        closed = _ClosedPoolConnection()
+        for queued in list(pool._requests):
+            if queued.is_queued():
+                queued.assign_to_connection(closed)
+
+
+class _ClosedPoolConnection:
+    """What a request queued on a closing pool is given: a connection that refuses it."""
+
+    async def handle_async_request(self, request: Any) -> Any:
+        import httpcore
+
+        raise httpcore.ReadError("the HTTP pool was closed")
 
 
 def forget_other_loops(pool: Any) -> None:

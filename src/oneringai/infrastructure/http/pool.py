@@ -68,6 +68,9 @@ class HttpPool:
         self.is_closed = True
         client, self._httpx = self._httpx, None
         if client is not None:
+            from oneringai.infrastructure.http.httpcore_pool import fail_queued
+
+            fail_queued(getattr(getattr(client, "_transport", None), "_pool", None))  # before its readers fail
             await client.aclose()
         session, self._session = self._session, None
         if session is not None and not session.closed:

@@ -33,6 +33,7 @@ __all__ = [
 
 #: The default of ``http.max_event_bytes``.
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(slots=True)
@@ -52,11 +53,33 @@ def _too_large(limit: int, provider: str | None) -> ProviderResponseError:
 async def _line_batches(
     chunks: AsyncIterable[bytes], limit: int, provider: str | None
 ) -> AsyncIterator[list[bytes]]:
-    """Complete lines (``\\r`` stripped), one list per chunk; a final unterminated line
-    comes last, so a cut stream is visible to the caller (it never saw its terminator)."""
+    """Complete lines, one list per chunk; a final unterminated line comes last, so a cut
+    stream is visible to the caller (it never saw its terminator).
+
+    Lines end as the SSE spec says — ``\\r\\n``, ``\\n`` or a lone ``\\r`` (a ``\\r\\n`` split
+    across two chunks still ends one line) — and a UTF-8 byte-order mark opening the stream is
+    dropped (it hid the first ``data:`` field, and made the first NDJSON line invalid). A raw
+    CR cannot occur inside valid JSON, so splitting on it never cuts an event's value.
+    """
     parts: list[bytes] = []  # the unterminated line, as received
     pending = 0
+    opening: bytes | None = b""  # the first bytes, until they show whether a BOM opens the stream
+    after_cr = False  # the previous chunk ended with a CR: a LF opening this one belongs to it
     async for chunk in chunks:
+        if not chunk:
+            continue
+        if opening is not None:
+            opening += chunk
+            if len(opening) < len(_BOM) and _BOM.startswith(opening):
+                continue
+            chunk = opening[len(_BOM):] if opening.startswith(_BOM) else opening
+            opening = None
+        if after_cr and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        after_cr = False
+        if b"\r" in chunk:
+            after_cr = chunk[-1:] == b"\r"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if not chunk:
             continue
         if b"\n" not in chunk:
@@ -83,10 +106,8 @@ async def _line_batches(
         if tail:
             parts.append(tail)
         pending = len(tail)
-        if b"\r" in chunk or (lines and lines[0][-1:] == b"\r"):
-            lines = [line[:-1] if line[-1:] == b"\r" else line for line in lines]
         yield lines
-    tail = b"".join(parts).rstrip(b"\r")
+    tail = b"".join(parts) if opening is None else opening
     if tail:
         yield [tail, b""]
 
@@ -146,7 +167,8 @@ async def iter_sse_data_batches(
 ) -> AsyncIterator[list[bytes]]:
     """The ``data`` of each complete event, as bytes, a list per network chunk — the fast path
     for APIs whose events carry no meaningful ``event:`` name (OpenAI, Anthropic): one
-    generator hop per chunk instead of per event."""
+    generator hop per chunk instead of per event. A one-line JSON error body sent under
+    ``text/event-stream`` is passed on as data (it was ignored: the error was lost)."""
     data: bytes | None = None  # the event being read: its one data line (the usual case)...
     more: list[bytes] = []  # ...and any further ones
     size = 0
@@ -163,6 +185,8 @@ async def iter_sse_data_batches(
                         if size > max_event_bytes:
                             raise _too_large(max_event_bytes, provider)
                         more.append(value)
+                elif raw[:1] == b"{" and b'"error"' in raw and data is None:
+                    ready.append(raw)  # no SSE line starts with "{": a JSON error body under text/event-stream
             elif data is not None:
                 if more:
                     ready.append(b"\n".join([data, *more]))

@@ -77,9 +77,45 @@ def as_httpx_error(error: BaseException) -> BaseException:
     mapping sees what it always saw; other exceptions unchanged."""
     if not type(error).__module__.startswith("aiohttp"):
         return error
+    special = _aiohttp_parse_error(error)
+    if special is not None:
+        return special
     from httpx_aiohttp.transport import map_aiohttp_exceptions
 
     return _translated(error, map_aiohttp_exceptions)
+
+
+def _aiohttp_parse_error(error: BaseException) -> BaseException | None:
+    """What httpx raises for the same fault, where httpx-aiohttp has no mapping: aiohttp reports a
+    response it cannot parse as ``ClientResponseError`` with status 400 (a status the server never
+    sent: it was shown as "unexpected ClientResponseError: 400"), and a body it cannot decode
+    as a payload error; httpx raises ``RemoteProtocolError`` and ``DecodingError``."""
+    import httpx
+
+    causes: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and len(causes) < 8:
+        causes.append(link)
+        link = link.__cause__ or link.__context__
+    names = {type(cause).__name__ for cause in causes}
+    mapped: BaseException | None = None
+    if "ContentEncodingError" in names:
+        mapped = httpx.DecodingError(f"cannot decode the body ({_first_line(causes[-1])})")
+    elif type(error).__name__ == "ClientResponseError" and any(
+        isinstance(getattr(cause, "message", None), str) and type(cause).__module__ == "aiohttp.http_exceptions"
+        for cause in causes
+    ):
+        mapped = httpx.RemoteProtocolError(f"invalid HTTP response ({_first_line(causes[-1])})")
+    if mapped is not None:
+        mapped.__cause__ = error
+    return mapped
+
+
+def _first_line(error: BaseException) -> str:
+    """The gist of an aiohttp parser message (its later lines quote the offending bytes)."""
+    message = getattr(error, "message", None)
+    text = message if isinstance(message, str) else str(error)
+    return text.strip().split("\n", 1)[0].strip().rstrip(":")[:160] or type(error).__name__
 
 
 def _translated(error: BaseException, mapping: Callable[[], contextlib.AbstractContextManager[None]]) -> BaseException:

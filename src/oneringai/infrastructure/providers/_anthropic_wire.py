@@ -39,6 +39,7 @@ class AnthropicMessage(TypedDict, total=False):
     content: list[AnthropicBlock] | None
     stop_reason: str | None
     usage: AnthropicUsage | None
+    error: Any  # {"type": "error", "error": {...}} sent with status 200 (a proxy, a gateway)
 
 
 class AnthropicDelta(TypedDict, total=False):

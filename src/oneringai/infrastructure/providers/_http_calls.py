@@ -170,7 +170,7 @@ class HttpCalls:
             try:
                 async with deadline:
                     response = await self._send(method, url, content, send_headers, model)
-                    if response.status_code >= 400:
+                    if not 200 <= response.status_code < 300:  # an error, a redirect (never followed), 1xx
                         raise await self._read_error(response, model)
                     try:
                         data = await response.read(limit)
@@ -238,7 +238,7 @@ class HttpCalls:
             try:
                 async with deadline:
                     response = await self._send("POST", url, content, send_headers, model)
-                    if response.status_code >= 400:
+                    if not 200 <= response.status_code < 300:  # an error, a redirect (never followed), 1xx
                         raise await self._read_error(response, model)
                     problem = _content_type_problem(response, expect)
                     if problem is not None:
@@ -325,7 +325,7 @@ def _content_type_problem(response: WireResponse, expect: StreamFormat) -> str |
     if not content_type:
         return None
     lowered = content_type.lower()
-    if "html" in lowered or (expect == "sse" and lowered.startswith("application/json")):
+    if "html" in lowered or (expect == "sse" and "json" in lowered):  # application/problem+json too
         return lowered.split(";", 1)[0].strip()
     return None
 

@@ -202,10 +202,13 @@ class CompletionCalls:
                     if data == b"[DONE]":
                         done = True
                         continue  # read to the end: the connection goes back to the pool
+                    problem = None
                     try:
                         chunk: _Completion = parse_completion(data)
                     except ValidationError as exc:
-                        raise shape_error(exc, provider=self.name, model=options.model, what="stream chunk") from None
+                        problem = shape_error(exc, provider=self.name, model=options.model, what="stream chunk")
+                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                        raise problem
                     self._raise_error_in(chunk, options.model)
                     assembler.response_id = assembler.response_id or chunk.get("id") or ""
                     usage = chunk.get("usage")

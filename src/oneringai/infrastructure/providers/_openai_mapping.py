@@ -200,6 +200,10 @@ def parse_chat_response(data: ChatCompletion, model: str) -> LLMResponse:
     message = choice.get("message") or {}
     content: list[Any] = []
     text = message_text(message.get("content"))
+    refusal = message.get("refusal")
+    refused = False
+    if not text and isinstance(refusal, str) and refusal:  # the model declined: its reason is the
+        text, refused = refusal, True  # answer (it was dropped: an empty "complete" response)
     if text:
         content.append(OutputTextContent(text=text))
     for call in message.get("tool_calls") or ():
@@ -218,6 +222,6 @@ def parse_chat_response(data: ChatCompletion, model: str) -> LLMResponse:
         status="incomplete" if raw_reason == "length" else "completed",
         output=[Message(role=MessageRole.ASSISTANT, content=content)],
         usage=parse_usage(data.get("usage")),
-        stop_reason=STOP_REASONS.get(raw_reason or "", raw_reason),
+        stop_reason="content_filter" if refused else STOP_REASONS.get(raw_reason or "", raw_reason),
         raw_stop_reason=raw_reason,
     )

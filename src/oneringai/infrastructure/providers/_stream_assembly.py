@@ -54,6 +54,7 @@ class StreamAssembler:
         self.usage = Usage()
         self.raw_stop_reason: str | None = None
         self.stop_reason: str | None = None
+        self.refused = False  # the model declined (OpenAI's refusal): the answer is its reason
         # Every event is bounded (max_event_bytes), but an endless stream of them is not: what
         # is kept for the final response is, like a body (max_response_bytes).
         self._room = max_chars

@@ -21,6 +21,7 @@ from oneringai.domain.errors import ProviderResponseError
 __all__ = ["TokenCount", "json_validator", "lazy_json_validator", "shape_error", "validate_shape"]
 
 T = TypeVar("T")
+_BOM = b"\xef\xbb\xbf"
 
 #: A usage count as a vendor reports it: a negative count or one of 400 digits is no count
 #: (it would make a negative cost, or an ``OverflowError`` where cost multiplies it by a price).
@@ -68,7 +69,10 @@ def shape_error(
 def validate_shape(
     validate: Callable[[bytes | str], T], raw: bytes | str, *, provider: str, model: str | None, what: str
 ) -> T:
+    if raw[:3] == _BOM if isinstance(raw, bytes) else raw[:1] == "\ufeff":
+        raw = raw[3:] if isinstance(raw, bytes) else raw[1:]  # RFC 8259 lets a parser ignore a BOM
     try:
         return validate(raw)
     except ValidationError as error:
-        raise shape_error(error, provider=provider, model=model, what=what) from None
+        problem = shape_error(error, provider=provider, model=model, what=what)
+    raise problem  # outside the handler: the ValidationError (which quotes the input) is not its context

@@ -194,6 +194,10 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
         )
         blocks = data.get("content")
         if blocks is None:
+            if data.get("error") is not None:  # an error body with status 200: judged by its own type
+                raise ProviderErrorMapper.map_error(
+                    {"error": data.get("error")}, self.name, model=options.model, secrets=self._secrets()
+                )
             raise ProviderResponseError("response has no content", provider=self.name, model=options.model)
         content: list[Any] = []
         for block in blocks:
@@ -225,6 +229,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
         input_usage = Usage()
         stopped = False
         block_to_call: dict[int, int] = {}
+        prefilled: set[int] = set()  # calls whose whole input came with their start (deltas would repeat it)
         parse = parse_anthropic_event
         async with self.open_stream(
             self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
@@ -233,10 +238,13 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
             guarded = self.guard(batches, model)
             async for ready in guarded:
                 for raw in ready:
+                    problem = None
                     try:
                         data = parse(raw)
                     except ValidationError as exc:
-                        raise shape_error(exc, provider=self.name, model=model, what="stream event") from None
+                        problem = shape_error(exc, provider=self.name, model=model, what="stream event")
+                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                        raise problem
                     kind = data.get("type")
                     if kind == "content_block_delta":
                         delta = data.get("delta") or {}
@@ -248,7 +256,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                         elif delta_type == "input_json_delta":
                             call_index = block_to_call.get(data.get("index") or 0)
                             partial = delta.get("partial_json")
-                            if call_index is not None and partial:
+                            if call_index is not None and partial and call_index not in prefilled:
                                 yield assembler.tool_call_arguments(call_index, partial)
                     elif kind == "message_start":
                         message = data.get("message") or {}
@@ -264,6 +272,10 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                             yield assembler.tool_call_start(
                                 index, block.get("id") or f"toolu_{index}", block.get("name") or ""
                             )
+                            initial = block.get("input")
+                            if initial:  # a gateway that sends the whole input here (Anthropic sends {})
+                                prefilled.add(index)
+                                yield assembler.tool_call_arguments(index, _arguments(initial))
                         elif block.get("type") == "text":
                             text = block.get("text")
                             if text:

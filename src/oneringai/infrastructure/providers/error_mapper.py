@@ -38,6 +38,7 @@ from oneringai.domain.errors import (
     ProviderUnavailableError,
 )
 from oneringai.domain.redaction import redact
+from oneringai.infrastructure.providers._foreign_errors import scrub_foreign_chain
 
 __all__ = ["ProviderErrorMapper", "display_url", "redact_secrets"]
 
@@ -140,9 +141,7 @@ class ProviderErrorMapper:
         """The typed error for a non-2xx response (``status_code`` None: judge by the body alone)."""
         raw, codes = _extract(body)
         message = _cut(redact_secrets(raw, secrets)) or (f"HTTP {status_code}" if status_code else "no details")
-        retry_after = None
-        if headers:
-            retry_after = cls.parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
+        retry_after = _retry_after(headers) if headers else None
         common: dict[str, Any] = {"provider": provider, "model": model, "status_code": status_code, "body": message}
         lowered = f"{message} {' '.join(codes)}".lower()
         if status_code in (401, 403):
@@ -162,6 +161,8 @@ class ProviderErrorMapper:
             )
         if status_code == 408:
             return ProviderTimeoutError(f"the provider timed out: {message}", **common)
+        if status_code is not None and (status_code < 200 or 300 <= status_code < 400):
+            return _not_an_answer(status_code, headers, provider, common)
         if status_code is not None and (status_code >= 500 or status_code in (409, 425, 529)):
             return ProviderUnavailableError(f"provider error: {message}", retry_after=retry_after, **common)
         inferred = _infer(codes, lowered)
@@ -210,6 +211,34 @@ class ProviderErrorMapper:
                 _status_of(error), error, provider=provider, model=model, secrets=secrets
             )
         return _map_exception(error, provider, model=model, url=url, secrets=secrets)
+
+
+def _not_an_answer(status: int, headers: Mapping[str, str] | None, provider: str, common: dict[str, Any]) -> ProviderError:
+    """A redirect (not followed: it would resend the key to wherever it points) or an
+    informational status as the final answer — it was read as a body ("malformed JSON")."""
+    location = display_url((headers or {}).get("location") or (headers or {}).get("Location"))
+    if 300 <= status < 400:
+        where = f" to {location}" if location else ""
+        return ProviderResponseError(
+            f"the server redirected{where} (HTTP {status}); redirects are not followed: "
+            f"set base_url of provider {provider!r} to the final address",
+            **common,
+        )
+    return ProviderResponseError(f"unexpected HTTP {status} as the final answer", **common)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait: OpenAI's ``retry-after-ms`` (more precise, and what its own SDK reads
+    first) when it is a number, else ``Retry-After`` (seconds or an HTTP-date)."""
+    millis = headers.get("retry-after-ms") or headers.get("Retry-After-Ms")
+    if millis:
+        try:
+            value = float(millis)
+        except ValueError:
+            value = float("nan")
+        if abs(value) != float("inf") and value == value:  # finite: not NaN, not 1e400
+            return max(0.0, value) / 1000
+    return ProviderErrorMapper.parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
 
 
 def _status_of(body: Mapping[str, Any]) -> int | None:
@@ -310,6 +339,12 @@ def _map_exception(
     url: str | None,
     secrets: Iterable[str | None],
 ) -> ProviderError:
+    secrets = tuple(secrets)
+    if type(error).__module__.startswith("aiohttp"):  # raised through an httpx client on aiohttp (self.http)
+        from oneringai.infrastructure.http.wire import as_httpx_error
+
+        error = as_httpx_error(error)
+    scrub_foreign_chain(error, lambda text: redact_secrets(text, secrets))  # it stays chained to ours
     shown = display_url(url)
     to = f" to {shown}" if shown else ""
     name = type(error).__name__
@@ -346,6 +381,8 @@ def _map_exception(
             model=model,
             secrets=secrets,
         )
+    if isinstance(error, httpx.DecodingError):  # both transports: a content-encoding that does not decode
+        return ProviderResponseError(f"undecodable response body{' from ' + shown if shown else ''}: {detail}", **common)
     if isinstance(error, httpx.TransportError):
         return ProviderUnavailableError(f"transport error{to}: {detail}", **common)
     if isinstance(error, TimeoutError):

@@ -105,11 +105,13 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                     self.http.build_request("GET", url, timeout=self.request_timeout()), stream=True
                 )
                 try:
-                    if response.status_code >= 400:
+                    if response.status_code >= 300 or response.status_code == 204:  # a redirect's body is no image
                         raise ProviderResponseError(
                             f"cannot fetch image {shown} (status {response.status_code})", provider=self.name
                         )
                     content = await read_body(response, _MAX_IMAGE_BYTES, provider=self.name)
+                    if not content:
+                        raise ProviderResponseError(f"cannot fetch image {shown} (empty body)", provider=self.name)
                 finally:
                     await response.aclose()
         except ProviderError:
@@ -266,10 +268,13 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
             batches = iter_line_batches(chunks, max_line_bytes=self.max_event_bytes(), provider=self.name)
             async for lines in self.guard(batches, model):
                 for line in lines:
+                    problem = None
                     try:
                         data = parse(line)
                     except ValidationError as exc:
-                        raise shape_error(exc, provider=self.name, model=model, what="NDJSON line") from None
+                        problem = shape_error(exc, provider=self.name, model=model, what="NDJSON line")
+                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                        raise problem
                     if data.get("error") is not None:
                         self._raise_body_error(data, model)
                     message = data.get("message")

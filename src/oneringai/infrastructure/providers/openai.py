@@ -24,6 +24,7 @@ from oneringai.infrastructure.providers._openai_mapping import (
 )
 from oneringai.infrastructure.providers._openai_wire import (
     ChatCompletion,
+    ChatMessage,
     ChatToolCall,
     parse_chat,
     parse_models,
@@ -107,12 +108,15 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
             body=self._body(options, stream=False),
         )
         data = validate_shape(parse_chat, raw, provider=self.name, model=options.model, what="response body")
+        if data.get("error") is not None and not data.get("choices"):  # an error body with status 200
+            self._raise_stream_error(data, options.model)
         try:
             return parse_chat_response(data, options.model)
         except ValueError as exc:  # no choices; a domain model refusing a value
-            raise ProviderResponseError(
+            problem = ProviderResponseError(
                 f"unexpected response shape: {self.scrub(str(exc))[:300]}", provider=self.name, model=options.model
-            ) from None
+            )
+        raise problem  # outside the handler: a ValidationError quotes the input
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
@@ -133,10 +137,13 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                     if data == b"[DONE]":
                         done = True
                         break
+                    problem = None
                     try:
                         chunk = parse(data)
                     except ValidationError as exc:
-                        raise shape_error(exc, provider=self.name, model=model, what="stream chunk") from None
+                        problem = shape_error(exc, provider=self.name, model=model, what="stream chunk")
+                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                        raise problem
                     if not created:
                         created = True
                         assembler.response_id = chunk.get("id") or ""
@@ -149,7 +156,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                         for choice in choices:
                             delta = choice.get("delta")
                             if delta:
-                                text = delta.get("content")
+                                text = delta.get("content") or _refusal(delta, assembler)
                                 if text:
                                     if type(text) is not str:
                                         text = message_text(text)
@@ -182,6 +189,8 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                 provider=self.name,
                 model=model,
             )
+        if assembler.refused and assembler.stop_reason in (None, "complete"):
+            assembler.stop_reason = "content_filter"
         for event in assembler.finish():
             yield event
 
@@ -201,7 +210,9 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
     def _tool_call_events(assembler: StreamAssembler, calls: list[ChatToolCall]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         for call in calls:
-            index = call.get("index") or 0
+            index = call.get("index")
+            if index is None:
+                index = _unindexed(assembler, call.get("id"))
             function = call.get("function") or {}
             if not assembler.has_call(index):
                 call_id = call.get("id") or f"call_{index}"
@@ -216,3 +227,25 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         raw = await self.request_bytes("GET", f"{base}/models", model=None, headers=self._headers())
         data = validate_shape(parse_models, raw, provider=self.name, model=None, what="models list")
         return sorted(m.get("id") or "" for m in data.get("data") or () if m.get("id"))
+
+
+def _unindexed(assembler: StreamAssembler, call_id: str | None) -> int:
+    """The index of a tool-call delta that has none (some compatible servers omit it): a new
+    id opens the next call, no id continues the latest one. Taking every such delta as call 0
+    ran two parallel calls together into one with concatenated arguments."""
+    if not assembler.calls:
+        return 0
+    latest = max(assembler.calls)
+    if call_id and assembler.calls[latest].id != call_id:
+        known = [index for index, pending in assembler.calls.items() if pending.id == call_id]
+        return known[0] if known else latest + 1
+    return latest
+
+
+def _refusal(delta: ChatMessage, assembler: StreamAssembler) -> str | None:
+    """A refusal delta's text (streamed as the answer, as ``generate`` returns it), else None."""
+    refusal = delta.get("refusal")
+    if refusal and type(refusal) is str:
+        assembler.refused = True
+        return refusal
+    return None

@@ -69,6 +69,8 @@ def _image_problem(url: str | None, b64: str | None) -> str | None:
             return "b64_json is not base64"
         return None
     if url:
+        if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):  # CR/LF: header injection at fetch
+            return "url holds whitespace or control characters"
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         return None if scheme in ("http", "https", "data") else "url is not an http(s) or data: URL"
     return "neither url nor b64_json"
