@@ -80,3 +80,15 @@ async def test_a_real_image_is_sent_as_base64_without_the_key_going_to_its_host(
     assert not isinstance(result, ProviderError), result
     assert json.loads(ollama.requests[-1].body)["messages"][0]["images"] == ["iVBORw=="]
     assert all(SECRET not in str(request.headers) for request in images.requests)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_an_oversized_image_names_the_image_limit_not_a_setting(servers, transport):
+    ollama, images = servers
+    size = 20 * 1024 * 1024 + 1
+    images.run(_replying(head(200, "image/png", size) + b"\0" * size))
+    result = await _generate(ollama, images, transport)
+    assert type(result) is ProviderResponseError, repr(result)
+    assert "input image larger than" in str(result) and "20 MiB" in str(result)
+    assert "max_response_bytes" not in str(result), "that setting does not bound this fetch"
+    assert not ollama.requests

@@ -42,13 +42,20 @@ async def prefix(chunks: AsyncIterable[bytes], limit: int) -> bytes:
 
 
 async def read_body(
-    response: httpx.Response, limit: int, *, provider: str | None = None, model: str | None = None
+    response: httpx.Response,
+    limit: int,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    what: str = "response body",
+    remedy: str = "raise http.max_response_bytes if expected",
 ) -> bytes:
-    """The whole (decoded) body; ``ProviderResponseError`` as soon as it passes ``limit`` bytes."""
+    """The whole (decoded) body; ``ProviderResponseError`` as soon as it passes ``limit`` bytes.
+    ``what`` and ``remedy`` word the error for a body whose limit is not the setting's."""
     body = await collect(response.aiter_bytes(), limit)
     if body is None:
         raise ProviderResponseError(
-            f"response body larger than {limit} bytes (raise http.max_response_bytes if expected)",
+            f"{what} larger than {limit} bytes ({remedy})",
             provider=provider,
             model=model,
             status_code=response.status_code,

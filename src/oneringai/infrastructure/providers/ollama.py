@@ -109,7 +109,13 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                         raise ProviderResponseError(
                             f"cannot fetch image {shown} (status {response.status_code})", provider=self.name
                         )
-                    content = await read_body(response, _MAX_IMAGE_BYTES, provider=self.name)
+                    content = await read_body(
+                        response,
+                        _MAX_IMAGE_BYTES,
+                        provider=self.name,
+                        what="input image",
+                        remedy="input images are fetched up to 20 MiB: pass a smaller one",
+                    )
                     if not content:
                         raise ProviderResponseError(f"cannot fetch image {shown} (empty body)", provider=self.name)
                 finally:
