@@ -7,6 +7,7 @@ import pytest
 
 from oneringai import OneRingAI
 from oneringai.config import Settings
+from oneringai.domain.errors import ConfigError
 
 
 async def test_errors_surface_on_first_anext_before_and_after_the_provider_is_built(vendor_server):
@@ -18,8 +19,9 @@ async def test_errors_surface_on_first_anext_before_and_after_the_provider_is_bu
         for built in (False, True):  # the first round opens lazily; the second hands the built provider's stream
             stream = client.text.stream("hi")  # no model and no default_model: refused
             assert (type(stream).__name__ != "_PassThroughStream") is built
-            with pytest.raises(ValueError, match="no model given"):
+            with pytest.raises(ValueError, match="no model given") as refused:
                 await stream.__anext__()
+            assert isinstance(refused.value, ConfigError) and refused.value.path.endswith(".default_model")
             bad_options = client.text.stream("hi", ["not", "a", "mapping"])  # type: ignore[arg-type]
             with pytest.raises(TypeError):
                 await bad_options.__anext__()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from oneringai.application.provider_registry import ProviderRegistry
 from oneringai.domain.content import InputItem
-from oneringai.domain.errors import ProviderNotFoundError, ProviderResponseError
+from oneringai.domain.errors import ConfigError, ProviderNotFoundError, ProviderResponseError
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.interfaces import ITextProvider
 from oneringai.domain.options import JSONSchemaFormat, ResponseFormat, TextGenerateOptions
@@ -21,6 +21,11 @@ from oneringai.domain.tools import FunctionToolDefinition
 __all__ = ["TextManager"]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class ModelRequiredError(ConfigError, ValueError):
+    """No ``model=`` and no ``default_model`` for the provider: a configuration error naming
+    the setting; still a ``ValueError`` for code written against earlier versions."""
 
 
 class TextManager:
@@ -65,7 +70,10 @@ class TextManager:
         configured = self._default_models.get(name or "")
         if configured:
             return configured
-        raise ValueError(f"no model given: pass model=... or set text.providers.{name}.default_model")
+        raise ModelRequiredError(
+            "no model given: pass model=... or set a default model",
+            path=f"text.providers.{name}.default_model" if name else "text.default",
+        )
 
     def build_options(
         self,
