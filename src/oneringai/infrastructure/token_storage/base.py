@@ -68,9 +68,11 @@ def check_key(key: str) -> str:
 
 
 class _RecordShape(BaseModel):
-    """What the file and AWS stores keep: the key travels inside the record too."""
+    """What the file and AWS stores keep: the key travels inside the record too. Exactly these
+    fields: a bit flipped in a field name (``"expires_as"``) is a tampered record, not a record
+    without an expiry."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     key: StrictStr
     envelope: StrictStr
@@ -122,8 +124,19 @@ def _parse(raw: object, key: str | None, *, backend: str, where: str) -> tuple[s
     return shape.key, shape.envelope, expires
 
 
+def _same_time(stored: float | None, expected: float | None, tolerance: float) -> bool:
+    if stored is None or expected is None:
+        return stored is expected
+    return math.isclose(stored, expected, rel_tol=0.0, abs_tol=tolerance)
+
+
 class EncryptedTokenStorage(IOAuthTokenStorage):
     backend = "token"
+    #: The record's expiry is kept beside the envelope (and checked against the token's);
+    #: False for a backend that only expires records (Redis TTL) and reads back ``None``.
+    _record_keeps_expiry = True
+    #: How far the stored expiry may be from the token's: 0 where it is kept as JSON (exact).
+    _expiry_tolerance = 0.0
 
     def __init__(self, key_ring: KeyRing) -> None:
         self.key_ring = key_ring
@@ -174,9 +187,17 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
         if record is None:
             return None
         envelope, expires_at = record
+        # Opened first, then the record's expiry checked against the token's: the expiry sits
+        # beside the envelope, outside the authenticated part, and a flipped digit must not
+        # pass silently (nor drop a token as expired without anyone noticing).
+        token = self._open(key, envelope)
+        if self._record_keeps_expiry and not _same_time(expires_at, record_expires_at(token), self._expiry_tolerance):
+            raise TokenDecryptionError(
+                f"record for {key!r} has an expiry that does not match its token (tampered?)", backend=self.backend
+            )
         if expires_at is not None and expires_at <= time.time():
             return None
-        return self._open(key, envelope)
+        return token
 
     async def delete_token(self, key: str) -> None:
         check_key(key)

@@ -61,6 +61,7 @@ def _safe_dsn(dsn: str) -> str:
 
 class PostgresTokenStorage(EncryptedTokenStorage):
     backend = "postgres"
+    _expiry_tolerance = 1e-3  # TIMESTAMPTZ keeps microseconds
 
     def __init__(
         self,

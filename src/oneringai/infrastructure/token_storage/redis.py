@@ -53,6 +53,7 @@ def _text(value: Any) -> str | None:
 
 class RedisTokenStorage(EncryptedTokenStorage):
     backend = "redis"
+    _record_keeps_expiry = False  # Redis expires the key itself
 
     def __init__(self, client: Any, key_ring: KeyRing, *, prefix: str = "oneringai:tokens:") -> None:
         super().__init__(key_ring)
