@@ -33,7 +33,7 @@ from oneringai.application.oauth import keys
 from oneringai.application.oauth.bearer import OAuthBearerAuth
 from oneringai.application.oauth.errors import LoginRequiredError
 from oneringai.application.oauth.observed import observed_refresh
-from oneringai.application.oauth.stored import read_token
+from oneringai.application.oauth.stored import read_token, refresh_due
 from oneringai.application.oauth.token_endpoint import request_token
 from oneringai.domain.errors import ConfigError, OAuthError
 from oneringai.domain.interfaces import IOAuthTokenStorage
@@ -285,7 +285,7 @@ class OAuthManager:
         token = await self._load(key, user_id)
         if token is not None and token.needs_login:
             raise self._login_required(user_id, "the refresh token was rejected (invalid_grant)")
-        if token is not None and not force_refresh and not token.is_expired(self.refresh_skew):
+        if token is not None and not force_refresh and not refresh_due(token, self.refresh_skew):
             return token.access_token.get_secret_value()
         # A forced refresh (after a 401) only replaces the token the caller saw rejected.
         rejected = token.access_token.get_secret_value() if force_refresh and token is not None else None
@@ -325,7 +325,7 @@ class OAuthManager:
                 raise self._login_required(user_id, "the refresh token was rejected (invalid_grant)")
             if (
                 token is not None
-                and not token.is_expired(self.refresh_skew)
+                and not refresh_due(token, self.refresh_skew)
                 and (not force_refresh or token.access_token.get_secret_value() != rejected)
             ):
                 return token.access_token.get_secret_value()
