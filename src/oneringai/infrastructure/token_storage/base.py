@@ -179,7 +179,16 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
         check_key(key)
         if not isinstance(token, StoredToken):
             raise TokenStorageError(f"store_token({key!r}) needs a StoredToken, got {type(token).__name__}")
-        await self._put(key, self.key_ring.seal_token(key, token), record_expires_at(token))
+        envelope = self.key_ring.seal_token(key, token)
+        expires_at = record_expires_at(token)
+        size = len(dump_record(key, envelope, expires_at))  # ASCII: characters are bytes
+        if size > MAX_RECORD_BYTES:  # it could not be read back: keep the record there is
+            raise TokenStorageError(
+                f"store_token({key!r}): the sealed token is {size} bytes; a record holds at most "
+                f"{MAX_RECORD_BYTES} (the stored token, if any, is unchanged)",
+                backend=self.backend,
+            )
+        await self._put(key, envelope, expires_at)
 
     async def get_token(self, key: str) -> StoredToken | None:
         check_key(key)
