@@ -378,6 +378,11 @@ class OAuthManager:
             except OAuthError as exc:
                 if exc.error != "invalid_grant":
                     raise
+                # Used up by another process meanwhile (no store lock, or one that expired)? Then
+                # its token is stored: use it — never overwrite it with a mark of the old one.
+                latest = await read_token(self.storage, key)
+                if latest is not None and not latest.needs_login and latest.access_token != current.access_token:
+                    return latest
                 # Dead refresh token: remember it, so no caller (here or elsewhere) tries it again.
                 marked = current.model_copy(update={"refresh_token": None, "needs_login": True})
                 await self.storage.store_token(key, marked)
