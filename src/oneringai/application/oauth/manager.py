@@ -244,6 +244,12 @@ class OAuthManager:
         pending = await self._take_pending(state) if state else None
         if params.get("error"):
             error = redact(params["error"][:100], secrets=hidden)
+            if pending is None:  # anyone can send an error to the redirect URI: not ours to report
+                raise OAuthError(
+                    "an error callback with an unknown or already used state was ignored (possible CSRF)",
+                    error="invalid_state",
+                    connection=self.name,
+                )
             detail = params.get("error_description") or error
             raise OAuthError(
                 redact(f"authorization refused: {detail[:500]}", secrets=hidden), error=error, connection=self.name
