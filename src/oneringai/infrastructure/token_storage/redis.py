@@ -36,6 +36,8 @@ _REPLACE_IF = (
 
 LOCK_NAMESPACE = "oneringai:locks:"
 _BATCH = 500
+#: Bytes of values ``list_keys`` holds at once.
+_LIST_BYTES = 8 * 1024 * 1024
 
 
 def _glob_escape(text: str) -> str:
@@ -125,16 +127,40 @@ class RedisTokenStorage(EncryptedTokenStorage):
             await self.client.delete(name)
 
     async def _list(self, prefix: str) -> list[str]:
+        """Our keys under ``prefix``. Values are read a batch at a time within a byte budget
+        (all of them were held at once: many keys, or foreign values of a megabyte each,
+        filled memory); a value longer than any record of ours is foreign unread."""
         names: list[bytes | str] = []
+        keys: list[str] = []
         async with self._errors():
             async for raw in self.client.scan_iter(match=_glob_escape(self.prefix + prefix) + "*", count=_BATCH):
                 names.append(raw)
-            values: list[Any] = []
             for start in range(0, len(names), _BATCH):
+                batch = names[start : start + _BATCH]
                 async with self.client.pipeline(transaction=False) as pipe:
-                    for raw in names[start : start + _BATCH]:
-                        pipe.getrange(raw, 0, MAX_RECORD_BYTES)
-                    values.extend(await pipe.execute(raise_on_error=False))
+                    for raw in batch:
+                        pipe.strlen(raw)
+                    sizes = await pipe.execute(raise_on_error=False)
+                chunk: list[bytes | str] = []
+                budget = 0
+                for raw, size in zip(batch, sizes, strict=True):
+                    if not isinstance(size, int) or size > MAX_RECORD_BYTES:
+                        self._skip_foreign("redis", repr(raw)[:200], "not a string of a token record's size")
+                        continue
+                    if chunk and budget + size > _LIST_BYTES:
+                        keys.extend(await self._our_keys(chunk))
+                        chunk, budget = [], 0
+                    chunk.append(raw)
+                    budget += size
+                if chunk:
+                    keys.extend(await self._our_keys(chunk))
+        return keys
+
+    async def _our_keys(self, names: list[bytes | str]) -> list[str]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for raw in names:
+                pipe.getrange(raw, 0, MAX_RECORD_BYTES)
+            values = await pipe.execute(raise_on_error=False)
         keys: list[str] = []
         for raw, value in zip(names, values, strict=True):
             name = _text(raw)
