@@ -140,6 +140,34 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
                 return False
             return await self._swap(name, current["VersionId"], dump_record(key, envelope, expires_at), _ROTATED)
 
+    async def _delete_if(self, key: str, expected: str) -> bool:
+        """Delete only the record read (``cleanup_expired``). ``DeleteSecret`` has no condition:
+        the secret's versions and labels are taken before the read and again just before the
+        delete, and any write in between (a new version, a moved label) keeps the secret. What
+        remains is the instant between that last look and the delete; a write whose label move
+        lands after the delete fails (the secret is gone) instead of vanishing silently."""
+        name = self.secret_name(key)
+        async with self._errors():
+            before = await self._versions(name)
+            current = await self._current(name)
+            if before is None or current is None:
+                return False
+            record = parse_record(self._value(current), key, backend=self.backend, where="secret")
+            if record[0] != expected or await self._versions(name) != before:
+                return False
+            await self.client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        return True
+
+    async def _versions(self, name: str) -> dict[str, list[str]] | None:
+        try:
+            described = await self.client.describe_secret(SecretId=name)
+        except Exception as exc:
+            if self._code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        versions = described.get("VersionIdsToStages") if isinstance(described, dict) else None
+        return {str(v): sorted(labels) for v, labels in (versions or {}).items() if isinstance(labels, list)}
+
     async def _current(self, name: str) -> dict[str, Any] | None:
         """The ``GetSecretValue`` answer for the version holding ``AWSCURRENT`` (with its
         ``VersionId``); None when there is no such secret.
@@ -235,24 +263,30 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
                     name = entry.get("Name")
                     if isinstance(name, str) and name.startswith(self.prefix) and not entry.get("DeletedDate"):
                         names.append(name)
-            values = await self._values(names)
-        keys: list[str] = []
-        for name in names:
+        candidates: list[str] = []
+        for name in names:  # names first: a key outside ``prefix`` or a foreign name costs no read
             encoded = name[len(self.prefix) :]
             expected = decode_name(encoded)
             if expected is None and not encoded.startswith(_HASHED):
                 self._skip_foreign(self.backend, name, "name is not one of ours")
-                continue
-            try:
-                key = record_key(values.get(name), backend=self.backend, where=f"secret {name}")
-            except TokenStorageError as exc:
-                self._skip_foreign(self.backend, name, str(exc))
-                continue
-            if self.secret_name(key) != name:
-                self._skip_foreign(self.backend, name, "its key does not match its name")
-                continue
-            if key.startswith(prefix):
-                keys.append(key)
+            elif expected is None or expected.startswith(prefix):
+                candidates.append(name)
+        keys: list[str] = []
+        for start in range(0, len(candidates), 20):  # values a batch at a time, never all at once
+            chunk = candidates[start : start + 20]
+            async with self._errors():
+                values = await self._values(chunk)
+            for name in chunk:
+                try:
+                    key = record_key(values.get(name), backend=self.backend, where=f"secret {name}")
+                except TokenStorageError as exc:
+                    self._skip_foreign(self.backend, name, str(exc))
+                    continue
+                if self.secret_name(key) != name:
+                    self._skip_foreign(self.backend, name, "its key does not match its name")
+                    continue
+                if key.startswith(prefix):
+                    keys.append(key)
         return keys
 
     async def _values(self, names: list[str]) -> dict[str, object]:
