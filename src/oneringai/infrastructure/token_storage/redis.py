@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -180,17 +181,35 @@ class RedisTokenStorage(EncryptedTokenStorage):
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str, *, timeout: float = 30.0) -> AsyncIterator[None]:
-        """A Redis lock with expiry: a crashed holder cannot block others for longer than ``timeout``."""
+        """A Redis lock with expiry: a crashed holder cannot block others for longer than ``timeout``.
+
+        A live holder keeps it: its expiry is renewed every ``timeout / 3`` while the body runs.
+        Before, a refresh slower than ``timeout`` (a token endpoint taking 30 s) lost the lock
+        mid-way and a second process refreshed too — with rotating refresh tokens, the second
+        got ``invalid_grant`` for the token the first had just used."""
         async with self._errors():
             lock = self.client.lock(self.lock_prefix + name, timeout=timeout, blocking_timeout=timeout * 2)
             acquired = await lock.acquire()
         if not acquired:
             raise TokenStorageError(f"could not take lock {name!r}", backend="redis")
+        renewal = asyncio.get_running_loop().create_task(self._renew(lock, timeout / 3))
         try:
             yield
         finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
             with contextlib.suppress(Exception):
                 await lock.release()
+
+    @staticmethod
+    async def _renew(lock: Any, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await lock.reacquire()  # the full expiry again, only while the token is ours
+            except Exception:  # lost (expired meanwhile) or Redis unreachable: nothing to keep
+                return
 
 
 @contextlib.asynccontextmanager
