@@ -1,4 +1,5 @@
-"""A ``user_id`` whose storage key no store can keep (over 1024 bytes, or a lone surrogate) was
+"""A ``user_id`` whose storage key no store can keep (over 1024 bytes, a lone surrogate, a NUL
+that PostgreSQL text cannot hold) was
 accepted by ``get_authorization_url``: the user logged in, the code was exchanged — and only
 then did ``store_token`` refuse the key, so the token was lost and the next login failed the
 same way. Now the key is checked before the user is sent away (``OAuthError``, no request)."""
@@ -19,7 +20,7 @@ async def server() -> AsyncIterator[HostileTokenServer]:
         yield running
 
 
-@pytest.mark.parametrize("user_id", ["u" * 1100, "é" * 600, "bad-\udcff-user"])
+@pytest.mark.parametrize("user_id", ["u" * 1100, "é" * 600, "bad-\udcff-user", "nul-\x00-user"])
 async def test_an_unstorable_user_id_fails_before_the_login(server: HostileTokenServer, user_id: str) -> None:
     manager = manager_for(server)
     with pytest.raises(OAuthError) as info:

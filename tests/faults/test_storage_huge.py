@@ -34,3 +34,18 @@ async def test_the_largest_storable_token_reads_back(backend: Backend) -> None:
     token = StoredToken(access_token="B" * (MAX_RECORD_BYTES * 2 // 3), refresh_token="largest-refresh-1")
     await store.store_token(key, token)
     assert await store.get_token(key) == token
+
+
+@pytest.mark.parametrize("key", ["nul-\x00-key", "k" * 1025, "lone-\udcff"])
+async def test_a_key_one_backend_cannot_hold_is_refused_by_all(backend: Backend, key: str) -> None:
+    """A NUL was refused by Postgres only (its text type), after an OAuth login had stored
+    nothing: now every store refuses such keys alike, before touching the backend."""
+    store = backend.store
+    for call in (
+        lambda: store.store_token(key, StoredToken(access_token="never-stored-1")),
+        lambda: store.get_token(key),
+        lambda: store.has_token(key),
+        lambda: store.delete_token(key),
+    ):
+        with pytest.raises(TokenStorageError, match="token key"):
+            await call()

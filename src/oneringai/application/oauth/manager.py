@@ -137,7 +137,7 @@ class OAuthManager:
             )
 
     def storage_key(self, user_id: str | None = None) -> str:
-        return keys.storage_key(self.name, self.config.client_id, user_id)
+        return keys.storable_key(self.name, self.config.client_id, user_id)
 
     async def _client(self) -> httpx.AsyncClient:
         if isinstance(self._http, httpx.AsyncClient):

@@ -64,6 +64,8 @@ def check_key(key: str) -> str:
         raise TokenStorageError("token key must be valid Unicode text (no lone surrogates)") from None
     if size > 1024:
         raise TokenStorageError("token key is longer than 1024 bytes")
+    if "\x00" in key:  # PostgreSQL text cannot hold it: refused alike by every store
+        raise TokenStorageError("token key may not contain NUL characters")
     return key
 
 
