@@ -18,7 +18,7 @@ import re
 
 from oneringai.domain.errors import OAuthError
 
-__all__ = ["encode_component", "is_canonical", "legacy_key", "state_key", "storage_key"]
+__all__ = ["encode_component", "is_canonical", "legacy_key", "state_key", "storable_key", "storage_key"]
 
 _STATE_MARK = "oauth-state"
 #: A key this module produces: 2 or 3 components, every ``%`` starting ``%25`` or ``%3A``.
@@ -41,10 +41,33 @@ def check_user_id(user_id: object, connection: str) -> str | None:
     return user_id
 
 
+#: The longest key the built-in stores take (``token_storage.base.check_key``).
+MAX_KEY_BYTES = 1024
+
+
 def storage_key(connection: str, client_id: str, user_id: str | None = None) -> str:
     user_id = check_user_id(user_id, connection)
     base = f"{encode_component(connection)}:{encode_component(client_id)}"
     return base if user_id is None else f"{base}:{encode_component(user_id)}"
+
+
+def storable_key(connection: str, client_id: str, user_id: str | None = None) -> str:
+    """``storage_key``, or ``OAuthError`` when no built-in store could keep it — checked before
+    a login sends the user away: after the code exchange the token would be lost."""
+    key = storage_key(connection, client_id, user_id)
+    try:
+        size = len(key.encode())
+    except UnicodeEncodeError:
+        size = -1
+    if not 0 < size <= MAX_KEY_BYTES or "\x00" in key:
+        raise OAuthError(
+            f"the token storage key for user_id {(user_id or '')[:40]!r} cannot be stored: connection, client_id "
+            f"and user_id together may hold at most {MAX_KEY_BYTES} bytes of valid Unicode (no lone surrogates, "
+            "no NUL)",
+            error="invalid_request",
+            connection=connection,
+        )
+    return key
 
 
 def is_canonical(key: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import sys
 import webbrowser
 from urllib.parse import urlsplit
@@ -39,9 +40,12 @@ async def run_login(
             try:
                 token = await manager.handle_callback(target)
             except OAuthError as exc:
-                body = _PAGE % f"Login failed: {exc}".encode()
-                writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/html\r\n\r\n" + body)
-                if not result.done():
+                # The message may quote the server's (or a stranger's) error_description: escaped.
+                body = _PAGE % html.escape(f"Login failed: {exc}").encode()
+                writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/html; charset=utf-8\r\n\r\n" + body)
+                # A request with a state that is not this login's (another page, a replay) does
+                # not end the login: the real redirect may still come.
+                if not result.done() and exc.error != "invalid_state":
                     result.set_exception(exc)
                 return
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n\r\n" + _PAGE % b"Logged in.")

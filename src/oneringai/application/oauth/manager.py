@@ -33,7 +33,7 @@ from oneringai.application.oauth import keys
 from oneringai.application.oauth.bearer import OAuthBearerAuth
 from oneringai.application.oauth.errors import LoginRequiredError
 from oneringai.application.oauth.observed import observed_refresh
-from oneringai.application.oauth.stored import read_token
+from oneringai.application.oauth.stored import read_token, refresh_due
 from oneringai.application.oauth.token_endpoint import request_token
 from oneringai.domain.errors import ConfigError, OAuthError
 from oneringai.domain.interfaces import IOAuthTokenStorage
@@ -137,7 +137,7 @@ class OAuthManager:
             )
 
     def storage_key(self, user_id: str | None = None) -> str:
-        return keys.storage_key(self.name, self.config.client_id, user_id)
+        return keys.storable_key(self.name, self.config.client_id, user_id)
 
     async def _client(self) -> httpx.AsyncClient:
         if isinstance(self._http, httpx.AsyncClient):
@@ -161,7 +161,7 @@ class OAuthManager:
         """The URL to send the user to, and its single-use ``state``."""
         if self.config.flow != "authorization_code":
             raise OAuthError(f"flow {self.config.flow} has no authorization URL", connection=self.name)
-        keys.check_user_id(user_id, self.name)
+        self.storage_key(user_id)  # a key no store can keep fails now, not after the login
         now = time.time()
         self._pending = {s: p for s, p in self._pending.items() if p.expires_at > now}
         state = secrets.token_urlsafe(32)
@@ -244,6 +244,12 @@ class OAuthManager:
         pending = await self._take_pending(state) if state else None
         if params.get("error"):
             error = redact(params["error"][:100], secrets=hidden)
+            if pending is None:  # anyone can send an error to the redirect URI: not ours to report
+                raise OAuthError(
+                    "an error callback with an unknown or already used state was ignored (possible CSRF)",
+                    error="invalid_state",
+                    connection=self.name,
+                )
             detail = params.get("error_description") or error
             raise OAuthError(
                 redact(f"authorization refused: {detail[:500]}", secrets=hidden), error=error, connection=self.name
@@ -285,7 +291,7 @@ class OAuthManager:
         token = await self._load(key, user_id)
         if token is not None and token.needs_login:
             raise self._login_required(user_id, "the refresh token was rejected (invalid_grant)")
-        if token is not None and not force_refresh and not token.is_expired(self.refresh_skew):
+        if token is not None and not force_refresh and not refresh_due(token, self.refresh_skew):
             return token.access_token.get_secret_value()
         # A forced refresh (after a 401) only replaces the token the caller saw rejected.
         rejected = token.access_token.get_secret_value() if force_refresh and token is not None else None
@@ -325,7 +331,7 @@ class OAuthManager:
                 raise self._login_required(user_id, "the refresh token was rejected (invalid_grant)")
             if (
                 token is not None
-                and not token.is_expired(self.refresh_skew)
+                and not refresh_due(token, self.refresh_skew)
                 and (not force_refresh or token.access_token.get_secret_value() != rejected)
             ):
                 return token.access_token.get_secret_value()
@@ -378,6 +384,11 @@ class OAuthManager:
             except OAuthError as exc:
                 if exc.error != "invalid_grant":
                     raise
+                # Used up by another process meanwhile (no store lock, or one that expired)? Then
+                # its token is stored: use it — never overwrite it with a mark of the old one.
+                latest = await read_token(self.storage, key)
+                if latest is not None and not latest.needs_login and latest.access_token != current.access_token:
+                    return latest
                 # Dead refresh token: remember it, so no caller (here or elsewhere) tries it again.
                 marked = current.model_copy(update={"refresh_token": None, "needs_login": True})
                 await self.storage.store_token(key, marked)

@@ -16,7 +16,7 @@ from oneringai.domain.errors import TokenDecryptionError
 from oneringai.domain.interfaces import IOAuthTokenStorage
 from oneringai.domain.tokens import StoredToken
 
-__all__ = ["read_token"]
+__all__ = ["read_token", "refresh_due"]
 
 
 async def read_token(storage: IOAuthTokenStorage, key: str) -> StoredToken | None:
@@ -36,3 +36,15 @@ async def read_token(storage: IOAuthTokenStorage, key: str) -> StoredToken | Non
     raise TokenDecryptionError(
         f"{store}.get_token({key!r}) returned {type(value).__name__}, not a StoredToken, a mapping or None"
     )
+
+
+def refresh_due(token: StoredToken, skew: float) -> bool:
+    """True when ``token`` should be refreshed now: within ``skew`` seconds of its expiry — or
+    of half its lifetime, when that is shorter.
+
+    A server issuing tokens that live no longer than the skew (``expires_in: 300`` against the
+    default ``refresh_skew: 300``) made every fresh token "due" at once: every call refreshed,
+    and every process that waited for the refresh lock refreshed again behind the first."""
+    if token.expires_in is not None:
+        skew = min(skew, max(token.expires_in, 0.0) / 2)
+    return token.is_expired(skew)

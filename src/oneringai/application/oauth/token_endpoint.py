@@ -220,8 +220,10 @@ async def request_token(
         # httpx's timeouts bound each read, not the exchange: a server dripping a byte a second
         # would hold a refresh (and every waiter sharing it) forever.
         async with asyncio.timeout(seconds):
+            # Never a redirect, whatever the client's default: a 307/308 would re-send the form
+            # (refresh token, code, verifier, extra_token_params) to wherever the server points.
             async with client.stream(
-                "POST", url, data=data, auth=auth, headers={"accept": "application/json"}
+                "POST", url, data=data, auth=auth, headers={"accept": "application/json"}, follow_redirects=False
             ) as response:
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
@@ -273,6 +275,7 @@ async def revoke_at_server(
                     config.revocation_url or "",
                     data={"token": value.get_secret_value(), "token_type_hint": hint},
                     auth=auth,
+                    follow_redirects=False,  # the token must not follow a redirect elsewhere
                 )
         except TimeoutError:
             logger.warning("oauth %s: revocation of the %s did not finish in time", connection, hint)

@@ -34,6 +34,14 @@ __all__ = ["AwsSecretsManagerTokenStorage", "decode_name", "encode_name", "open_
 
 _SAFE = re.compile(r"[A-Za-z0-9.\-]")
 _HASHED = "h-"
+_CURRENT = "AWSCURRENT"
+#: The label a new version carries until ``AWSCURRENT`` is moved to it (one per secret: AWS
+#: limits how many labels a secret may have).
+_PENDING = "oneringai-pending"
+#: The same for a version ``rotate-key`` re-encrypted: a write it displaced is made again.
+_ROTATED = "oneringai-rotated"
+#: Checked moves of ``AWSCURRENT`` an unconditional write tries before giving up.
+_WRITE_ATTEMPTS = 20
 
 
 def encode_name(key: str) -> str:
@@ -97,39 +105,139 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
         return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
+        """Last writer wins, as in every store — but never a rotation's re-encrypted copy of an
+        older token: a write that loses the label to another write is ordered just before it
+        (done), one that loses it to a rotation is made again on top of it."""
         name = self.secret_name(key)
         value = dump_record(key, envelope, expires_at)
         async with self._errors():
-            try:
-                await self.client.put_secret_value(SecretId=name, SecretString=value)
-                return
-            except Exception as exc:
-                if self._code(exc) != "ResourceNotFoundException":
-                    raise
-            create: dict[str, Any] = {
-                "Name": name,
-                "SecretString": value,
-                "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()],
-                "Description": "oneringai OAuth token (AES-256-GCM envelope)",
-            }
-            if self.kms_key_id:
-                create["KmsKeyId"] = self.kms_key_id
-            try:
-                await self.client.create_secret(**create)
-            except Exception as exc:  # a concurrent writer created it first
-                if self._code(exc) != "ResourceExistsException":
-                    raise
-                await self.client.put_secret_value(SecretId=name, SecretString=value)
+            for _ in range(_WRITE_ATTEMPTS):
+                current = await self._current(name)
+                if current is None:
+                    if await self._create(name, value):
+                        return
+                    continue  # a concurrent writer created it first: write over theirs
+                if await self._swap(name, current["VersionId"], value, _PENDING):
+                    return
+                winner = await self._current(name)
+                if winner is None or _ROTATED not in (winner.get("VersionStages") or []):
+                    return
+        raise TokenStorageError(
+            f"secret {name} kept changing while it was written ({_WRITE_ATTEMPTS} attempts); try again",
+            backend=self.backend,
+        )
+
+    async def _replace(self, key: str, expected: str, envelope: str, expires_at: float | None) -> bool:
+        """Compare-and-set: the new version becomes ``AWSCURRENT`` only if the version read
+        still holds that label (``UpdateSecretVersionStage`` with ``RemoveFromVersionId``)."""
+        name = self.secret_name(key)
+        async with self._errors():
+            current = await self._current(name)
+            if current is None:
+                return False
+            record = parse_record(self._value(current), key, backend=self.backend, where="secret")
+            if record[0] != expected:
+                return False
+            return await self._swap(name, current["VersionId"], dump_record(key, envelope, expires_at), _ROTATED)
+
+    async def _delete_if(self, key: str, expected: str) -> bool:
+        """Delete only the record read (``cleanup_expired``). ``DeleteSecret`` has no condition:
+        the secret's versions and labels are taken before the read and again just before the
+        delete, and any write in between (a new version, a moved label) keeps the secret. What
+        remains is the instant between that last look and the delete; a write whose label move
+        lands after the delete fails (the secret is gone) instead of vanishing silently."""
+        name = self.secret_name(key)
+        async with self._errors():
+            before = await self._versions(name)
+            current = await self._current(name)
+            if before is None or current is None:
+                return False
+            record = parse_record(self._value(current), key, backend=self.backend, where="secret")
+            if record[0] != expected or await self._versions(name) != before:
+                return False
+            await self.client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        return True
+
+    async def _versions(self, name: str) -> dict[str, list[str]] | None:
+        try:
+            described = await self.client.describe_secret(SecretId=name)
+        except Exception as exc:
+            if self._code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        versions = described.get("VersionIdsToStages") if isinstance(described, dict) else None
+        return {str(v): sorted(labels) for v, labels in (versions or {}).items() if isinstance(labels, list)}
+
+    async def _current(self, name: str) -> dict[str, Any] | None:
+        """The ``GetSecretValue`` answer for the version holding ``AWSCURRENT`` (with its
+        ``VersionId``); None when there is no such secret.
+
+        One call on AWS. A service that moves the label without moving its default version
+        (moto's ``UpdateSecretVersionStage``) answers a plain get with a version that no
+        longer holds it: then the version is looked up by label — the newest holding it, as
+        such a service may also leave the label on an older version."""
+        try:
+            response = await self.client.get_secret_value(SecretId=name)
+        except Exception as exc:
+            if self._code(exc) in ("ResourceNotFoundException", "InvalidRequestException"):
+                return None
+            raise
+        if not isinstance(response, dict) or not isinstance(response.get("VersionId"), str):
+            raise TokenStorageError(f"secret {name}: the service answered without a VersionId", backend=self.backend)
+        stages = response.get("VersionStages")
+        if not isinstance(stages, list) or _CURRENT in stages:
+            return response
+        described = await self.client.describe_secret(SecretId=name)
+        labelled = [
+            version
+            for version, labels in (described.get("VersionIdsToStages") or {}).items()
+            if isinstance(labels, list) and _CURRENT in labels
+        ]
+        if not labelled:
+            return response
+        latest: dict[str, Any] = await self.client.get_secret_value(SecretId=name, VersionId=labelled[-1])
+        return latest
+
+    async def _create(self, name: str, value: str) -> bool:
+        create: dict[str, Any] = {
+            "Name": name,
+            "SecretString": value,
+            "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()],
+            "Description": "oneringai OAuth token (AES-256-GCM envelope)",
+        }
+        if self.kms_key_id:
+            create["KmsKeyId"] = self.kms_key_id
+        try:
+            await self.client.create_secret(**create)
+        except Exception as exc:
+            if self._code(exc) != "ResourceExistsException":
+                raise
+            return False
+        return True
+
+    async def _swap(self, name: str, current: str, value: str, label: str) -> bool:
+        """Add ``value`` as a new version and move ``AWSCURRENT`` to it from ``current``; False
+        (nothing visible changed) when ``current`` no longer holds ``AWSCURRENT``.
+
+        Every write goes this way, never through a plain ``PutSecretValue`` (which moves the
+        label unconditionally): then the label is only ever moved by a checked move."""
+        put = await self.client.put_secret_value(SecretId=name, SecretString=value, VersionStages=[label])
+        try:
+            await self.client.update_secret_version_stage(
+                SecretId=name, VersionStage=_CURRENT, MoveToVersionId=put["VersionId"], RemoveFromVersionId=current
+            )
+        except Exception as exc:
+            if self._code(exc) != "InvalidParameterException":
+                raise
+            return False
+        return True
 
     async def _get(self, key: str) -> Record | None:
         async with self._errors():
-            try:
-                response = await self.client.get_secret_value(SecretId=self.secret_name(key))
-            except Exception as exc:
-                if self._code(exc) in ("ResourceNotFoundException", "InvalidRequestException"):
-                    return None
-                raise
-        return parse_record(self._value(response), key, backend=self.backend, where="secret")
+            current = await self._current(self.secret_name(key))
+        if current is None:
+            return None
+        return parse_record(self._value(current), key, backend=self.backend, where="secret")
 
     @staticmethod
     def _value(response: object) -> object:
@@ -155,24 +263,30 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
                     name = entry.get("Name")
                     if isinstance(name, str) and name.startswith(self.prefix) and not entry.get("DeletedDate"):
                         names.append(name)
-            values = await self._values(names)
-        keys: list[str] = []
-        for name in names:
+        candidates: list[str] = []
+        for name in names:  # names first: a key outside ``prefix`` or a foreign name costs no read
             encoded = name[len(self.prefix) :]
             expected = decode_name(encoded)
             if expected is None and not encoded.startswith(_HASHED):
                 self._skip_foreign(self.backend, name, "name is not one of ours")
-                continue
-            try:
-                key = record_key(values.get(name), backend=self.backend, where=f"secret {name}")
-            except TokenStorageError as exc:
-                self._skip_foreign(self.backend, name, str(exc))
-                continue
-            if self.secret_name(key) != name:
-                self._skip_foreign(self.backend, name, "its key does not match its name")
-                continue
-            if key.startswith(prefix):
-                keys.append(key)
+            elif expected is None or expected.startswith(prefix):
+                candidates.append(name)
+        keys: list[str] = []
+        for start in range(0, len(candidates), 20):  # values a batch at a time, never all at once
+            chunk = candidates[start : start + 20]
+            async with self._errors():
+                values = await self._values(chunk)
+            for name in chunk:
+                try:
+                    key = record_key(values.get(name), backend=self.backend, where=f"secret {name}")
+                except TokenStorageError as exc:
+                    self._skip_foreign(self.backend, name, str(exc))
+                    continue
+                if self.secret_name(key) != name:
+                    self._skip_foreign(self.backend, name, "its key does not match its name")
+                    continue
+                if key.startswith(prefix):
+                    keys.append(key)
         return keys
 
     async def _values(self, names: list[str]) -> dict[str, object]:

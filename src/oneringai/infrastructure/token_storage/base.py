@@ -64,13 +64,17 @@ def check_key(key: str) -> str:
         raise TokenStorageError("token key must be valid Unicode text (no lone surrogates)") from None
     if size > 1024:
         raise TokenStorageError("token key is longer than 1024 bytes")
+    if "\x00" in key:  # PostgreSQL text cannot hold it: refused alike by every store
+        raise TokenStorageError("token key may not contain NUL characters")
     return key
 
 
 class _RecordShape(BaseModel):
-    """What the file and AWS stores keep: the key travels inside the record too."""
+    """What the file and AWS stores keep: the key travels inside the record too. Exactly these
+    fields: a bit flipped in a field name (``"expires_as"``) is a tampered record, not a record
+    without an expiry."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     key: StrictStr
     envelope: StrictStr
@@ -122,8 +126,19 @@ def _parse(raw: object, key: str | None, *, backend: str, where: str) -> tuple[s
     return shape.key, shape.envelope, expires
 
 
+def _same_time(stored: float | None, expected: float | None, tolerance: float) -> bool:
+    if stored is None or expected is None:
+        return stored is expected
+    return math.isclose(stored, expected, rel_tol=0.0, abs_tol=tolerance)
+
+
 class EncryptedTokenStorage(IOAuthTokenStorage):
     backend = "token"
+    #: The record's expiry is kept beside the envelope (and checked against the token's);
+    #: False for a backend that only expires records (Redis TTL) and reads back ``None``.
+    _record_keeps_expiry = True
+    #: How far the stored expiry may be from the token's: 0 where it is kept as JSON (exact).
+    _expiry_tolerance = 0.0
 
     def __init__(self, key_ring: KeyRing) -> None:
         self.key_ring = key_ring
@@ -166,7 +181,16 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
         check_key(key)
         if not isinstance(token, StoredToken):
             raise TokenStorageError(f"store_token({key!r}) needs a StoredToken, got {type(token).__name__}")
-        await self._put(key, self.key_ring.seal_token(key, token), record_expires_at(token))
+        envelope = self.key_ring.seal_token(key, token)
+        expires_at = record_expires_at(token)
+        size = len(dump_record(key, envelope, expires_at))  # ASCII: characters are bytes
+        if size > MAX_RECORD_BYTES:  # it could not be read back: keep the record there is
+            raise TokenStorageError(
+                f"store_token({key!r}): the sealed token is {size} bytes; a record holds at most "
+                f"{MAX_RECORD_BYTES} (the stored token, if any, is unchanged)",
+                backend=self.backend,
+            )
+        await self._put(key, envelope, expires_at)
 
     async def get_token(self, key: str) -> StoredToken | None:
         check_key(key)
@@ -174,9 +198,17 @@ class EncryptedTokenStorage(IOAuthTokenStorage):
         if record is None:
             return None
         envelope, expires_at = record
+        # Opened first, then the record's expiry checked against the token's: the expiry sits
+        # beside the envelope, outside the authenticated part, and a flipped digit must not
+        # pass silently (nor drop a token as expired without anyone noticing).
+        token = self._open(key, envelope)
+        if self._record_keeps_expiry and not _same_time(expires_at, record_expires_at(token), self._expiry_tolerance):
+            raise TokenDecryptionError(
+                f"record for {key!r} has an expiry that does not match its token (tampered?)", backend=self.backend
+            )
         if expires_at is not None and expires_at <= time.time():
             return None
-        return self._open(key, envelope)
+        return token
 
     async def delete_token(self, key: str) -> None:
         check_key(key)

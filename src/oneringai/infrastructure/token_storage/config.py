@@ -41,6 +41,9 @@ class PostgresStorageSettings(SettingsSection):
     min_size: int = Field(default=1, ge=0)
     max_size: int = Field(default=10, ge=1)
     command_timeout: float = Field(default=10.0, gt=0)
+    acquire_timeout: float = Field(
+        default=10.0, gt=0, description="longest wait for a free pool connection (s), then a TokenStorageError"
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -43,6 +43,8 @@ __all__ = ["LOCAL_KEY_FILE", "FileTokenStorage", "create_once", "load_or_create_
 LOCAL_KEY_FILE = ".key"
 _TMP = ".tmp-"
 _HASHED_TMP = re.compile(r"\.tmp-([0-9a-f]{64})-")
+#: The longest wait for a held ``lock`` (a refresh is bounded well below this).
+LOCK_TIMEOUT = 60.0
 #: A temp file whose name we cannot tie to a record lock is removed only when this old.
 _LEGACY_TMP_AGE = 60.0
 
@@ -363,13 +365,31 @@ class FileTokenStorage(EncryptedTokenStorage):
         return keys
 
     @contextlib.asynccontextmanager
-    async def lock(self, name: str) -> AsyncIterator[None]:
+    async def lock(self, name: str, *, timeout: float = LOCK_TIMEOUT) -> AsyncIterator[None]:
         """An exclusive ``flock`` on a lock file: one holder across processes on this machine
-        (single-flight token refresh for CLI runs and workers sharing the directory)."""
+        (single-flight token refresh for CLI runs and workers sharing the directory).
+
+        Waited for by polling (never a thread blocked in ``flock``: a cancelled waiter left one
+        behind, holding an executor thread until the holder let go — forever for a stopped
+        holder) and at most ``timeout`` seconds, then a ``TokenStorageError``."""
         path = self.directory / f".lock-{hashlib.sha256(name.encode()).hexdigest()[:32]}"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            pause = 0.002
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if loop.time() >= deadline:
+                        raise TokenStorageError(
+                            f"lock {name!r} is held by another process for more than {timeout:g}s ({path})",
+                            backend="file",
+                        ) from None
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.05)
             try:
                 yield
             finally:

@@ -19,6 +19,9 @@ from oneringai.domain.errors import TokenStorageError
 from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 from oneringai.infrastructure.token_storage.postgres_pool import (
+    ACQUIRE_TIMEOUT_KEY,
+    DEFAULT_ACQUIRE_TIMEOUT,
+    SIZE_KEY,
     check_pool_fits,
     is_too_many_connections,
     too_many_connections,
@@ -58,9 +61,19 @@ def _safe_dsn(dsn: str) -> str:
 
 class PostgresTokenStorage(EncryptedTokenStorage):
     backend = "postgres"
+    _expiry_tolerance = 1e-3  # TIMESTAMPTZ keeps microseconds
 
-    def __init__(self, pool: Any, key_ring: KeyRing, *, table: str = "oauth_tokens", schema: str = "public") -> None:
+    def __init__(
+        self,
+        pool: Any,
+        key_ring: KeyRing,
+        *,
+        table: str = "oauth_tokens",
+        schema: str = "public",
+        acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT,
+    ) -> None:
         super().__init__(key_ring)
+        self.acquire_timeout = acquire_timeout
         for name, value in (("table", table), ("schema", schema)):
             if not isinstance(value, str) or not _IDENT.fullmatch(value):
                 raise TokenStorageError(
@@ -84,16 +97,41 @@ class PostgresTokenStorage(EncryptedTokenStorage):
                 raise too_many_connections(str(exc.__cause__)) from exc.__cause__
             raise
 
-    def _db(self) -> Any:
-        """The lock's connection when this task holds a lock of this store, else the pool."""
+    @contextlib.asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[Any]:
+        """A pool connection, waited for at most ``acquire_timeout`` seconds: with every
+        connection busy (held locks, slow statements, a leak) a caller gets a typed error
+        naming the setting instead of waiting forever."""
+        try:
+            manager = self.pool.acquire(timeout=self.acquire_timeout)
+            conn = await manager.__aenter__()
+        except TimeoutError:
+            raise TokenStorageError(
+                f"no free connection in the pool within {self.acquire_timeout:g}s ({ACQUIRE_TIMEOUT_KEY}; "
+                f"every one of the {SIZE_KEY} connections was busy)",
+                backend="postgres",
+            ) from None
+        try:
+            yield conn
+        except BaseException as exc:
+            if not await manager.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            await manager.__aexit__(None, None, None)
+
+    @contextlib.asynccontextmanager
+    async def _db(self) -> AsyncIterator[Any]:
+        """The lock's connection when this task holds a lock of this store, else one of the pool."""
         held = _LOCK_CONNECTION.get()
         if held is not None and held[0] is asyncio.current_task() and held[1][0] is self:
-            return held[1][1]
-        return self.pool
+            yield held[1][1]
+            return
+        async with self._acquire() as conn:
+            yield conn
 
     async def ensure_schema(self) -> None:
         """Create or migrate the table; serialised by an advisory lock so replicas can race."""
-        async with self._errors(), self.pool.acquire() as conn, conn.transaction():
+        async with self._errors(), self._acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('oneringai:schema'))")
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             await conn.execute(
@@ -115,8 +153,8 @@ class PostgresTokenStorage(EncryptedTokenStorage):
             )
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
-        async with self._errors():
-            await self._db().execute(
+        async with self._errors(), self._db() as db:
+            await db.execute(
                 f"INSERT INTO {self.table} (key, envelope, key_id, expires_at) "
                 "VALUES ($1, $2, $3, to_timestamp($4)) ON CONFLICT (key) DO UPDATE SET "
                 "envelope = EXCLUDED.envelope, key_id = EXCLUDED.key_id, "
@@ -125,8 +163,8 @@ class PostgresTokenStorage(EncryptedTokenStorage):
             )
 
     async def _replace(self, key: str, expected: str, envelope: str, expires_at: float | None) -> bool:
-        async with self._errors():
-            result = await self.pool.execute(
+        async with self._errors(), self._db() as db:
+            result = await db.execute(
                 f"UPDATE {self.table} SET envelope = $3, key_id = $4, updated_at = now() "
                 "WHERE key = $1 AND envelope = $2",
                 key, expected, envelope, KeyRing.key_id_of(envelope) or "",
@@ -134,8 +172,8 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         return bool(result.endswith(" 1"))
 
     async def _get(self, key: str) -> Record | None:
-        async with self._errors():
-            row = await self._db().fetchrow(
+        async with self._errors(), self._db() as db:
+            row = await db.fetchrow(
                 f"SELECT envelope, extract(epoch FROM expires_at)::float8 AS expires FROM {self.table} "
                 "WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())",
                 key,
@@ -153,12 +191,12 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         return envelope, row["expires"]
 
     async def _delete(self, key: str) -> None:
-        async with self._errors():
-            await self._db().execute(f"DELETE FROM {self.table} WHERE key = $1", key)
+        async with self._errors(), self._db() as db:
+            await db.execute(f"DELETE FROM {self.table} WHERE key = $1", key)
 
     async def _list(self, prefix: str) -> list[str]:
-        async with self._errors():
-            rows = await self._db().fetch(
+        async with self._errors(), self._db() as db:
+            rows = await db.fetch(
                 f"SELECT key, coalesce(envelope ~ $2, false) AS ours FROM {self.table} "
                 "WHERE left(key, length($1)) = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY key",
                 prefix,
@@ -173,8 +211,8 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         return keys
 
     async def cleanup_expired(self) -> int:
-        async with self._errors():
-            result = await self._db().execute(f"DELETE FROM {self.table} WHERE expires_at <= now()")
+        async with self._errors(), self._db() as db:
+            result = await db.execute(f"DELETE FROM {self.table} WHERE expires_at <= now()")
         return int(result.split()[-1])
 
     @contextlib.asynccontextmanager
@@ -185,7 +223,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         body (an ``OAuthError`` of the refresh it guards) passes through with its own type."""
         async with contextlib.AsyncExitStack() as stack:
             async with self._errors():
-                conn = await stack.enter_async_context(self.pool.acquire())
+                conn = await stack.enter_async_context(self._acquire())
                 await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
             token = _LOCK_CONNECTION.set((asyncio.current_task(), (self, conn)))
             try:
@@ -225,7 +263,9 @@ async def open_postgres_storage(settings: PostgresStorageSettings, key_ring: Key
             backend="postgres",
         ) from None
     try:
-        storage = PostgresTokenStorage(pool, key_ring, table=settings.table, schema=settings.schema_name)
+        storage = PostgresTokenStorage(
+            pool, key_ring, table=settings.table, schema=settings.schema_name, acquire_timeout=settings.acquire_timeout
+        )
         await storage.ensure_schema()
         yield storage
     finally:

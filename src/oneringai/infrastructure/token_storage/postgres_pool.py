@@ -19,9 +19,19 @@ from typing import Any
 
 from oneringai.domain.errors import TokenStorageError
 
-__all__ = ["SIZE_KEY", "check_pool_fits", "is_too_many_connections", "too_many_connections"]
+__all__ = [
+    "ACQUIRE_TIMEOUT_KEY",
+    "DEFAULT_ACQUIRE_TIMEOUT",
+    "SIZE_KEY",
+    "check_pool_fits",
+    "is_too_many_connections",
+    "too_many_connections",
+]
 
 SIZE_KEY = "oauth.storage.postgres.max_size"
+ACQUIRE_TIMEOUT_KEY = "oauth.storage.postgres.acquire_timeout"
+#: The longest wait for a free pool connection before a ``TokenStorageError`` (seconds).
+DEFAULT_ACQUIRE_TIMEOUT = 10.0
 _ADVICE = (
     f"each process opens up to {SIZE_KEY} connections, and processes x {SIZE_KEY} + other clients "
     "must stay <= max_connections - superuser_reserved_connections: lower "

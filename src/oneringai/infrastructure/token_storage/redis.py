@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -36,6 +37,8 @@ _REPLACE_IF = (
 
 LOCK_NAMESPACE = "oneringai:locks:"
 _BATCH = 500
+#: Bytes of values ``list_keys`` holds at once.
+_LIST_BYTES = 8 * 1024 * 1024
 
 
 def _glob_escape(text: str) -> str:
@@ -53,6 +56,7 @@ def _text(value: Any) -> str | None:
 
 class RedisTokenStorage(EncryptedTokenStorage):
     backend = "redis"
+    _record_keeps_expiry = False  # Redis expires the key itself
 
     def __init__(self, client: Any, key_ring: KeyRing, *, prefix: str = "oneringai:tokens:") -> None:
         super().__init__(key_ring)
@@ -124,16 +128,40 @@ class RedisTokenStorage(EncryptedTokenStorage):
             await self.client.delete(name)
 
     async def _list(self, prefix: str) -> list[str]:
+        """Our keys under ``prefix``. Values are read a batch at a time within a byte budget
+        (all of them were held at once: many keys, or foreign values of a megabyte each,
+        filled memory); a value longer than any record of ours is foreign unread."""
         names: list[bytes | str] = []
+        keys: list[str] = []
         async with self._errors():
             async for raw in self.client.scan_iter(match=_glob_escape(self.prefix + prefix) + "*", count=_BATCH):
                 names.append(raw)
-            values: list[Any] = []
             for start in range(0, len(names), _BATCH):
+                batch = names[start : start + _BATCH]
                 async with self.client.pipeline(transaction=False) as pipe:
-                    for raw in names[start : start + _BATCH]:
-                        pipe.getrange(raw, 0, MAX_RECORD_BYTES)
-                    values.extend(await pipe.execute(raise_on_error=False))
+                    for raw in batch:
+                        pipe.strlen(raw)
+                    sizes = await pipe.execute(raise_on_error=False)
+                chunk: list[bytes | str] = []
+                budget = 0
+                for raw, size in zip(batch, sizes, strict=True):
+                    if not isinstance(size, int) or size > MAX_RECORD_BYTES:
+                        self._skip_foreign("redis", repr(raw)[:200], "not a string of a token record's size")
+                        continue
+                    if chunk and budget + size > _LIST_BYTES:
+                        keys.extend(await self._our_keys(chunk))
+                        chunk, budget = [], 0
+                    chunk.append(raw)
+                    budget += size
+                if chunk:
+                    keys.extend(await self._our_keys(chunk))
+        return keys
+
+    async def _our_keys(self, names: list[bytes | str]) -> list[str]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for raw in names:
+                pipe.getrange(raw, 0, MAX_RECORD_BYTES)
+            values = await pipe.execute(raise_on_error=False)
         keys: list[str] = []
         for raw, value in zip(names, values, strict=True):
             name = _text(raw)
@@ -153,17 +181,35 @@ class RedisTokenStorage(EncryptedTokenStorage):
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str, *, timeout: float = 30.0) -> AsyncIterator[None]:
-        """A Redis lock with expiry: a crashed holder cannot block others for longer than ``timeout``."""
+        """A Redis lock with expiry: a crashed holder cannot block others for longer than ``timeout``.
+
+        A live holder keeps it: its expiry is renewed every ``timeout / 3`` while the body runs.
+        Before, a refresh slower than ``timeout`` (a token endpoint taking 30 s) lost the lock
+        mid-way and a second process refreshed too — with rotating refresh tokens, the second
+        got ``invalid_grant`` for the token the first had just used."""
         async with self._errors():
             lock = self.client.lock(self.lock_prefix + name, timeout=timeout, blocking_timeout=timeout * 2)
             acquired = await lock.acquire()
         if not acquired:
             raise TokenStorageError(f"could not take lock {name!r}", backend="redis")
+        renewal = asyncio.get_running_loop().create_task(self._renew(lock, timeout / 3))
         try:
             yield
         finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
             with contextlib.suppress(Exception):
                 await lock.release()
+
+    @staticmethod
+    async def _renew(lock: Any, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await lock.reacquire()  # the full expiry again, only while the token is ours
+            except Exception:  # lost (expired meanwhile) or Redis unreachable: nothing to keep
+                return
 
 
 @contextlib.asynccontextmanager
