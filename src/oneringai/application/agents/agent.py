@@ -43,6 +43,7 @@ from oneringai.application.agents.support import (
     remaining,
     within,
 )
+from oneringai.application.tools.bounded import bounded
 from oneringai.application.tools.output import (
     MAX_OUTPUT_CHARS,
     NOTE_ROOM,
@@ -409,9 +410,8 @@ class Agent:
                 return self._bounded(answer_of(original, decision))
             if isinstance(decision, ToolCall):
                 call = decision.model_copy(update={"id": call.id})
-            try:
-                async with asyncio.timeout(self.tool_timeout):
-                    result = await execute_safely(self.executor, call, context)
+            try:  # bounded: a tool that ignores cancellation is abandoned, not awaited forever
+                result = await bounded(execute_safely(self.executor, call, context), self.tool_timeout)
             except TimeoutError:
                 result = ToolResult.failure(
                     call,
