@@ -74,9 +74,10 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
             if len(self._limiters) >= _MAX_BUCKETS:  # many users: forget idle (full) buckets
                 for idle in [k for k, v in self._limiters.items() if v.has_capacity(v.max_rate)]:
                     del self._limiters[idle]
-            limiter = self._limiters[key] = AsyncLimiter(
-                self.config.burst or rate, _WINDOW * (self.config.burst or rate) / rate
-            )
+            # A bucket holds at least one call: per_minute 0.5 is one call per two minutes
+            # (a bucket of 0.5 never had room for a call, so the tool never ran).
+            size = self.config.burst or max(1.0, rate)
+            limiter = self._limiters[key] = AsyncLimiter(size, _WINDOW * size / rate)
         if limiter.has_capacity():
             await limiter.acquire()
             return 0.0
@@ -99,11 +100,15 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
     async def _acquire_redis(self, key: str, rate: float) -> float:
         await self._redis_client()
         deadline = time.monotonic() + (self.config.max_wait if self.config.on_limit == "wait" else 0)
+        # ``limit`` calls per window of ``limit / rate`` minutes: at least one call per window
+        # (int(0.5) == 0 refused every call), and 10.5/minute is 10 per 57 s, not 10 per 60 s.
+        limit = max(1, int(rate))
+        window_ms = max(1, int(_WINDOW * 1000 * limit / rate))
         while True:
             now_ms = int(time.time() * 1000)
             allowed, wait_ms = await self._script(
                 keys=[self.config.prefix + key],
-                args=[now_ms, int(_WINDOW * 1000), int(rate), f"{now_ms}-{uuid.uuid4().hex}"],
+                args=[now_ms, window_ms, limit, f"{now_ms}-{uuid.uuid4().hex}"],
             )
             if int(allowed) == 1:
                 return 0.0
