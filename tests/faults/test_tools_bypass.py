@@ -21,6 +21,8 @@ from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 from oneringai.testing import tool_call
 
 RAN: list[str] = []
+#: "delete_repo" in full-width letters (NFKC folds it to the ASCII name)
+FULLWIDTH = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in "delete_repo")
 
 
 @tool
@@ -35,7 +37,7 @@ def _clear() -> None:
     RAN.clear()
 
 
-@pytest.mark.parametrize("entry", ["Delete_Repo", "DELETE_REPO", "ｄｅｌｅｔｅ_ｒｅｐｏ"])
+@pytest.mark.parametrize("entry", ["Delete_Repo", "DELETE_REPO", FULLWIDTH])
 @pytest.mark.parametrize("where", ["global", "user", "role"])
 async def test_a_deny_entry_in_another_case_or_form_still_denies(entry: str, where: str) -> None:
     rules = {"deny": [entry]}
