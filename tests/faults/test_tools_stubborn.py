@@ -130,3 +130,17 @@ async def test_work_that_finishes_in_time_returns_its_value_and_its_errors() -> 
     assert await bounded(value(), None) == 7
     with pytest.raises(KeyError):
         await bounded(failing(), 5.0)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+async def test_process_exits_raised_under_a_time_limit_reach_the_caller(error: type[BaseException]) -> None:
+    """In a task of its own they would stop the event loop instead of reaching the ``await``."""
+
+    @tool
+    async def stop() -> None:
+        """Stops the process."""
+        raise error()
+
+    executor = TimeoutToolExecutor(DirectToolExecutor(), default=5.0)
+    with pytest.raises(error):
+        await executor.execute_tool(_call("stop"), ToolExecutionContext(tools=[stop]))

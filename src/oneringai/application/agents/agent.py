@@ -39,6 +39,7 @@ from oneringai.application.agents.support import (
     RunState,
     call_hook,
     cancelling,
+    check_limits,
     closing,
     remaining,
     within,
@@ -92,6 +93,7 @@ class Agent:
         name: str | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
+        check_limits(max_iterations, max_parallel_tools, timeout, tool_timeout, max_tool_output_chars)
         self.name = name
         #: Spans: an ``invoke_agent`` span per run, parent of its chat and tool spans.
         self.telemetry = telemetry or NOOP_TELEMETRY
@@ -436,3 +438,4 @@ class Agent:
         if isinstance(output, str) and len(output) <= self.max_tool_output_chars + NOTE_ROOM:
             return result
         return result.model_copy(update={"output": serialise_output(output, self.max_tool_output_chars)})
+

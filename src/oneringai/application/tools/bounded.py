@@ -44,18 +44,30 @@ async def _stop(task: asyncio.Task[Any], grace: float) -> None:
             task.add_done_callback(_forget)
 
 
+async def _carried(work: Coroutine[Any, Any, T]) -> tuple[bool, Any]:
+    """``KeyboardInterrupt`` / ``SystemExit`` raised in a task would stop the event loop itself;
+    carried out as a value, they are re-raised in the caller, as an ``await`` would have."""
+    try:
+        return True, await work
+    except (KeyboardInterrupt, SystemExit) as exc:
+        return False, exc
+
+
 async def bounded(work: Coroutine[Any, Any, T], limit: float | None, *, grace: float = CANCEL_GRACE) -> T:
     """``await work``, or ``TimeoutError`` once ``limit`` seconds (None: no limit) have passed
     and the work was cancelled — at most ``limit + grace`` seconds whatever the work does."""
     if limit is None:
         return await work
-    task = asyncio.ensure_future(work)
+    task = asyncio.ensure_future(_carried(work))
     try:
         await asyncio.wait([task], timeout=limit)
     except asyncio.CancelledError:  # our caller was cancelled: stop the work, stay cancelled
         await _stop(task, grace)
         raise
     if task.done():
-        return task.result()
+        finished, value = task.result()
+        if not finished:
+            raise value
+        return value  # type: ignore[no-any-return]
     await _stop(task, grace)
     raise TimeoutError(f"the call did not finish within {limit:g}s")
