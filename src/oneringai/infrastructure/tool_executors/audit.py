@@ -43,7 +43,8 @@ class _Redactor:
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: "[REDACTED]" if self.is_secret(str(k)) else self(v) for k, v in value.items()}
+            # keys are the model's text too: a secret written as a key is scrubbed like a value
+            return {scrub(str(k)): "[REDACTED]" if self.is_secret(str(k)) else self(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self(v) for v in value]
         if isinstance(value, str):  # a known secret or credential shape under an ordinary key
@@ -111,8 +112,8 @@ class AuditingToolExecutor(WrapperToolExecutor):
             "timestamp": time.time(),  # epoch seconds; sinks format it
             "user_id": context.user_id,
             "agent_id": context.agent_id,
-            "tool": tool_call.function.name,
-            "tool_call_id": tool_call.id,
+            "tool": scrub(tool_call.function.name),  # the model chose the name and id: its text
+            "tool_call_id": scrub(tool_call.id),
             "arguments": arguments,
             "duration_ms": round(duration * 1000, 3),
             "outcome": "error" if result.is_error else "ok",
