@@ -15,7 +15,7 @@ from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
-from oneringai.infrastructure.redis_client import make_redis_client
+from oneringai.infrastructure.redis_client import REDIS_REPLY_TIMEOUT, make_redis_client
 from oneringai.infrastructure.tool_executors.config import RateLimitExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
@@ -92,7 +92,8 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
     async def _redis_client(self) -> Any:
         if self._redis is None:
             self._redis = make_redis_client(
-                self.config.redis_url.get_secret_value(), config_path="tools.executor.rate_limit.backend"
+                self.config.redis_url.get_secret_value(), config_path="tools.executor.rate_limit.backend",
+                socket_timeout=REDIS_REPLY_TIMEOUT,
             )
             self._script = self._redis.register_script(_SLIDING_WINDOW)
         return self._redis
