@@ -64,6 +64,7 @@ BAD: dict[str, tuple[list[str], dict[str, str], str, bool]] = {
     "production-missing-variables": (["config", "validate", "--profile", "production"], {}, r"4 environment variables are missing: OPENAI_API_KEY is not set .* ONERINGAI_TOKEN_KEY .* DATABASE_URL .* REDIS_URL", True),
     "yaml-duplicate-key": (["config", "validate", "-c", "{dir}/duplicate.yaml"], {}, r"duplicate.yaml: text.default: line 4: duplicate key \(first set on line 2\)", False),
     "executor-per-tool-zero": (["config", "validate", "-c", "{dir}/rate-zero.yaml"], {}, r"tools.executor\[0\].per_tool.search: must be greater than 0", False),
+    "config-empty-name": (["config", "validate", "-c", ""], {}, r"the config file name is empty", False),
     "config-before-the-command": (["--config", "{dir}/nan.yaml", "config", "validate"], {}, r"nan.yaml: tools.executor\[0\].ttl: must be a finite number", False),
     "profile-before-the-command": (["-p", "nope", "doctor"], {}, r"profile 'nope' not found", False),
     "tokens-with-bad-config": (["tokens", "list", "-c", "{dir}/nan.yaml"], {}, r"must be a finite number", False),
