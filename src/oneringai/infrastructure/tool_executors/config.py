@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = [
     "AuditExecutorConfig",
@@ -103,6 +103,16 @@ class PermissionsExecutorConfig(_Layer):
     )
     roles: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     require_approval: list[str] = Field(default_factory=list)
+
+    @field_validator("users", "roles")
+    @classmethod
+    def _rule_keys(cls, rules: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        """A misspelt rule key (``alow:``) was ignored, so the user or role had no restriction."""
+        for who, rule in rules.items():
+            for key in rule:
+                if key not in ("allow", "deny"):
+                    raise ValueError(f"@{who}.{key}@unknown key (allowed: allow, deny)")
+        return rules
 
 
 class CostExecutorConfig(_Layer):
