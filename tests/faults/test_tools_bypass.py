@@ -103,3 +103,28 @@ async def test_the_facade_answers_a_name_that_is_no_string(name: object) -> None
     result = await facade.execute(name, {})  # type: ignore[arg-type]
     assert result.is_error and result.metadata["code"] == "unknown_tool"
     assert RAN == []
+
+
+@pytest.mark.parametrize("entry", ["registry", "facade", "agent", "context"])
+async def test_one_role_given_as_a_string_is_one_role_not_its_letters(entry: str) -> None:
+    """``roles="admin"`` became the roles a, d, m, i, n: a rule for role ``a`` applied to an
+    admin and the admin's own rules did not."""
+    from oneringai.application.agents import Agent
+    from oneringai.application.tools import ToolRegistry
+    from oneringai.testing import ScriptedTextProvider
+
+    executor = PermissionToolExecutor(DirectToolExecutor(), roles={"admin": {"allow": ["delete_repo"]}, "a": {"deny": ["*"]}})
+    call = tool_call("delete_repo")
+    if entry == "registry":
+        result = await ToolRegistry([delete_repo], executor).execute(call, roles="admin")  # type: ignore[arg-type]
+    elif entry == "facade":
+        facade = ToolsFacade(executor)
+        facade.register(delete_repo)
+        result = await facade.execute("delete_repo", {}, roles="admin")  # type: ignore[arg-type]
+    elif entry == "agent":
+        agent = Agent(provider=ScriptedTextProvider(["x"]), model="m", executor=executor, roles="admin")  # type: ignore[arg-type]
+        assert agent.roles == frozenset({"admin"})
+        return
+    else:
+        result = await executor.execute_tool(call, ToolExecutionContext(tools=[delete_repo], roles="admin"))  # type: ignore[arg-type]
+    assert result.output == "deleted", result

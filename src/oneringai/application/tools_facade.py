@@ -21,7 +21,14 @@ from oneringai.application.tools import FunctionTool
 from oneringai.application.tools.registry import execute_safely
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
-from oneringai.domain.tools import Tool, ToolCall, ToolCallFunction, ToolExecutionContext, ToolResult
+from oneringai.domain.tools import (
+    Tool,
+    ToolCall,
+    ToolCallFunction,
+    ToolExecutionContext,
+    ToolResult,
+    role_set,
+)
 
 __all__ = ["ToolSource", "ToolsFacade"]
 
@@ -137,7 +144,7 @@ class ToolsFacade:
             return ToolResult.failure(call, f"arguments are not JSON-serialisable: {exc}", code="invalid_arguments")
         call = ToolCall(id=call_id, function=ToolCallFunction(name=name, arguments=text))
         context = ToolExecutionContext(
-            tools=self.tools, user_id=user_id, roles=frozenset(roles), metadata=dict(metadata)
+            tools=self.tools, user_id=user_id, roles=role_set(roles), metadata=dict(metadata)
         )
         # a layer that raises (a custom one, a hostile tool definition) is an error result too
         return await execute_safely(self.executor, call, context)

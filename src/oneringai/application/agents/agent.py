@@ -65,7 +65,7 @@ from oneringai.domain.interfaces import ITextProvider, IToolExecutor
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
 from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
-from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult
+from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult, role_set
 
 __all__ = ["Agent", "AgentBusyError", "AgentHooks"]
 
@@ -112,7 +112,7 @@ class Agent:
         self.max_parallel_tools = max_parallel_tools
         self.timeout = timeout
         self.user_id = user_id
-        self.roles = frozenset(roles)
+        self.roles = role_set(roles)
         self.hooks = hooks or AgentHooks()
         self.temperature = temperature
         self.max_output_tokens = max_output_tokens
