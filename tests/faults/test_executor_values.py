@@ -118,3 +118,14 @@ async def test_calls_refused_inside_the_cost_layer_are_not_charged(inner: str) -
     assert inner in codes
     ran = codes.count(None)
     assert executor.spent["u"] == pytest.approx(0.6 * ran), codes
+
+
+async def test_rate_limit_buckets_of_different_users_cannot_collide() -> None:
+    """User ``a`` calling ``b:tool:c`` (a name the model wrote) shared the bucket of user
+    ``a:tool:b`` calling ``c`` (both were ``user:a:tool:b:tool:c``)."""
+    executor = RateLimitingToolExecutor(DirectToolExecutor(), per_minute=1, scope="user_tool")
+    victim = ToolExecutionContext(tools=[paid], user_id="a:tool:b")
+    attacker = ToolExecutionContext(tools=[paid], user_id="a")
+    await executor.execute_tool(tool_call("b:tool:c"), attacker)
+    result = await executor.execute_tool(tool_call("c"), victim)
+    assert result.metadata.get("code") != "rate_limited", result

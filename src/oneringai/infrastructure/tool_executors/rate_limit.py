@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
@@ -53,8 +54,10 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
         self._script: Any = None
 
     def _scope_key(self, tool_call: ToolCall, context: ToolExecutionContext) -> str:
-        tool = tool_call.function.name
-        user = context.user_id or "anonymous"
+        # each part percent-encoded: user "a:tool:b" calling "c" and user "a" calling "b:tool:c"
+        # (any text the model writes as a name) must not share one bucket
+        tool = quote(tool_call.function.name, safe="")
+        user = quote(context.user_id, safe="") if context.user_id else "anonymous"
         return {
             "tool": f"tool:{tool}",
             "user": f"user:{user}",
