@@ -138,9 +138,10 @@ def _provider_builder(
         if factory is not None:
             result = factory(config, name=name)
             return await result if inspect.isawaitable(result) else result
-        cls = plugins.load_plugin(plugins.GROUPS[group], config.kind)
+        where = f"{group}.providers.{name}.kind"
+        cls = plugins.load_plugin(plugins.GROUPS[group], config.kind, path=where)
         if cls is None or not callable(cls):
-            raise ConfigError(f"unknown kind {config.kind!r}", path=f"{group}.providers.{name}.kind")
+            raise ConfigError(f"unknown kind {config.kind!r}", path=where)
         from oneringai.infrastructure.providers.base import BaseProvider
 
         if isinstance(cls, type) and issubclass(cls, BaseProvider):
@@ -157,7 +158,7 @@ def _provider_builder(
 
 
 def _plugin_storage(kind: str, settings: Settings, key_ring: Any) -> Any:
-    cls = plugins.load_plugin(plugins.GROUPS["storage"], kind)
+    cls = plugins.load_plugin(plugins.GROUPS["storage"], kind, path="oauth.storage.kind")
     if cls is None:
         raise ConfigError(f"unknown kind {kind!r}", path="oauth.storage.kind")
     params = inspect.signature(cls).parameters
@@ -193,12 +194,9 @@ def _executor_stack(layers: Any, factories: Any, inner: Any, telemetry: Any = No
     executor = inner
     for index in range(len(layers) - 1, -1, -1):
         layer = layers[index]
+        where = f"tools.executor[{index}]"
         factory = factories.providers.get(layer.kind)
-        if factory is None:
-            factory = plugins.load_plugin(plugins.GROUPS["executor"], layer.kind)
-        if factory is None:
-            raise ConfigError(f"unknown kind {layer.kind!r}", path=f"tools.executor[{index}].kind")
-        executor = factory(executor, layer)
+        executor = factory(executor, layer) if factory else plugins.build_layer(layer, executor, where)
     if telemetry is not None and telemetry.enabled:
         from oneringai.infrastructure.tool_executors.observed import ObservedToolExecutor
 

@@ -58,3 +58,19 @@ async def test_the_postgres_sink_stores_no_secret() -> None:
         await executor.aclose()
         await conn.execute(f"DROP TABLE IF EXISTS {table}")
         await conn.close()
+
+
+async def test_a_secret_written_as_a_key_name_or_call_id_is_scrubbed_too() -> None:
+    """Third review: keys of the arguments, the tool name and the call id are the model's
+    text as well, and reached ``on_record`` / the Postgres table unscrubbed."""
+    from oneringai.domain.tools import ToolCall, ToolCallFunction
+
+    entries: list[dict[str, Any]] = []
+    executor = AuditingToolExecutor(DirectToolExecutor(), on_record=entries.append)
+    call = ToolCall(
+        id=f"call-{SECRET}",
+        function=ToolCallFunction(name=f"x{SECRET}", arguments=json.dumps({SECRET: {f"n{SECRET}": 1}})),
+    )
+    await executor.execute_tool(call, CTX)
+    [entry] = entries
+    assert SECRET not in json.dumps(entry, default=str)

@@ -28,6 +28,8 @@ FILES = {
     "openai.yaml": "text:\n  default: openai\n  providers:\n    openai: {kind: openai}\n",
     "unsafe.yaml": "http: !!python/object/apply:os.system ['true']\n",
     "nan.yaml": "tools:\n  executor:\n    - {kind: cache, ttl: .nan}\n",
+    "duplicate.yaml": "text:\n  default: a\n  providers: {}\n  default: b\n",
+    "rate-zero.yaml": "tools:\n  executor:\n    - {kind: rate_limit, per_tool: {search: 0}}\n",
 }
 
 #: name -> (argv, extra environment, pattern the single stderr line must match, cwd is ROOT)
@@ -60,6 +62,11 @@ BAD: dict[str, tuple[list[str], dict[str, str], str, bool]] = {
     "yaml-nan": (["doctor", "-c", "{dir}/nan.yaml"], {}, r"tools.executor\[0\].ttl: must be a finite number", False),
     "validate-needs-a-key": (["config", "validate", "-c", "{dir}/openai.yaml"], {}, r"text.providers.openai.api_key: no API key", False),
     "production-missing-variables": (["config", "validate", "--profile", "production"], {}, r"4 environment variables are missing: OPENAI_API_KEY is not set .* ONERINGAI_TOKEN_KEY .* DATABASE_URL .* REDIS_URL", True),
+    "yaml-duplicate-key": (["config", "validate", "-c", "{dir}/duplicate.yaml"], {}, r"duplicate.yaml: text.default: line 4: duplicate key \(first set on line 2\)", False),
+    "executor-per-tool-zero": (["config", "validate", "-c", "{dir}/rate-zero.yaml"], {}, r"tools.executor\[0\].per_tool.search: must be greater than 0", False),
+    "config-empty-name": (["config", "validate", "-c", ""], {}, r"the config file name is empty", False),
+    "config-before-the-command": (["--config", "{dir}/nan.yaml", "config", "validate"], {}, r"nan.yaml: tools.executor\[0\].ttl: must be a finite number", False),
+    "profile-before-the-command": (["-p", "nope", "doctor"], {}, r"profile 'nope' not found", False),
     "tokens-with-bad-config": (["tokens", "list", "-c", "{dir}/nan.yaml"], {}, r"must be a finite number", False),
 }
 

@@ -18,9 +18,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from oneringai.application.tools import FunctionTool
+from oneringai.application.tools.registry import execute_safely
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
-from oneringai.domain.tools import Tool, ToolCall, ToolCallFunction, ToolExecutionContext, ToolResult
+from oneringai.domain.tools import (
+    Tool,
+    ToolCall,
+    ToolCallFunction,
+    ToolExecutionContext,
+    ToolResult,
+    role_set,
+)
 
 __all__ = ["ToolSource", "ToolsFacade"]
 
@@ -116,6 +124,11 @@ class ToolsFacade:
         """Run tool ``name`` through the executor stack. An unknown tool is an error result
         naming the registered ones."""
         call_id = f"call_{uuid.uuid4().hex[:12]}"
+        if not isinstance(name, str):  # ToolCallFunction would raise pydantic's ValidationError
+            call = ToolCall(id=call_id, function=ToolCallFunction(name=type(name).__name__, arguments="{}"))
+            return ToolResult.failure(
+                call, f"the tool name must be a string, not {type(name).__name__}", code="unknown_tool"
+            )
         try:
             if isinstance(arguments, str | bytes | bytearray):
                 # the guide's raw JSON text (``toolCall.function.arguments``): parsed, bounded and
@@ -131,9 +144,10 @@ class ToolsFacade:
             return ToolResult.failure(call, f"arguments are not JSON-serialisable: {exc}", code="invalid_arguments")
         call = ToolCall(id=call_id, function=ToolCallFunction(name=name, arguments=text))
         context = ToolExecutionContext(
-            tools=self.tools, user_id=user_id, roles=frozenset(roles), metadata=dict(metadata)
+            tools=self.tools, user_id=user_id, roles=role_set(roles), metadata=dict(metadata)
         )
-        return await self.executor.execute_tool(call, context)
+        # a layer that raises (a custom one, a hostile tool definition) is an error result too
+        return await execute_safely(self.executor, call, context)
 
     def __repr__(self) -> str:
         return f"ToolsFacade({sorted(self._tools)})"

@@ -86,6 +86,9 @@ def _version() -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="oneringai", description="oneringai command line")
     parser.add_argument("--version", action="version", version=f"oneringai {_version()}")
+    # also before the command (``oneringai --config f.yaml config show``); the command's own wins
+    parser.add_argument("--config", "-c", dest="global_config", metavar="CONFIG", help="as the commands' --config")
+    parser.add_argument("--profile", "-p", dest="global_profile", metavar="PROFILE", help="as the commands' --profile")
     sub = parser.add_subparsers(dest="command", required=True)
 
     chat = sub.add_parser("chat", help="send one prompt and print the answer")
@@ -257,6 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging()
     parser = _parser()
     args = parser.parse_args(argv)
+    for name in ("config", "profile"):
+        given = getattr(args, f"global_{name}", None)
+        if given is not None and getattr(args, name, None) is None and hasattr(args, name):
+            setattr(args, name, given)
     try:
         return _dispatch(parser, args)
     except ConfigError as exc:

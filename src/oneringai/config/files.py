@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from oneringai.config.paths import join_path
 from oneringai.domain.errors import ConfigError
 
 __all__ = [
@@ -108,11 +109,61 @@ def _decode(data: bytes, source: str) -> str:
         ) from None
 
 
+class _Frame:
+    """An open mapping or sequence of the event scan: its anchor, expanded size, and where the
+    next child sits (the key being read for a mapping, the index for a sequence)."""
+
+    __slots__ = ("anchor", "index", "key", "keys", "mapping", "on_key", "size")
+
+    def __init__(self, anchor: str | None, mapping: bool) -> None:
+        self.anchor = anchor
+        self.size = 0
+        self.mapping = mapping
+        self.on_key = mapping  # a mapping starts with a key
+        self.keys: dict[str, int] = {}
+        self.key: object = None
+        self.index = 0
+
+
+def _path(stack: list[_Frame]) -> str:
+    path = ""
+    for frame in stack:
+        path = join_path(path, frame.key) if frame.mapping else f"{path}[{frame.index}]"
+    return path
+
+
+def _child_done(stack: list[_Frame], key: str | None, mark: Any, source: str) -> None:
+    """A node of the innermost collection is complete; ``key`` is its text when it is a scalar.
+    A key seen twice in one mapping is an error (YAML forbids it; PyYAML keeps the last one
+    silently, so a second ``text:`` section would replace the first without a word)."""
+    if not stack:
+        return
+    frame = stack[-1]
+    if not frame.mapping:
+        frame.index += 1
+        return
+    if frame.on_key:
+        frame.key = key if key is not None else "<complex key>"
+        if key is not None and key != "<<":  # merge keys may repeat
+            first = frame.keys.get(key)
+            if first is not None:
+                line = mark.line + 1 if mark is not None else 0
+                raise ConfigError(
+                    f"line {line}: duplicate key (first set on line {first}); "
+                    "YAML keeps only one of them, so remove or merge the other",
+                    path=_path(stack),
+                    source=source,
+                )
+            frame.keys[key] = mark.line + 1 if mark is not None else 0
+    frame.on_key = not frame.on_key
+
+
 def _scan(text: str, source: str) -> None:
-    """Walk the event stream (no objects built): bound the depth and the expanded size."""
+    """Walk the event stream (no objects built): bound the depth and the expanded size, and
+    refuse duplicate keys (naming their YAML path)."""
     sizes: dict[str, int] = {}
     open_anchors: set[str] = set()
-    stack: list[tuple[str | None, int]] = []  # (anchor, expanded size so far)
+    stack: list[_Frame] = []
     total = 0
 
     def add(count: int, mark: Any) -> None:
@@ -126,8 +177,7 @@ def _scan(text: str, source: str) -> None:
                 source=source,
             )
         if stack:
-            anchor, size = stack[-1]
-            stack[-1] = (anchor, size + count)
+            stack[-1].size += count
 
     for event in yaml.parse(text, Loader=_Loader):
         mark = getattr(event, "start_mark", None)
@@ -136,21 +186,22 @@ def _scan(text: str, source: str) -> None:
                 where = f"line {mark.line + 1}: " if mark is not None else ""
                 raise ConfigError(f"{where}nested deeper than {MAX_DEPTH} levels", source=source)
             add(1, mark)
-            stack.append((event.anchor, 0))
+            stack.append(_Frame(event.anchor, isinstance(event, yaml.MappingStartEvent)))
             if event.anchor:
                 open_anchors.add(event.anchor)
         elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, size = stack.pop()
-            if anchor:
-                open_anchors.discard(anchor)
-                sizes[anchor] = size + 1
+            frame = stack.pop()
+            if frame.anchor:
+                open_anchors.discard(frame.anchor)
+                sizes[frame.anchor] = frame.size + 1
             if stack:
-                parent_anchor, parent_size = stack[-1]
-                stack[-1] = (parent_anchor, parent_size + size)
+                stack[-1].size += frame.size
+            _child_done(stack, None, mark, source)
         elif isinstance(event, yaml.ScalarEvent):
             add(1, mark)
             if event.anchor:
                 sizes[event.anchor] = 1
+            _child_done(stack, event.value, mark, source)
         elif isinstance(event, yaml.AliasEvent):
             if event.anchor in open_anchors:
                 where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -159,6 +210,7 @@ def _scan(text: str, source: str) -> None:
                     source=source,
                 )
             add(sizes.get(event.anchor or "", 1), mark)
+            _child_done(stack, None, mark, source)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

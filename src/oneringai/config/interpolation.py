@@ -26,6 +26,8 @@ __all__ = ["interpolate_tree"]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOP = re.compile(r"\$\$\{|\$\{")
 _NESTED = re.compile(r"\$\$\{|\$\{|\}")
+#: How deep ``${A:-${B:-...}}`` defaults may nest.
+MAX_DEFAULT_DEPTH = 16
 _FORMS = "write ${NAME} or ${NAME:-default}; $${ for a literal ${"
 
 
@@ -47,11 +49,11 @@ class _Expander:
         self.env = env
 
     def expand(self, text: str, missing: list[tuple[str, str]]) -> str:
-        result, _ = self._run(text, 0, missing, nested=False)
+        result, _ = self._run(text, 0, missing, nested=False, depth=0)
         return result
 
     def _run(
-        self, text: str, pos: int, missing: list[tuple[str, str]], *, nested: bool
+        self, text: str, pos: int, missing: list[tuple[str, str]], *, nested: bool, depth: int
     ) -> tuple[str, int]:
         out: list[str] = []
         pattern = _NESTED if nested else _TOP
@@ -70,10 +72,12 @@ class _Expander:
             elif token == "}":
                 return "".join(out), match.end()
             else:
-                value, pos = self._reference(text, match.end(), missing)
+                value, pos = self._reference(text, match.end(), missing, depth)
                 out.append(value)
 
-    def _reference(self, text: str, pos: int, missing: list[tuple[str, str]]) -> tuple[str, int]:
+    def _reference(
+        self, text: str, pos: int, missing: list[tuple[str, str]], depth: int
+    ) -> tuple[str, int]:
         name_match = _NAME.match(text, pos)
         if name_match is None:
             shown = text[pos - 2 : pos + 10]
@@ -87,8 +91,10 @@ class _Expander:
                 missing.append((name, "is empty"))
             return found or "", end + 1
         if text.startswith(":-", end):
+            if depth >= MAX_DEFAULT_DEPTH:  # each level is a Python frame: bound them (RecursionError)
+                raise _Syntax(f"${{...:-default}} nested deeper than {MAX_DEFAULT_DEPTH} levels")
             inner: list[tuple[str, str]] = []
-            default, after = self._run(text, end + 2, inner, nested=True)
+            default, after = self._run(text, end + 2, inner, nested=True, depth=depth + 1)
             if found:
                 return found, after
             missing.extend(inner)

@@ -86,6 +86,8 @@ def _resolve(
     path: str | os.PathLike[str] | None, profile: str | None, env: Mapping[str, str]
 ) -> tuple[Path | None, str, str | None, Path | None]:
     base: Path | None
+    if path is not None and not str(path).strip():  # Path("") is "." (a directory): say what is wrong
+        raise ConfigError("the config file name is empty (--config '' / load_settings(''))")
     if path is not None or env.get("ONERINGAI_CONFIG"):
         named = "" if path is not None else " named by ONERINGAI_CONFIG"
         base = Path(path if path is not None else env["ONERINGAI_CONFIG"]).expanduser()

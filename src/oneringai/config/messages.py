@@ -4,6 +4,7 @@ documentation URLs or the offending input (it may be a secret)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from oneringai.domain.errors import ConfigError
 
 __all__ = ["config_error", "loc_to_path", "origin_of"]
 
+_INSTANCE_OF = re.compile(r" or instance of \w+")
 _TAGS = {"openai", "ollama", "anthropic", "llamacpp", "custom", *TEXT_KINDS, *EXECUTOR_KINDS}
 
 
@@ -27,11 +29,12 @@ def _loc_parts(loc: tuple[int | str, ...]) -> list[int | str]:
         if not (
             isinstance(part, str)
             and part in _TAGS
-            and i + 1 < len(items)
             and (
+                # the tag right after an entry: also when it ends the location (the entry is
+                # no mapping at all: ``executor: [retry]`` is ``tools.executor[0]``, no ``.custom``)
                 (i >= 3 and items[i - 2] == "providers")
                 or (i >= 2 and items[i - 2] == "executor")
-                or (i >= 3 and items[i - 3] == "executor")
+                or (i + 1 < len(items) and i >= 3 and items[i - 3] == "executor")
             )
         )
     ]
@@ -76,6 +79,7 @@ def config_error(exc: ValidationError, merged: Mapping[str, Any], origins: Mappi
                 path = f"{path}{'' if sub.startswith('[') else '.'}{sub}"
                 source = origin_of(path, origins) or source
         message = message.replace("Input should be", "must be").replace("Input should", "must")
+        message = _INSTANCE_OF.sub("", message)  # "... or instance of ExecutorLayerConfig": our class, not YAML
         lines.append(f"{source + ': ' if source else ''}{path or '<root>'}: {message}")
     if len(lines) > 8:
         lines = [*lines[:8], f"and {len(lines) - 8} more"]

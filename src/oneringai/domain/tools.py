@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
@@ -34,6 +34,7 @@ __all__ = [
     "ToolExecutionContext",
     "ToolResult",
     "json_depth",
+    "role_set",
 ]
 
 #: Longest ``function.arguments`` text parsed, in characters (the default of every layer).
@@ -233,6 +234,16 @@ class Tool(ABC):
         return arguments
 
 
+def role_set(roles: str | Iterable[str] | None) -> frozenset[str]:
+    """Roles as a set: one string is one role. ``frozenset("admin")`` is five one-letter
+    roles — a rule for role ``a`` would then apply to an admin, and ``admin``'s would not."""
+    if roles is None:
+        return frozenset()
+    if isinstance(roles, str):
+        return frozenset({roles})
+    return frozenset(roles)
+
+
 class ToolExecutionContext(GuideModel):
     """Everything an executor may need besides the call: tools, who is calling, where."""
 
@@ -244,6 +255,11 @@ class ToolExecutionContext(GuideModel):
     agent_id: str | None = None
     iteration: int = 0
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _one_role(cls, value: Any) -> Any:
+        return frozenset({value}) if isinstance(value, str) else value
 
     def find_tool(self, name: str) -> Tool | None:
         for tool in self.tools:

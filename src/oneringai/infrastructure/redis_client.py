@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["make_redis_client"]
+__all__ = ["REDIS_REPLY_TIMEOUT", "make_redis_client"]
+
+#: Seconds the tool executors' Redis (cache, rate limit) may take to connect or reply; past it
+#: the cache is a miss and the rate limiter "unavailable" — never a call that hangs.
+REDIS_REPLY_TIMEOUT = 3.0
 
 
 def make_redis_client(
-    url: str, *, max_connections: int = 64, timeout: float = 20.0, config_path: str | None = None
+    url: str,
+    *,
+    max_connections: int = 64,
+    timeout: float = 20.0,
+    config_path: str | None = None,
+    socket_timeout: float | None = None,
 ) -> Any:
-    """``config_path`` names the YAML key that chose Redis, for the missing-extra error."""
+    """``config_path`` names the YAML key that chose Redis, for the missing-extra error.
+    ``socket_timeout`` bounds connecting and each reply (None: redis-py's default, unbounded):
+    a Redis that accepts connections and never answers must not hang its callers."""
     try:
         import redis.asyncio as aioredis
     except ImportError as exc:
@@ -21,5 +32,8 @@ def make_redis_client(
             "the Redis backend needs the redis extra: pip install 'oneringai[redis]'", path=config_path
         ) from exc
 
-    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout)
+    bounds: dict[str, float] = (
+        {} if socket_timeout is None else {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
+    )
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout, **bounds)
     return aioredis.Redis(connection_pool=pool)

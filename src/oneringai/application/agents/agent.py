@@ -39,10 +39,12 @@ from oneringai.application.agents.support import (
     RunState,
     call_hook,
     cancelling,
+    check_limits,
     closing,
     remaining,
     within,
 )
+from oneringai.application.tools.bounded import bounded
 from oneringai.application.tools.output import (
     MAX_OUTPUT_CHARS,
     NOTE_ROOM,
@@ -63,7 +65,7 @@ from oneringai.domain.interfaces import ITextProvider, IToolExecutor
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.response import LLMResponse, Usage
 from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
-from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult
+from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult, role_set
 
 __all__ = ["Agent", "AgentBusyError", "AgentHooks"]
 
@@ -91,6 +93,7 @@ class Agent:
         name: str | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
+        check_limits(max_iterations, max_parallel_tools, timeout, tool_timeout, max_tool_output_chars)
         self.name = name
         #: Spans: an ``invoke_agent`` span per run, parent of its chat and tool spans.
         self.telemetry = telemetry or NOOP_TELEMETRY
@@ -109,7 +112,7 @@ class Agent:
         self.max_parallel_tools = max_parallel_tools
         self.timeout = timeout
         self.user_id = user_id
-        self.roles = frozenset(roles)
+        self.roles = role_set(roles)
         self.hooks = hooks or AgentHooks()
         self.temperature = temperature
         self.max_output_tokens = max_output_tokens
@@ -409,9 +412,8 @@ class Agent:
                 return self._bounded(answer_of(original, decision))
             if isinstance(decision, ToolCall):
                 call = decision.model_copy(update={"id": call.id})
-            try:
-                async with asyncio.timeout(self.tool_timeout):
-                    result = await execute_safely(self.executor, call, context)
+            try:  # bounded: a tool that ignores cancellation is abandoned, not awaited forever
+                result = await bounded(execute_safely(self.executor, call, context), self.tool_timeout)
             except TimeoutError:
                 result = ToolResult.failure(
                     call,
@@ -436,3 +438,4 @@ class Agent:
         if isinstance(output, str) and len(output) <= self.max_tool_output_chars + NOTE_ROOM:
             return result
         return result.model_copy(update={"output": serialise_output(output, self.max_tool_output_chars)})
+

@@ -116,7 +116,7 @@ class AgentManager:
             executor=executor or self.executor,
             tools=own_tools,
             instructions=instructions,
-            max_iterations=max_iterations or self._settings.max_iterations,
+            max_iterations=max_iterations if max_iterations is not None else self._settings.max_iterations,
             max_parallel_tools=self._settings.max_parallel_tools,
             timeout=timeout if timeout is not None else self._settings.timeout,
             user_id=user_id,

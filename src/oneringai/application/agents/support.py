@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ __all__ = [
     "RunState",
     "call_hook",
     "cancelling",
+    "check_limits",
     "closing",
     "remaining",
     "within",
@@ -99,3 +101,21 @@ def remaining(deadline: float | None) -> float | None:
     if deadline is None:
         return None
     return max(0.0, deadline - time.monotonic())
+
+def check_limits(
+    max_iterations: int, max_parallel_tools: int, timeout: float | None, tool_timeout: float | None, max_output: int
+) -> None:
+    """The YAML ``agents:`` section is validated by its schema; an ``Agent`` built in code is
+    checked here. ``max_iterations=0`` ended every run in an ``AssertionError``, and
+    ``max_parallel_tools=0`` made a response with two tool calls wait forever."""
+    for name, value in (
+        ("max_iterations", max_iterations), ("max_parallel_tools", max_parallel_tools),
+        ("max_tool_output_chars", max_output),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Agent({name}=...) must be a whole number >= 1, not {value!r}")
+    for name, limit in (("timeout", timeout), ("tool_timeout", tool_timeout)):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit < math.inf
+        ):
+            raise ValueError(f"Agent({name}=...) must be a finite number of seconds > 0 or None, not {limit!r}")

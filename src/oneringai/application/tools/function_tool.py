@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, get_type_hints, overload
@@ -41,9 +42,13 @@ class FunctionTool(Tool):
         cost_per_call: float = 0.0,
         parameters: Mapping[str, Any] | None = None,
     ) -> None:
+        if isinstance(cost_per_call, bool) or not isinstance(cost_per_call, int | float) or not (
+            0 <= cost_per_call < math.inf
+        ):  # a NaN price disabled every budget of the cost executor
+            raise ValueError(f"tool cost must be a finite number >= 0, not {cost_per_call!r}")
         self.func = func
         self.cacheable = cacheable
-        self.cost_per_call = cost_per_call
+        self.cost_per_call = float(cost_per_call)
         self._is_async = inspect.iscoroutinefunction(func)
         self._model = _arguments_model(func)
         schema = (

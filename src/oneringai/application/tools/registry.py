@@ -11,7 +11,14 @@ from oneringai.application.tools.function_tool import FunctionTool
 from oneringai.application.tools.output import describe_exception
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
-from oneringai.domain.tools import FunctionToolDefinition, Tool, ToolCall, ToolExecutionContext, ToolResult
+from oneringai.domain.tools import (
+    FunctionToolDefinition,
+    Tool,
+    ToolCall,
+    ToolExecutionContext,
+    ToolResult,
+    role_set,
+)
 
 __all__ = ["ToolRegistry", "answer_of", "execute_safely"]
 
@@ -63,7 +70,7 @@ class ToolRegistry:
         """Run ``tool_call`` through the executor stack; always a ``ToolResult`` (a layer that
         raises becomes an ``executor_error`` result), except cancellation of the caller,
         ``KeyboardInterrupt``/``SystemExit`` and ``ConfigError`` (a stack that cannot work)."""
-        context = ToolExecutionContext(tools=self.tools, user_id=user_id, roles=frozenset(roles), metadata=metadata)
+        context = ToolExecutionContext(tools=self.tools, user_id=user_id, roles=role_set(roles), metadata=metadata)
         return await execute_safely(self.executor, tool_call, context)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,12 +43,43 @@ class _Redactor:
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: "[REDACTED]" if self.is_secret(str(k)) else self(v) for k, v in value.items()}
+            # keys are the model's text too: a secret written as a key is scrubbed like a value
+            return {scrub(str(k)): "[REDACTED]" if self.is_secret(str(k)) else self(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self(v) for v in value]
         if isinstance(value, str):  # a known secret or credential shape under an ordinary key
             return scrub(value)
         return value
+
+
+def _pg_text(value: Any) -> str | None:
+    """Text Postgres stores: no NUL (``text`` and ``jsonb`` refuse it) and no lone surrogate
+    (not UTF-8) — otherwise one hostile argument made the INSERT fail and the call vanished
+    from the audit table. Non-text values (a custom layer's ``code``) become their ``str``."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _pg_json(value: Any) -> Any:
+    """``value`` (parsed arguments: depth-bounded) as jsonb takes it: keys and strings cleaned by
+    ``_pg_text``, non-finite numbers as text."""
+    if isinstance(value, dict):
+        return {_pg_text(k): _pg_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pg_json(v) for v in value]
+    if isinstance(value, str):
+        return _pg_text(value)
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, 1e999: JSON text, not jsonb
+        return str(value)
+    return value
 
 
 class AuditingToolExecutor(WrapperToolExecutor):
@@ -80,8 +112,8 @@ class AuditingToolExecutor(WrapperToolExecutor):
             "timestamp": time.time(),  # epoch seconds; sinks format it
             "user_id": context.user_id,
             "agent_id": context.agent_id,
-            "tool": tool_call.function.name,
-            "tool_call_id": tool_call.id,
+            "tool": scrub(tool_call.function.name),  # the model chose the name and id: its text
+            "tool_call_id": scrub(tool_call.id),
             "arguments": arguments,
             "duration_ms": round(duration * 1000, 3),
             "outcome": "error" if result.is_error else "ok",
@@ -128,15 +160,15 @@ class AuditingToolExecutor(WrapperToolExecutor):
         await self._pool.execute(
             f"INSERT INTO {table} (user_id, agent_id, tool, tool_call_id, arguments, duration_ms, "
             "outcome, error_code, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)",
-            entry["user_id"],
-            entry["agent_id"],
-            entry["tool"],
-            entry["tool_call_id"],
-            json.dumps(entry["arguments"], default=str),
+            _pg_text(entry["user_id"]),
+            _pg_text(entry["agent_id"]),
+            _pg_text(entry["tool"]),
+            _pg_text(entry["tool_call_id"]),
+            json.dumps(_pg_json(entry["arguments"]), default=str),
             entry["duration_ms"],
             entry["outcome"],
-            entry["error_code"],
-            entry["error"],
+            _pg_text(entry["error_code"]),
+            _pg_text(entry["error"]),
             timeout=limit,  # asyncpg cancels the statement on the server too
         )
 

@@ -23,7 +23,7 @@ from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
-from oneringai.infrastructure.redis_client import make_redis_client
+from oneringai.infrastructure.redis_client import REDIS_REPLY_TIMEOUT, make_redis_client
 from oneringai.infrastructure.tool_executors.config import CacheExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
@@ -83,7 +83,8 @@ class CachingToolExecutor(WrapperToolExecutor):
     async def _client(self) -> Any:
         if self._redis is None:
             self._redis = make_redis_client(
-                self.config.redis_url.get_secret_value(), config_path="tools.executor.cache.backend"
+                self.config.redis_url.get_secret_value(), config_path="tools.executor.cache.backend",
+                socket_timeout=REDIS_REPLY_TIMEOUT,
             )
         return self._redis
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = [
     "AuditExecutorConfig",
@@ -16,6 +16,12 @@ __all__ = [
     "RetryExecutorConfig",
     "TimeoutExecutorConfig",
 ]
+
+
+#: Seconds or calls per minute: a zero, negative or non-finite value is a ``ConfigError`` at load
+#: time (``per_tool: {x: 0}`` was accepted, then every call was "rate limiter unavailable").
+_Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+_Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class ExecutorLayerConfig(BaseModel):
@@ -39,7 +45,7 @@ class RetryExecutorConfig(_Layer):
 class TimeoutExecutorConfig(_Layer):
     kind: Literal["timeout"] = "timeout"
     default: float = Field(default=30.0, gt=0, description="seconds per call")
-    per_tool: dict[str, float] = Field(default_factory=dict)
+    per_tool: dict[str, _Positive] = Field(default_factory=dict)
 
 
 class RateLimitExecutorConfig(_Layer):
@@ -47,7 +53,7 @@ class RateLimitExecutorConfig(_Layer):
     per_minute: float = Field(default=60, gt=0)
     burst: int | None = Field(default=None, ge=1, description="bucket size; default per_minute")
     scope: Literal["tool", "user", "user_tool", "global"] = "tool"
-    per_tool: dict[str, float] = Field(default_factory=dict, description="per-minute overrides")
+    per_tool: dict[str, _Positive] = Field(default_factory=dict, description="per-minute overrides")
     backend: Literal["memory", "redis"] = "memory"
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     prefix: str = "oneringai:ratelimit:"
@@ -105,8 +111,18 @@ class PermissionsExecutorConfig(_Layer):
     roles: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     require_approval: list[str] = Field(default_factory=list)
 
+    @field_validator("users", "roles")
+    @classmethod
+    def _rule_keys(cls, rules: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        """A misspelt rule key (``alow:``) was ignored, so the user or role had no restriction."""
+        for who, rule in rules.items():
+            for key in rule:
+                if key not in ("allow", "deny"):
+                    raise ValueError(f"@{who}.{key}@unknown key (allowed: allow, deny)")
+        return rules
+
 
 class CostExecutorConfig(_Layer):
     kind: Literal["cost"] = "cost"
     budget_per_user: float | None = Field(default=None, ge=0)
-    prices: dict[str, float] = Field(default_factory=dict, description="tool -> price per call")
+    prices: dict[str, _Price] = Field(default_factory=dict, description="tool -> price per call")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -13,6 +14,14 @@ from oneringai.infrastructure.tool_executors.config import CostExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
 __all__ = ["CostTrackingToolExecutor"]
+
+#: Error codes of calls that never reached the tool (inner layers refused them): refunded.
+_NOT_RUN = frozenset(
+    {
+        "unknown_tool", "invalid_arguments", "permission_denied", "approval_required", "not_approved",
+        "rate_limited", "rate_limiter_unavailable", "budget_exhausted", "invalid_price",
+    }
+)
 
 
 class CostTrackingToolExecutor(WrapperToolExecutor):
@@ -30,16 +39,28 @@ class CostTrackingToolExecutor(WrapperToolExecutor):
         self._lock = asyncio.Lock()
 
     def price_of(self, tool_call: ToolCall, context: ToolExecutionContext) -> float:
+        """The configured price, else the tool's ``cost_per_call``; NaN when that is no usable
+        price (negative, infinite, NaN, not a number) — such a call is refused."""
         name = tool_call.function.name
         if name in self.config.prices:
             return self.config.prices[name]
         tool = context.find_tool(name)
-        return tool.cost_per_call if tool is not None else 0.0
+        price = tool.cost_per_call if tool is not None else 0.0
+        if isinstance(price, bool) or not isinstance(price, int | float) or not 0 <= price < math.inf:
+            return math.nan
+        return float(price)
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         user = context.user_id or "anonymous"
         price = self.price_of(tool_call, context)
         budget = self.config.budget_per_user
+        if math.isnan(price):
+            # a NaN added to ``spent`` made every later budget check false: unlimited spending
+            return ToolResult.failure(
+                tool_call,
+                f"tool {tool_call.function.name!r} has no valid price (cost_per_call must be a finite number >= 0)",
+                code="invalid_price",
+            )
         async with self._lock:  # reserve before running so concurrent calls cannot overspend
             if budget is not None and self.spent[user] + price > budget + 1e-12:
                 span_event("oneringai.tool.budget_exhausted", {"oneringai.cost.price": price})
@@ -56,7 +77,7 @@ class CostTrackingToolExecutor(WrapperToolExecutor):
         self.calls_by_user[user] += 1
         if result.is_error:
             self.errors[name] += 1
-            if result.metadata.get("code") in ("unknown_tool", "invalid_arguments", "permission_denied"):
+            if result.metadata.get("code") in _NOT_RUN:
                 async with self._lock:  # nothing ran: refund
                     self.spent[user] -= price
                     price = 0.0

@@ -3,6 +3,8 @@ Deny always wins; an allow list, when set, admits only its tools."""
 
 from __future__ import annotations
 
+import inspect
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,7 +16,12 @@ from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
 __all__ = ["ApprovalCallback", "PermissionToolExecutor"]
 
-ApprovalCallback = Callable[[ToolCall, ToolExecutionContext], Awaitable[bool]]
+ApprovalCallback = Callable[[ToolCall, ToolExecutionContext], Awaitable[bool] | bool]
+
+
+def _folded(name: str) -> str:
+    """A tool name as deny and approval lists compare it: NFKC-normalised and case-folded."""
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 class PermissionToolExecutor(WrapperToolExecutor):
@@ -32,14 +39,17 @@ class PermissionToolExecutor(WrapperToolExecutor):
         super().__init__(wrapped, config, **kwargs)
         self.approve = approve
         self._only_global = not self.config.users and not self.config.roles
-        self._deny = frozenset(self.config.deny)
+        self._deny = frozenset(map(_folded, self.config.deny))
         self._allow = None if self.config.allow is None else frozenset(self.config.allow)
-        self._approval = frozenset(self.config.require_approval)
+        self._approval = frozenset(map(_folded, self.config.require_approval))
 
     def denial(self, tool: str, context: ToolExecutionContext) -> str | None:
-        """Why ``tool`` is not allowed for this caller, or None."""
+        """Why ``tool`` is not allowed for this caller, or None. Deny lists match whatever the
+        case or Unicode form (``Delete_Repo`` denies ``delete_repo``); allow lists match exactly
+        — each errs on the side of refusing."""
+        folded = _folded(tool)
         if self._only_global:  # the common case, decided with two set lookups
-            if tool in self._deny or "*" in self._deny:
+            if folded in self._deny or "*" in self._deny:
                 return f"tool {tool!r} is denied (global)"
             if self._allow is not None and tool not in self._allow and "*" not in self._allow:
                 return f"tool {tool!r} is not in an allow list (global)"
@@ -53,8 +63,8 @@ class PermissionToolExecutor(WrapperToolExecutor):
             if role in self.config.roles:
                 rules.append((f"role {role}", self.config.roles[role]))
         for where, rule in rules:
-            deny = rule.get("deny", [])
-            if tool in deny or "*" in deny:
+            deny = {_folded(name) for name in rule.get("deny", [])}
+            if folded in deny or "*" in deny:
                 return f"tool {tool!r} is denied ({where})"
         # An allow list that is present (even empty) restricts; any one that admits the tool is enough.
         allow_lists = [(where, rule["allow"]) for where, rule in rules if rule.get("allow") is not None]
@@ -68,7 +78,7 @@ class PermissionToolExecutor(WrapperToolExecutor):
         if reason is not None:
             span_event("oneringai.tool.denied", {"oneringai.permission.code": "permission_denied"})
             return ToolResult.failure(tool_call, f"permission denied: {reason}", code="permission_denied")
-        if name in self._approval:
+        if _folded(name) in self._approval:
             if self.approve is None:
                 span_event("oneringai.tool.denied", {"oneringai.permission.code": "approval_required"})
                 return ToolResult.failure(
@@ -76,7 +86,10 @@ class PermissionToolExecutor(WrapperToolExecutor):
                     f"tool {name!r} needs approval and no approver is configured",
                     code="approval_required",
                 )
-            if not await self.approve(tool_call, context):
+            verdict = self.approve(tool_call, context)
+            if inspect.isawaitable(verdict):  # an async approver, or a plain function
+                verdict = await verdict
+            if verdict is not True:  # only an explicit True approves ("no", a coroutine: not)
                 span_event("oneringai.tool.denied", {"oneringai.permission.code": "not_approved"})
                 return ToolResult.failure(tool_call, f"tool {name!r} was not approved", code="not_approved")
         return await self.wrapped.execute_tool(tool_call, context)

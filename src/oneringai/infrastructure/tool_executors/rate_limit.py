@@ -10,12 +10,13 @@ import asyncio
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
-from oneringai.infrastructure.redis_client import make_redis_client
+from oneringai.infrastructure.redis_client import REDIS_REPLY_TIMEOUT, make_redis_client
 from oneringai.infrastructure.tool_executors.config import RateLimitExecutorConfig
 from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 
@@ -53,8 +54,10 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
         self._script: Any = None
 
     def _scope_key(self, tool_call: ToolCall, context: ToolExecutionContext) -> str:
-        tool = tool_call.function.name
-        user = context.user_id or "anonymous"
+        # each part percent-encoded: user "a:tool:b" calling "c" and user "a" calling "b:tool:c"
+        # (any text the model writes as a name) must not share one bucket
+        tool = quote(tool_call.function.name, safe="")
+        user = quote(context.user_id, safe="") if context.user_id else "anonymous"
         return {
             "tool": f"tool:{tool}",
             "user": f"user:{user}",
@@ -74,9 +77,10 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
             if len(self._limiters) >= _MAX_BUCKETS:  # many users: forget idle (full) buckets
                 for idle in [k for k, v in self._limiters.items() if v.has_capacity(v.max_rate)]:
                     del self._limiters[idle]
-            limiter = self._limiters[key] = AsyncLimiter(
-                self.config.burst or rate, _WINDOW * (self.config.burst or rate) / rate
-            )
+            # A bucket holds at least one call: per_minute 0.5 is one call per two minutes
+            # (a bucket of 0.5 never had room for a call, so the tool never ran).
+            size = self.config.burst or max(1.0, rate)
+            limiter = self._limiters[key] = AsyncLimiter(size, _WINDOW * size / rate)
         if limiter.has_capacity():
             await limiter.acquire()
             return 0.0
@@ -91,7 +95,8 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
     async def _redis_client(self) -> Any:
         if self._redis is None:
             self._redis = make_redis_client(
-                self.config.redis_url.get_secret_value(), config_path="tools.executor.rate_limit.backend"
+                self.config.redis_url.get_secret_value(), config_path="tools.executor.rate_limit.backend",
+                socket_timeout=REDIS_REPLY_TIMEOUT,
             )
             self._script = self._redis.register_script(_SLIDING_WINDOW)
         return self._redis
@@ -99,11 +104,15 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
     async def _acquire_redis(self, key: str, rate: float) -> float:
         await self._redis_client()
         deadline = time.monotonic() + (self.config.max_wait if self.config.on_limit == "wait" else 0)
+        # ``limit`` calls per window of ``limit / rate`` minutes: at least one call per window
+        # (int(0.5) == 0 refused every call), and 10.5/minute is 10 per 57 s, not 10 per 60 s.
+        limit = max(1, int(rate))
+        window_ms = max(1, int(_WINDOW * 1000 * limit / rate))
         while True:
             now_ms = int(time.time() * 1000)
             allowed, wait_ms = await self._script(
                 keys=[self.config.prefix + key],
-                args=[now_ms, int(_WINDOW * 1000), int(rate), f"{now_ms}-{uuid.uuid4().hex}"],
+                args=[now_ms, window_ms, limit, f"{now_ms}-{uuid.uuid4().hex}"],
             )
             if int(allowed) == 1:
                 return 0.0

@@ -1,9 +1,9 @@
-"""Per-tool time limits: a call that hangs becomes an error result (retryable)."""
+"""Per-tool time limits: a call that hangs becomes an error result (retryable) — also one that
+ignores cancellation, which is abandoned after a short grace (``application.tools.bounded``)."""
 
 from __future__ import annotations
 
-import asyncio
-
+from oneringai.application.tools.bounded import bounded
 from oneringai.domain.telemetry import span_event
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 from oneringai.infrastructure.tool_executors.config import TimeoutExecutorConfig
@@ -20,8 +20,7 @@ class TimeoutToolExecutor(WrapperToolExecutor):
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         limit = self.config.per_tool.get(tool_call.function.name, self.config.default)
         try:
-            async with asyncio.timeout(limit):
-                return await self.wrapped.execute_tool(tool_call, context)
+            return await bounded(self.wrapped.execute_tool(tool_call, context), limit)
         except TimeoutError:
             span_event("oneringai.tool.timeout", {"oneringai.timeout.limit": limit})
             return ToolResult.failure(
