@@ -9,6 +9,7 @@ import pytest
 
 from oneringai import ToolExecutionContext, ToolExecutionError
 from oneringai.application.tools import DirectToolExecutor, tool
+from oneringai.domain.errors import OneRingAIError
 from oneringai.infrastructure.tool_executors.audit import AuditingToolExecutor
 from oneringai.infrastructure.tool_executors.cache import CachingToolExecutor
 from oneringai.infrastructure.tool_executors.cost import CostTrackingToolExecutor
@@ -244,8 +245,9 @@ async def test_tool_registry_runs_through_its_executor():
 
     registry = ToolRegistry([add], CostTrackingToolExecutor(DirectToolExecutor(), prices={"add": 2}))
     registry.register(now)
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(ValueError, match="already registered") as clash:
         registry.register(add)
+    assert isinstance(clash.value, OneRingAIError) and clash.value.tool_name == "add"
     assert "add" in registry and len(registry) == 2
     assert [d.function.name for d in registry.definitions] == ["add", "now"]
     result = await registry.execute(tool_call("add", a=2, b=2), user_id="zed")

@@ -180,8 +180,9 @@ async def test_facade_registers_executes_and_refuses_clashes() -> None:
     assert (await facade.execute("missing")).metadata["code"] == "unknown_tool"
     with pytest.raises(ConfigError, match=r"tools\.mcp_servers"):
         await facade.from_mcp("anything")  # none configured
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(ValueError, match="already registered") as clash:
         facade.register(tool(lambda order_id: order_id, name="lookup"))
+    assert isinstance(clash.value, ConfigError), "a typed error of ours, still a ValueError"
     await client.destroy()
 
     source = FakeSource({"a": [tool(lambda: 1, name="same")], "b": [tool(lambda: 2, name="same")]})

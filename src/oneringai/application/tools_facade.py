@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from oneringai.application.tools import FunctionTool
-from oneringai.application.tools.registry import execute_safely
+from oneringai.application.tools.registry import DuplicateToolError, execute_safely
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import (
@@ -97,7 +97,7 @@ class ToolsFacade:
             registered = item if isinstance(item, Tool) else FunctionTool(item)
             current = self._tools.get(registered.name)
             if current is not None and current is not registered:
-                raise ValueError(f"a tool named {registered.name!r} is already registered")
+                raise DuplicateToolError(registered.name)
             self._tools[registered.name] = registered
             added.append(registered)
         return added

@@ -20,7 +20,17 @@ from oneringai.domain.tools import (
     role_set,
 )
 
-__all__ = ["ToolRegistry", "answer_of", "execute_safely"]
+__all__ = ["DuplicateToolError", "ToolRegistry", "answer_of", "execute_safely"]
+
+
+class DuplicateToolError(ConfigError, ValueError):
+    """Two tools under one name (two functions, or a local tool and an MCP server's): the
+    model could not say which it calls. A ``ConfigError`` of ours, and still the
+    ``ValueError`` earlier versions raised."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a tool named {name!r} is already registered (rename one, or set the MCP server's tool_prefix)")
+        self.tool_name = name
 
 
 class ToolRegistry:
@@ -40,7 +50,7 @@ class ToolRegistry:
         """Add a tool (a plain function is wrapped); a duplicate name is an error."""
         added = item if isinstance(item, Tool) else FunctionTool(item)
         if added.name in self._tools:
-            raise ValueError(f"a tool named {added.name!r} is already registered")
+            raise DuplicateToolError(added.name)
         self._tools[added.name] = added
         return added
 
