@@ -36,3 +36,23 @@ def test_no_secret_in_the_repr_of_loaded_settings(tmp_path: Path) -> None:
 def test_a_provider_config_built_in_code_hides_query_keys() -> None:
     config = OpenAIProviderConfig(base_url=f"https://api.example.com/v1?key=1&api_key={QUERY_KEY}")
     assert QUERY_KEY not in repr(config) and "api.example.com" in repr(config)
+
+
+def test_a_credential_variable_used_in_a_plain_string_is_hidden(tmp_path: Path) -> None:
+    """``args: ["--token", "${GH_TOKEN}"]`` put the token in a plain list of strings, which
+    ``config show`` printed as it was; a variable named like a credential is now a secret
+    wherever its value lands. Other variables stay readable."""
+    from oneringai.config.display import redacted_view
+
+    token = "gt" + uuid.uuid4().hex[:14]
+    plain = "pl" + uuid.uuid4().hex[:14]
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "tools:\n  mcp_servers:\n    gh:\n      command: [python, -m, server]\n"
+        "      args: ['--token', '${GH_TOKEN}', '--org', '${GH_ORG}']\n"
+    )
+    settings = load_settings(path, env={"GH_TOKEN": token, "GH_ORG": plain}, dotenv=None)
+    assert token in settings.tools.mcp_servers["gh"].args, "the server still gets its token"
+    shown = json.dumps(redacted_view(settings))
+    assert token not in shown and token not in repr(settings)
+    assert plain in shown, "a variable not named like a credential is shown"

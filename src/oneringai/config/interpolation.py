@@ -20,6 +20,7 @@ from typing import Any
 from oneringai.config.files import MAX_DEPTH
 from oneringai.config.paths import join_path
 from oneringai.domain.errors import ConfigError
+from oneringai.domain.redaction import register_secret
 
 __all__ = ["interpolate_tree"]
 
@@ -29,6 +30,11 @@ _NESTED = re.compile(r"\$\$\{|\$\{|\}")
 #: How deep ``${A:-${B:-...}}`` defaults may nest.
 MAX_DEFAULT_DEPTH = 16
 _FORMS = "write ${NAME} or ${NAME:-default}; $${ for a literal ${"
+#: Variables whose value is a credential by the common naming rule (``GH_TOKEN``,
+#: ``OPENAI_API_KEY``, ``DB_PASSWORD``): their values are registered as secrets wherever they
+#: land — an MCP server's ``args``, a URL, any plain string — so ``config show``, logs and
+#: error messages hide them as they hide the typed secret fields.
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|AUTH|KEY$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class _Expander:
             raise _Syntax(f"malformed reference {shown!r} ({_FORMS})")
         name, end = name_match.group(), name_match.end()
         found = self.env.get(name)
+        if found and _SECRET_NAME.search(name):
+            register_secret(found)
         if text.startswith("}", end):
             if found is None:
                 missing.append((name, "is not set"))

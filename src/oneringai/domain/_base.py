@@ -33,6 +33,8 @@ class SettingsSection(BaseModel):
         for name, value in super().__repr_args__():
             if isinstance(value, str):
                 value = redact(value)
+            elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+                value = type(value)(redact(item) for item in value)  # an MCP server's args
             elif isinstance(value, dict) and name in self._SECRET_MAPPINGS:
                 value = {k: REDACTED for k in value}
             yield name, value
