@@ -124,8 +124,26 @@ async def test_rate_limit_buckets_of_different_users_cannot_collide() -> None:
     """User ``a`` calling ``b:tool:c`` (a name the model wrote) shared the bucket of user
     ``a:tool:b`` calling ``c`` (both were ``user:a:tool:b:tool:c``)."""
     executor = RateLimitingToolExecutor(DirectToolExecutor(), per_minute=1, scope="user_tool")
-    victim = ToolExecutionContext(tools=[paid], user_id="a:tool:b")
-    attacker = ToolExecutionContext(tools=[paid], user_id="a")
+    # no tool list in the context (the layer used on its own): every name gets its bucket
+    victim = ToolExecutionContext(user_id="a:tool:b")
+    attacker = ToolExecutionContext(user_id="a")
     await executor.execute_tool(tool_call("b:tool:c"), attacker)
     result = await executor.execute_tool(tool_call("c"), victim)
     assert result.metadata.get("code") != "rate_limited", result
+
+
+@pytest.mark.parametrize("scope", ["tool", "user_tool", "global"])
+async def test_made_up_tool_names_take_no_bucket_and_no_counter(scope: str) -> None:
+    """A model inventing a new tool name per call grew the memory limiter by one bucket and
+    the cost layer by one counter per call (and, with scope global, used up the real tools'
+    budget); such a call runs nothing, so it now passes by the limiter and is counted once."""
+    limiter = RateLimitingToolExecutor(DirectToolExecutor(), per_minute=1, scope=scope)
+    executor = CostTrackingToolExecutor(limiter)
+    context = ToolExecutionContext(tools=[paid], user_id="u")
+    for index in range(500):
+        result = await executor.execute_tool(tool_call(f"made_up_{index}"), context)
+        assert result.metadata["code"] == "unknown_tool"
+    assert len(limiter._limiters) == 0
+    assert executor.usage()["calls"] == {"(unknown tool)": 500}
+    assert not (await executor.execute_tool(tool_call("paid"), context)).is_error, "the real tool's bucket is intact"
+    assert (await executor.execute_tool(tool_call("paid"), context)).metadata["code"] == "rate_limited"

@@ -16,6 +16,8 @@ from oneringai.infrastructure.tool_executors.wrapper import WrapperToolExecutor
 __all__ = ["CostTrackingToolExecutor"]
 
 #: Error codes of calls that never reached the tool (inner layers refused them): refunded.
+#: The counter that ``usage()`` shows for calls to tools that do not exist.
+UNKNOWN_TOOL = "(unknown tool)"
 _NOT_RUN = frozenset(
     {
         "unknown_tool", "invalid_arguments", "permission_denied", "approval_required", "not_approved",
@@ -73,6 +75,8 @@ class CostTrackingToolExecutor(WrapperToolExecutor):
             self.spent[user] += price
         result = await self.wrapped.execute_tool(tool_call, context)
         name = tool_call.function.name
+        if result.metadata.get("code") == "unknown_tool":
+            name = UNKNOWN_TOOL  # one counter for every made-up name, not one per name
         self.calls[name] += 1
         self.calls_by_user[user] += 1
         if result.is_error:

@@ -122,6 +122,10 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
             await asyncio.sleep(wait)
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        if context.tools and context.find_tool(tool_call.function.name) is None:
+            # a name the model made up runs nothing (the direct executor answers unknown_tool):
+            # no bucket for it, or one invented name per call would grow the buckets for ever
+            return await self.wrapped.execute_tool(tool_call, context)
         key = self._scope_key(tool_call, context)
         rate = self._rate(tool_call)
         try:
