@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Collection
 from typing import Any
 
-from oneringai.domain.errors import OneRingAIError
+from oneringai.domain.errors import OneRingAIError, install_extra_hint
 from oneringai.domain.redaction import redact
 from oneringai.infrastructure.providers.llamacpp_model import LOCAL_EXTRA_FIX
 
@@ -30,9 +30,9 @@ _FIXES = {
     "openai": "check text.providers.<name>.api_key and base_url",
     "anthropic": "check text.providers.<name>.api_key (ANTHROPIC_API_KEY)",
     "llamacpp": LOCAL_EXTRA_FIX,
-    "postgres": "check oauth.storage.postgres.dsn and that PostgreSQL is running; pip install 'oneringai[postgres]'",
-    "redis": "check oauth.storage.redis.url and that Redis is running; pip install 'oneringai[redis]'",
-    "aws_secrets_manager": "check AWS credentials/region/endpoint_url; pip install 'oneringai[aws]'",
+    "postgres": "check oauth.storage.postgres.dsn and that PostgreSQL is running",
+    "redis": "check oauth.storage.redis.url and that Redis is running",
+    "aws_secrets_manager": "check AWS credentials/region/endpoint_url",
     "file": "check oauth.storage.file.directory is writable",
 }
 _CHECK_ERRORS = (OneRingAIError, TimeoutError, OSError, ImportError)
@@ -132,7 +132,7 @@ async def _ping_redis(url: str, timeout: float) -> None:
     try:
         import redis.asyncio as aioredis
     except ImportError:
-        raise ImportError("the redis backend needs: pip install 'oneringai[redis]'") from None
+        raise ImportError(f"the redis backend needs the redis extra: {install_extra_hint('redis')}") from None
     client = aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         await asyncio.wait_for(client.ping(), timeout=timeout)
@@ -144,7 +144,7 @@ async def _ping_postgres(dsn: str, timeout: float) -> None:
     try:
         import asyncpg
     except ImportError:
-        raise ImportError("the postgres audit sink needs: pip install 'oneringai[postgres]'") from None
+        raise ImportError(f"the postgres audit sink needs the postgres extra: {install_extra_hint('postgres')}") from None
     connection = await asyncio.wait_for(asyncpg.connect(dsn, timeout=timeout), timeout=timeout)
     try:
         await connection.fetchval("SELECT 1")

@@ -31,6 +31,12 @@ from typing import Any
 
 from oneringai.domain.redaction import redact
 
+
+def install_extra_hint(extra: str) -> str:
+    """How to install an optional extra, for error messages. oneringai is installed from its
+    checkout (it is not on PyPI), where ``pip install 'oneringai[x]'`` finds no such package."""
+    return f".venv/bin/pip install -e '.[{extra}]' in the oneringai checkout"
+
 __all__ = [
     "ConfigError",
     "LoginRequiredError",
@@ -48,6 +54,7 @@ __all__ = [
     "TokenDecryptionError",
     "TokenStorageError",
     "ToolExecutionError",
+    "install_extra_hint",
 ]
 
 

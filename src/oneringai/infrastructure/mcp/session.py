@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oneringai.domain.errors import ConfigError, ToolExecutionError
+from oneringai.domain.errors import ConfigError, ToolExecutionError, install_extra_hint
 from oneringai.domain.redaction import get_logger
 from oneringai.infrastructure.mcp.config import McpServerSettings
 
@@ -49,7 +49,7 @@ def _import_sdk(server: str) -> Any:
         import mcp
     except ImportError as exc:
         raise ConfigError(
-            "MCP servers need the mcp extra: pip install 'oneringai[mcp]'", path=f"tools.mcp_servers.{server}"
+            f"MCP servers need the mcp extra: {install_extra_hint('mcp')}", path=f"tools.mcp_servers.{server}"
         ) from exc
     return mcp
 
