@@ -194,9 +194,12 @@ def test_python_blocks_name_only_what_exists(page):
                 assert not missing, f"{where}: {node.module} has no {missing}"
 
 
-#: Dotted names in prose that start like a section but are not configuration (OpenTelemetry
-#: attributes and span names).
-NOT_CONFIG_KEYS = {"http.response.status_code", "oauth.refresh"}
+#: Dotted names in prose that start like a section but are not configuration: OpenTelemetry
+#: attributes and span names, and the client's methods (`client.agents.create` as `agents.create`).
+NOT_CONFIG_KEYS = {
+    "http.response.status_code", "oauth.refresh", "agents.create", "text.generate", "text.stream",
+    "images.generate", "tools.execute", "tools.from_mcp", "tools.register",
+}
 
 
 @pytest.mark.parametrize("page", ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))])
