@@ -86,4 +86,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__).parse_args()  # --help describes, never runs
     asyncio.run(main())

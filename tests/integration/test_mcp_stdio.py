@@ -207,5 +207,5 @@ async def test_credential_like_env_values_are_secrets(tmp_path):
 async def test_missing_extra_names_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "mcp", None)  # as if the mcp extra were not installed
     async with OneRingAI.from_config(write_config(tmp_path), env={}) as client:
-        with pytest.raises(ConfigError, match=r"oneringai\[mcp\]"):
+        with pytest.raises(ConfigError, match=r"the mcp extra: \.venv/bin/pip install -e '\.\[mcp\]'"):
             await client.tools.from_mcp("demo")

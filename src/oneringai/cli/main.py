@@ -92,14 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     chat = sub.add_parser("chat", help="send one prompt and print the answer")
-    chat.add_argument("prompt")
+    chat.add_argument("prompt", help="the question or request, one argument (quote it)")
     _config_args(chat)
     chat.add_argument("--provider", help="a name under text.providers (default: text.default)")
     chat.add_argument("--model", "-m", help="model id (default: the provider's default_model)")
     chat.add_argument("--system", help="instructions (system prompt)")
     chat.add_argument("--max-tokens", type=_positive_int, default=None, help="a positive whole number")
     chat.add_argument("--temperature", type=_number(0, 2), default=None, help="from 0 to 2")
-    chat.add_argument("--stream", action=argparse.BooleanOptionalAction, default=True)
+    chat.add_argument("--stream", action=argparse.BooleanOptionalAction, default=True,
+                      help="print the answer as it comes (default) or all at once")
 
     config = sub.add_parser("config", help="show or validate the configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)

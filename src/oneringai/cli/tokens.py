@@ -20,23 +20,33 @@ def add_token_commands(sub: Any, config_args: Callable[[argparse.ArgumentParser]
 
     listing = tsub.add_parser("list", help="list stored token keys")
     config_args(listing)
-    listing.add_argument("--prefix", default="")
+    listing.add_argument("--prefix", default="", help="only keys starting with this (e.g. github: for one connection)")
     listing.set_defaults(handler=lambda a: asyncio.run(_list(a)))
 
     delete = tsub.add_parser("delete", help="delete one stored token")
     config_args(delete)
-    delete.add_argument("key")
+    delete.add_argument("key", help="a key as `tokens list` prints it (<connection>:<client_id>[:<user_id>])")
     delete.set_defaults(handler=lambda a: asyncio.run(_delete(a)))
 
-    rotate = tsub.add_parser("rotate-key", help="re-encrypt every token with the newest key")
+    rotate = tsub.add_parser(
+        "rotate-key", help="re-encrypt every token with the newest key",
+        description="Re-encrypt every stored token with the newest key of oauth.encryption_keys. First put "
+        "a new key (`oneringai tokens generate-key`) in front of the old one: "
+        "ONERINGAI_OAUTH__ENCRYPTION_KEYS=NEW,OLD; when this has run, the old key may be dropped.",
+    )
     config_args(rotate)
     rotate.set_defaults(handler=lambda a: asyncio.run(_rotate(a)))
 
-    migrate = tsub.add_parser("migrate", help="copy every token from one storage kind to another")
+    migrate = tsub.add_parser(
+        "migrate", help="copy every token from one storage kind to another",
+        description="Copy (never move) every token from one oauth.storage kind to another, each read back "
+        "from the target; both use their settings under oauth.storage.<kind> and the same key ring.",
+    )
     config_args(migrate)
-    migrate.add_argument("--from", dest="source", required=True)
-    migrate.add_argument("--to", dest="target", required=True)
-    migrate.add_argument("--prefix", default="")
+    kinds = "memory | file | postgres | aws_secrets_manager | redis, or a plugin kind"
+    migrate.add_argument("--from", dest="source", required=True, metavar="KIND", help=f"storage kind to read: {kinds}")
+    migrate.add_argument("--to", dest="target", required=True, metavar="KIND", help="storage kind to write")
+    migrate.add_argument("--prefix", default="", help="only keys starting with this")
     migrate.set_defaults(handler=lambda a: asyncio.run(_migrate(a)))
 
     oauth = sub.add_parser("oauth", help="OAuth connections")
@@ -47,7 +57,7 @@ def add_token_commands(sub: Any, config_args: Callable[[argparse.ArgumentParser]
         login.add_argument("name", help="a name under oauth.connections")
         login.add_argument("--user", default=None, help="user id for multi-user storage")
         login.add_argument("--no-browser", action="store_true", help="only print the URL")
-        login.add_argument("--timeout", type=float, default=300.0)
+        login.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser (default 300)")
         login.set_defaults(handler=lambda a: asyncio.run(_login(a)))
 
 
@@ -127,9 +137,11 @@ async def _migrate(args: argparse.Namespace) -> int:
     target_client, target = await _storage_of(_settings(args, args.target))
     async with source_client, target_client:
         keys = await source.list_keys(args.prefix)
+        skipped = 0
         for index, key in enumerate(keys, 1):
             token = await source.get_token(key)
             if token is None:
+                skipped += 1
                 print(f"[{index}/{len(keys)}] {key}: expired, skipped", file=sys.stderr)
                 continue
             await target.store_token(key, token)
@@ -138,7 +150,8 @@ async def _migrate(args: argparse.Namespace) -> int:
                 print(f"[{index}/{len(keys)}] {key}: verification failed", file=sys.stderr)
                 return 1
             print(f"[{index}/{len(keys)}] {key}", file=sys.stderr)
-        print(f"migrated {len(keys)} token(s) from {args.source} to {args.target}")
+        gone = f" ({skipped} expired, skipped)" if skipped else ""
+        print(f"migrated {len(keys) - skipped} token(s) from {args.source} to {args.target}{gone}")
     return 0
 
 

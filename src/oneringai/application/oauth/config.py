@@ -114,13 +114,26 @@ def split_manager_options(config: Mapping[str, Any]) -> tuple[dict[str, Any], di
     return connection, options
 
 
-def _accepted() -> str:
-    names = []
+def _spellings() -> list[list[str]]:
+    """Each field's accepted spellings (``client_id``, ``clientId``), the field's name first."""
+    found = []
     for name, field in OAuthConnectionSettings.model_fields.items():
         alias = field.validation_alias
-        spellings = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else [name]
-        names.append(" / ".join(dict.fromkeys(spellings)))
-    return ", ".join([*names, "storage", "refreshBeforeExpiry"])
+        found.append(list(dict.fromkeys([str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else [name])))
+    return found
+
+
+def _accepted() -> str:
+    return ", ".join([*(" / ".join(spellings) for spellings in _spellings()), "storage", "refreshBeforeExpiry"])
+
+
+def _twice(key: str, config: Mapping[str, Any]) -> str | None:
+    """A key pydantic calls unknown because another spelling of the same field was given too."""
+    for spellings in _spellings():
+        if key in spellings:
+            given = [spelling for spelling in spellings if spelling in config]
+            return f"{' and '.join(repr(g) for g in given)} are one key given twice: keep one"
+    return None
 
 
 def connection_settings(config: Mapping[str, Any], *, name: str) -> OAuthConnectionSettings:
@@ -134,7 +147,11 @@ def connection_settings(config: Mapping[str, Any], *, name: str) -> OAuthConnect
         for err in exc.errors(include_input=False, include_url=False):
             where = ".".join(str(p) for p in err["loc"])
             if err["type"] == "extra_forbidden":
-                unknown.append(repr(where))
+                twice = _twice(where, config)
+                if twice is None:
+                    unknown.append(repr(where))
+                else:
+                    problems.append(twice)
             else:
                 problems.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
         if unknown:

@@ -88,6 +88,8 @@ class OAuthManager:
         )
 
         options: dict[str, Any] = {}
+        #: Settings of a YAML connection (``client.oauth(name)``): `oneringai oauth login` reaches it.
+        self.login_by_cli = isinstance(config, OAuthConnectionSettings)
         if isinstance(config, OAuthConnectionSettings):
             self.config = config
         elif isinstance(config, Mapping):
@@ -355,7 +357,7 @@ class OAuthManager:
         return token
 
     def _login_required(self, user_id: str | None, reason: str) -> LoginRequiredError:
-        return LoginRequiredError(connection=self.name, user_id=user_id, reason=reason)
+        return LoginRequiredError(connection=self.name, user_id=user_id, reason=reason, cli=self.login_by_cli)
 
     @contextlib.asynccontextmanager
     async def _distributed_lock(self, key: str) -> AsyncIterator[None]:

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oneringai.domain.errors import ConfigError, ToolExecutionError
+from oneringai.domain.errors import ConfigError, ToolExecutionError, install_extra_hint
 from oneringai.domain.redaction import get_logger
 from oneringai.infrastructure.mcp.config import McpServerSettings
 
@@ -52,7 +52,7 @@ def _import_sdk(server: str) -> Any:
         import mcp.client.streamable_http
     except ImportError as exc:
         raise ConfigError(
-            "MCP servers need the mcp extra: pip install 'oneringai[mcp]'", path=f"tools.mcp_servers.{server}"
+            f"MCP servers need the mcp extra: {install_extra_hint('mcp')}", path=f"tools.mcp_servers.{server}"
         ) from exc
     _scrub_sdk_logs()
     return mcp

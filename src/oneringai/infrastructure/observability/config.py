@@ -13,7 +13,7 @@ class ObservabilitySettings(SettingsSection):
     """Spans and metrics after the OpenTelemetry GenAI semantic conventions.
 
     The kit depends on ``opentelemetry-api`` only: spans and metrics go to whatever SDK the
-    application configured (``pip install 'oneringai[otel]'`` for the SDK and the OTLP/HTTP
+    application configured (the otel extra holds the SDK and the OTLP/HTTP
     exporter); with none configured they cost nothing and go nowhere.
     """
 

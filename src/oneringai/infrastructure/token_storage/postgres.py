@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from oneringai.domain.errors import TokenStorageError
+from oneringai.domain.errors import TokenStorageError, install_extra_hint
 from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 from oneringai.infrastructure.token_storage.postgres_pool import (
@@ -41,7 +41,7 @@ def _import_asyncpg() -> Any:
         import asyncpg
     except ImportError as exc:
         raise TokenStorageError(
-            "needs asyncpg: pip install 'oneringai[postgres]'", backend="postgres"
+            f"needs asyncpg (the postgres extra): {install_extra_hint('postgres')}", backend="postgres"
         ) from exc
     return asyncpg
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from oneringai.domain.errors import ConfigError
+from oneringai.domain.errors import ConfigError, install_extra_hint
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.redaction import get_logger
 from oneringai.domain.redaction import redact as scrub
@@ -177,7 +177,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
             import asyncpg
         except ImportError as exc:
             raise ConfigError(
-                "audit sink postgres needs the postgres extra: pip install 'oneringai[postgres]'",
+                f"audit sink postgres needs the postgres extra: {install_extra_hint('postgres')}",
                 path="tools.executor.audit.sink",
             ) from exc
         if self.config.dsn is None:
