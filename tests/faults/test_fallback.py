@@ -261,15 +261,18 @@ async def test_a_stream_that_fails_before_any_content_fails_over(tmp_path, vendo
     ]
 
 
-async def test_a_local_server_that_dies_at_start_fails_over(tmp_path, vendor_server):
+async def test_a_local_server_that_dies_at_start_fails_over(tmp_path, vendor_server, monkeypatch):
     """A managed llama.cpp member whose server cannot start (a model it cannot load, a binary for
     another CPU) raises ``ProviderUnavailableError(is_retryable=False)``: retrying *that* server
     cannot help, but another endpoint does not share its failure. Before: the fallback took
     "not retryable" for "every endpoint would fail" and raised instead of asking the next one."""
     import sys
+    import tempfile
 
     from oneringai.application.provider_registry import ProviderRegistry
     from oneringai.infrastructure.providers.llamacpp import LlamaCppTextProvider
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the failed start's kept log lands here
     from oneringai.infrastructure.providers.openai import OpenAITextProvider
 
     fake = Path(__file__).resolve().parents[1] / "unit" / "fake_llama_server.py"
