@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from oneringai import ProviderError, TextGenerateOptions
+from oneringai import OneRingAI, OneRingAIError, ProviderError, TextGenerateOptions
 from oneringai.domain.events import ResponseCompleteEvent
 from oneringai.infrastructure.http.client import build_http_client
 from oneringai.infrastructure.http.config import HttpSettings
@@ -342,3 +342,34 @@ async def stream_outcome(provider: BaseTextProvider) -> list[Any] | ProviderErro
 
 def shows_secret(*texts: object) -> bool:
     return any(SECRET in str(text) or SECRET[:12] in str(text) for text in texts)
+
+
+def configured_client(kind: str, url: str, transport: str) -> OneRingAI:
+    """A client whose default provider ``p`` of ``kind`` talks to ``url`` with the key ``SECRET``."""
+    provider = {"kind": kind, "api_key": SECRET, "max_retries": 0, "timeout": 10,
+                "base_url": f"{url}/v1" if kind == "openai" else url}
+    return OneRingAI.from_config(None, env={}, overrides={
+        "http": {"transport": transport}, "text": {"default": "p", "providers": {"p": provider}}})
+
+
+async def call_failure(kind: str, url: str, transport: str, stream: bool,
+                       expected: type[OneRingAIError] = OneRingAIError) -> Any:
+    """The ``expected`` error a generate (or a whole stream) through ``configured_client`` raised."""
+    async with configured_client(kind, url, transport) as client:
+        with pytest.raises(expected) as raised:
+            if stream:
+                async for _event in client.text.stream("hi", provider="p", model="m"):
+                    pass
+            else:
+                await client.text.generate_raw("hi", provider="p", model="m")
+    return raised.value
+
+
+def replying(data: bytes) -> Callable[[asyncio.StreamWriter], Awaitable[None]]:
+    """A ``FaultServer.run`` script: write ``data`` as it is, then hold the connection briefly."""
+    async def steps(writer: asyncio.StreamWriter) -> None:
+        writer.write(data)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+
+    return steps

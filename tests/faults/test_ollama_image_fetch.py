@@ -9,13 +9,12 @@ aiohttp transport (this fetch goes through the httpx client over aiohttp, not th
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 
 from oneringai import Message, OneRingAI, ProviderError, ProviderResponseError, ProviderUnavailableError
-from tests.faults.providers_fixtures import SECRET, TRANSPORTS, VENDORS, FaultServer, head
+from tests.faults.providers_fixtures import SECRET, TRANSPORTS, VENDORS, FaultServer, head, replying
 
 ANSWERS = {
     "redirect": (head(302, "text/html", 4, {"location": "http://elsewhere/"}) + b"<a/>", ProviderResponseError),
@@ -51,21 +50,12 @@ async def _generate(ollama: FaultServer, images: FaultServer, transport: str) ->
             return error
 
 
-def _replying(data: bytes):  # type: ignore[no-untyped-def]
-    async def steps(writer: asyncio.StreamWriter) -> None:
-        writer.write(data)
-        await writer.drain()
-        await asyncio.sleep(0.05)
-
-    return steps
-
-
 @pytest.mark.parametrize("answer", list(ANSWERS))
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_hostile_image_host_is_a_typed_error(servers, transport, answer):
     ollama, images = servers
     data, expected = ANSWERS[answer]
-    images.run(_replying(data))
+    images.run(replying(data))
     result = await _generate(ollama, images, transport)
     assert type(result) is expected, repr(result)
     assert result.provider == "p" and "cat.png" in str(result) and "ClientResponseError" not in str(result)
@@ -75,7 +65,7 @@ async def test_a_hostile_image_host_is_a_typed_error(servers, transport, answer)
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_real_image_is_sent_as_base64_without_the_key_going_to_its_host(servers, transport):
     ollama, images = servers
-    images.run(_replying(head(200, "image/png", 4) + b"\x89PNG"))
+    images.run(replying(head(200, "image/png", 4) + b"\x89PNG"))
     result = await _generate(ollama, images, transport)
     assert not isinstance(result, ProviderError), result
     assert json.loads(ollama.requests[-1].body)["messages"][0]["images"] == ["iVBORw=="]
@@ -86,7 +76,7 @@ async def test_a_real_image_is_sent_as_base64_without_the_key_going_to_its_host(
 async def test_an_oversized_image_names_the_image_limit_not_a_setting(servers, transport):
     ollama, images = servers
     size = 20 * 1024 * 1024 + 1
-    images.run(_replying(head(200, "image/png", size) + b"\0" * size))
+    images.run(replying(head(200, "image/png", size) + b"\0" * size))
     result = await _generate(ollama, images, transport)
     assert type(result) is ProviderResponseError, repr(result)
     assert "input image larger than" in str(result) and "20 MiB" in str(result)

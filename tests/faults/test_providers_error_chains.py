@@ -22,15 +22,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oneringai import OneRingAI, OneRingAIError, ProviderError
+from oneringai import ProviderError
 from tests.faults.providers_fixtures import (
     KINDS,
     SECRET,
     TRANSPORTS,
     VENDORS,
     FaultServer,
+    call_failure,
     fault_server_fixture,  # noqa: F401 - provides the fault_server fixture
-    )
+)
 from tests.faults.test_providers_fuzz import FUZZ, Harness, _check_response, _check_stream, _paths, _payload
 
 
@@ -52,24 +53,6 @@ def leaks(error: BaseException) -> list[str]:
             if SECRET in str(link) or SECRET in repr(link) or SECRET[:12] in str(link) + repr(link)]
 
 
-def client(kind: str, url: str, transport: str) -> OneRingAI:
-    provider = {"kind": kind, "api_key": SECRET, "max_retries": 0, "timeout": 10,
-                "base_url": f"{url}/v1" if kind == "openai" else url}
-    return OneRingAI.from_config(None, env={}, overrides={
-        "http": {"transport": transport}, "text": {"default": "p", "providers": {"p": provider}}})
-
-
-async def failure(kind: str, url: str, transport: str, stream: bool) -> OneRingAIError:
-    async with client(kind, url, transport) as oneringai:
-        with pytest.raises(OneRingAIError) as raised:
-            if stream:
-                async for _event in oneringai.text.stream("hi", provider="p", model="m"):
-                    pass
-            else:
-                await oneringai.text.generate_raw("hi", provider="p", model="m")
-    return raised.value
-
-
 KEY = SECRET.encode()
 WIRE_FAULTS = {
     # aiohttp keeps the request (headers and all) on its ClientResponseError: its repr showed the key
@@ -88,7 +71,7 @@ WIRE_FAULTS = {
 @pytest.mark.parametrize("kind", KINDS)
 async def test_no_link_of_a_wire_error_shows_the_key(fault_server: FaultServer, kind, transport, fault, stream):
     fault_server.run(lambda writer: _send(writer, WIRE_FAULTS[fault]))
-    error = await failure(kind, fault_server.url, transport, stream)
+    error = await call_failure(kind, fault_server.url, transport, stream)
     assert isinstance(error, ProviderError) and error.provider == "p"
     assert not leaks(error), leaks(error)
 
@@ -126,7 +109,7 @@ async def test_a_wrong_typed_field_echoing_the_key_leaves_no_validation_error_be
                                                         "anthropic": ("usage", "input_tokens")}[kind])).encode()
         content_type = "application/json"
     fault_server.answer(200, body, content_type)
-    error = await failure(kind, fault_server.url, "aiohttp", stream)
+    error = await call_failure(kind, fault_server.url, "aiohttp", stream)
     assert isinstance(error, ProviderError)
     assert not leaks(error), leaks(error)
 

@@ -10,20 +10,21 @@ gzip body was "unavailable" with aiohttp and "unexpected DecodingError" with htt
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 
-from oneringai import OneRingAI, ProviderError, ProviderResponseError, ProviderUnavailableError
+from oneringai import ProviderError, ProviderResponseError, ProviderUnavailableError
 from tests.faults.providers_fixtures import (
     KINDS,
     SECRET,
     TRANSPORTS,
     VENDORS,
     FaultServer,
+    call_failure,
     fault_server_fixture,  # noqa: F401 - provides the fault_server fixture
     head,
+    replying,
 )
 
 MALFORMED = {
@@ -35,40 +36,13 @@ MALFORMED = {
 }
 
 
-def _client(kind: str, url: str, transport: str) -> OneRingAI:
-    provider = {"kind": kind, "api_key": SECRET, "max_retries": 0, "timeout": 10,
-                "base_url": f"{url}/v1" if kind == "openai" else url}
-    return OneRingAI.from_config(None, env={}, overrides={
-        "http": {"transport": transport}, "text": {"default": "p", "providers": {"p": provider}}})
-
-
-async def _error(kind: str, url: str, transport: str, stream: bool) -> ProviderError:
-    async with _client(kind, url, transport) as client:
-        with pytest.raises(ProviderError) as raised:
-            if stream:
-                async for _event in client.text.stream("hi", provider="p", model="m"):
-                    pass
-            else:
-                await client.text.generate_raw("hi", provider="p", model="m")
-    return raised.value
-
-
-def _replying(data: bytes):  # type: ignore[no-untyped-def]
-    async def steps(writer: asyncio.StreamWriter) -> None:
-        writer.write(data)
-        await writer.drain()
-        await asyncio.sleep(0.05)
-
-    return steps
-
-
 @pytest.mark.parametrize("stream", [False, True], ids=["generate", "stream"])
 @pytest.mark.parametrize("fault", list(MALFORMED))
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_malformed_response_is_unavailable_on_both_transports(fault_server: FaultServer, transport, fault,
                                                                      stream):
-    fault_server.run(_replying(MALFORMED[fault]))
-    error = await _error("openai", fault_server.url, transport, stream)
+    fault_server.run(replying(MALFORMED[fault]))
+    error = await call_failure("openai", fault_server.url, transport, stream)
     assert type(error) is ProviderUnavailableError, repr(error)
     assert error.provider == "p" and "broke" in str(error)
     assert "400" not in str(error) and "ClientResponseError" not in str(error)
@@ -81,8 +55,8 @@ async def test_a_malformed_response_is_unavailable_on_both_transports(fault_serv
 async def test_an_undecodable_body_is_a_response_error_on_both_transports(fault_server: FaultServer, kind, transport,
                                                                          encoding, stream):
     content_type = VENDORS[kind].stream_type if stream else "application/json"
-    fault_server.run(_replying(head(200, content_type, 12, {"content-encoding": encoding}) + b"\x1f\x8bnot-gzip!!"))
-    error = await _error(kind, fault_server.url, transport, stream)
+    fault_server.run(replying(head(200, content_type, 12, {"content-encoding": encoding}) + b"\x1f\x8bnot-gzip!!"))
+    error = await call_failure(kind, fault_server.url, transport, stream)
     assert type(error) is ProviderResponseError, repr(error)
     assert error.provider == "p" and "undecodable" in str(error)
 
@@ -95,7 +69,7 @@ async def test_a_redirect_names_its_target_and_is_not_followed(fault_server: Fau
     body = json.dumps(VENDORS["openai"].body()).encode()  # a valid answer in the redirect's body
     target = f"https://api.example.com/v1/chat/completions?key={SECRET}"
     fault_server.answer(status, body, extra={"location": target})
-    error = await _error("openai", fault_server.url, transport, stream)
+    error = await call_failure("openai", fault_server.url, transport, stream)
     assert type(error) is ProviderResponseError, repr(error)
     assert "redirected to https://api.example.com/v1/chat/completions" in str(error) and "base_url" in str(error)
     assert SECRET not in str(error) and len(fault_server.requests) == 1
@@ -103,7 +77,7 @@ async def test_a_redirect_names_its_target_and_is_not_followed(fault_server: Fau
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_switching_protocols_is_no_answer(fault_server: FaultServer, transport):
-    fault_server.run(_replying(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"))
-    error = await _error("openai", fault_server.url, transport, False)
+    fault_server.run(replying(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"))
+    error = await call_failure("openai", fault_server.url, transport, False)
     assert isinstance(error, ProviderError) and error.provider == "p"
     assert "malformed JSON" not in str(error)
