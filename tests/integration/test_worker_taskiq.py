@@ -293,7 +293,9 @@ async def wait_done(api: httpx.AsyncClient, run_id: str, timeout: float) -> dict
 async def expire_token(ai: OneRingAI) -> None:
     """The shared token becomes due: it expires within ``oauth.refresh_skew`` (300 s), so the
     next use refreshes it; the store still returns it until it really expires."""
-    stale = StoredToken(access_token=f"stale-{uuid.uuid4().hex}", expires_in=120)
+    # an hour-long token with 120 s left (a token *issued* for 120 s is due only in its last
+    # 60 s: half its lifetime, when that is shorter than the skew)
+    stale = StoredToken(access_token=f"stale-{uuid.uuid4().hex}", expires_in=3600, obtained_at=time.time() - 3480)
     await ai.token_storage.store_token(TOKEN_KEY, stale)
 
 
