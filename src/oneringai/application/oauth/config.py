@@ -163,5 +163,5 @@ class OAuthFlowSettings(SettingsSection):
     """What the connection managers need: the connections and the timing of refresh and state."""
 
     connections: dict[str, OAuthConnectionSettings] = Field(default_factory=dict)
-    refresh_skew: float = Field(default=300.0, ge=0, description="refresh this early (s)")
+    refresh_skew: float = Field(default=300.0, ge=0, description="refresh this early (s); at most half the token's lifetime")
     state_ttl: float = Field(default=600.0, gt=0)
