@@ -5,6 +5,8 @@
   crash mid-write leaves the previous token readable; a temp file left by a killed
   writer is removed by the next open (under the record's lock, so never a live one);
 * directory 0700, files 0600;
+* no symlink in the directory is followed (a lock file or record planted as a link to
+  another file would have created, or been read from, that file): ``O_NOFOLLOW``;
 * an exclusive ``flock`` per key serialises writers across processes, and the
   zero-config ``.key`` is created once under its own ``flock`` and published with
   ``link`` — a reader sees no file or the whole key, never an empty one.
@@ -54,7 +56,7 @@ def _flock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
     """Holds an exclusive ``flock`` on ``path`` (created 0600); yields False when
     ``blocking=False`` and another holder has it. Separate opens conflict, so this
     serialises threads of one process as well as processes."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _open_lock_file(path)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
@@ -67,6 +69,19 @@ def _flock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _open_lock_file(path: Path) -> int:
+    """A lock file, created 0600 — never through a symlink planted under its name (that
+    would create the file it points to, wherever the user may write): a typed error."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise TokenStorageError(
+            f"lock file {path} is a symbolic link: not followed (remove it)", backend="file"
+        ) from None
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -309,7 +324,8 @@ class FileTokenStorage(EncryptedTokenStorage):
 
     def _read_raw(self, path: Path) -> bytes | None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the read
+            # a FIFO must not block the read; a symlink is not read through (it may point anywhere)
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
             with os.fdopen(fd, "rb") as handle:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
                     return b"\x00not a regular file"  # a directory, FIFO or device: not a record
@@ -320,6 +336,8 @@ class FileTokenStorage(EncryptedTokenStorage):
         except IsADirectoryError:
             return b"\x00directory"
         except OSError as exc:
+            if exc.errno == errno.ELOOP:  # not read through: as corrupt as a FIFO there
+                return b"\x00symbolic link"
             raise TokenStorageError(f"cannot read {path.name}: {exc.strerror}", backend="file") from None
 
     def _read(self, key: str) -> Record | None:
@@ -373,7 +391,7 @@ class FileTokenStorage(EncryptedTokenStorage):
         behind, holding an executor thread until the holder let go — forever for a stopped
         holder) and at most ``timeout`` seconds, then a ``TokenStorageError``."""
         path = self.directory / f".lock-{hashlib.sha256(name.encode()).hexdigest()[:32]}"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = _open_lock_file(path)
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
