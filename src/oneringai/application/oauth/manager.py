@@ -208,14 +208,19 @@ class OAuthManager:
         return keys.state_key(self.name, self.config.client_id, state)
 
     async def _take_pending(self, state: str) -> _PendingState | None:
-        """Single use: the state is removed wherever it was kept."""
+        """Single use: the state is removed wherever it was kept. Read and removed under the
+        store's lock: a callback delivered twice at once (to one replica or two) was read by
+        both before either removed it, and its code redeemed twice — which lets a server
+        revoke the tokens of the login that had just succeeded (RFC 6749 §4.1.2)."""
         pending = self._pending.pop(state, None)
         key = self._state_key(state)
-        stored = await read_token(self.storage, key)
+        async with self._distributed_lock(key, purpose="oauth-state"):
+            stored = await read_token(self.storage, key)
+            if stored is not None:
+                await self.storage.delete_token(key)
         if stored is None:
             # persisted but gone from the store: another replica consumed it (or it expired)
             return None if pending is not None and pending.persisted else pending
-        await self.storage.delete_token(key)
         if pending is None:
             try:
                 data = json.loads(stored.access_token.get_secret_value())
@@ -360,7 +365,7 @@ class OAuthManager:
         return LoginRequiredError(connection=self.name, user_id=user_id, reason=reason, cli=self.login_by_cli)
 
     @contextlib.asynccontextmanager
-    async def _distributed_lock(self, key: str) -> AsyncIterator[None]:
+    async def _distributed_lock(self, key: str, *, purpose: str = "oauth-refresh") -> AsyncIterator[None]:
         """Cross-process single flight when the store offers a lock (Postgres, Redis, file)."""
         storage: Any = self.storage
         resolve = getattr(storage, "resolve", None)
@@ -370,7 +375,7 @@ class OAuthManager:
         if lock is None:
             yield
             return
-        async with lock(f"oauth-refresh:{key}"):
+        async with lock(f"{purpose}:{key}"):
             yield
 
     async def _obtain(self, key: str, current: StoredToken | None, user_id: str | None) -> StoredToken:
