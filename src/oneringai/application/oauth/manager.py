@@ -402,9 +402,12 @@ class OAuthManager:
                 raise self._login_required(
                     user_id, "the server rejected the refresh token (invalid_grant: expired or revoked)"
                 ) from None
+            kept: dict[str, Any] = {}
             if fresh.refresh_token is None:  # the server kept the old refresh token valid
-                fresh = fresh.model_copy(update={"refresh_token": current.refresh_token})
-            return fresh
+                kept["refresh_token"] = current.refresh_token
+            if fresh.scope is None:  # RFC 6749 §5.1: omitted when identical to the one granted
+                kept["scope"] = current.scope
+            return fresh.model_copy(update=kept) if kept else fresh
         if flow == "client_credentials":
             form = {"grant_type": "client_credentials"}
             if self.config.scopes:

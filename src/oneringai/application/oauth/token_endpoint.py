@@ -51,6 +51,8 @@ _ACCEPT_ENCODING = "gzip, deflate"
 _READ_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity"})
 #: What a revocation answer is read for: a line of a log.
 _REVOCATION_BODY_BYTES = 4096
+#: Token types that must travel with a per-request proof (RFC 9449 DPoP, the MAC draft).
+_PROOF_OF_POSSESSION = frozenset({"dpop", "mac", "pop"})
 #: What RFC 6749 allows in a token or token type (VSCHAR: %x20-7E).
 _VSCHAR = re.compile(r"[\x20-\x7e]+")
 
@@ -190,6 +192,13 @@ def parse_token_response(
             for err in exc.errors(include_input=False, include_url=False)[:5]
         )
         raise fail(f"token response is malformed: {fields}") from None
+    if parsed.token_type.strip().lower() in _PROOF_OF_POSSESSION:
+        # RFC 6749 §7.1: a token of a type not understood must not be used. Sent as a bearer
+        # token it is refused at best — and leaks a token meant to travel with a proof.
+        raise fail(
+            f"token endpoint issued a {parsed.token_type[:20]!r} token, which needs a proof of possession "
+            "with each request; only bearer tokens are supported"
+        )
     data = parsed.model_dump(exclude_none=True)
     for ours in ("obtained_at", "needs_login"):  # our bookkeeping, never the server's to set
         data.pop(ours, None)
