@@ -208,10 +208,8 @@ class OAuthManager:
         return keys.state_key(self.name, self.config.client_id, state)
 
     async def _take_pending(self, state: str) -> _PendingState | None:
-        """Single use: the state is removed wherever it was kept. Read and removed under the
-        store's lock: a callback delivered twice at once (to one replica or two) was read by
-        both before either removed it, and its code redeemed twice — which lets a server
-        revoke the tokens of the login that had just succeeded (RFC 6749 §4.1.2)."""
+        """Single use: removed wherever it was kept, under the store's lock — a callback sent
+        twice at once was read by both before either removed it: the code redeemed twice."""
         pending = self._pending.pop(state, None)
         key = self._state_key(state)
         async with self._distributed_lock(key, purpose="oauth-state"):
@@ -402,12 +400,9 @@ class OAuthManager:
                 raise self._login_required(
                     user_id, "the server rejected the refresh token (invalid_grant: expired or revoked)"
                 ) from None
-            kept: dict[str, Any] = {}
-            if fresh.refresh_token is None:  # the server kept the old refresh token valid
-                kept["refresh_token"] = current.refresh_token
-            if fresh.scope is None:  # RFC 6749 §5.1: omitted when identical to the one granted
-                kept["scope"] = current.scope
-            return fresh.model_copy(update=kept) if kept else fresh
+            # Omitted: the old refresh token stays valid; the scope is the one granted (§5.1).
+            kept = {"refresh_token": current.refresh_token, "scope": current.scope}
+            return fresh.model_copy(update={k: v for k, v in kept.items() if getattr(fresh, k) is None})
         if flow == "client_credentials":
             form = {"grant_type": "client_credentials"}
             if self.config.scopes:
