@@ -308,7 +308,8 @@ async def revoke_at_server(
     for value, hint in ((token.refresh_token, "refresh_token"), (token.access_token, "access_token")):
         if value is None:
             continue
-        hidden = secret_variants([value.get_secret_value(), secret])
+        basic = base64.b64encode(f"{config.client_id}:{secret}".encode()).decode() if secret else None
+        hidden = secret_variants([value.get_secret_value(), secret, basic])  # a server may quote the header
         try:
             async with asyncio.timeout(whole_exchange_seconds(client)):
                 # streamed: the answer is only logged, and a 1 GiB (or inflating) one is not held
