@@ -169,3 +169,38 @@ async def test_a_record_written_by_several_processes_at_once_stays_whole(tmp_pat
         for writer in writers:
             writer.kill()
             writer.wait()
+
+
+async def test_lock_files_do_not_pile_up_and_locks_still_exclude(tmp_path: Path) -> None:
+    """Every login left a ``<digest>.lock`` (its state record's) and every lock name a
+    ``.lock-*`` file, for ever: thousands of empty files in the token directory of a busy
+    web app. Now a lock file is removed by its holder — and a waiter on the removed file
+    takes the new one, so two holders never overlap."""
+    store = _store(tmp_path)
+    baseline = set(os.listdir(tmp_path))
+    for i in range(30):
+        await store.store_token(f"conn:client:state-{i}", StoredToken(access_token=f"s-{i}", expires_in=600))
+        await store.delete_token(f"conn:client:state-{i}")
+        async with store.lock(f"oauth-state:conn:client:state-{i}"):
+            pass
+    assert set(os.listdir(tmp_path)) == baseline
+
+    inside, most = 0, 0
+
+    async def hold(n: int) -> None:
+        nonlocal inside, most
+        async with store.lock("shared"):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.001 * (n % 3))
+            inside -= 1
+
+    await asyncio.gather(*(hold(n) for n in range(40)))
+    assert most == 1
+
+    async def write_and_delete(n: int) -> None:
+        await store.store_token(KEY, StoredToken(access_token=f"t-{n}", expires_in=600))
+        await store.delete_token(KEY)
+
+    await asyncio.gather(*(write_and_delete(n) for n in range(40)))
+    assert set(os.listdir(tmp_path)) == baseline
