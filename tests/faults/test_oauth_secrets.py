@@ -122,3 +122,22 @@ async def test_a_token_in_a_malformed_response_is_not_shown(server: HostileToken
     with pytest.raises(OAuthError, match="expires_in") as info:
         await manager.get_token()
     assert "half-valid-access-token" not in str(info.value) and info.value.__cause__ is None
+
+
+async def test_a_revocation_refusal_echoing_the_basic_header_is_scrubbed(
+    server: HostileTokenServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The client secret travels as HTTP Basic (base64 of ``id:secret``): a server quoting the
+    header put the encoded secret in the log — the token request hid it, revocation did not."""
+    caplog.set_level(logging.DEBUG)
+    server.responder = lambda form, raw, auth: reply(400, {"error": "invalid_request", "error_description": f"client {auth.split()[-1]} unknown"})(
+        form, raw, auth
+    )
+    manager = manager_for(server)
+    key = manager.storage_key("bob")
+    await manager.storage.store_token(key, StoredToken(access_token="bob-access-token-43"))
+    await manager.revoke("bob")
+    basic = base64.b64encode(f"hostile-client:{SECRET}".encode()).decode()
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("oneringai")]
+    assert any("revocation" in m for m in messages)
+    assert not [m for m in messages if basic in m], messages

@@ -120,3 +120,24 @@ async def test_migrate_counts_only_what_it_copied(tmp_path):
     assert migrated.returncode == 0, migrated.stderr
     assert "gh:cid:old: expired, skipped" in migrated.stderr  # the file store lists expired records
     assert migrated.stdout.strip() == "migrated 1 token(s) from file to memory (1 expired, skipped)"  # was "2"
+
+
+async def test_migrate_reports_an_unreadable_record_and_copies_the_rest(tmp_path):
+    """A record the key ring cannot open (written with a lost key) stopped the whole
+    migration at that key, rc 1: every token listed after it was never copied, on every rerun.
+    Now it is reported (one line, no secret) like `rotate-key` does, the rest copied, rc 1."""
+    key = generate_key()
+    config = write_config(tmp_path, "unused:")
+    ours = FileTokenStorage(tmp_path / "tokens", KeyRing.from_strings([key]))
+    lost = FileTokenStorage(tmp_path / "tokens", KeyRing.generate())
+    for name in ("a", "b", "c", "d"):
+        await ours.store_token(f"gh:cid:{name}", StoredToken(access_token=f"secret-tok-{name}", refresh_token="rr"))
+    for name in ("b", "c"):
+        await lost.store_token(f"gh:cid:{name}", StoredToken(access_token="secret-tok-lost"))
+    migrated = cli(config, "tokens", "migrate", "--from", "file", "--to", "memory", env={"KEYS": f'["{key}"]'})
+    assert migrated.returncode == 1, migrated.stderr
+    assert migrated.stdout.strip() == "migrated 2 token(s) from file to memory (2 unreadable, not copied)"
+    assert "[4/4] gh:cid:d" in migrated.stderr  # the keys after the unreadable ones were copied
+    unreadable = [line for line in migrated.stderr.splitlines() if "gh:cid:b" in line or "gh:cid:c" in line]
+    assert len(unreadable) == 2, migrated.stderr
+    assert "secret-tok" not in migrated.stdout + migrated.stderr

@@ -132,14 +132,22 @@ async def _rotate(args: argparse.Namespace) -> int:
 
 async def _migrate(args: argparse.Namespace) -> int:
     """Copy (never move): the source stays intact, so an interrupted run loses nothing and a
-    rerun completes it. Each token is read back from the target before counting it."""
+    rerun completes it. Each token is read back from the target before counting it. A record
+    the key ring cannot open is reported and the rest copied (rc 1): it stopped every rerun."""
+    from oneringai.domain.errors import TokenDecryptionError
+
     source_client, source = await _storage_of(_settings(args, args.source), adopt_local_key=True)
     target_client, target = await _storage_of(_settings(args, args.target))
     async with source_client, target_client:
         keys = await source.list_keys(args.prefix)
-        skipped = 0
+        skipped = unreadable = 0
         for index, key in enumerate(keys, 1):
-            token = await source.get_token(key)
+            try:
+                token = await source.get_token(key)
+            except TokenDecryptionError as exc:  # report it, copy the rest (as rotate-key does)
+                unreadable += 1
+                print(f"[{index}/{len(keys)}] {key}: {exc}", file=sys.stderr)
+                continue
             if token is None:
                 skipped += 1
                 print(f"[{index}/{len(keys)}] {key}: expired, skipped", file=sys.stderr)
@@ -150,9 +158,11 @@ async def _migrate(args: argparse.Namespace) -> int:
                 print(f"[{index}/{len(keys)}] {key}: verification failed", file=sys.stderr)
                 return 1
             print(f"[{index}/{len(keys)}] {key}", file=sys.stderr)
-        gone = f" ({skipped} expired, skipped)" if skipped else ""
-        print(f"migrated {len(keys) - skipped} token(s) from {args.source} to {args.target}{gone}")
-    return 0
+        notes = [f"{skipped} expired, skipped"] if skipped else []
+        notes += [f"{unreadable} unreadable, not copied"] if unreadable else []
+        gone = f" ({'; '.join(notes)})" if notes else ""
+        print(f"migrated {len(keys) - skipped - unreadable} token(s) from {args.source} to {args.target}{gone}")
+    return 1 if unreadable else 0
 
 
 async def _login(args: argparse.Namespace) -> int:

@@ -208,14 +208,17 @@ class OAuthManager:
         return keys.state_key(self.name, self.config.client_id, state)
 
     async def _take_pending(self, state: str) -> _PendingState | None:
-        """Single use: the state is removed wherever it was kept."""
+        """Single use: removed wherever it was kept, under the store's lock — a callback sent
+        twice at once was read by both before either removed it: the code redeemed twice."""
         pending = self._pending.pop(state, None)
         key = self._state_key(state)
-        stored = await read_token(self.storage, key)
+        async with self._distributed_lock(key, purpose="oauth-state"):
+            stored = await read_token(self.storage, key)
+            if stored is not None:
+                await self.storage.delete_token(key)
         if stored is None:
             # persisted but gone from the store: another replica consumed it (or it expired)
             return None if pending is not None and pending.persisted else pending
-        await self.storage.delete_token(key)
         if pending is None:
             try:
                 data = json.loads(stored.access_token.get_secret_value())
@@ -360,7 +363,7 @@ class OAuthManager:
         return LoginRequiredError(connection=self.name, user_id=user_id, reason=reason, cli=self.login_by_cli)
 
     @contextlib.asynccontextmanager
-    async def _distributed_lock(self, key: str) -> AsyncIterator[None]:
+    async def _distributed_lock(self, key: str, *, purpose: str = "oauth-refresh") -> AsyncIterator[None]:
         """Cross-process single flight when the store offers a lock (Postgres, Redis, file)."""
         storage: Any = self.storage
         resolve = getattr(storage, "resolve", None)
@@ -370,7 +373,7 @@ class OAuthManager:
         if lock is None:
             yield
             return
-        async with lock(f"oauth-refresh:{key}"):
+        async with lock(f"{purpose}:{key}"):
             yield
 
     async def _obtain(self, key: str, current: StoredToken | None, user_id: str | None) -> StoredToken:
@@ -397,9 +400,9 @@ class OAuthManager:
                 raise self._login_required(
                     user_id, "the server rejected the refresh token (invalid_grant: expired or revoked)"
                 ) from None
-            if fresh.refresh_token is None:  # the server kept the old refresh token valid
-                fresh = fresh.model_copy(update={"refresh_token": current.refresh_token})
-            return fresh
+            # Omitted: the old refresh token stays valid; the scope is the one granted (§5.1).
+            kept = {"refresh_token": current.refresh_token, "scope": current.scope}
+            return fresh.model_copy(update={k: v for k, v in kept.items() if getattr(fresh, k) is None})
         if flow == "client_credentials":
             form = {"grant_type": "client_credentials"}
             if self.config.scopes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import math
 import re
@@ -22,6 +23,7 @@ from urllib.parse import parse_qsl, quote, quote_plus
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from oneringai.application.decoding import bounded_encodings, decode_bounded
 from oneringai.domain.errors import OAuthError
 from oneringai.domain.redaction import get_logger, redact
 from oneringai.domain.tokens import StoredToken
@@ -44,6 +46,13 @@ logger = get_logger("oneringai.oauth")
 MAX_BODY_BYTES = 256 * 1024
 _SECRET_FORM_FIELDS = ("refresh_token", "code", "code_verifier", "assertion", "client_secret", "client_assertion")
 _SECRET_RESPONSE_FIELDS = ("access_token", "refresh_token", "id_token")
+#: Asked for, and the only content codings read: each is inflated a bounded step at a time.
+_ACCEPT_ENCODING = "gzip, deflate"
+_READ_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "identity"})
+#: What a revocation answer is read for: a line of a log.
+_REVOCATION_BODY_BYTES = 4096
+#: Token types that must travel with a per-request proof (RFC 9449 DPoP, the MAC draft).
+_PROOF_OF_POSSESSION = frozenset({"dpop", "mac", "pop"})
 #: What RFC 6749 allows in a token or token type (VSCHAR: %x20-7E).
 _VSCHAR = re.compile(r"[\x20-\x7e]+")
 
@@ -183,6 +192,13 @@ def parse_token_response(
             for err in exc.errors(include_input=False, include_url=False)[:5]
         )
         raise fail(f"token response is malformed: {fields}") from None
+    if parsed.token_type.strip().lower() in _PROOF_OF_POSSESSION:
+        # RFC 6749 §7.1: a token of a type not understood must not be used. Sent as a bearer
+        # token it is refused at best — and leaks a token meant to travel with a proof.
+        raise fail(
+            f"token endpoint issued a {parsed.token_type[:20]!r} token, which needs a proof of possession "
+            "with each request; only bearer tokens are supported"
+        )
     data = parsed.model_dump(exclude_none=True)
     for ours in ("obtained_at", "needs_login"):  # our bookkeeping, never the server's to set
         data.pop(ours, None)
@@ -223,13 +239,11 @@ async def request_token(
             # Never a redirect, whatever the client's default: a 307/308 would re-send the form
             # (refresh token, code, verifier, extra_token_params) to wherever the server points.
             async with client.stream(
-                "POST", url, data=data, auth=auth, headers={"accept": "application/json"}, follow_redirects=False
+                "POST", url, data=data, auth=auth,
+                headers={"accept": "application/json", "accept-encoding": _ACCEPT_ENCODING},
+                follow_redirects=False,
             ) as response:
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        break
+                body = await read_bounded(response, MAX_BODY_BYTES, connection=connection)
                 status, content_type = response.status_code, response.headers.get("content-type", "")
     except TimeoutError:
         raise OAuthError(
@@ -241,7 +255,33 @@ async def request_token(
             redact(f"token endpoint {url} unreachable: {type(exc).__name__}: {exc}", secrets=hidden),
             connection=connection,
         ) from None
-    return parse_token_response(status, bytes(body), content_type, connection=connection, secrets=secrets)
+    return parse_token_response(status, body, content_type, connection=connection, secrets=secrets)
+
+
+async def read_bounded(response: httpx.Response, limit: int, *, connection: str | None) -> bytes:
+    """At most ``limit + 1`` bytes of the decoded body. httpx inflates each received chunk
+    whole (a 64 KiB gzip chunk of zeros is 64 MiB, ``gzip, gzip`` nests the ratio) before a
+    size check could run: gzip and deflate are inflated here a bounded step at a time, and a
+    coding that cannot be (``br``, ``zstd``: never asked for) is refused unread."""
+    value = response.headers.get("content-encoding", "")
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    unread = [name for name in names if name not in _READ_ENCODINGS]
+    if unread:
+        raise OAuthError(
+            f"token endpoint answered with content-encoding {unread[0][:40]!r}, which is not read "
+            f"(asked for {_ACCEPT_ENCODING})",
+            status_code=response.status_code,
+            connection=connection,
+        )
+    encodings = bounded_encodings(response.headers)
+    chunks = response.aiter_bytes() if encodings is None else decode_bounded(response.aiter_raw(), encodings)
+    body = bytearray()
+    async with contextlib.aclosing(chunks) as stream:  # type: ignore[type-var]
+        async for chunk in stream:
+            body += chunk
+            if len(body) > limit:
+                break
+    return bytes(body[: limit + 1])
 
 
 #: The whole token exchange when the client sets no read timeout.
@@ -268,15 +308,26 @@ async def revoke_at_server(
     for value, hint in ((token.refresh_token, "refresh_token"), (token.access_token, "access_token")):
         if value is None:
             continue
-        hidden = secret_variants([value.get_secret_value(), secret])
+        basic = base64.b64encode(f"{config.client_id}:{secret}".encode()).decode() if secret else None
+        hidden = secret_variants([value.get_secret_value(), secret, basic])  # a server may quote the header
         try:
             async with asyncio.timeout(whole_exchange_seconds(client)):
-                response = await client.post(
+                # streamed: the answer is only logged, and a 1 GiB (or inflating) one is not held
+                async with client.stream(
+                    "POST",
                     config.revocation_url or "",
                     data={"token": value.get_secret_value(), "token_type_hint": hint},
                     auth=auth,
+                    headers={"accept-encoding": _ACCEPT_ENCODING},
                     follow_redirects=False,  # the token must not follow a redirect elsewhere
-                )
+                ) as response:
+                    status = response.status_code
+                    body = b"" if status < 400 else await read_bounded(
+                        response, _REVOCATION_BODY_BYTES, connection=connection
+                    )
+        except OAuthError as exc:  # an answer in a coding not read: logged like any refusal
+            logger.warning("oauth %s: revocation of the %s: %s", connection, hint, exc)
+            continue
         except TimeoutError:
             logger.warning("oauth %s: revocation of the %s did not finish in time", connection, hint)
             continue
@@ -285,8 +336,9 @@ async def revoke_at_server(
                 "oauth %s: revocation failed: %s", connection, redact(f"{type(exc).__name__}: {exc}", secrets=hidden)
             )
             continue
-        if response.status_code >= 400:
+        if status >= 400:
+            text = body.decode("utf-8", errors="replace")[:300]
             logger.warning(
                 "oauth %s: revocation of the %s answered HTTP %d: %s",
-                connection, hint, response.status_code, redact(response.text[:300], secrets=hidden),
+                connection, hint, status, redact(text, secrets=hidden),
             )

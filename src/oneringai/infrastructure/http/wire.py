@@ -23,8 +23,8 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from oneringai.application.decoding import bounded_encodings, decode_bounded
 from oneringai.infrastructure.http.bodies import collect, prefix
-from oneringai.infrastructure.http.decoding import bounded_encodings, decode_bounded
 from oneringai.infrastructure.http.httpcore_pool import (
     close_shielded,
     forget_other_loops,

@@ -1,10 +1,10 @@
 """The embedded default: one encrypted file per key.
 
 * file name = SHA-256 of the key, so keys never become paths;
-* writes go to a temp file, are fsynced, then renamed over the old file, so a
-  crash mid-write leaves the previous token readable; a temp file left by a killed
-  writer is removed by the next open (under the record's lock, so never a live one);
-* directory 0700, files 0600;
+* writes go to a temp file, are fsynced, then renamed over the old file, so a crash mid-write
+  leaves the previous token readable; a killed writer's temp file is removed by the next open
+  (under the record's lock, so never a live one); directory 0700, files 0600;
+* no symlink in the directory is followed (``O_NOFOLLOW``): a planted link is refused;
 * an exclusive ``flock`` per key serialises writers across processes, and the
   zero-config ``.key`` is created once under its own ``flock`` and published with
   ``link`` — a reader sees no file or the whole key, never an empty one.
@@ -54,19 +54,46 @@ def _flock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
     """Holds an exclusive ``flock`` on ``path`` (created 0600); yields False when
     ``blocking=False`` and another holder has it. Separate opens conflict, so this
     serialises threads of one process as well as processes."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    while True:
+        fd = _open_lock_file(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
+        except BaseException as exc:
+            os.close(fd)
+            if not isinstance(exc, BlockingIOError):
+                raise
             yield False
             return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        if _still_at(fd, path):
+            break
+        os.close(fd)  # removed by its holder while we waited: lock the file there now
+    try:
+        yield True
     finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _still_at(fd: int, path: Path) -> bool:
+    """``fd`` is the file at ``path``: holders remove a lock file while holding it (one per
+    login's state piled up), so a waiter that locked a removed file takes the new one."""
+    try:
+        there = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (there.st_dev, there.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _open_lock_file(path: Path) -> int:
+    """A lock file, created 0600 — never through a symlink planted under its name (that
+    would create the file it points to, wherever the user may write): a typed error."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise TokenStorageError(f"lock file {path} is a symbolic link: not followed", backend="file") from None
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -309,7 +336,8 @@ class FileTokenStorage(EncryptedTokenStorage):
 
     def _read_raw(self, path: Path) -> bytes | None:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the read
+            # a FIFO must not block the read; a symlink is not read through (it may point anywhere)
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
             with os.fdopen(fd, "rb") as handle:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
                     return b"\x00not a regular file"  # a directory, FIFO or device: not a record
@@ -320,6 +348,8 @@ class FileTokenStorage(EncryptedTokenStorage):
         except IsADirectoryError:
             return b"\x00directory"
         except OSError as exc:
+            if exc.errno == errno.ELOOP:  # not read through: as corrupt as a FIFO there
+                return b"\x00symbolic link"
             raise TokenStorageError(f"cannot read {path.name}: {exc.strerror}", backend="file") from None
 
     def _read(self, key: str) -> Record | None:
@@ -339,6 +369,8 @@ class FileTokenStorage(EncryptedTokenStorage):
                     return False
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / f"{digest}.json").unlink()
+            with contextlib.suppress(FileNotFoundError):  # still held: waiters then take a new one
+                self._record_lock(digest).unlink()
         return True
 
     async def _delete_if(self, key: str, expected: str) -> bool:
@@ -373,15 +405,19 @@ class FileTokenStorage(EncryptedTokenStorage):
         behind, holding an executor thread until the holder let go — forever for a stopped
         holder) and at most ``timeout`` seconds, then a ``TokenStorageError``."""
         path = self.directory / f".lock-{hashlib.sha256(name.encode()).hexdigest()[:32]}"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pause = 0.002
+        fd = _open_lock_file(path)
         try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
-            pause = 0.002
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
+                    if _still_at(fd, path):
+                        break
+                    os.close(fd)  # removed by its last holder: wait on the file there now
+                    fd = -1
+                    fd = _open_lock_file(path)
                 except BlockingIOError:
                     if loop.time() >= deadline:
                         raise TokenStorageError(
@@ -393,9 +429,12 @@ class FileTokenStorage(EncryptedTokenStorage):
             try:
                 yield
             finally:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()  # while held (one per name otherwise stays for ever)
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
         await asyncio.to_thread(self._write, key, envelope, expires_at)
