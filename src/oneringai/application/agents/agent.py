@@ -29,6 +29,7 @@ from typing import Any
 from oneringai.application.agents.config import DEFAULT_TOOL_TIMEOUT
 from oneringai.application.agents.history import (
     answer_open_calls,
+    input_items,
     refuse_excess_calls,
     result_part,
     with_unique_call_ids,
@@ -36,6 +37,7 @@ from oneringai.application.agents.history import (
 from oneringai.application.agents.support import (
     AgentBusyError,
     AgentHooks,
+    AgentInputError,
     RunState,
     call_hook,
     cancelling,
@@ -67,7 +69,7 @@ from oneringai.domain.response import LLMResponse, Usage
 from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
 from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult, role_set
 
-__all__ = ["Agent", "AgentBusyError", "AgentHooks"]
+__all__ = ["Agent", "AgentBusyError", "AgentHooks", "AgentInputError"]
 
 
 class Agent:
@@ -215,6 +217,7 @@ class Agent:
             raise AgentBusyError(f"agent {self.id}: this stream was superseded by a newer run")
 
     async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncGenerator[StreamEvent, None]:
+        items = input_items(input, self.messages)  # before anything changes: a bad input leaves the agent usable
         run = self._begin()
         calls: list[ToolCall] = []  # this iteration's calls, not yet answered in the history
         done: dict[str, ToolResult] = {}
@@ -226,7 +229,7 @@ class Agent:
         provider: ITextProvider | None = None
         span, activate = run.span, self.telemetry.activate
         try:
-            self.messages.extend([Message.user(input)] if isinstance(input, str) else list(input))
+            self.messages.extend(items)
             with activate(span):
                 provider = await self.resolve_provider()
             if span.recording:

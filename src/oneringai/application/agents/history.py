@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from pydantic import TypeAdapter, ValidationError
+
+from oneringai.application.agents.support import AgentInputError
 from oneringai.domain.content import (
     Content,
     InputItem,
@@ -25,12 +28,52 @@ from oneringai.domain.content import (
 from oneringai.domain.response import LLMResponse
 from oneringai.domain.tools import ToolCall, ToolResult
 
-__all__ = ["MAX_TOOL_CALLS_PER_RESPONSE", "answer_open_calls", "refuse_excess_calls", "result_part", "with_unique_call_ids"]
+__all__ = ["MAX_TOOL_CALLS_PER_RESPONSE", "answer_open_calls", "input_items", "refuse_excess_calls", "result_part", "with_unique_call_ids"]
 
 #: Tool calls of one model response that are run; the rest are answered with an error result
 #: (a hostile or looping server can send 50,000 calls in one body — each would hold a task, an
 #: output of up to ``max_tool_output_chars`` and a history entry).
 MAX_TOOL_CALLS_PER_RESPONSE = 128
+
+
+def input_items(input: object, history: Sequence[InputItem]) -> list[InputItem]:
+    """What ``run(input)`` adds to ``history``, checked before anything is added.
+
+    A string is one user message; a sequence holds messages (or their dict form, as the guide
+    writes them). Anything else — and an empty prompt, a message without content, a run that
+    would send no message at all — is an ``AgentInputError``: appended unchecked, a bad item
+    stayed in the history and every later run of the agent failed on it (a raw
+    ``AttributeError``), and an empty text was a message every vendor refuses.
+    """
+    if isinstance(input, str):
+        if not input:
+            raise AgentInputError("agent input is an empty string: give the prompt text")
+        return [Message.user(input)]
+    if not isinstance(input, Sequence) or isinstance(input, bytes | bytearray):
+        raise AgentInputError(
+            f"agent input must be a string or a sequence of messages, not {type(input).__name__}"
+        )
+    items: list[InputItem] = []
+    for index, item in enumerate(input):
+        if not isinstance(item, Message):
+            try:
+                item = _MESSAGE.validate_python(item)
+            except ValidationError as exc:
+                problem = exc.errors()[0] if exc.errors() else {}
+                where = ".".join(str(part) for part in problem.get("loc", ()))
+                raise AgentInputError(
+                    f"agent input item {index} is not a message ({type(item).__name__}): "
+                    f"{where + ': ' if where else ''}{problem.get('msg', 'invalid')}"
+                ) from None
+        if not item.content:
+            raise AgentInputError(f"agent input item {index} has no content; no vendor accepts an empty message")
+        items.append(item)
+    if not items and not history:
+        raise AgentInputError("agent input is empty and the conversation has no message yet")
+    return items
+
+
+_MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
 
 
 def result_part(result: ToolResult) -> ToolResultContent:

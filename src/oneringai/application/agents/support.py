@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from oneringai.domain.errors import OneRingAIError
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
 
 __all__ = [
     "AgentBusyError",
     "AgentHooks",
+    "AgentInputError",
     "Hook",
     "RunState",
     "call_hook",
@@ -30,9 +32,16 @@ __all__ = [
 Hook = Callable[..., Awaitable[Any] | Any]
 
 
-class AgentBusyError(RuntimeError):
+class AgentBusyError(OneRingAIError, RuntimeError):
     """A run was started while another run of the same agent is busy, or a superseded
-    stream was resumed. An agent holds one conversation; create one agent per conversation."""
+    stream was resumed. An agent holds one conversation; create one agent per conversation.
+    A ``OneRingAIError`` (``except OneRingAIError`` catches it), still a ``RuntimeError``."""
+
+
+class AgentInputError(OneRingAIError, ValueError):
+    """``run``/``stream`` was given an input no vendor accepts: not a string or a sequence of
+    messages, an item that is not a message, a message without content, or an empty prompt
+    on an empty conversation. Raised before the history is touched: the agent stays usable."""
 
 
 @dataclass
