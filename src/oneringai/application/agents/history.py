@@ -59,11 +59,12 @@ def input_items(input: object, history: Sequence[InputItem]) -> list[InputItem]:
             try:
                 item = _MESSAGE.validate_python(item)
             except ValidationError as exc:
-                problem = exc.errors()[0] if exc.errors() else {}
-                where = ".".join(str(part) for part in problem.get("loc", ()))
+                errors = exc.errors()
+                where = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
+                what = errors[0]["msg"] if errors else "invalid"  # never the input value itself
                 raise AgentInputError(
                     f"agent input item {index} is not a message ({type(item).__name__}): "
-                    f"{where + ': ' if where else ''}{problem.get('msg', 'invalid')}"
+                    f"{where + ': ' if where else ''}{what}"
                 ) from None
         if not item.content:
             raise AgentInputError(f"agent input item {index} has no content; no vendor accepts an empty message")
