@@ -10,6 +10,7 @@ what is checked is what would reach the vendor.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from tests.faults.providers_fixtures import VENDORS, FaultServer, head, read_req
 
 Call = tuple[str, str, str]  # (id, name, raw argument text)
 #: A turn: ("body", dict) answers a plain request, ("events", list) a stream, and
-#: ("cut", list) sends those stream events, then closes the connection mid-stream.
+#: ("cut", list) sends those stream events, then closes the connection mid-stream;
+#: ("error", dict) answers 401 with that body.
 Turn = tuple[str, Any]
 
 
@@ -132,10 +134,10 @@ class ScriptedVendor:
             body = json.loads(request.body)
             self.bodies.append(body)
             what, payload = self.script(len(self.bodies) - 1, body)
-            if what == "body":
+            if what in ("body", "error"):
                 await asyncio.sleep(self.pause)
                 data = json.dumps(payload).encode()
-                writer.write(head(200, "application/json", len(data)) + data)
+                writer.write(head(200 if what == "body" else 401, "application/json", len(data)) + data)
                 await writer.drain()
                 continue
             writer.write(head(200, vendor.stream_type, None, {"connection": "close"}))
@@ -164,7 +166,7 @@ def check_request(kind: str, body: dict[str, Any]) -> None:
     assert messages, "no messages"
     if kind == "anthropic":
         roles = [message["role"] for message in messages]
-        assert roles[0] == "user" and all(a != b for a, b in zip(roles, roles[1:], strict=False)), roles
+        assert roles[0] == "user" and all(a != b for a, b in itertools.pairwise(roles)), roles
         for index, message in enumerate(messages):
             content = message["content"]
             assert content, f"message {index} is empty"

@@ -9,6 +9,7 @@ alternating roles) — so a follow-up run is one the vendor would accept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -88,7 +89,7 @@ def calls_then_text(kind: str, calls: tuple[Call, ...], text: str | None = None)
     """Tool calls on the first request, a final answer once results come back."""
 
     def script(number: int, body: dict[str, Any]) -> Any:
-        if not calls or number > 0 and answered(kind, body) or number > 1:
+        if not calls or (number > 0 and answered(kind, body)) or number > 1:
             return turn(kind, stream=bool(body.get("stream")), text="final answer")
         return turn(kind, stream=bool(body.get("stream")), calls=calls, text=text)
 
@@ -147,7 +148,7 @@ async def test_a_stream_cut_between_tool_call_deltas_leaves_a_valid_history(kind
 
     def script(number: int, body: dict[str, Any]) -> Any:
         if number == 0:
-            what, events = turn(kind, stream=True, finished=False, calls=(
+            _what, events = turn(kind, stream=True, finished=False, calls=(
                 ("c1", "get_weather", '{"city": "Oslo"}'), ("c2", "get_weather", '{"city": "Bergen"}')))
             return ("cut", events[:-1])
         return turn(kind, stream=True, text="final answer")
@@ -195,10 +196,8 @@ def test_cancelling_a_run_at_any_point_keeps_every_request_valid(kind, transport
             task = asyncio.create_task(drive(s.agent, "go", streaming))
             await asyncio.sleep(delay)
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
             assert (await asyncio.wait_for(drive(s.agent, "again", streaming), 30)).output_text == "final answer"
             s.check()
 
