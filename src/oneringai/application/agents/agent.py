@@ -151,7 +151,7 @@ class Agent:
         if active is not None and not active.superseded:
             if not active.paused:
                 raise AgentBusyError(f"agent {self.id} is running; reset it after the run ends")
-            active.superseded = True
+            active.supersede()
         self._active = None
         self.messages = []
 
@@ -193,7 +193,7 @@ class Agent:
                     f"agent {self.id} is already running; an agent holds one conversation — "
                     "await the running call, or create another agent for concurrent work"
                 )
-            previous.superseded = True  # paused at a yield, or abandoned there
+            previous.supersede()  # paused at a yield, or abandoned there: its tools stop
         run = RunState(cancelling=cancelling())
         run.span = self.telemetry.start_span(
             f"invoke_agent {self.name or self.id}",
@@ -390,6 +390,7 @@ class Agent:
         # would turn the consumer's GeneratorExit (aclose) into an exception group.
         with self.telemetry.activate(run.span):  # the tasks' tool spans are the run's children
             tasks = [asyncio.create_task(one(call)) for call in calls]
+        run.tasks.update(tasks)  # a newer run superseding this one cancels them
         try:
             finished = 0
             while finished < len(calls):
@@ -398,6 +399,7 @@ class Agent:
                     finished += 1
                 yield event
         finally:
+            run.tasks.difference_update(tasks)
             running = [task for task in tasks if not task.done()]
             for task in running:
                 task.cancel()

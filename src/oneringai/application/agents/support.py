@@ -8,7 +8,7 @@ import inspect
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from oneringai.domain.errors import OneRingAIError
@@ -80,6 +80,17 @@ class RunState:
     superseded: bool = False
     cancelling: int = 0  # the task's cancel requests when the run started
     span: Span = NOOP_SPAN  # the run's ``invoke_agent`` span
+    #: Parallel tool calls running for this run (they go on while its stream is paused).
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def supersede(self) -> None:
+        """A newer run takes the conversation over: it answers this run's open calls as
+        cancelled, so their tools must stop now. Left running, the calls of a paused stream
+        finished in the background — their side effects done after the model was told
+        "the run ended before this tool finished"."""
+        self.superseded = True
+        for task in self.tasks:
+            task.cancel()
 
 
 def cancelling() -> int:
