@@ -161,9 +161,14 @@ def answered(kind: str, body: dict[str, Any]) -> bool:
 def check_request(kind: str, body: dict[str, Any]) -> None:
     """Raise ``AssertionError`` when the vendor would refuse ``body``'s conversation: a tool
     call not answered exactly once right after it, an orphan result, an empty message;
-    for Anthropic also roles that do not alternate starting with ``user``."""
+    a tool call id used twice in the conversation (Anthropic refuses it); for Anthropic also
+    roles that do not alternate starting with ``user``."""
     messages = body["messages"]
     assert messages, "no messages"
+    every_id = [part["id"] for m in messages if isinstance(m["content"], list) for part in m["content"]
+                if part.get("type") == "tool_use"] + [c["id"] for m in messages for c in m.get("tool_calls") or []
+                                                       if "id" in c]
+    assert len(set(every_id)) == len(every_id), f"tool call ids repeat in the conversation: {every_id}"
     if kind == "anthropic":
         roles = [message["role"] for message in messages]
         assert roles[0] == "user" and all(a != b for a, b in itertools.pairwise(roles)), roles

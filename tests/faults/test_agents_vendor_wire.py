@@ -140,6 +140,24 @@ async def test_a_model_calling_tools_forever_is_stopped_by_max_iterations(kind, 
         s.check()
 
 
+@pytest.mark.parametrize("streaming", STREAMING, ids=["run", "stream"])
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_server_numbering_calls_per_response_gets_ids_unique_in_the_conversation(kind, streaming):
+    """Local OpenAI-compatible servers send ``call_0`` in every turn. Before, only ids within
+    one response were made unique: the conversation held ``call_0`` three times, which
+    Anthropic refuses (a fallback to it, or a history moved to it)."""
+
+    def script(number: int, body: dict[str, Any]) -> Any:
+        calls = (("call_0", "get_weather", '{"city": "x"}'),) if number < 3 else ()
+        return turn(kind, stream=bool(body.get("stream")), calls=calls, text=None if calls else "final answer")
+
+    async for s in session(kind, "aiohttp", script):
+        assert (await drive(s.agent, "go", streaming)).output_text == "final answer"
+        assert (await drive(s.agent, "more", streaming)).output_text == "final answer"
+        assert len(s.results()) == 3
+        s.check()
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
 async def test_a_stream_cut_between_tool_call_deltas_leaves_a_valid_history(kind, transport):

@@ -29,6 +29,7 @@ from typing import Any
 from oneringai.application.agents.config import DEFAULT_TOOL_TIMEOUT
 from oneringai.application.agents.history import (
     answer_open_calls,
+    call_ids,
     input_items,
     refuse_excess_calls,
     result_part,
@@ -270,7 +271,7 @@ class Agent:
                         "the provider's stream ended without response.complete",
                         provider=getattr(provider, "name", None), model=self.model,
                     )
-                response = with_unique_call_ids(answer)
+                response = with_unique_call_ids(answer, call_ids(self.messages))
                 with activate(span):
                     await call_hook(self.hooks.after_model, response)
                 run_usage = run_usage + response.usage

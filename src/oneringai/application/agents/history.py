@@ -28,7 +28,7 @@ from oneringai.domain.content import (
 from oneringai.domain.response import LLMResponse
 from oneringai.domain.tools import ToolCall, ToolResult
 
-__all__ = ["MAX_TOOL_CALLS_PER_RESPONSE", "answer_open_calls", "input_items", "refuse_excess_calls", "result_part", "with_unique_call_ids"]
+__all__ = ["MAX_TOOL_CALLS_PER_RESPONSE", "answer_open_calls", "call_ids", "input_items", "refuse_excess_calls", "result_part", "with_unique_call_ids"]
 
 #: Tool calls of one model response that are run; the rest are answered with an error result
 #: (a hostile or looping server can send 50,000 calls in one body — each would hold a task, an
@@ -173,15 +173,23 @@ def _failure(call: ToolUseContent, *, code: str, reason: str) -> ToolResult:
     )
 
 
-def with_unique_call_ids(response: LLMResponse) -> LLMResponse:
-    """``response`` with every tool call id non-empty and unique within it (a vendor pairs
-    results by id; some local servers repeat ids or send none). Unchanged when already so."""
+def call_ids(messages: Sequence[InputItem]) -> set[str]:
+    """The tool call ids already used in ``messages``."""
+    return {part.id for message in messages for part in _calls(message)}
+
+
+def with_unique_call_ids(response: LLMResponse, used: set[str] | frozenset[str] = frozenset()) -> LLMResponse:
+    """``response`` with every tool call id non-empty and unique within it and not in ``used``
+    (the ids earlier turns of the conversation hold). A vendor pairs results by id; local
+    servers repeat ids or send none, and many number their calls per response (``call_0``
+    in every turn) — Anthropic refuses a conversation whose ``tool_use`` ids repeat, even
+    across turns (a fallback to it, or a history moved to it). Unchanged when already so."""
     seen: set[str] = set()
     clash = False
     for item in response.output:
         for part in item.content:
             if isinstance(part, ToolUseContent):
-                if not part.id or part.id in seen:
+                if not part.id or part.id in seen or part.id in used:
                     clash = True
                 seen.add(part.id)
     if not clash:
@@ -192,7 +200,7 @@ def with_unique_call_ids(response: LLMResponse) -> LLMResponse:
         content = []
         for part in item.content:
             if isinstance(part, ToolUseContent):
-                if not part.id or part.id in seen:
+                if not part.id or part.id in seen or part.id in used:
                     part = part.model_copy(update={"id": f"call_{uuid.uuid4().hex[:24]}"})
                 seen.add(part.id)
             content.append(part)
