@@ -312,3 +312,25 @@ async def test_a_provider_error_mid_run_is_typed_and_the_next_run_valid(kind):
             await drive(s.agent, "go", True)
         assert (await drive(s.agent, "again", True)).output_text == "final answer"
         s.check()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_history_saved_as_json_and_assigned_back_continues_the_conversation(kind):
+    """``agent.messages`` dumped to JSON, loaded (dicts) into a new agent: before, every run of
+    that agent failed with a raw ``AttributeError``; a garbage item is now an ``AgentInputError``
+    and nothing is sent."""
+    calls = (("c1", "get_weather", '{"city": "Oslo"}'), ("c2", "nope", "{oops"))
+    async for s in session(kind, "aiohttp", calls_then_text(kind, calls)):
+        await s.agent.run("weather?")
+        saved = json.loads(json.dumps([message.model_dump(mode="json") for message in s.agent.messages]))
+        restored = Agent(provider=s.provider, model="m", executor=DirectToolExecutor(), tools=[get_weather])
+        restored.messages = [*saved, {"role": "user", "content": "not a list"}]
+        with pytest.raises(AgentInputError, match="agent.messages item 4"):
+            await restored.run("and tomorrow?")
+        assert len(s.vendor.bodies) == 2
+        restored.messages = saved
+        assert (await restored.run("and tomorrow?")).output_text == "final answer"
+        assert restored.messages[: len(saved)] == s.agent.messages
+        s.check()
+        answered_request = s.vendor.bodies[1]["messages"]  # the restored agent sent the same conversation on
+        assert s.vendor.bodies[-1]["messages"][: len(answered_request)] == answered_request

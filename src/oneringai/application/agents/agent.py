@@ -32,6 +32,7 @@ from oneringai.application.agents.history import (
     call_ids,
     input_items,
     refuse_excess_calls,
+    restored_history,
     result_part,
     with_unique_call_ids,
 )
@@ -218,7 +219,10 @@ class Agent:
             raise AgentBusyError(f"agent {self.id}: this stream was superseded by a newer run")
 
     async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncGenerator[StreamEvent, None]:
-        items = input_items(input, self.messages)  # before anything changes: a bad input leaves the agent usable
+        history = restored_history(self.messages)  # a history assigned back from JSON (dicts)
+        items = input_items(input, history)  # before anything changes: a bad input leaves the agent usable
+        if history is not self.messages:
+            self.messages = history
         run = self._begin()
         calls: list[ToolCall] = []  # this iteration's calls, not yet answered in the history
         done: dict[str, ToolResult] = {}

@@ -28,7 +28,7 @@ from oneringai.domain.content import (
 from oneringai.domain.response import LLMResponse
 from oneringai.domain.tools import ToolCall, ToolResult
 
-__all__ = ["MAX_TOOL_CALLS_PER_RESPONSE", "answer_open_calls", "call_ids", "input_items", "refuse_excess_calls", "result_part", "with_unique_call_ids"]
+__all__ = ["MAX_TOOL_CALLS_PER_RESPONSE", "answer_open_calls", "call_ids", "input_items", "refuse_excess_calls", "restored_history", "result_part", "with_unique_call_ids"]
 
 #: Tool calls of one model response that are run; the rest are answered with an error result
 #: (a hostile or looping server can send 50,000 calls in one body — each would hold a task, an
@@ -53,25 +53,41 @@ def input_items(input: object, history: Sequence[InputItem]) -> list[InputItem]:
         raise AgentInputError(
             f"agent input must be a string or a sequence of messages, not {type(input).__name__}"
         )
-    items: list[InputItem] = []
-    for index, item in enumerate(input):
+    items = _messages(input, "agent input item")
+    if not items and not history:
+        raise AgentInputError("agent input is empty and the conversation has no message yet")
+    return items
+
+
+def restored_history(history: object) -> list[InputItem]:
+    """``agent.messages`` as messages: a history saved as JSON and assigned back as dicts is
+    validated (it made every run fail with a raw ``AttributeError``); anything else that is
+    not a message is an ``AgentInputError`` naming its index. One pass when already messages."""
+    if isinstance(history, list) and all(isinstance(item, Message) for item in history):
+        return history
+    if not isinstance(history, Sequence) or isinstance(history, str | bytes | bytearray):
+        raise AgentInputError(f"agent.messages must be a list of messages, not {type(history).__name__}")
+    return _messages(history, "agent.messages item")
+
+
+def _messages(items: Sequence[object], what: str) -> list[InputItem]:
+    messages: list[InputItem] = []
+    for index, item in enumerate(items):
         if not isinstance(item, Message):
             try:
                 item = _MESSAGE.validate_python(item)
             except ValidationError as exc:
                 errors = exc.errors()
                 where = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
-                what = errors[0]["msg"] if errors else "invalid"  # never the input value itself
+                problem = errors[0]["msg"] if errors else "invalid"  # never the input value itself
                 raise AgentInputError(
-                    f"agent input item {index} is not a message ({type(item).__name__}): "
-                    f"{where + ': ' if where else ''}{what}"
+                    f"{what} {index} is not a message ({type(item).__name__}): "
+                    f"{where + ': ' if where else ''}{problem}"
                 ) from None
         if not item.content:
-            raise AgentInputError(f"agent input item {index} has no content; no vendor accepts an empty message")
-        items.append(item)
-    if not items and not history:
-        raise AgentInputError("agent input is empty and the conversation has no message yet")
-    return items
+            raise AgentInputError(f"{what} {index} has no content; no vendor accepts an empty message")
+        messages.append(item)
+    return messages
 
 
 _MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
