@@ -325,7 +325,7 @@ async def test_a_history_saved_as_json_and_assigned_back_continues_the_conversat
         saved = json.loads(json.dumps([message.model_dump(mode="json") for message in s.agent.messages]))
         restored = Agent(provider=s.provider, model="m", executor=DirectToolExecutor(), tools=[get_weather])
         restored.messages = [*saved, {"role": "user", "content": "not a list"}]
-        with pytest.raises(AgentInputError, match="agent.messages item 4"):
+        with pytest.raises(AgentInputError, match=r"agent\.messages item 4"):
             await restored.run("and tomorrow?")
         assert len(s.vendor.bodies) == 2
         restored.messages = saved
