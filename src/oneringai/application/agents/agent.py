@@ -219,10 +219,8 @@ class Agent:
             raise AgentBusyError(f"agent {self.id}: this stream was superseded by a newer run")
 
     async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncGenerator[StreamEvent, None]:
-        history = restored_history(self.messages)  # a history assigned back from JSON (dicts)
-        items = input_items(input, history)  # before anything changes: a bad input leaves the agent usable
-        if history is not self.messages:
-            self.messages = history
+        self.messages = restored_history(self.messages)  # the same list, or one assigned back as dicts, validated
+        items = input_items(input, self.messages)  # before anything changes: a bad input leaves the agent usable
         run = self._begin()
         calls: list[ToolCall] = []  # this iteration's calls, not yet answered in the history
         done: dict[str, ToolResult] = {}
