@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from oneringai.domain._guide_model import GuideModel
+from oneringai.domain.redaction import redact
 
 __all__ = [
     "MAX_ARGUMENT_CHARS",
@@ -42,6 +43,8 @@ MAX_ARGUMENT_CHARS = 1_000_000
 #: Deepest nesting of JSON arrays/objects accepted in arguments.
 MAX_ARGUMENT_DEPTH = 64
 _MAX_ERROR_CHARS = 4000
+#: Read past the cut when scrubbing, so a secret straddling it is still recognised whole.
+_SCRUB_MARGIN = 1024
 
 
 class ToolArgumentsError(ValueError):
@@ -175,9 +178,18 @@ class ToolResult(GuideModel):
     def failure(
         cls, tool_call: ToolCall, message: str, *, code: str = "tool_error", **metadata: Any
     ) -> ToolResult:
-        """An error result whose output tells the model what went wrong."""
-        if len(message) > _MAX_ERROR_CHARS:
-            message = message[:_MAX_ERROR_CHARS] + f"… [{len(message) - _MAX_ERROR_CHARS} more characters]"
+        """An error result whose output tells the model what went wrong.
+
+        The message is scrubbed (registered secrets, credential shapes): it is sent to the model
+        vendor and kept in the agent's history, and an exception a tool raised — an HTTP client
+        quoting its ``Authorization`` header, a driver quoting its DSN — is not the tool's answer.
+        Scrubbed before it is cut, so no cut leaves half a secret behind."""
+        length = len(message)
+        if length > _MAX_ERROR_CHARS:
+            message = redact(message[: _MAX_ERROR_CHARS + _SCRUB_MARGIN])[:_MAX_ERROR_CHARS]
+            message += f"… [{length - _MAX_ERROR_CHARS} more characters]"
+        else:
+            message = redact(message)
         return cls(
             tool_call_id=tool_call.id,
             tool_name=tool_call.function.name,

@@ -29,13 +29,17 @@ from typing import Any
 from oneringai.application.agents.config import DEFAULT_TOOL_TIMEOUT
 from oneringai.application.agents.history import (
     answer_open_calls,
+    call_ids,
+    input_items,
     refuse_excess_calls,
+    restored_history,
     result_part,
     with_unique_call_ids,
 )
 from oneringai.application.agents.support import (
     AgentBusyError,
     AgentHooks,
+    AgentInputError,
     RunState,
     call_hook,
     cancelling,
@@ -67,7 +71,7 @@ from oneringai.domain.response import LLMResponse, Usage
 from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
 from oneringai.domain.tools import Tool, ToolCall, ToolExecutionContext, ToolResult, role_set
 
-__all__ = ["Agent", "AgentBusyError", "AgentHooks"]
+__all__ = ["Agent", "AgentBusyError", "AgentHooks", "AgentInputError"]
 
 
 class Agent:
@@ -149,7 +153,7 @@ class Agent:
         if active is not None and not active.superseded:
             if not active.paused:
                 raise AgentBusyError(f"agent {self.id} is running; reset it after the run ends")
-            active.superseded = True
+            active.supersede()
         self._active = None
         self.messages = []
 
@@ -191,7 +195,7 @@ class Agent:
                     f"agent {self.id} is already running; an agent holds one conversation — "
                     "await the running call, or create another agent for concurrent work"
                 )
-            previous.superseded = True  # paused at a yield, or abandoned there
+            previous.supersede()  # paused at a yield, or abandoned there: its tools stop
         run = RunState(cancelling=cancelling())
         run.span = self.telemetry.start_span(
             f"invoke_agent {self.name or self.id}",
@@ -215,6 +219,8 @@ class Agent:
             raise AgentBusyError(f"agent {self.id}: this stream was superseded by a newer run")
 
     async def _loop(self, input: str | Sequence[InputItem], *, streaming: bool) -> AsyncGenerator[StreamEvent, None]:
+        self.messages = restored_history(self.messages)  # the same list, or one assigned back as dicts, validated
+        items = input_items(input, self.messages)  # before anything changes: a bad input leaves the agent usable
         run = self._begin()
         calls: list[ToolCall] = []  # this iteration's calls, not yet answered in the history
         done: dict[str, ToolResult] = {}
@@ -226,7 +232,7 @@ class Agent:
         provider: ITextProvider | None = None
         span, activate = run.span, self.telemetry.activate
         try:
-            self.messages.extend([Message.user(input)] if isinstance(input, str) else list(input))
+            self.messages.extend(items)
             with activate(span):
                 provider = await self.resolve_provider()
             if span.recording:
@@ -267,7 +273,7 @@ class Agent:
                         "the provider's stream ended without response.complete",
                         provider=getattr(provider, "name", None), model=self.model,
                     )
-                response = with_unique_call_ids(answer)
+                response = with_unique_call_ids(answer, call_ids(self.messages))
                 with activate(span):
                     await call_hook(self.hooks.after_model, response)
                 run_usage = run_usage + response.usage
@@ -387,6 +393,7 @@ class Agent:
         # would turn the consumer's GeneratorExit (aclose) into an exception group.
         with self.telemetry.activate(run.span):  # the tasks' tool spans are the run's children
             tasks = [asyncio.create_task(one(call)) for call in calls]
+        run.tasks.update(tasks)  # a newer run superseding this one cancels them
         try:
             finished = 0
             while finished < len(calls):
@@ -395,6 +402,7 @@ class Agent:
                     finished += 1
                 yield event
         finally:
+            run.tasks.difference_update(tasks)
             running = [task for task in tasks if not task.done()]
             for task in running:
                 task.cancel()

@@ -8,15 +8,17 @@ import inspect
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from oneringai.domain.errors import OneRingAIError
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
 
 __all__ = [
     "AgentBusyError",
     "AgentHooks",
+    "AgentInputError",
     "Hook",
     "RunState",
     "call_hook",
@@ -30,9 +32,16 @@ __all__ = [
 Hook = Callable[..., Awaitable[Any] | Any]
 
 
-class AgentBusyError(RuntimeError):
+class AgentBusyError(OneRingAIError, RuntimeError):
     """A run was started while another run of the same agent is busy, or a superseded
-    stream was resumed. An agent holds one conversation; create one agent per conversation."""
+    stream was resumed. An agent holds one conversation; create one agent per conversation.
+    A ``OneRingAIError`` (``except OneRingAIError`` catches it), still a ``RuntimeError``."""
+
+
+class AgentInputError(OneRingAIError, ValueError):
+    """``run``/``stream`` was given an input no vendor accepts: not a string or a sequence of
+    messages, an item that is not a message, a message without content, or an empty prompt
+    on an empty conversation. Raised before the history is touched: the agent stays usable."""
 
 
 @dataclass
@@ -71,6 +80,17 @@ class RunState:
     superseded: bool = False
     cancelling: int = 0  # the task's cancel requests when the run started
     span: Span = NOOP_SPAN  # the run's ``invoke_agent`` span
+    #: Parallel tool calls running for this run (they go on while its stream is paused).
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def supersede(self) -> None:
+        """A newer run takes the conversation over: it answers this run's open calls as
+        cancelled, so their tools must stop now. Left running, the calls of a paused stream
+        finished in the background — their side effects done after the model was told
+        "the run ended before this tool finished"."""
+        self.superseded = True
+        for task in self.tasks:
+            task.cancel()
 
 
 def cancelling() -> int:
