@@ -13,8 +13,15 @@ A class that defines both spellings (a camelCase alias on purpose) passes.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["check_guide_spelling", "snake_case"]
+from pydantic import ValidationError
+
+from oneringai.domain.capabilities import ModelCapabilities
+from oneringai.domain.response import LLMResponse
+
+__all__ = ["check_guide_spelling", "require_llm_response", "require_model_capabilities", "snake_case"]
 
 _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _KIT = "oneringai."
@@ -45,3 +52,43 @@ def check_guide_spelling(obj: object, *, role: str) -> None:
                 f"{role} {cls.__name__} defines {name!r}, the guide's TypeScript spelling: "
                 f"oneringai calls {python!r} — rename it (as written it would never be called)"
             )
+
+
+def require_llm_response(response: Any, provider: object) -> LLMResponse:
+    """``response`` if an ``LLMResponse``; else the ``TypeError`` naming the fix.
+
+    A port of the guide returns its TypeScript object literal (a dict). Every caller of
+    ``generate()`` (text manager, agent loop, fallback, telemetry) checks with this one
+    function, so the same mistake fails the same way everywhere instead of surfacing as an
+    ``AttributeError`` deep in the agent loop."""
+    if isinstance(response, LLMResponse):
+        return response
+    name = getattr(provider, "name", None) or type(provider).__name__
+    raise TypeError(
+        f"text provider {name!r} returned {type(response).__name__} from "
+        "generate(): return an LLMResponse (LLMResponse.model_validate(...) takes the guide's literal)"
+    )
+
+
+def require_model_capabilities(capabilities: Any, provider: object) -> ModelCapabilities:
+    """What ``get_model_capabilities()`` returned, as ``ModelCapabilities``.
+
+    The guide's ``getModelCapabilities`` returns an object literal; its Python port returns a
+    dict (camelCase or snake_case keys), which is read as the model it spells. Anything else,
+    or a dict with unknown keys, is the ``TypeError`` naming the fix — not an
+    ``AttributeError`` from inside the agent loop."""
+    if isinstance(capabilities, ModelCapabilities):
+        return capabilities
+    name = getattr(provider, "name", None) or type(provider).__name__
+    if isinstance(capabilities, Mapping):
+        try:
+            return ModelCapabilities.model_validate(dict(capabilities))
+        except ValidationError as exc:
+            raise TypeError(
+                f"text provider {name!r} returned a dict from get_model_capabilities() that is not "
+                f"ModelCapabilities: {exc.errors(include_url=False, include_input=False)}"
+            ) from None
+    raise TypeError(
+        f"text provider {name!r} returned {type(capabilities).__name__} from "
+        "get_model_capabilities(): return ModelCapabilities (or a dict of its fields)"
+    )

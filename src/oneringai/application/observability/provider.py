@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from oneringai.application.guide_spelling import require_llm_response
 from oneringai.application.observability.genai import (
     REQUEST_MODEL,
     GenAIMetrics,
@@ -150,7 +151,7 @@ class ObservedTextProvider(ITextProvider):
         started = time.perf_counter()
         try:
             with self._telemetry.activate(span):
-                response = await self.inner.generate(options)
+                response = require_llm_response(await self.inner.generate(options), self.inner)
         except BaseException as exc:
             self._failed(span, metric_base, started, exc, _error_type(exc))
             raise
