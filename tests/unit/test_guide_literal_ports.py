@@ -8,12 +8,27 @@ from deep inside), and a dict from ``get_model_capabilities()`` — the guide's
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from dependency_injector import providers
 
-from oneringai import ITextProvider, LLMResponse, OneRingAI, TextGenerateOptions
+from oneringai import (
+    ITextProvider,
+    IToolExecutor,
+    LLMResponse,
+    OneRingAI,
+    Settings,
+    TextGenerateOptions,
+    ToolCall,
+    ToolExecutionContext,
+    ToolResult,
+    tool,
+)
+from oneringai.testing import ScriptedTextProvider, text_response, tool_call, tool_calls_response
 
 _LITERAL = {
     "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hi"}]}],
@@ -76,3 +91,75 @@ async def test_an_agent_names_llm_response_when_generate_returns_the_literal():
         agent = await client.agents.create(provider="mock", model="test")
         with pytest.raises(TypeError, match=r"'mock' returned dict from generate\(\): return an LLMResponse"):
             await agent.run("hello")
+
+
+# ============================================================================================
+# The guide's RateLimitedToolExecutor, literally: finds the tool itself, returns object literals
+# ============================================================================================
+class GuideRateLimitedToolExecutor(IToolExecutor):
+    def __init__(self, max_calls_per_minute: int = 10) -> None:
+        self.callCounts: dict[str, int] = {}
+        self.windowStart = time.time() * 1000
+        self.maxCallsPerMinute = max_calls_per_minute
+
+    async def execute_tool(self, toolCall: ToolCall, context: ToolExecutionContext) -> Any:
+        count = self.callCounts.get(toolCall.function.name) or 0
+        if count >= self.maxCallsPerMinute:
+            return {
+                "tool_call_id": toolCall.id,
+                "output": json.dumps({"error": f"Rate limit exceeded: {self.maxCallsPerMinute} calls/minute"}),
+                "error": True,
+            }
+        self.callCounts[toolCall.function.name] = count + 1
+        found = next((t for t in context.tools if t.definition.function.name == toolCall.function.name), None)
+        if not found:
+            return {"tool_call_id": toolCall.id, "output": json.dumps({"error": "Tool not found"}), "error": True}
+        result = await found.execute(toolCall.function.arguments)
+        return {"tool_call_id": toolCall.id, "output": json.dumps(result)}
+
+
+@tool
+def double(x: int) -> int:
+    """Twice x."""
+    return 2 * x
+
+
+async def test_an_agent_shows_the_model_the_message_of_the_guides_error_literal():
+    script = ScriptedTextProvider([tool_calls_response([tool_call("double", x=2)]), text_response("done")])
+    async with OneRingAI(providers={"mock": script}) as client:
+        agent = await client.agents.create(
+            provider="mock", model="m", tools=[double], executor=GuideRateLimitedToolExecutor(0)
+        )
+        done = [e async for e in agent.stream("go") if e.type == "response.tool_execution.done"]
+    assert len(done) == 1 and done[0].result.is_error
+    assert "Rate limit exceeded: 0 calls/minute" in done[0].result.output
+
+
+_LAYERS: list[dict[str, Any]] = [
+    {"kind": "audit"},
+    {"kind": "cache", "ttl": 300},
+    {"kind": "retry", "attempts": 2},
+    {"kind": "timeout"},
+    {"kind": "rate_limit", "per_minute": 10},
+    {"kind": "permissions", "deny": ["other"]},
+    {"kind": "cost"},
+]
+
+
+@pytest.mark.parametrize("layer", _LAYERS, ids=[layer["kind"] for layer in _LAYERS])
+@pytest.mark.parametrize("limit", [0, 10], ids=["limited", "runs"])
+async def test_every_built_in_layer_stacks_around_the_guides_executor(layer: dict[str, Any], limit: int):
+    settings = Settings.model_validate(
+        {"text": {"default": None, "providers": {}}, "oauth": {"storage": {"kind": "memory"}},
+         "tools": {"executor": [layer]}}
+    )
+    async with OneRingAI(settings=settings) as client:
+        client.container.direct_tool_executor.override(providers.Object(GuideRateLimitedToolExecutor(limit)))
+        stack = client.container.tool_executor()
+        call = tool_call("double", x=21)
+        result = await stack.execute_tool(call, ToolExecutionContext(tools=[double]))
+    assert isinstance(result, ToolResult) and result.tool_call_id == call.id
+    if limit:
+        assert not result.is_error and result.output == "42"
+    else:
+        assert result.is_error and "Rate limit exceeded" in result.output
