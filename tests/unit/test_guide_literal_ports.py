@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
+from dependency_injector.wiring import Provide, inject
 
 from oneringai import (
     ITextProvider,
@@ -28,6 +29,7 @@ from oneringai import (
     ToolResult,
     tool,
 )
+from oneringai.container import Container, build_container
 from oneringai.testing import ScriptedTextProvider, text_response, tool_call, tool_calls_response
 
 _LITERAL = {
@@ -163,3 +165,32 @@ async def test_every_built_in_layer_stacks_around_the_guides_executor(layer: dic
         assert not result.is_error and result.output == "42"
     else:
         assert result.is_error and "Rate limit exceeded" in result.output
+
+
+# ============================================================================================
+# The container embedded in a larger service (DESIGN.md §1, §4): wired, overridden, shut down
+# ============================================================================================
+@inject
+async def _handler(prompt: str, text: Any = Provide[Container.text]) -> str:
+    return await text.generate(prompt, model="m")  # type: ignore[no-any-return]
+
+
+async def test_a_wired_service_sees_overrides_and_shutdown_resources_closes_what_was_built():
+    settings = Settings.model_validate(
+        {"text": {"default": "local", "providers": {"local": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1",
+                                                               "api_key": "x"}}},
+         "oauth": {"storage": {"kind": "memory"}}}
+    )
+    container = build_container(settings)
+    container.wire(modules=[__name__])
+    try:
+        with container.text_provider.override(providers.Object(ScriptedTextProvider(["from the fake"]))):
+            assert await _handler("hi") == "from the fake"
+        built = await container.text_providers().get("local")
+        assert not built.is_destroyed
+        # DESIGN.md's one call closes everything the container built, not only its Resources.
+        await container.shutdown_resources()
+        assert built.is_destroyed
+        await container.shutdown_resources()  # twice is fine
+    finally:
+        container.unwire()
