@@ -18,6 +18,8 @@ from dependency_injector import providers
 from dependency_injector.wiring import Provide, inject
 
 from oneringai import (
+    BaseProvider,
+    IImageProvider,
     ITextProvider,
     IToolExecutor,
     LLMResponse,
@@ -30,6 +32,7 @@ from oneringai import (
     tool,
 )
 from oneringai.container import Container, build_container
+from oneringai.domain.images import ImageResponse
 from oneringai.testing import ScriptedTextProvider, text_response, tool_call, tool_calls_response
 
 _LITERAL = {
@@ -194,3 +197,38 @@ async def test_a_wired_service_sees_overrides_and_shutdown_resources_closes_what
         await container.shutdown_resources()  # twice is fine
     finally:
         container.unwire()
+
+
+# ============================================================================================
+# A custom image provider (the guide's table: IImageProvider, no base class; BaseProvider helps)
+# ============================================================================================
+class DalleLikeProvider(BaseProvider, IImageProvider):
+    name = "dalle"
+    capabilities = {"text": False, "images": True, "videos": False, "audio": False}  # type: ignore[assignment]
+
+    def __init__(self, config: dict[str, Any], answer: Any = None) -> None:
+        super().__init__(config)
+        self.apiKey = self.get_api_key()
+        self.answer = answer
+
+    async def generate_image(self, options: Any) -> Any:
+        if self.answer is not None:
+            return self.answer
+        return {"created": 1, "data": [{"url": f"http://img.test/{options.prompt}?size={options.size}"}]}
+
+
+async def test_a_custom_image_provider_answers_with_keywords_or_the_options_object():
+    provider = DalleLikeProvider({"apiKey": "sk-" + "a" * 24})
+    async with OneRingAI(providers={"dalle": provider}) as client:
+        by_keywords = await client.images.generate("cat", provider="dalle", size="512x512")
+        by_object = await client.images.generate("cat", {"provider": "dalle", "size": "512x512"})
+    for response in (by_keywords, by_object):
+        assert isinstance(response, ImageResponse)
+        assert [image.url for image in response.data] == ["http://img.test/cat?size=512x512"]
+
+
+@pytest.mark.parametrize("answer", ["http://img.test/cat", {"data": "not a list"}])
+async def test_an_image_provider_answering_no_image_response_fails_naming_the_method(answer: Any):
+    async with OneRingAI(providers={"dalle": DalleLikeProvider({"apiKey": "sk-" + "a" * 24}, answer)}) as client:
+        with pytest.raises(TypeError, match=r"'dalle' returned .* generate_image\(\)"):
+            await client.images.generate("cat")
