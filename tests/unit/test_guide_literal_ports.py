@@ -232,3 +232,50 @@ async def test_an_image_provider_answering_no_image_response_fails_naming_the_me
     async with OneRingAI(providers={"dalle": DalleLikeProvider({"apiKey": "sk-" + "a" * 24}, answer)}) as client:
         with pytest.raises(TypeError, match=r"'dalle' returned .* generate_image\(\)"):
             await client.images.generate("cat")
+
+
+# ============================================================================================
+# streamGenerate ported literally: it yields the events' object literals
+# ============================================================================================
+_DELTA = {"type": "response.output_text.delta", "delta": "hi", "item_id": "1", "output_index": 0,
+          "content_index": 0, "response_id": "r"}
+_COMPLETE = {"type": "response.complete", "response": _LITERAL, "status": "completed"}
+
+
+class LiteralStreamProvider(MockTextProvider):
+    def __init__(self, events: list[Any]) -> None:
+        super().__init__()
+        self.events = events
+        self.closed = False
+
+    async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[Any]:
+        try:
+            for event in self.events:
+                yield event
+        finally:
+            self.closed = True
+
+
+async def test_stream_events_yielded_as_dicts_reach_the_caller_and_the_agent_typed():
+    provider = LiteralStreamProvider([_DELTA, _COMPLETE])
+    async with OneRingAI(providers={"mock": provider}) as client:
+        events = [event async for event in client.text.stream("x", model="m")]
+        assert [type(e).__name__ for e in events] == ["OutputTextDeltaEvent", "ResponseCompleteEvent"]
+        assert provider.closed
+        agent = await client.agents.create(model="m")
+        types = [event.type async for event in agent.stream("x")]
+    assert types == ["response.output_text.delta", "response.iteration.complete", "response.complete"]
+
+
+@pytest.mark.parametrize("junk", ["hi", {"type": "response.no_such_event"}])
+async def test_a_stream_yielding_no_event_fails_naming_stream_generate(junk: Any):
+    provider = LiteralStreamProvider([_DELTA, junk, _COMPLETE])
+    async with OneRingAI(providers={"mock": provider}) as client:
+        with pytest.raises(TypeError, match=r"'mock' yielded .* stream_generate\(\)"):
+            async for _ in client.text.stream("x", model="m"):
+                pass
+        assert provider.closed
+        agent = await client.agents.create(model="m")
+        with pytest.raises(TypeError, match=r"'mock' yielded .* stream_generate\(\)"):
+            async for _ in agent.stream("x"):
+                pass

@@ -13,15 +13,22 @@ A class that defines both spellings (a camelCase alias on purpose) passes.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from oneringai.domain.capabilities import ModelCapabilities
+from oneringai.domain.events import stream_event_adapter
 from oneringai.domain.response import LLMResponse
 
-__all__ = ["check_guide_spelling", "require_llm_response", "require_model_capabilities", "snake_case"]
+__all__ = [
+    "check_guide_spelling",
+    "checked_stream",
+    "require_llm_response",
+    "require_model_capabilities",
+    "snake_case",
+]
 
 _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _KIT = "oneringai."
@@ -92,3 +99,39 @@ def require_model_capabilities(capabilities: Any, provider: object) -> ModelCapa
         f"text provider {name!r} returned {type(capabilities).__name__} from "
         "get_model_capabilities(): return ModelCapabilities (or a dict of its fields)"
     )
+
+
+def checked_stream(events: AsyncIterator[Any], provider: object) -> AsyncIterator[Any]:
+    """``provider.stream_generate(...)``'s events, each a typed ``StreamEvent``.
+
+    The kit's own providers are trusted (handed through: no extra frame per event). A custom
+    one may yield the guide's object literals — ``{"type": "response.output_text.delta", ...}``
+    — read here as the event they spell; anything else is the ``TypeError`` naming the fix
+    (the agent loop otherwise skipped them and reported a stream without ``response.complete``)."""
+    if type(provider).__module__.startswith(_KIT):
+        return events
+    return _checked_events(events, getattr(provider, "name", None) or type(provider).__name__)
+
+
+async def _checked_events(events: AsyncIterator[Any], name: str) -> AsyncIterator[Any]:
+    try:
+        async for event in events:
+            if isinstance(event, BaseModel) and isinstance(getattr(event, "type", None), str):
+                yield event
+                continue
+            if not isinstance(event, Mapping):
+                raise TypeError(
+                    f"text provider {name!r} yielded {type(event).__name__} from stream_generate(): "
+                    "yield StreamEvent models (or dicts of their fields)"
+                )
+            try:
+                yield stream_event_adapter().validate_python(dict(event))
+            except ValidationError as exc:
+                raise TypeError(
+                    f"text provider {name!r} yielded a dict from stream_generate() that is no StreamEvent: "
+                    f"{exc.errors(include_url=False, include_input=False)[:3]}"
+                ) from None
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()

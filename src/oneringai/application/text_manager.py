@@ -9,7 +9,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
-from oneringai.application.guide_spelling import require_llm_response
+from oneringai.application.guide_spelling import checked_stream, require_llm_response
 from oneringai.application.provider_registry import ProviderRegistry
 from oneringai.domain.content import InputItem
 from oneringai.domain.errors import ConfigError, ProviderNotFoundError, ProviderResponseError
@@ -196,7 +196,9 @@ class TextManager:
         if built is not None:
             try:
                 merged_provider, merged = _merge_options(options, provider, kwargs)
-                return built.stream_generate(self.build_options(input, provider=merged_provider, **merged))
+                return checked_stream(
+                    built.stream_generate(self.build_options(input, provider=merged_provider, **merged)), built
+                )
             except Exception as error:
                 return _raising(error)
 
@@ -204,7 +206,7 @@ class TextManager:
             merged_provider, merged = _merge_options(options, provider, kwargs)
             request = self.build_options(input, provider=merged_provider, **merged)
             target = await self.resolve(merged_provider)
-            return target.stream_generate(request)
+            return checked_stream(target.stream_generate(request), target)
 
         return _PassThroughStream(open_stream)
 

@@ -44,7 +44,11 @@ from oneringai.application.agents.support import (
     remaining,
     within,
 )
-from oneringai.application.guide_spelling import require_llm_response, require_model_capabilities
+from oneringai.application.guide_spelling import (
+    checked_stream,
+    require_llm_response,
+    require_model_capabilities,
+)
 from oneringai.application.tools.bounded import bounded
 from oneringai.application.tools.output import (
     MAX_OUTPUT_CHARS,
@@ -242,7 +246,7 @@ class Agent:
                     options = changed
                 answer: LLMResponse | None = None
                 if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
-                    async with closing(provider.stream_generate(options)) as events:
+                    async with closing(checked_stream(provider.stream_generate(options), provider)) as events:
                         iterator, started = aiter(events), False
                         while True:
                             try:

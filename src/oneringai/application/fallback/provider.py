@@ -28,7 +28,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from oneringai.application.fallback.config import FallbackProviderConfig
-from oneringai.application.guide_spelling import require_llm_response, require_model_capabilities
+from oneringai.application.guide_spelling import (
+    checked_stream,
+    require_llm_response,
+    require_model_capabilities,
+)
 from oneringai.domain.capabilities import ModelCapabilities, ProviderCapabilities
 from oneringai.domain.errors import (
     ModelNotFoundError,
@@ -194,7 +198,7 @@ class FallbackTextProvider(ITextProvider):
                 try:
                     with activate(span):
                         provider: ITextProvider = await self._members().get(member)
-                        stream = provider.stream_generate(self._options(member, options))
+                        stream = checked_stream(provider.stream_generate(self._options(member, options)), provider)
                         iterator = aiter(stream)
                         event = await anext(iterator)
                         # ``response.created`` carries no part of an answer (Anthropic sends

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from oneringai.application.guide_spelling import require_llm_response
+from oneringai.application.guide_spelling import checked_stream, require_llm_response
 from oneringai.application.observability.genai import (
     REQUEST_MODEL,
     GenAIMetrics,
@@ -162,7 +162,7 @@ class ObservedTextProvider(ITextProvider):
         span, metric_base = self._start(options)
         started = time.perf_counter()
         activate = self._telemetry.activate
-        stream = self.inner.stream_generate(options)
+        stream = checked_stream(self.inner.stream_generate(options), self.inner)
         response: LLMResponse | None = None
         settled = False  # metrics recorded and span ended, on exactly one path
         try:
