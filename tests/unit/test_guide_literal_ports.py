@@ -89,12 +89,21 @@ async def test_capabilities_that_are_no_model_capabilities_fail_naming_the_metho
             await agent.run("hello")
 
 
-async def test_an_agent_names_llm_response_when_generate_returns_the_literal():
+async def test_generate_may_return_the_guides_literal_everywhere_and_junk_fails_naming_generate():
     async with OneRingAI(providers={"mock": MockTextProvider(wrap=False)}) as client:
-        with pytest.raises(TypeError, match=r"'mock' returned dict from generate\(\): return an LLMResponse"):
-            await client.text.generate("hello", model="test")
+        assert await client.text.generate("hello", model="test") == "hi"
         agent = await client.agents.create(provider="mock", model="test")
-        with pytest.raises(TypeError, match=r"'mock' returned dict from generate\(\): return an LLMResponse"):
+        assert (await agent.run("hello")).output_text == "hi"
+
+    class JunkProvider(MockTextProvider):
+        async def generate(self, options: TextGenerateOptions) -> Any:
+            return "hi"
+
+    async with OneRingAI(providers={"junk": JunkProvider()}) as client:
+        with pytest.raises(TypeError, match=r"'mock' returned str from generate\(\): return an LLMResponse"):
+            await client.text.generate("hello", model="test")
+        agent = await client.agents.create(provider="junk", model="test")
+        with pytest.raises(TypeError, match=r"'mock' returned str from generate\(\): return an LLMResponse"):
             await agent.run("hello")
 
 

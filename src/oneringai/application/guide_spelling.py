@@ -62,18 +62,28 @@ def check_guide_spelling(obj: object, *, role: str) -> None:
 
 
 def require_llm_response(response: Any, provider: object) -> LLMResponse:
-    """``response`` if an ``LLMResponse``; else the ``TypeError`` naming the fix.
+    """What ``generate()`` returned, as an ``LLMResponse``.
 
-    A port of the guide returns its TypeScript object literal (a dict). Every caller of
-    ``generate()`` (text manager, agent loop, fallback, telemetry) checks with this one
-    function, so the same mistake fails the same way everywhere instead of surfacing as an
-    ``AttributeError`` deep in the agent loop."""
+    A port of the guide returns its TypeScript object literal (``convertToLLMResponse``: a
+    dict of ``output``/``usage``/``stop_reason``), read here as the model it spells — validated,
+    as everything entering from user code is. Anything else, or a dict that is no response, is
+    the ``TypeError`` naming the fix. Every caller of ``generate()`` (text manager, agent loop,
+    fallback, telemetry) goes through here, so the same mistake fails the same way everywhere
+    instead of surfacing as an ``AttributeError`` deep in the agent loop."""
     if isinstance(response, LLMResponse):
         return response
     name = getattr(provider, "name", None) or type(provider).__name__
+    if isinstance(response, Mapping):
+        try:
+            return LLMResponse.model_validate(dict(response))
+        except ValidationError as exc:
+            raise TypeError(
+                f"text provider {name!r} returned a dict from generate() that is not an LLMResponse: "
+                f"{exc.errors(include_url=False, include_input=False)[:3]}"
+            ) from None
     raise TypeError(
         f"text provider {name!r} returned {type(response).__name__} from "
-        "generate(): return an LLMResponse (LLMResponse.model_validate(...) takes the guide's literal)"
+        "generate(): return an LLMResponse (or a dict of its fields, as the guide's literal)"
     )
 
 
