@@ -8,6 +8,7 @@ from deep inside), and a dict from ``get_model_capabilities()`` — the guide's
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -288,3 +289,34 @@ async def test_a_stream_yielding_no_event_fails_naming_stream_generate(junk: Any
         with pytest.raises(TypeError, match=r"'mock' yielded .* stream_generate\(\)"):
             async for _ in agent.stream("x"):
                 pass
+
+
+# ============================================================================================
+# "Dependency Inversion": processData(provider) calls provider.generate({ ... }) with a literal
+# ============================================================================================
+async def process_data(provider: ITextProvider) -> Any:
+    return await provider.generate({"model": "gpt-4o-mini", "input": "Hello!"})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "config"),
+    [
+        ("openai", {"apiKey": "sk-" + "a" * 40, "baseURL": "{url}/v1"}),
+        ("ollama", {"baseURL": "{url}"}),
+        ("anthropic", {"apiKey": "sk-ant-" + "a" * 40, "baseURL": "{url}"}),
+    ],
+)
+async def test_built_in_providers_take_the_guides_options_literal(vendor_server, kind: str, config: dict[str, str]):
+    module = importlib.import_module(f"oneringai.infrastructure.providers.{kind}")
+    cls = next(v for n, v in vars(module).items() if n.endswith("TextProvider") and v.__module__ == module.__name__)
+    provider = cls({k: v.format(url=vendor_server.url) for k, v in config.items()})
+    try:
+        response = await process_data(provider)
+        assert isinstance(response, LLMResponse) and response.output_text
+        events = [e.type async for e in provider.stream_generate({"model": "gpt-4o-mini", "input": "Hello!"})]
+        assert events[-1] == "response.complete"
+        stream = provider.stream_generate({"model": "gpt-4o-mini", "input": "Hello!", "noSuchOption": 1})
+        with pytest.raises(ValueError, match="noSuchOption"):  # refused on first use, naming the key
+            await anext(aiter(stream))
+    finally:
+        await provider.destroy()
