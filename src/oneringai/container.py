@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from dependency_injector import containers, providers
 
@@ -61,10 +61,8 @@ async def _httpx_client_resource(pool: Any) -> Any:
 
 
 async def _storage_resource(opener_path: str, **kwargs: Any) -> Any:
-    """Resource: a token store that owns a client (pool, session), closed on shutdown.
-
-    ``opener_path`` names an async context manager, imported only when selected.
-    """
+    """Resource: a token store that owns a client (pool, session), closed on shutdown;
+    ``opener_path`` names an async context manager, imported only when selected."""
     module_name, _, attr = opener_path.partition(":")
     opener = getattr(importlib.import_module(module_name), attr)
     async with opener(**kwargs) as storage:
@@ -234,8 +232,19 @@ def _default_models(settings: Settings) -> dict[str, str | None]:
     return default_models(settings.text.providers)
 
 
+class _ShuttingDownContainer(containers.DynamicContainer):
+    """``await container.shutdown_resources()`` (DESIGN.md's spelling) is ``shutdown_container``:
+    it closes registries, executor stacks (their Redis clients), managed servers too."""
+
+    def shutdown_resources(self, resource_type: Any = providers.BaseResource) -> Any:
+        full = resource_type is providers.BaseResource  # else narrowed: dependency-injector's own
+        return shutdown_container(cast("Container", self)) if full else super().shutdown_resources(resource_type)
+
+
 class Container(containers.DeclarativeContainer):
     """Bindings of every port. Build with ``build_container(settings)``."""
+
+    instance_type = _ShuttingDownContainer
 
     settings = providers.Dependency(instance_of=Settings)
     closers = providers.Singleton(Closers)
@@ -423,9 +432,7 @@ def build_container(settings: Settings | None = None) -> Container:
 
 async def shutdown_container(container: Container) -> None:
     """Close what the container built (registries, executor stacks), then every opened Resource.
-
-    Safe to call twice; a failing close is logged and the rest still close.
-    """
+    Safe to call twice; a failing close is logged and the rest still close."""
     from oneringai.domain.redaction import get_logger
 
     closers: Closers = container.closers()
@@ -438,6 +445,6 @@ async def shutdown_container(container: Container) -> None:
             await close()
         except Exception:
             get_logger("oneringai").exception("closing %r failed", owner)
-    result = container.shutdown_resources()
+    result = containers.DynamicContainer.shutdown_resources(container)
     if inspect.isawaitable(result):
         await result

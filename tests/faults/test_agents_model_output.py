@@ -105,8 +105,10 @@ class Misbehaving(IToolExecutor):
         match self.behaviour:
             case "returns None":
                 return None
-            case "returns a dict":
-                return {"tool_call_id": tool_call.id, "output": "x"}
+            case "returns the guide's literal":  # {tool_call_id, output}: read as a ToolResult
+                return {"tool_call_id": tool_call.id, "output": "right output"}
+            case "returns another dict":
+                return {"result": "x"}
             case "wrong id":
                 return ToolResult(tool_call_id="someone-else", output="right output")
             case "raises":
@@ -120,7 +122,7 @@ class Misbehaving(IToolExecutor):
         raise AssertionError(self.behaviour)
 
 
-@pytest.mark.parametrize("behaviour", ["returns None", "returns a dict", "wrong id", "raises", "raises CancelledError",
+@pytest.mark.parametrize("behaviour", ["returns None", "returns the guide's literal", "returns another dict", "wrong id", "raises", "raises CancelledError",
                                        "raises TimeoutError", "huge output"])
 async def test_custom_executors_that_misbehave(behaviour):
     provider = ScriptedTextProvider([[_call("get_weather", city="X"), _call("get_weather", city="Y")], "ok"])
@@ -129,7 +131,7 @@ async def test_custom_executors_that_misbehave(behaviour):
     assert (await agent.run("go")).output_text == "ok"
     validate_history(agent.messages)
     results = fed_back(agent)
-    if behaviour == "wrong id":
+    if behaviour in ("wrong id", "returns the guide's literal"):
         assert all(r.content == "right output" for r in results)
     elif behaviour == "huge output":
         assert all(len(r.content) < 1200 and r.content.count("truncated") == 1 for r in results)

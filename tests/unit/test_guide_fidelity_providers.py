@@ -172,15 +172,27 @@ async def test_approach_1_stream_that_throws_throws_at_once(vendor):
                 pass
 
 
-async def test_generate_returning_the_guide_literal_fails_naming_llm_response(vendor):
+async def test_generate_returning_the_guide_literal_is_read_as_an_llm_response(vendor):
     class LiteralProvider(MyAIProvider):
         def convert_to_llm_response(self, data: Any) -> Any:
-            return {"output": [], "usage": {}, "stop_reason": "stop"}  # a plain object, as in TypeScript
+            return {  # a plain object, as in TypeScript
+                "output": [{"type": "message", "role": "assistant",
+                            "content": [{"type": "output_text", "text": data["choices"][0]["message"]["content"]}]}],
+                "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+                "stop_reason": "stop",
+            }
+
+    class NotAResponse(MyAIProvider):
+        def convert_to_llm_response(self, data: Any) -> Any:
+            return {"output": "not a list"}
 
     url, _ = vendor
-    async with OneRingAI(providers={"myai": LiteralProvider({"apiKey": GOOD_KEY, "baseURL": url})}) as client:
-        with pytest.raises(TypeError, match=r"returned dict from generate\(\): return an LLMResponse"):
-            await client.text.generate("Hello!", model="m")
+    async with OneRingAI(providers={"myai": LiteralProvider({"apiKey": GOOD_KEY, "baseURL": url}),
+                                    "bad": NotAResponse({"apiKey": GOOD_KEY, "baseURL": url})}) as client:
+        response = await client.text.generate_raw("Hello!", provider="myai", model="m")
+        assert isinstance(response, LLMResponse) and response.output_text and response.usage.total_tokens == 3
+        with pytest.raises(TypeError, match=r"'myai' returned a dict from generate\(\) that is not an LLMResponse"):
+            await client.text.generate("Hello!", provider="bad", model="m")
 
 
 # ============================================================================================

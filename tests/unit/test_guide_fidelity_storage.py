@@ -208,13 +208,16 @@ async def redis():
 
 
 @pytest.mark.filterwarnings("ignore:Call to deprecated setex")
-async def test_guide_redis_setex_fails_at_once_expires_in_is_a_float_or_none(redis):
+async def test_guide_redis_setex_takes_a_whole_expires_in_and_fails_on_none(redis):
     client, prefix = redis
     storage = GuideRedisOAuthStorage(client, os.urandom(32).hex())
-    with pytest.raises(redis_example.RedisError, match="not an integer"):  # the client's own redis module
-        await storage.store_token(prefix + "k", StoredToken(access_token="a", expires_in=3600))
-    assert StoredToken(access_token="a", expires_in=3600).expires_in == 3600.0  # float seconds
-    assert StoredToken(access_token="a").expires_in is None  # no expiry: SETEX cannot express it
+    # expires_in is an int when whole (3600, also from 3600.0): the guide's SETEX line works as written.
+    await storage.store_token(prefix + "k", StoredToken(access_token="a", expires_in=3600.0))
+    assert 3590 < await client.ttl(prefix + "k") <= 3600
+    assert isinstance(StoredToken(access_token="a", expires_in=3600.0).expires_in, int)
+    assert StoredToken(access_token="a", expires_in=1.5).expires_in == 1.5
+    with pytest.raises(redis_example.RedisError):  # no expiry: SETEX cannot express it
+        await storage.store_token(prefix + "none", StoredToken(access_token="a"))
 
 
 @pytest.mark.filterwarnings("ignore:Call to deprecated setex")

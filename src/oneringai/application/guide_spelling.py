@@ -13,8 +13,22 @@ A class that defines both spellings (a camelCase alias on purpose) passes.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
-__all__ = ["check_guide_spelling", "snake_case"]
+from pydantic import BaseModel, ValidationError
+
+from oneringai.domain.capabilities import ModelCapabilities
+from oneringai.domain.events import stream_event_adapter
+from oneringai.domain.response import LLMResponse
+
+__all__ = [
+    "check_guide_spelling",
+    "checked_stream",
+    "require_llm_response",
+    "require_model_capabilities",
+    "snake_case",
+]
 
 _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _KIT = "oneringai."
@@ -45,3 +59,89 @@ def check_guide_spelling(obj: object, *, role: str) -> None:
                 f"{role} {cls.__name__} defines {name!r}, the guide's TypeScript spelling: "
                 f"oneringai calls {python!r} — rename it (as written it would never be called)"
             )
+
+
+def require_llm_response(response: Any, provider: object) -> LLMResponse:
+    """What ``generate()`` returned, as an ``LLMResponse``.
+
+    A port of the guide returns its TypeScript object literal (``convertToLLMResponse``: a
+    dict of ``output``/``usage``/``stop_reason``), read here as the model it spells — validated,
+    as everything entering from user code is. Anything else, or a dict that is no response, is
+    the ``TypeError`` naming the fix. Every caller of ``generate()`` (text manager, agent loop,
+    fallback, telemetry) goes through here, so the same mistake fails the same way everywhere
+    instead of surfacing as an ``AttributeError`` deep in the agent loop."""
+    if isinstance(response, LLMResponse):
+        return response
+    name = getattr(provider, "name", None) or type(provider).__name__
+    if isinstance(response, Mapping):
+        try:
+            return LLMResponse.model_validate(dict(response))
+        except ValidationError as exc:
+            raise TypeError(
+                f"text provider {name!r} returned a dict from generate() that is not an LLMResponse: "
+                f"{exc.errors(include_url=False, include_input=False)[:3]}"
+            ) from None
+    raise TypeError(
+        f"text provider {name!r} returned {type(response).__name__} from "
+        "generate(): return an LLMResponse (or a dict of its fields, as the guide's literal)"
+    )
+
+
+def require_model_capabilities(capabilities: Any, provider: object) -> ModelCapabilities:
+    """What ``get_model_capabilities()`` returned, as ``ModelCapabilities``.
+
+    The guide's ``getModelCapabilities`` returns an object literal; its Python port returns a
+    dict (camelCase or snake_case keys), which is read as the model it spells. Anything else,
+    or a dict with unknown keys, is the ``TypeError`` naming the fix — not an
+    ``AttributeError`` from inside the agent loop."""
+    if isinstance(capabilities, ModelCapabilities):
+        return capabilities
+    name = getattr(provider, "name", None) or type(provider).__name__
+    if isinstance(capabilities, Mapping):
+        try:
+            return ModelCapabilities.model_validate(dict(capabilities))
+        except ValidationError as exc:
+            raise TypeError(
+                f"text provider {name!r} returned a dict from get_model_capabilities() that is not "
+                f"ModelCapabilities: {exc.errors(include_url=False, include_input=False)}"
+            ) from None
+    raise TypeError(
+        f"text provider {name!r} returned {type(capabilities).__name__} from "
+        "get_model_capabilities(): return ModelCapabilities (or a dict of its fields)"
+    )
+
+
+def checked_stream(events: AsyncIterator[Any], provider: object) -> AsyncIterator[Any]:
+    """``provider.stream_generate(...)``'s events, each a typed ``StreamEvent``.
+
+    The kit's own providers are trusted (handed through: no extra frame per event). A custom
+    one may yield the guide's object literals — ``{"type": "response.output_text.delta", ...}``
+    — read here as the event they spell; anything else is the ``TypeError`` naming the fix
+    (the agent loop otherwise skipped them and reported a stream without ``response.complete``)."""
+    if type(provider).__module__.startswith(_KIT):
+        return events
+    return _checked_events(events, getattr(provider, "name", None) or type(provider).__name__)
+
+
+async def _checked_events(events: AsyncIterator[Any], name: str) -> AsyncIterator[Any]:
+    try:
+        async for event in events:
+            if isinstance(event, BaseModel) and isinstance(getattr(event, "type", None), str):
+                yield event
+                continue
+            if not isinstance(event, Mapping):
+                raise TypeError(
+                    f"text provider {name!r} yielded {type(event).__name__} from stream_generate(): "
+                    "yield StreamEvent models (or dicts of their fields)"
+                )
+            try:
+                yield stream_event_adapter().validate_python(dict(event))
+            except ValidationError as exc:
+                raise TypeError(
+                    f"text provider {name!r} yielded a dict from stream_generate() that is no StreamEvent: "
+                    f"{exc.errors(include_url=False, include_input=False)[:3]}"
+                ) from None
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from oneringai.application.provider_registry import ProviderRegistry
+from oneringai.application.text_manager import _merge_options
 from oneringai.domain.images import ImageGenerateOptions, ImageResponse
 from oneringai.domain.interfaces import IImageProvider
 
@@ -19,7 +23,39 @@ class ImageManager:
     def registry(self) -> ProviderRegistry[IImageProvider]:
         return self._registry
 
-    async def generate(self, prompt: str, *, provider: str | None = None, **kwargs: Any) -> ImageResponse:
-        options = ImageGenerateOptions(prompt=prompt, **kwargs)
+    async def generate(
+        self,
+        prompt: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> ImageResponse:
+        """Options are keywords, or one mapping as ``client.text.generate`` takes them
+        (``generate("a cat", {"provider": "dalle", "size": "512x512"})``)."""
+        provider, kwargs = _merge_options(options, provider, kwargs)
+        request = ImageGenerateOptions(prompt=prompt, **kwargs)
         target = await self._registry.get(provider)
-        return await target.generate_image(options)
+        return _image_response(await target.generate_image(request), target)
+
+
+def _image_response(response: Any, provider: object) -> ImageResponse:
+    """What ``generate_image()`` returned, as an ``ImageResponse``.
+
+    A custom provider (the guide has no base class for images) may return the vendor-shaped
+    object literal — ``{"created", "data": [{"url"}]}`` — which is read as the model it spells;
+    anything else is a ``TypeError`` naming the fix, not a dict handed on to the caller."""
+    if isinstance(response, ImageResponse):
+        return response
+    name = getattr(provider, "name", None) or type(provider).__name__
+    if isinstance(response, Mapping):
+        try:
+            return ImageResponse.model_validate(dict(response))
+        except ValidationError as exc:
+            raise TypeError(
+                f"image provider {name!r} returned a dict from generate_image() that is not an ImageResponse: "
+                f"{exc.errors(include_url=False, include_input=False)}"
+            ) from None
+    raise TypeError(
+        f"image provider {name!r} returned {type(response).__name__} from generate_image(): return an ImageResponse"
+    )

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
+from oneringai.application.guide_spelling import checked_stream, require_llm_response
 from oneringai.application.provider_registry import ProviderRegistry
 from oneringai.domain.content import InputItem
 from oneringai.domain.errors import ConfigError, ProviderNotFoundError, ProviderResponseError
@@ -106,13 +107,8 @@ class TextManager:
         provider, kwargs = _merge_options(options, provider, kwargs)
         request = self.build_options(input, provider=provider, **kwargs)
         target = await self.resolve(provider)
-        response = await target.generate(request)
-        if not isinstance(response, LLMResponse):  # a port of the guide returning its object literal
-            raise TypeError(
-                f"text provider {getattr(target, 'name', provider)!r} returned {type(response).__name__} from "
-                "generate(): return an LLMResponse (LLMResponse.model_validate(...) takes the guide's literal)"
-            )
-        return response
+        # a port of the guide returning its object literal fails naming LLMResponse
+        return require_llm_response(await target.generate(request), target)
 
     async def generate(
         self,
@@ -200,7 +196,9 @@ class TextManager:
         if built is not None:
             try:
                 merged_provider, merged = _merge_options(options, provider, kwargs)
-                return built.stream_generate(self.build_options(input, provider=merged_provider, **merged))
+                return checked_stream(
+                    built.stream_generate(self.build_options(input, provider=merged_provider, **merged)), built
+                )
             except Exception as error:
                 return _raising(error)
 
@@ -208,7 +206,7 @@ class TextManager:
             merged_provider, merged = _merge_options(options, provider, kwargs)
             request = self.build_options(input, provider=merged_provider, **merged)
             target = await self.resolve(merged_provider)
-            return target.stream_generate(request)
+            return checked_stream(target.stream_generate(request), target)
 
         return _PassThroughStream(open_stream)
 

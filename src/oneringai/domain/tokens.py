@@ -63,7 +63,9 @@ class StoredToken(DomainModel):
 
     access_token: SecretStr
     refresh_token: SecretStr | None = None
-    expires_in: float | None = None
+    #: Seconds; a whole number is an ``int`` (``3600``), so the guide's ``SETEX key
+    #: token.expires_in ...`` and other integer-only APIs take it as the TypeScript kit's did.
+    expires_in: int | float | None = None
     token_type: str = "Bearer"
     scope: str | None = None
     obtained_at: float = Field(default_factory=time.time)
@@ -86,6 +88,8 @@ class StoredToken(DomainModel):
         # (JSON "Infinity", a timestamp out of range, a TTL that is no integer): never accepted.
         if value is not None and (not math.isfinite(value) or abs(value) > _MAX_SECONDS):
             raise ValueError(f"must be a finite number of seconds, at most {_MAX_SECONDS:.0e}")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         return value
 
     def model_post_init(self, context: Any, /) -> None:

@@ -48,6 +48,11 @@ from oneringai.application.agents.support import (
     remaining,
     within,
 )
+from oneringai.application.guide_spelling import (
+    checked_stream,
+    require_llm_response,
+    require_model_capabilities,
+)
 from oneringai.application.tools.bounded import bounded
 from oneringai.application.tools.output import (
     MAX_OUTPUT_CHARS,
@@ -237,7 +242,7 @@ class Agent:
                 provider = await self.resolve_provider()
             if span.recording:
                 span.set_attribute("gen_ai.provider.name", getattr(provider, "gen_ai_provider_name", provider.name))
-            capabilities = provider.get_model_capabilities(self.model)
+            capabilities = require_model_capabilities(provider.get_model_capabilities(self.model), provider)
             for iteration in range(1, self.max_iterations + 1):
                 self.last_iterations = iteration
                 options = self._options()
@@ -247,7 +252,7 @@ class Agent:
                     options = changed
                 answer: LLMResponse | None = None
                 if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
-                    async with closing(provider.stream_generate(options)) as events:
+                    async with closing(checked_stream(provider.stream_generate(options), provider)) as events:
                         iterator, started = aiter(events), False
                         while True:
                             try:
@@ -267,7 +272,7 @@ class Agent:
                             self._resume(run)
                 else:
                     with activate(span):
-                        answer = await within(deadline, provider.generate(options))
+                        answer = require_llm_response(await within(deadline, provider.generate(options)), provider)
                 if answer is None:
                     raise ProviderResponseError(
                         "the provider's stream ended without response.complete",

@@ -28,6 +28,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from oneringai.application.fallback.config import FallbackProviderConfig
+from oneringai.application.guide_spelling import (
+    checked_stream,
+    require_llm_response,
+    require_model_capabilities,
+)
 from oneringai.domain.capabilities import ModelCapabilities, ProviderCapabilities
 from oneringai.domain.errors import (
     ModelNotFoundError,
@@ -165,7 +170,7 @@ class FallbackTextProvider(ITextProvider):
                 try:
                     with activate(span):
                         provider: ITextProvider = await self._members().get(member)
-                        response = await provider.generate(self._options(member, options))
+                        response = require_llm_response(await provider.generate(self._options(member, options)), provider)
                 except ProviderError as exc:
                     if index == last or not fails_over(exc):
                         self._give_up(exc, failures)
@@ -193,7 +198,7 @@ class FallbackTextProvider(ITextProvider):
                 try:
                     with activate(span):
                         provider: ITextProvider = await self._members().get(member)
-                        stream = provider.stream_generate(self._options(member, options))
+                        stream = checked_stream(provider.stream_generate(self._options(member, options)), provider)
                         iterator = aiter(stream)
                         event = await anext(iterator)
                         # ``response.created`` carries no part of an answer (Anthropic sends
@@ -252,7 +257,7 @@ class FallbackTextProvider(ITextProvider):
         provider = self._members().peek(first)
         if provider is None:
             return ModelCapabilities()
-        capabilities: ModelCapabilities = provider.get_model_capabilities(self.model_for(first, model))
+        capabilities = require_model_capabilities(provider.get_model_capabilities(self.model_for(first, model)), provider)
         return capabilities
 
     async def validate_config(self) -> bool:

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from oneringai.application.guide_spelling import checked_stream, require_llm_response
 from oneringai.application.observability.genai import (
     REQUEST_MODEL,
     GenAIMetrics,
@@ -150,7 +151,7 @@ class ObservedTextProvider(ITextProvider):
         started = time.perf_counter()
         try:
             with self._telemetry.activate(span):
-                response = await self.inner.generate(options)
+                response = require_llm_response(await self.inner.generate(options), self.inner)
         except BaseException as exc:
             self._failed(span, metric_base, started, exc, _error_type(exc))
             raise
@@ -161,7 +162,7 @@ class ObservedTextProvider(ITextProvider):
         span, metric_base = self._start(options)
         started = time.perf_counter()
         activate = self._telemetry.activate
-        stream = self.inner.stream_generate(options)
+        stream = checked_stream(self.inner.stream_generate(options), self.inner)
         response: LLMResponse | None = None
         settled = False  # metrics recorded and span ended, on exactly one path
         try:

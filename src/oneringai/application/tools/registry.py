@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from pydantic import ValidationError
 
 from oneringai.application.tools.direct_executor import DirectToolExecutor, cancel_requested
 from oneringai.application.tools.function_tool import FunctionTool
@@ -108,7 +111,13 @@ async def execute_safely(executor: IToolExecutor, tool_call: ToolCall, context: 
 
 
 def answer_of(tool_call: ToolCall, result: object) -> ToolResult:
-    """``result`` as the answer to ``tool_call``: a ``ToolResult`` with its id, or an error."""
+    """``result`` as the answer to ``tool_call``: a ``ToolResult`` with its id, or an error.
+
+    A mapping is read as a ``ToolResult``: the guide's executors return the object literal
+    ``{tool_call_id, output, error: true}``, and its message must reach the model."""
+    if isinstance(result, Mapping):
+        with contextlib.suppress(ValidationError):  # not a ToolResult's fields: reported below
+            result = ToolResult.model_validate(dict(result))
     if not isinstance(result, ToolResult):
         return ToolResult.failure(
             tool_call,

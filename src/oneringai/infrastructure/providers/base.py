@@ -53,6 +53,7 @@ from oneringai.infrastructure.providers._keys import (
 )
 from oneringai.infrastructure.providers.config import _CREDENTIAL_HEADER, ProviderConfig
 from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper, display_url
+from oneringai.infrastructure.providers.literal_options import literal_options
 from oneringai.infrastructure.providers.model_registry import ModelRegistry
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def _guard_call(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitabl
     async def guarded(self: BaseProvider, *args: Any, **kwargs: Any) -> Any:
         if self._key_state is not _OK:
             self._check_key()
-        return await method(self, *args, **kwargs)
+        return await method(self, *literal_options(method.__name__, args), **kwargs)
 
     guarded.__key_checked__ = True  # type: ignore[attr-defined]
     return guarded
@@ -90,11 +91,12 @@ def _guard_stream(method: Callable[..., AsyncIterator[Any]]) -> Callable[..., As
 
     @functools.wraps(method)
     def guarded(self: BaseProvider, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        if self._key_state is not _OK:
-            try:
+        try:
+            if self._key_state is not _OK:
                 self._check_key()
-            except ProviderError as error:
-                return _refused(error)
+            args = literal_options("stream_generate", args)
+        except (ProviderError, ValueError) as error:  # ValueError: the options dict is invalid
+            return _refused(error)
         return method(self, *args, **kwargs)
 
     guarded.__key_checked__ = True  # type: ignore[attr-defined]

@@ -124,7 +124,7 @@ class AuditingToolExecutor(WrapperToolExecutor):
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         started = time.perf_counter()
-        result = await self.wrapped.execute_tool(tool_call, context)
+        result = await self.call_wrapped(tool_call, context)
         entry = self.record(tool_call, context, result, time.perf_counter() - started)
         try:
             await self._write(entry)

@@ -92,7 +92,7 @@ class CachingToolExecutor(WrapperToolExecutor):
         tool = context.find_tool(tool_call.function.name)
         key = self.cache_key(tool_call, context) if tool is not None and tool.cacheable else None
         if key is None:
-            return await self.wrapped.execute_tool(tool_call, context)
+            return await self.call_wrapped(tool_call, context)
         while True:
             try:
                 cached = await self._get(key)
@@ -128,7 +128,7 @@ class CachingToolExecutor(WrapperToolExecutor):
         try:
             self.misses += 1
             span_event("oneringai.tool.cache_miss")
-            result = await self.wrapped.execute_tool(tool_call, context)
+            result = await self.call_wrapped(tool_call, context)
             if not result.is_error:
                 try:
                     await self._set(key, result.output)

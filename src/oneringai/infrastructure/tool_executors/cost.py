@@ -73,7 +73,7 @@ class CostTrackingToolExecutor(WrapperToolExecutor):
                     code="budget_exhausted",
                 )
             self.spent[user] += price
-        result = await self.wrapped.execute_tool(tool_call, context)
+        result = await self.call_wrapped(tool_call, context)
         name = tool_call.function.name
         if result.metadata.get("code") == "unknown_tool":
             name = UNKNOWN_TOOL  # one counter for every made-up name, not one per name

@@ -55,7 +55,7 @@ class ObservedToolExecutor(WrapperToolExecutor):
             attributes["gen_ai.agent.id"] = context.agent_id
         span = telemetry.start_span(f"execute_tool {name}", attributes=attributes)
         if not span.recording:
-            return await self.wrapped.execute_tool(tool_call, context)
+            return await self.call_wrapped(tool_call, context)
         tool = context.find_tool(tool_call.function.name)
         description = tool.definition.function.description if tool is not None else None
         if description:
@@ -64,7 +64,7 @@ class ObservedToolExecutor(WrapperToolExecutor):
             span.set_attribute("gen_ai.tool.call.arguments", _clip(tool_call.function.arguments, telemetry.max_content_chars))
         try:
             with telemetry.activate(span):
-                result = await self.wrapped.execute_tool(tool_call, context)
+                result = await self.call_wrapped(tool_call, context)
         except asyncio.CancelledError as exc:
             span.record_error(exc, error_type="cancelled")
             span.end()

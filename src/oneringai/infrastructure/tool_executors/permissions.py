@@ -92,4 +92,4 @@ class PermissionToolExecutor(WrapperToolExecutor):
             if verdict is not True:  # only an explicit True approves ("no", a coroutine: not)
                 span_event("oneringai.tool.denied", {"oneringai.permission.code": "not_approved"})
                 return ToolResult.failure(tool_call, f"tool {name!r} was not approved", code="not_approved")
-        return await self.wrapped.execute_tool(tool_call, context)
+        return await self.call_wrapped(tool_call, context)

@@ -125,7 +125,7 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
         if context.tools and context.find_tool(tool_call.function.name) is None:
             # a name the model made up runs nothing (the direct executor answers unknown_tool):
             # no bucket for it, or one invented name per call would grow the buckets for ever
-            return await self.wrapped.execute_tool(tool_call, context)
+            return await self.call_wrapped(tool_call, context)
         key = self._scope_key(tool_call, context)
         rate = self._rate(tool_call)
         try:
@@ -151,7 +151,7 @@ class RateLimitingToolExecutor(WrapperToolExecutor):
                 code="rate_limited",
                 retry_after=round(wait, 3),
             )
-        return await self.wrapped.execute_tool(tool_call, context)
+        return await self.call_wrapped(tool_call, context)
 
     async def aclose(self) -> None:
         if self._redis is not None:

@@ -26,7 +26,7 @@ class RetryingToolExecutor(WrapperToolExecutor):
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         attempt = 1
         while True:
-            result = await self.wrapped.execute_tool(tool_call, context)
+            result = await self.call_wrapped(tool_call, context)
             if not result.is_error or not result.metadata.get("retryable"):
                 break
             if attempt >= self.config.attempts:

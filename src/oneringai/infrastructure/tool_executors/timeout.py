@@ -20,7 +20,7 @@ class TimeoutToolExecutor(WrapperToolExecutor):
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
         limit = self.config.per_tool.get(tool_call.function.name, self.config.default)
         try:
-            return await bounded(self.wrapped.execute_tool(tool_call, context), limit)
+            return await bounded(self.call_wrapped(tool_call, context), limit)
         except TimeoutError:
             span_event("oneringai.tool.timeout", {"oneringai.timeout.limit": limit})
             return ToolResult.failure(

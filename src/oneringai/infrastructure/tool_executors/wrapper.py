@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from oneringai.application.tools.registry import answer_of
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import ToolCall, ToolExecutionContext, ToolResult
 
@@ -31,7 +32,15 @@ class WrapperToolExecutor(IToolExecutor):
         self.config = config
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
-        return await self.wrapped.execute_tool(tool_call, context)
+        return await self.call_wrapped(tool_call, context)
+
+    async def call_wrapped(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        """``self.wrapped.execute_tool(...)``, its answer always a ``ToolResult`` for ``tool_call``.
+
+        The layer inside may be user code: the guide's executors return the object literal
+        ``{tool_call_id, output, error: true}`` (read as a ``ToolResult``), others return
+        anything; every built-in layer reads ``is_error``/``metadata`` of what comes back."""
+        return answer_of(tool_call, await self.wrapped.execute_tool(tool_call, context))
 
     async def aclose(self) -> None:
         """Close what this layer opened, then the layers inside."""
