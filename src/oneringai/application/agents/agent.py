@@ -4,19 +4,17 @@ until a final answer, ``max_iterations``, the total timeout, or cancellation.
 What stays true however a run ends (answer, timeout, cancellation, an error, a stream the
 consumer stopped reading):
 
-* tool failures never escape: every one is an error ``ToolResult`` the model sees — an
-  exception, a ``CancelledError`` a tool raised by itself, a schema violation, an unknown
-  tool, malformed JSON, a custom executor or hook that raises or returns the wrong thing;
+* tool failures never escape: every one is an error ``ToolResult`` the model sees (an
+  exception, a swallowed ``CancelledError``, a schema violation, an unknown tool, malformed
+  JSON, a custom executor or hook that raises or returns the wrong thing);
 * ``agent.messages`` stays valid for OpenAI and Anthropic: every tool call is answered by
-  exactly one result, in order (calls a run could not finish are answered as cancelled /
-  timed out), tool call ids are unique within a turn, no message is empty;
-* one run at a time: starting a run while another is busy (awaiting the model or tools)
-  raises ``AgentBusyError``; one started while another is paused at a ``yield`` of
-  ``stream()`` (or abandoned there) supersedes it — the old stream stops with
-  ``AgentBusyError`` if resumed and leaves the history alone;
+  exactly one result, in order (unfinished calls as cancelled / timed out), ids are unique,
+  no message is empty;
+* one run at a time: a run started while another is busy raises ``AgentBusyError``; one
+  started while another is paused at a ``yield`` of ``stream()`` supersedes it (the old
+  stream stops with ``AgentBusyError`` if resumed and leaves the history alone);
 * cancellation propagates (``task.cancel()`` cancels the run), also when a tool swallowed it.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -108,9 +106,7 @@ class Agent:
         self.telemetry = telemetry or NOOP_TELEMETRY
         self.tool_timeout = tool_timeout
         self.max_tool_output_chars = max_tool_output_chars
-        # A provider, or a coroutine function resolving it on first run (container resources
-        # open lazily, so ``AgentManager.create`` can stay synchronous).
-        self._provider = provider
+        self._provider = provider  # or a coroutine function resolving it on first run (lazy resources)
         self.model = model
         self.executor = executor
         from oneringai.application.tools import ToolRegistry
@@ -127,9 +123,7 @@ class Agent:
         self.max_output_tokens = max_output_tokens
         self.id = agent_id or f"agent_{uuid.uuid4().hex[:12]}"
         self.messages: list[InputItem] = []
-        self.usage = Usage()
-        self.cost = 0.0
-        self.last_iterations = 0
+        self.usage, self.cost, self.last_iterations = Usage(), 0.0, 0
         self._active: RunState | None = None
 
     @property
