@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +25,7 @@ from oneringai.domain.response import LLMResponse
 __all__ = [
     "check_guide_spelling",
     "checked_stream",
+    "read_returned",
     "require_llm_response",
     "require_model_capabilities",
     "snake_case",
@@ -61,54 +62,46 @@ def check_guide_spelling(obj: object, *, role: str) -> None:
             )
 
 
-def require_llm_response(response: Any, provider: object) -> LLMResponse:
-    """What ``generate()`` returned, as an ``LLMResponse``.
+M = TypeVar("M", bound=BaseModel)
 
-    A port of the guide returns its TypeScript object literal (``convertToLLMResponse``: a
-    dict of ``output``/``usage``/``stop_reason``), read here as the model it spells — validated,
-    as everything entering from user code is. Anything else, or a dict that is no response, is
-    the ``TypeError`` naming the fix. Every caller of ``generate()`` (text manager, agent loop,
-    fallback, telemetry) goes through here, so the same mistake fails the same way everywhere
-    instead of surfacing as an ``AttributeError`` deep in the agent loop."""
-    if isinstance(response, LLMResponse):
-        return response
+
+def read_returned(
+    model: type[M], value: Any, provider: object, *, kind: str, method: str, what: str, fix: str
+) -> M:
+    """``value`` that a user's provider returned from ``method()``, as ``model``.
+
+    A port of the guide returns its TypeScript object literal (a dict of the model's fields,
+    camelCase or snake_case), read here as the model it spells — validated, as everything
+    entering from user code is. Anything else, or a dict that is no such model, is the
+    ``TypeError`` naming ``what`` was expected and ``fix``: the same mistake fails the same way wherever the value is
+    used, not as an ``AttributeError`` deep in the agent loop."""
+    if isinstance(value, model):
+        return value
     name = getattr(provider, "name", None) or type(provider).__name__
-    if isinstance(response, Mapping):
+    if isinstance(value, Mapping):
         try:
-            return LLMResponse.model_validate(dict(response))
+            return model.model_validate(dict(value))
         except ValidationError as exc:
             raise TypeError(
-                f"text provider {name!r} returned a dict from generate() that is not an LLMResponse: "
+                f"{kind} provider {name!r} returned a dict from {method}() that is not {what}: "
                 f"{exc.errors(include_url=False, include_input=False)[:3]}"
             ) from None
-    raise TypeError(
-        f"text provider {name!r} returned {type(response).__name__} from "
-        "generate(): return an LLMResponse (or a dict of its fields, as the guide's literal)"
-    )
+    raise TypeError(f"{kind} provider {name!r} returned {type(value).__name__} from {method}(): {fix}")
+
+
+def require_llm_response(response: Any, provider: object) -> LLMResponse:
+    """What ``generate()`` returned, as an ``LLMResponse`` (the guide's ``convertToLLMResponse``
+    literal included). Every caller of ``generate()`` (text manager, agent loop, fallback,
+    telemetry) goes through here."""
+    return read_returned(LLMResponse, response, provider, kind="text", method="generate", what="an LLMResponse",
+                         fix="return an LLMResponse (or a dict of its fields, as the guide's literal)")
 
 
 def require_model_capabilities(capabilities: Any, provider: object) -> ModelCapabilities:
-    """What ``get_model_capabilities()`` returned, as ``ModelCapabilities``.
-
-    The guide's ``getModelCapabilities`` returns an object literal; its Python port returns a
-    dict (camelCase or snake_case keys), which is read as the model it spells. Anything else,
-    or a dict with unknown keys, is the ``TypeError`` naming the fix — not an
-    ``AttributeError`` from inside the agent loop."""
-    if isinstance(capabilities, ModelCapabilities):
-        return capabilities
-    name = getattr(provider, "name", None) or type(provider).__name__
-    if isinstance(capabilities, Mapping):
-        try:
-            return ModelCapabilities.model_validate(dict(capabilities))
-        except ValidationError as exc:
-            raise TypeError(
-                f"text provider {name!r} returned a dict from get_model_capabilities() that is not "
-                f"ModelCapabilities: {exc.errors(include_url=False, include_input=False)}"
-            ) from None
-    raise TypeError(
-        f"text provider {name!r} returned {type(capabilities).__name__} from "
-        "get_model_capabilities(): return ModelCapabilities (or a dict of its fields)"
-    )
+    """What ``get_model_capabilities()`` returned, as ``ModelCapabilities`` (the guide's
+    ``getModelCapabilities`` returns an object literal; its port, a dict)."""
+    return read_returned(ModelCapabilities, capabilities, provider, kind="text", method="get_model_capabilities",
+                         what="ModelCapabilities", fix="return ModelCapabilities (or a dict of its fields)")
 
 
 def checked_stream(events: AsyncIterator[Any], provider: object) -> AsyncIterator[Any]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
+from oneringai.application.guide_spelling import read_returned
 from oneringai.application.provider_registry import ProviderRegistry
 from oneringai.application.text_manager import _merge_options
 from oneringai.domain.images import ImageGenerateOptions, ImageResponse
@@ -40,22 +39,7 @@ class ImageManager:
 
 
 def _image_response(response: Any, provider: object) -> ImageResponse:
-    """What ``generate_image()`` returned, as an ``ImageResponse``.
-
-    A custom provider (the guide has no base class for images) may return the vendor-shaped
-    object literal — ``{"created", "data": [{"url"}]}`` — which is read as the model it spells;
-    anything else is a ``TypeError`` naming the fix, not a dict handed on to the caller."""
-    if isinstance(response, ImageResponse):
-        return response
-    name = getattr(provider, "name", None) or type(provider).__name__
-    if isinstance(response, Mapping):
-        try:
-            return ImageResponse.model_validate(dict(response))
-        except ValidationError as exc:
-            raise TypeError(
-                f"image provider {name!r} returned a dict from generate_image() that is not an ImageResponse: "
-                f"{exc.errors(include_url=False, include_input=False)}"
-            ) from None
-    raise TypeError(
-        f"image provider {name!r} returned {type(response).__name__} from generate_image(): return an ImageResponse"
-    )
+    """What ``generate_image()`` returned, as an ``ImageResponse``: a custom provider (the guide
+    has no base class for images) may return the vendor-shaped literal ``{"created", "data"}``."""
+    return read_returned(ImageResponse, response, provider, kind="image", method="generate_image",
+                         what="an ImageResponse", fix="return an ImageResponse")
