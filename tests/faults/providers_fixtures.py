@@ -14,6 +14,7 @@ import asyncio
 import json
 import socket
 import struct
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -373,3 +374,15 @@ def replying(data: bytes) -> Callable[[asyncio.StreamWriter], Awaitable[None]]:
         await asyncio.sleep(0.05)
 
     return steps
+
+
+MIB = 1024 * 1024
+
+
+def gzip_of_zeros(size: int) -> bytes:
+    """A gzip stream of ``size`` zero bytes (a decompression bomb), built without holding them."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = b"\0" * MIB
+    parts = [compressor.compress(block) for _ in range(size // MIB)]
+    parts.append(compressor.flush())
+    return b"".join(parts)

@@ -18,20 +18,10 @@ from aiohttp import web
 
 from oneringai import OAuthError, StoredToken
 from tests.faults.oauth_support import HostileTokenServer, hostile_server, manager_for
+from tests.faults.providers_fixtures import MIB, gzip_of_zeros
 
-MIB = 1024 * 1024
-
-
-def _gzip_of_zeros(size: int) -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    block = b"\0" * MIB
-    parts = [compressor.compress(block) for _ in range(size // MIB)]
-    parts.append(compressor.flush())
-    return b"".join(parts)
-
-
-BOMB = gzip.compress(_gzip_of_zeros(192 * MIB), 9)
-SINGLE = _gzip_of_zeros(64 * MIB)
+BOMB = gzip.compress(gzip_of_zeros(192 * MIB), 9)
+SINGLE = gzip_of_zeros(64 * MIB)
 
 
 @pytest.fixture

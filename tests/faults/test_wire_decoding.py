@@ -20,28 +20,18 @@ from oneringai import ProviderError, ProviderResponseError
 from oneringai.infrastructure.http.config import HttpSettings
 from oneringai.infrastructure.providers.openai import OpenAITextProvider
 from tests.faults.providers_fixtures import (
+    MIB,
     SECRET,
     TRANSPORTS,
     VENDORS,
     FaultServer,
     collect,
     fault_server_fixture,  # noqa: F401 - provides the fault_server fixture
+    gzip_of_zeros,
     options,
 )
 
-MIB = 1024 * 1024
-
-
-def _gzip_of_zeros(size: int) -> bytes:
-    """A gzip stream of ``size`` zero bytes, built without holding them."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    block = b"\0" * MIB
-    parts = [compressor.compress(block) for _ in range(size // MIB)]
-    parts.append(compressor.flush())
-    return b"".join(parts)
-
-
-BOMB = gzip.compress(_gzip_of_zeros(192 * MIB), 9)  # ~1 KB on the wire
+BOMB = gzip.compress(gzip_of_zeros(192 * MIB), 9)  # ~1 KB on the wire
 
 
 def _peak_while(run):  # type: ignore[no-untyped-def]
