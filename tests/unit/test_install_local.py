@@ -84,3 +84,22 @@ def test_run_names_the_log_when_pip_fails(tmp_path, capsys):
     log = Path(err.rsplit("full log: ", 1)[1].strip())
     assert log.read_text() == "collecting\nerror: no compiler\n"
     log.unlink()
+
+
+def test_byte_compile_writes_the_cache_an_import_would_skip(tmp_path, monkeypatch):
+    """Under PYTHONDONTWRITEBYTECODE=1 an editable install never caches the kit's bytecode;
+    the install step writes it, as pip does for a wheel."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    (package / "mod.py").write_text("def f():\n    return 2\n")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    assert install.byte_compile(tmp_path) is True
+    cached = {p.name.split(".")[0] for p in (package / "__pycache__").iterdir()}
+    assert cached == {"__init__", "mod"}
+
+
+def test_byte_compile_reports_a_module_that_does_not_compile(tmp_path, capsys):
+    (tmp_path / "broken.py").write_text("def (:\n")
+    assert install.byte_compile(tmp_path) is False
+    assert "did not byte-compile" in capsys.readouterr().out
