@@ -74,7 +74,8 @@ def _messages(options: TextGenerateOptions, instructions_role: str) -> list[dict
                 for p in item.content
                 if isinstance(p, ToolUseContent)
             ]
-            message: dict[str, Any] = {"role": "assistant", "content": text or None}
+            # content may be null only beside tool_calls: a lone null is refused ("expected a string")
+            message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
             if calls:
                 message["tool_calls"] = calls
             messages.append(message)
@@ -206,7 +207,11 @@ def parse_chat_response(data: ChatCompletion, model: str) -> LLMResponse:
         text, refused = refusal, True  # answer (it was dropped: an empty "complete" response)
     if text:
         content.append(OutputTextContent(text=text))
-    for call in message.get("tool_calls") or ():
+    calls = message.get("tool_calls") or ()
+    legacy = message.get("function_call")
+    if not calls and legacy:  # ``finish_reason: function_call``: the call was dropped, "tool_calls" said
+        calls = [{"function": legacy}]
+    for call in calls:
         function = call.get("function") or {}
         content.append(
             ToolUseContent(

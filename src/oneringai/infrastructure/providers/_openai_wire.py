@@ -37,6 +37,7 @@ class ChatMessage(TypedDict, total=False):
     role: str | None
     content: str | list[ChatPart] | None
     tool_calls: list[ChatToolCall] | None
+    function_call: ChatFunction | None  # the deprecated ``functions`` API: one call, no id
     refusal: Any  # the model declined: its text instead of content (read when a string)
 
 

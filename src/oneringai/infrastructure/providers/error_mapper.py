@@ -149,8 +149,7 @@ class ProviderErrorMapper:
                 f"authentication failed: {message} (check the API key for provider {provider!r})", **common
             )
         if status_code == 429:
-            kind = "quota exceeded" if "quota" in lowered else "rate limited"
-            return ProviderRateLimitError(f"{kind}: {message}", retry_after=retry_after, **common)
+            return _rate_limited(message, lowered, codes, retry_after, common)
         if status_code == 413:
             return ProviderContextLengthError(f"input too long for the model: {message}", **common)
         if status_code == 404:
@@ -171,8 +170,7 @@ class ProviderErrorMapper:
                 f"authentication failed: {message} (check the API key for provider {provider!r})", **common
             )
         if inferred is ProviderRateLimitError:
-            kind = "quota exceeded" if "quota" in lowered else "rate limited"
-            return ProviderRateLimitError(f"{kind}: {message}", retry_after=retry_after, **common)
+            return _rate_limited(message, lowered, codes, retry_after, common)
         if inferred is ProviderContextLengthError:
             return ProviderContextLengthError(f"input too long for the model: {message}", **common)
         if inferred is ModelNotFoundError:
@@ -211,6 +209,16 @@ class ProviderErrorMapper:
                 _status_of(error), error, provider=provider, model=model, secrets=secrets
             )
         return _map_exception(error, provider, model=model, url=url, secrets=secrets)
+
+
+def _rate_limited(
+    message: str, lowered: str, codes: list[str], retry_after: float | None, common: dict[str, Any]
+) -> ProviderRateLimitError:
+    """A 429. OpenAI's ``insufficient_quota`` is billing, not load: no wait makes the next attempt
+    succeed, so it is not retryable (retrying only spent ``max_retries`` backoffs on the same refusal)."""
+    kind = "quota exceeded" if "quota" in lowered else "rate limited"
+    retryable = False if "insufficient_quota" in codes else None
+    return ProviderRateLimitError(f"{kind}: {message}", retry_after=retry_after, is_retryable=retryable, **common)
 
 
 def _not_an_answer(status: int, headers: Mapping[str, str] | None, provider: str, common: dict[str, Any]) -> ProviderError:
