@@ -185,6 +185,7 @@ async def test_an_error_event_after_content_is_a_typed_error(fault_server: Fault
     error = await failure("anthropic", fault_server, streaming=True)
     assert type(error) is expected
     assert error.is_retryable
+    assert error.request_id == "req_011CSHoEeqs5C35K2UUqR7Fy"
 
 
 ERRORS = [
@@ -217,6 +218,8 @@ async def test_each_error_status_is_its_typed_error(fault_server: FaultServer, s
     assert type(error) is expected
     assert error.status_code == status
     assert message[:20] in error.message
+    assert error.request_id == "req_011CSHoEeqs5C35K2UUqR7Fy"
+    assert "request_id=req_011CSHoEeqs5C35K2UUqR7Fy" in str(error)
     if status == 429:
         assert error.retry_after == 7.0
 

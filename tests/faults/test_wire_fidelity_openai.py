@@ -249,6 +249,23 @@ async def test_each_error_status_is_its_typed_error(fault_server: FaultServer, s
     assert type(error) is expected
     assert error.status_code == status
     assert message[:20] in error.message
+    assert error.request_id == "req_123"
+
+
+@pytest.mark.parametrize("value", ["req 1", "a" * 129, "req<script>", "-x", ""])
+async def test_a_request_id_that_is_no_id_is_dropped(fault_server: FaultServer, value: str) -> None:
+    replay(fault_server, error_body("Bad", "invalid_request_error", None), status=400,
+           headers={"x-request-id": value})
+    error = await failure("openai", fault_server)
+    assert error.request_id is None
+    assert "request_id" not in str(error)
+
+
+def test_a_request_id_survives_pickling() -> None:
+    import pickle
+
+    error = ProviderRateLimitError("slow down", provider="openai", status_code=429, request_id="req_9")
+    assert pickle.loads(pickle.dumps(error)).request_id == "req_9"
 
 
 @pytest.mark.parametrize(("headers", "expected"), [

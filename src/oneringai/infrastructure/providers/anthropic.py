@@ -45,6 +45,8 @@ _STOP = {
     "stop_sequence": "stop_sequence",
     "refusal": "content_filter",
     "pause_turn": "complete",
+    # the answer was cut where the context window ended: as cut short as by max_tokens
+    "model_context_window_exceeded": "max_tokens",
 }
 
 
@@ -177,7 +179,13 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
     def _usage(data: AnthropicUsage | None) -> Usage:
         if not data:
             return Usage()
-        prompt = (data.get("input_tokens") or 0) + (data.get("cache_read_input_tokens") or 0)
+        # every input token: the uncached ones, those written to the prompt cache and those read from it
+        # (the cache writes were left out: a cached prompt's first call looked ~all output)
+        prompt = (
+            (data.get("input_tokens") or 0)
+            + (data.get("cache_creation_input_tokens") or 0)
+            + (data.get("cache_read_input_tokens") or 0)
+        )
         completion = data.get("output_tokens") or 0
         return Usage(input_tokens=prompt, output_tokens=completion, total_tokens=prompt + completion)
 
@@ -213,13 +221,14 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                     )
                 )
         raw_reason = data.get("stop_reason")
+        stop_reason = _STOP.get(raw_reason or "", raw_reason)
         return LLMResponse(
             id=data.get("id") or "",
             model=data.get("model") or options.model,
-            status="incomplete" if raw_reason == "max_tokens" else "completed",
+            status="incomplete" if stop_reason == "max_tokens" else "completed",
             output=[Message(role=MessageRole.ASSISTANT, content=content)],
             usage=self._usage(data.get("usage")),
-            stop_reason=_STOP.get(raw_reason or "", raw_reason),
+            stop_reason=stop_reason,
             raw_stop_reason=raw_reason,
         )
 
@@ -286,7 +295,9 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                             assembler.raw_stop_reason = raw_reason
                             assembler.stop_reason = _STOP.get(raw_reason, raw_reason)
                         output = self._usage(data.get("usage"))
-                        prompt = input_usage.input_tokens or output.input_tokens
+                        # message_delta's counts are cumulative: when it reports input (it does with server
+                        # tools, whose results add input after message_start) that is the final figure
+                        prompt = max(input_usage.input_tokens, output.input_tokens)
                         assembler.usage = Usage(
                             input_tokens=prompt,
                             output_tokens=output.output_tokens,
@@ -298,7 +309,10 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                     elif kind == "error" or (kind is None and data.get("error") is not None):
                         # no status mid-stream: the error's own type decides (overloaded_error → unavailable)
                         raise ProviderErrorMapper.map_error(
-                            {"error": data.get("error")}, self.name, model=model, secrets=self._secrets()
+                            {"error": data.get("error"), "request_id": data.get("request_id")},
+                            self.name,
+                            model=model,
+                            secrets=self._secrets(),
                         )
                 if stopped:
                     break

@@ -142,7 +142,10 @@ class ProviderErrorMapper:
         raw, codes = _extract(body)
         message = _cut(redact_secrets(raw, secrets)) or (f"HTTP {status_code}" if status_code else "no details")
         retry_after = _retry_after(headers) if headers else None
-        common: dict[str, Any] = {"provider": provider, "model": model, "status_code": status_code, "body": message}
+        common: dict[str, Any] = {
+            "provider": provider, "model": model, "status_code": status_code, "body": message,
+            "request_id": _request_id(headers, body),
+        }
         lowered = f"{message} {' '.join(codes)}".lower()
         if status_code in (401, 403):
             return ProviderAuthError(
@@ -247,6 +250,25 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         if abs(value) != float("inf") and value == value:  # finite: not NaN, not 1e400
             return max(0.0, value) / 1000
     return ProviderErrorMapper.parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
+
+
+def _request_id(headers: Mapping[str, str] | None, body: Any) -> str | None:
+    """The vendor's request id: Anthropic's ``request-id`` header (and ``request_id`` in its error
+    bodies and stream ``error`` events), OpenAI's ``x-request-id``; None unless it looks like an id
+    (a header is untrusted text: no spaces, no control characters, at most 128 characters)."""
+    value: Any = None
+    if headers:
+        value = headers.get("request-id") or headers.get("x-request-id") or headers.get("Request-Id") or headers.get(
+            "X-Request-Id"
+        )
+    if not value and isinstance(body, Mapping):
+        value = body.get("request_id")
+    if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+        return value
+    return None
 
 
 def _status_of(body: Mapping[str, Any]) -> int | None:
