@@ -19,7 +19,13 @@ from oneringai import (
     ProviderResponseError,
     ProviderUnavailableError,
 )
-from oneringai.domain.content import InputImageContent, Message, MessageRole, OutputTextContent, ToolUseContent
+from oneringai.domain.content import (
+    InputImageContent,
+    Message,
+    MessageRole,
+    OutputTextContent,
+    ToolUseContent,
+)
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.tools import FunctionDefinition, FunctionToolDefinition
 from tests.faults.providers_fixtures import (

@@ -20,7 +20,13 @@ from oneringai import (
     ProviderResponseError,
     ProviderUnavailableError,
 )
-from oneringai.domain.content import InputImageContent, Message, MessageRole, OutputTextContent, ToolUseContent
+from oneringai.domain.content import (
+    InputImageContent,
+    Message,
+    MessageRole,
+    OutputTextContent,
+    ToolUseContent,
+)
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.tools import FunctionDefinition, FunctionToolDefinition
 from tests.faults.providers_fixtures import (
@@ -183,7 +189,7 @@ def _call_delta(index: int, arguments: str, call_id: str | None = None, name: st
 
 async def test_parallel_calls_interleaved_by_index_and_cut_mid_character_and_mid_escape(
         fault_server: FaultServer) -> None:
-    paris, tokyo = '{"city": "Paris – Île\\n"}', '{"city": "東京 🌸", "q": "a\\"b"}'
+    paris, tokyo = '{"city": "Paris \u2013 Île\\n"}', '{"city": "東京 🌸", "q": "a\\"b"}'
     events = [chunk({"role": "assistant", "content": None}),
               chunk(_call_delta(0, "", "call_a", "get_weather")), chunk(_call_delta(1, "", "call_b", "get_weather")),
               chunk(_call_delta(0, paris[:14])), chunk(_call_delta(1, tokyo[:12])),

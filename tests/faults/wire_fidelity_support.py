@@ -4,6 +4,7 @@ loopback server (``FaultServer``) and read back the typed result and the request
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -40,7 +41,7 @@ def replay(server: FaultServer, body: bytes, *, status: int = 200, content_type:
             writer.write(head(status, content_type, len(body), headers))
             await writer.drain()
             cuts = [0, *sorted(pieces or ()), len(body)]
-            for start, end in zip(cuts, cuts[1:], strict=False):
+            for start, end in itertools.pairwise(cuts):
                 writer.write(body[start:end])
                 await writer.drain()
                 if pieces:

@@ -79,9 +79,20 @@ class _Image(TypedDict, total=False):
     revised_prompt: str | None
 
 
+class _ImageUsage(TypedDict, total=False):
+    input_tokens: TokenCount | None
+    output_tokens: TokenCount | None
+    total_tokens: TokenCount | None
+
+
 class _Images(TypedDict):
     data: list[_Image]
     created: NotRequired[TokenCount | None]  # seconds since the epoch, bounded the same way
+    usage: NotRequired[_ImageUsage | None]  # gpt-image models
+    output_format: NotRequired[str | None]
+    size: NotRequired[str | None]
+    quality: NotRequired[str | None]
+    background: NotRequired[str | None]
 
 
 parse_chat = json_validator(ChatCompletion)
