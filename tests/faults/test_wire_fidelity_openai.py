@@ -347,3 +347,35 @@ async def test_the_request_body_for_api_openai_com_and_a_compatible_server(fault
     assert body["messages"][2]["content"][1] == {"type": "image_url",
                                                  "image_url": {"url": "https://example.com/a.png", "detail": "low"}}
     assert fault_server.requests[-1].headers["authorization"].startswith("Bearer ")
+
+
+@pytest.mark.parametrize(("finish", "calls", "stop"), [
+    (None, False, "complete"), (None, True, "tool_calls"), ("stop", True, "tool_calls"),
+])
+async def test_a_whole_response_stops_as_the_same_stream_would(fault_server: FaultServer, finish: str | None,
+                                                               calls: bool, stop: str) -> None:
+    """``finish_reason`` null, or "stop" beside tool calls (vLLM, Ollama's compatible API): a stream
+    of the same answer said "complete"/"tool_calls", generate said None/"complete"."""
+    message: dict[str, Any] = {"content": "Hi."}
+    if calls:
+        message["tool_calls"] = [{"id": "call_a", "type": "function",
+                                  "function": {"name": "get_weather", "arguments": "{}"}}]
+    replay(fault_server, json.dumps(completion(message, finish)).encode())
+    response = await generate("openai", fault_server)
+    assert (response.stop_reason, response.raw_stop_reason) == (stop, finish)
+
+
+async def test_a_stream_of_several_choices_is_the_first_choice(fault_server: FaultServer) -> None:
+    """``n: 2``: the chunks of choice 1 were run into choice 0's text."""
+    def pair(first: dict[str, Any], second: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**HEAD, "choices": [{"index": 0, "delta": first, "finish_reason": finish},
+                                    {"index": 1, "delta": second, "finish_reason": finish}]}
+
+    events = [pair({"role": "assistant", "content": ""}, {"role": "assistant", "content": ""}),
+              pair({"content": "Yes"}, {"content": "No"}), {**HEAD, "choices": [{"index": 1, "delta": {"content": "pe"}}]},
+              pair({}, {}, "stop"), USAGE_CHUNK, "[DONE]"]
+    replay(fault_server, sse(events), content_type="text/event-stream")
+    _, response = await stream("openai", fault_server, TextGenerateOptions(model="m", input="hi",
+                                                                           provider_options={"n": 2}))
+    assert response.output_text == "Yes"
+    assert sent(fault_server)["n"] == 2

@@ -221,12 +221,18 @@ def parse_chat_response(data: ChatCompletion, model: str) -> LLMResponse:
             )
         )
     raw_reason = choice.get("finish_reason")
+    stop_reason = "content_filter" if refused else STOP_REASONS.get(raw_reason or "", raw_reason)
+    calls_made = any(isinstance(part, ToolUseContent) for part in content)
+    if stop_reason is None or (calls_made and stop_reason == "complete"):
+        # as a stream ends: no finish_reason (null, some compatible servers) is a complete answer,
+        # and one that calls tools says so whatever word the server used ("stop": vLLM, Ollama)
+        stop_reason = "tool_calls" if calls_made else "complete"
     return LLMResponse(
         id=data.get("id") or "",
         model=data.get("model") or model,
         status="incomplete" if raw_reason == "length" else "completed",
         output=[Message(role=MessageRole.ASSISTANT, content=content)],
         usage=parse_usage(data.get("usage")),
-        stop_reason="content_filter" if refused else STOP_REASONS.get(raw_reason or "", raw_reason),
+        stop_reason=stop_reason,
         raw_stop_reason=raw_reason,
     )

@@ -157,6 +157,8 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                             yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
                     if choices:
                         for choice in choices:
+                            if choice.get("index"):  # n > 1: the answer is choice 0, as generate returns
+                                continue
                             delta = choice.get("delta")
                             if delta:
                                 text = delta.get("content") or _refusal(delta, assembler)
