@@ -266,3 +266,23 @@ async def test_the_request_body_and_headers(fault_server: FaultServer) -> None:
     assert body["tools"] == [{"name": "get_weather", "description": "Weather",
                               "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
     assert body["tool_choice"] == {"type": "any"}
+
+
+async def test_tool_results_come_first_in_their_user_message(fault_server: FaultServer) -> None:
+    """The reference: "tool_result blocks must come FIRST in the content array" (text before them: 400).
+    A history whose user turn holds text then results, or a text message then a results message
+    (merged into one turn), sent the text first."""
+    replay(fault_server, json.dumps(whole([{"type": "text", "text": "ok"}])).encode())
+    history = [
+        Message(role=MessageRole.USER, content=[{"type": "input_text", "text": "Weather?"}]),
+        Message(role=MessageRole.ASSISTANT, content=[ToolUseContent(id="toolu_a", name="w", arguments="{}"),
+                                                     ToolUseContent(id="toolu_b", name="w", arguments="{}")]),
+        Message(role=MessageRole.USER, content=[{"type": "input_text", "text": "Here you go:"},
+                                                {"type": "tool_result", "tool_use_id": "toolu_a", "content": "1"}]),
+        Message(role=MessageRole.USER, content=[{"type": "tool_result", "tool_use_id": "toolu_b", "content": "2"},
+                                                {"type": "input_text", "text": "Thanks."}]),
+    ]
+    await generate("anthropic", fault_server, TextGenerateOptions(model=MODEL, input=history))
+    last = sent(fault_server)["messages"][-1]
+    assert [(b["type"], b.get("tool_use_id") or b.get("text")) for b in last["content"]] == [
+        ("tool_result", "toolu_a"), ("tool_result", "toolu_b"), ("text", "Here you go:"), ("text", "Thanks.")]

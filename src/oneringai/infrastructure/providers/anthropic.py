@@ -127,6 +127,12 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                 messages[-1]["content"].extend(blocks)  # the API wants alternating roles
             else:
                 messages.append({"role": role, "content": blocks})
+        for message in messages:  # tool results first in their message: text before them is a 400
+            blocks = message["content"]
+            if message["role"] == "user" and len(blocks) > 1:
+                message["content"] = [b for b in blocks if b["type"] == "tool_result"] + [
+                    b for b in blocks if b["type"] != "tool_result"
+                ]
         fmt = options.response_format
         if fmt is not None and fmt.type != "text":
             # no native JSON mode: ask for it in the system prompt
