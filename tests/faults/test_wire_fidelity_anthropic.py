@@ -128,6 +128,16 @@ async def test_prompt_cache_tokens_count_as_input(fault_server: FaultServer) -> 
     assert response.usage.model_dump() == {"input_tokens": 2572, "output_tokens": 15, "total_tokens": 2587}
 
 
+async def test_a_message_delta_reporting_only_some_input_counts_keeps_the_others(fault_server: FaultServer) -> None:
+    events = [message_start(), block_start(0, {"type": "text", "text": ""}),
+              delta(0, {"type": "text_delta", "text": "Hi."}), stop(0),
+              message_delta("end_turn", {"input_tokens": 900, "output_tokens": 15}), {"type": "message_stop"}]
+    replay(fault_server, sse(events, named=True), content_type="text/event-stream")
+    _, response = await stream("anthropic", fault_server)
+    assert response.usage.model_dump() == {"input_tokens": 900 + 100 + 2000, "output_tokens": 15,
+                                           "total_tokens": 900 + 100 + 2000 + 15}
+
+
 @pytest.mark.parametrize(("reason", "normal", "status"), [
     ("end_turn", "complete", "completed"), ("max_tokens", "max_tokens", "incomplete"),
     ("stop_sequence", "stop_sequence", "completed"), ("tool_use", "tool_calls", "completed"),

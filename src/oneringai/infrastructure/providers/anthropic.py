@@ -241,7 +241,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
         assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
-        input_usage = Usage()
+        start_usage = AnthropicUsage()
         stopped = False
         block_to_call: dict[int, int] = {}
         prefilled: set[int] = set()  # calls whose whole input came with their start (deltas would repeat it)
@@ -277,7 +277,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                         message = data.get("message") or {}
                         assembler.response_id = message.get("id") or ""
                         assembler.model = message.get("model") or model
-                        input_usage = self._usage(message.get("usage"))
+                        start_usage = message.get("usage") or AnthropicUsage()
                         yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
                     elif kind == "content_block_start":
                         block = data.get("content_block") or {}
@@ -300,15 +300,9 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                         if raw_reason:
                             assembler.raw_stop_reason = raw_reason
                             assembler.stop_reason = _STOP.get(raw_reason, raw_reason)
-                        output = self._usage(data.get("usage"))
-                        # message_delta's counts are cumulative: when it reports input (it does with server
-                        # tools, whose results add input after message_start) that is the final figure
-                        prompt = max(input_usage.input_tokens, output.input_tokens)
-                        assembler.usage = Usage(
-                            input_tokens=prompt,
-                            output_tokens=output.output_tokens,
-                            total_tokens=prompt + output.output_tokens,
-                        )
+                        # message_delta's counts are cumulative: where it reports an input count (it does
+                        # with server tools, whose results add input after message_start) that is the final one
+                        assembler.usage = self._usage(_cumulative(start_usage, data.get("usage") or AnthropicUsage()))
                     elif kind == "message_stop":
                         stopped = True
                         break
@@ -331,6 +325,20 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
             )
         for event in assembler.finish():
             yield event
+
+
+def _cumulative(start: AnthropicUsage, delta: AnthropicUsage) -> AnthropicUsage:
+    """The final usage of a stream: message_delta's output, each input count the larger of the two."""
+    return {
+        "input_tokens": max(start.get("input_tokens") or 0, delta.get("input_tokens") or 0),
+        "cache_creation_input_tokens": max(
+            start.get("cache_creation_input_tokens") or 0, delta.get("cache_creation_input_tokens") or 0
+        ),
+        "cache_read_input_tokens": max(
+            start.get("cache_read_input_tokens") or 0, delta.get("cache_read_input_tokens") or 0
+        ),
+        "output_tokens": delta.get("output_tokens") or 0,
+    }
 
 
 def _arguments(value: Any) -> str:
