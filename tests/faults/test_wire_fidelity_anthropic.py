@@ -224,7 +224,8 @@ ERRORS = [
 async def test_each_error_status_is_its_typed_error(fault_server: FaultServer, streaming: bool, status: int, kind: str,
                                                     message: str, expected: type) -> None:
     body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"}
-    headers = {"request-id": "req_011CSHoEeqs5C35K2UUqR7Fy", "x-should-retry": "true" if status >= 500 else "false"}
+    retryable = status >= 500 or status == 429
+    headers = {"request-id": "req_011CSHoEeqs5C35K2UUqR7Fy", "x-should-retry": "true" if retryable else "false"}
     if status == 429:
         headers.update({"retry-after": "7", "anthropic-ratelimit-requests-limit": "50",
                         "anthropic-ratelimit-requests-remaining": "0",
@@ -236,6 +237,7 @@ async def test_each_error_status_is_its_typed_error(fault_server: FaultServer, s
     assert message[:20] in error.message
     assert error.request_id == "req_011CSHoEeqs5C35K2UUqR7Fy"
     assert "request_id=req_011CSHoEeqs5C35K2UUqR7Fy" in str(error)
+    assert error.is_retryable is retryable
     if status == 429:
         assert error.retry_after == 7.0
 
@@ -296,3 +298,18 @@ async def test_tool_results_come_first_in_their_user_message(fault_server: Fault
     last = sent(fault_server)["messages"][-1]
     assert [(b["type"], b.get("tool_use_id") or b.get("text")) for b in last["content"]] == [
         ("tool_result", "toolu_a"), ("tool_result", "toolu_b"), ("text", "Here you go:"), ("text", "Thanks.")]
+
+
+@pytest.mark.parametrize(("status", "kind", "header", "attempts"), [
+    (500, "api_error", "false", 1), (529, "overloaded_error", "false", 1), (400, "invalid_request_error", "true", 2),
+])
+async def test_x_should_retry_decides_over_the_status(fault_server: FaultServer, status: int, kind: str, header: str,
+                                                      attempts: int) -> None:
+    """Both vendors' SDKs obey ``x-should-retry`` before the status: a 500 the server says not to
+    retry was retried ``max_retries`` times; a 400 it says to retry was not."""
+    body = {"type": "error", "error": {"type": kind, "message": "no"}}
+    replay(fault_server, json.dumps(body).encode(), status=status, headers={"x-should-retry": header})
+    error = await failure("anthropic", fault_server, max_retries=1)
+    assert error.status_code == status
+    assert error.is_retryable is (header == "true")
+    assert len(fault_server.requests) == attempts

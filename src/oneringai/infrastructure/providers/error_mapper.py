@@ -146,6 +146,9 @@ class ProviderErrorMapper:
             "provider": provider, "model": model, "status_code": status_code, "body": message,
             "request_id": _request_id(headers, body),
         }
+        should_retry = (headers.get("x-should-retry") or "").strip().lower() if headers else ""
+        if should_retry in ("true", "false"):  # the server says, as both vendors' SDKs obey before the status
+            common["is_retryable"] = should_retry == "true"
         lowered = f"{message} {' '.join(codes)}".lower()
         if status_code in (401, 403):
             return ProviderAuthError(
@@ -220,8 +223,9 @@ def _rate_limited(
     """A 429. OpenAI's ``insufficient_quota`` is billing, not load: no wait makes the next attempt
     succeed, so it is not retryable (retrying only spent ``max_retries`` backoffs on the same refusal)."""
     kind = "quota exceeded" if "quota" in lowered else "rate limited"
-    retryable = False if "insufficient_quota" in codes else None
-    return ProviderRateLimitError(f"{kind}: {message}", retry_after=retry_after, is_retryable=retryable, **common)
+    if "insufficient_quota" in codes and "is_retryable" not in common:
+        common = {**common, "is_retryable": False}
+    return ProviderRateLimitError(f"{kind}: {message}", retry_after=retry_after, **common)
 
 
 def _not_an_answer(status: int, headers: Mapping[str, str] | None, provider: str, common: dict[str, Any]) -> ProviderError:
