@@ -69,6 +69,7 @@ async def test_each_done_reason_and_missing_counts(fault_server: FaultServer, st
         replay(fault_server, json.dumps(line({"content": "Hi.", "thinking": "Hm."}, True, **final)).encode())
         response = await generate("ollama", fault_server)
     assert response.output_text == "Hi."
+    assert (response.id, response.model) == (f"ollama-{AT}", "qwen3:8b")  # the stream's id was ""
     assert (response.stop_reason, response.raw_stop_reason, response.status) == (normal, reason, status)
     assert response.usage.model_dump() == {"input_tokens": 0, "output_tokens": 2, "total_tokens": 2}
 
