@@ -313,3 +313,13 @@ async def test_x_should_retry_decides_over_the_status(fault_server: FaultServer,
     assert error.status_code == status
     assert error.is_retryable is (header == "true")
     assert len(fault_server.requests) == attempts
+
+
+@pytest.mark.parametrize(("choice", "parallel"), [("auto", None), ("none", None), ("required", None), (None, False)])
+async def test_tool_choice_is_sent_only_with_tools(fault_server: FaultServer, choice: str | None,
+                                                   parallel: bool | None) -> None:
+    """Anthropic refuses ``tool_choice`` without ``tools``."""
+    replay(fault_server, json.dumps(whole([{"type": "text", "text": "ok"}])).encode())
+    await generate("anthropic", fault_server, TextGenerateOptions(model=MODEL, input="hi", tool_choice=choice,
+                                                                  parallel_tool_calls=parallel))
+    assert "tool_choice" not in sent(fault_server)

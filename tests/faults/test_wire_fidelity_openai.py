@@ -379,3 +379,17 @@ async def test_a_stream_of_several_choices_is_the_first_choice(fault_server: Fau
                                                                            provider_options={"n": 2}))
     assert response.output_text == "Yes"
     assert sent(fault_server)["n"] == 2
+
+
+@pytest.mark.parametrize("choice", ["auto", "none", "required", "get_weather"])
+async def test_tool_choice_is_sent_only_with_tools(fault_server: FaultServer, choice: str) -> None:
+    """OpenAI refuses ``tool_choice`` without ``tools`` ("only allowed when 'tools' are specified")."""
+    replay(fault_server, json.dumps(completion({"content": "ok"}, "stop")).encode())
+    await generate("openai", fault_server, TextGenerateOptions(model="m", input="hi", tool_choice=choice,
+                                                               parallel_tool_calls=False))
+    body = sent(fault_server)
+    assert "tool_choice" not in body and "parallel_tool_calls" not in body
+    raw_tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    await generate("openai", fault_server, TextGenerateOptions(model="m", input="hi", tool_choice=choice,
+                                                               provider_options={"tools": raw_tools}))
+    assert "tool_choice" in sent(fault_server)

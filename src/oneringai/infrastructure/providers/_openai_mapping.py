@@ -121,7 +121,8 @@ def build_chat_request(
         ]
         if options.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = options.parallel_tool_calls
-    if options.tool_choice is not None:
+    # tool_choice without tools is refused ("only allowed when 'tools' are specified")
+    if options.tool_choice is not None and (options.tools or "tools" in options.provider_options):
         choice = options.tool_choice
         body["tool_choice"] = (
             choice

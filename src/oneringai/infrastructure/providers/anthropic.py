@@ -161,7 +161,8 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                 for t in options.tools
             ]
         choice = options.tool_choice
-        if choice is not None or options.parallel_tool_calls is False:
+        has_tools = bool(options.tools) or "tools" in options.provider_options
+        if has_tools and (choice is not None or options.parallel_tool_calls is False):  # else refused
             tool_choice: dict[str, Any] = (
                 {"type": "auto"}
                 if choice in (None, "auto")
