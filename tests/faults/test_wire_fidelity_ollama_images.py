@@ -173,3 +173,13 @@ async def test_an_images_error_is_typed(fault_server: FaultServer) -> None:
     assert isinstance(raised.value, ProviderResponseError)
     assert raised.value.status_code == 400 and "safety system" in raised.value.message
     assert raised.value.request_id == "req_img"
+
+
+async def test_lines_cut_inside_characters_and_escapes(fault_server: FaultServer) -> None:
+    lines = [line({"content": "東京 "}), line({"content": "🌸 \"ok\"\n"}), line({}, True, **FINAL)]
+    body = b"".join(json.dumps(item, ensure_ascii=False).encode() + b"\n" for item in lines)
+    cuts = [body.index("京".encode()) + 1, body.index("🌸".encode()) + 2, body.index(b'\\"ok') + 1,
+            body.index(b"\n") + 0]
+    replay(fault_server, body, content_type="application/x-ndjson", pieces=cuts)
+    _, response = await stream("ollama", fault_server)
+    assert response.output_text == "東京 🌸 \"ok\"\n"
