@@ -323,3 +323,17 @@ async def test_tool_choice_is_sent_only_with_tools(fault_server: FaultServer, ch
     await generate("anthropic", fault_server, TextGenerateOptions(model=MODEL, input="hi", tool_choice=choice,
                                                                   parallel_tool_calls=parallel))
     assert "tool_choice" not in sent(fault_server)
+
+
+@pytest.mark.parametrize(("url", "media_type"), [("data:image/jpg;base64,/9j/4AAQ", "image/jpeg"),
+                                                 ("data:IMAGE/PNG;base64,iVBORw0K", "image/png"),
+                                                 ("data:image/webp;base64,UklGR", "image/webp")])
+async def test_an_image_data_url_gets_a_media_type_the_api_accepts(fault_server: FaultServer, url: str,
+                                                                  media_type: str) -> None:
+    """``media_type`` must be one of image/jpeg, image/png, image/gif, image/webp: ``image/jpg``
+    (a common spelling) and upper case were sent as written and refused."""
+    replay(fault_server, json.dumps(whole([{"type": "text", "text": "ok"}])).encode())
+    history = [Message(role=MessageRole.USER, content=[InputImageContent(image_url={"url": url})])]
+    await generate("anthropic", fault_server, TextGenerateOptions(model=MODEL, input=history))
+    source = sent(fault_server)["messages"][0]["content"][0]["source"]
+    assert (source["type"], source["media_type"]) == ("base64", media_type)

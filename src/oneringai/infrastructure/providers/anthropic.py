@@ -54,7 +54,9 @@ def _image_block(part: InputImageContent) -> dict[str, Any]:
     url = part.image_url.url
     if url.startswith("data:"):
         header, _, data = url.partition(",")
-        media_type = header[5:].split(";", 1)[0] or "image/png"
+        media_type = header[5:].split(";", 1)[0].strip().lower() or "image/png"
+        if media_type == "image/jpg":  # a common spelling the API refuses (image/jpeg, png, gif, webp only)
+            media_type = "image/jpeg"
         return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     return {"type": "image", "source": {"type": "url", "url": url}}
 
