@@ -30,8 +30,10 @@ from oneringai.domain.content import (
 from oneringai.domain.options import TextGenerateOptions
 from oneringai.domain.tools import FunctionDefinition, FunctionToolDefinition
 from tests.faults.providers_fixtures import (
+    SECRET,
     FaultServer,
     fault_server_fixture,  # noqa: F401 - provides the fault_server fixture
+    shows_secret,
 )
 from tests.faults.wire_fidelity_support import failure, generate, kinds, replay, sent, sse, stream
 
@@ -393,3 +395,11 @@ async def test_tool_choice_is_sent_only_with_tools(fault_server: FaultServer, ch
     await generate("openai", fault_server, TextGenerateOptions(model="m", input="hi", tool_choice=choice,
                                                                provider_options={"tools": raw_tools}))
     assert "tool_choice" in sent(fault_server)
+
+
+@pytest.mark.parametrize("header", ["x-request-id", "request-id"])
+async def test_a_request_id_echoing_the_key_is_dropped(fault_server: FaultServer, header: str) -> None:
+    replay(fault_server, error_body("Bad", "invalid_request_error", None), status=400, headers={header: SECRET})
+    error = await failure("openai", fault_server)
+    assert error.request_id is None
+    assert not shows_secret(error, repr(error), error.message)

@@ -98,7 +98,7 @@ class ProviderError(OneRingAIError):
     ) -> None:
         self.message = redact(message)
         #: The vendor's id of the failed request (``request-id``, ``x-request-id``): what its support asks for.
-        self.request_id = request_id
+        self.request_id = redact(request_id) if request_id else request_id
         self.provider = provider
         self.model = model
         self.status_code = status_code

@@ -139,12 +139,13 @@ class ProviderErrorMapper:
         secrets: Iterable[str | None] = (),
     ) -> ProviderError:
         """The typed error for a non-2xx response (``status_code`` None: judge by the body alone)."""
+        secrets = tuple(secrets)  # read twice: the message and the request id
         raw, codes = _extract(body)
         message = _cut(redact_secrets(raw, secrets)) or (f"HTTP {status_code}" if status_code else "no details")
         retry_after = _retry_after(headers) if headers else None
         common: dict[str, Any] = {
             "provider": provider, "model": model, "status_code": status_code, "body": message,
-            "request_id": _request_id(headers, body),
+            "request_id": _request_id(headers, body, secrets),
         }
         should_retry = (headers.get("x-should-retry") or "").strip().lower() if headers else ""
         if should_retry in ("true", "false"):  # the server says, as both vendors' SDKs obey before the status
@@ -259,7 +260,7 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
 
 
-def _request_id(headers: Mapping[str, str] | None, body: Any) -> str | None:
+def _request_id(headers: Mapping[str, str] | None, body: Any, secrets: Iterable[str | None]) -> str | None:
     """The vendor's request id: Anthropic's ``request-id`` header (and ``request_id`` in its error
     bodies and stream ``error`` events), OpenAI's ``x-request-id``; None unless it looks like an id
     (a header is untrusted text: no spaces, no control characters, at most 128 characters)."""
@@ -270,8 +271,8 @@ def _request_id(headers: Mapping[str, str] | None, body: Any) -> str | None:
         )
     if not value and isinstance(body, Mapping):
         value = body.get("request_id")
-    if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
-        return value
+    if isinstance(value, str) and _REQUEST_ID.fullmatch(value) and redact_secrets(value, secrets) == value:
+        return value  # (a server echoing a key there must not put it in the message)
     return None
 
 
