@@ -94,8 +94,11 @@ class ProviderError(OneRingAIError):
         retry_after: float | None = None,
         is_retryable: bool | None = None,
         body: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.message = redact(message)
+        #: The vendor's id of the failed request (``request-id``, ``x-request-id``): what its support asks for.
+        self.request_id = redact(request_id) if request_id else request_id
         self.provider = provider
         self.model = model
         self.status_code = status_code
@@ -114,6 +117,8 @@ class ProviderError(OneRingAIError):
             context.append(f"status={self.status_code}")
         if self.retry_after is not None:
             context.append(f"retry_after={self.retry_after:g}s")
+        if self.request_id:
+            context.append(f"request_id={self.request_id}")
         suffix = f" [{', '.join(context)}]" if context else ""
         return f"{self.message}{suffix}"
 
@@ -130,6 +135,7 @@ class ProviderError(OneRingAIError):
                     "retry_after": self.retry_after,
                     "is_retryable": self.is_retryable,
                     "body": self.body,
+                    "request_id": self.request_id,
                 },
             ),
         )

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from oneringai.domain._base import DomainModel
 from oneringai.domain._guide_model import GuideModel
+from oneringai.domain.response import Usage
 
 __all__ = ["GeneratedImage", "ImageGenerateOptions", "ImageResponse"]
 
@@ -37,3 +38,9 @@ class ImageResponse(DomainModel):
     created: int = 0
     model: str = ""
     data: list[GeneratedImage] = Field(default_factory=list)
+    #: What gpt-image models report (DALL·E reports none of these: None).
+    usage: Usage | None = None
+    output_format: str | None = None
+    size: str | None = None
+    quality: str | None = None
+    background: str | None = None

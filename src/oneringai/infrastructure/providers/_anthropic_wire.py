@@ -57,6 +57,7 @@ class AnthropicEvent(TypedDict, total=False):
     delta: AnthropicDelta | None
     usage: AnthropicUsage | None
     error: Any
+    request_id: Any  # beside an ``error`` event's error (read when it is an id)
 
 
 parse_anthropic_message = json_validator(AnthropicMessage)

@@ -74,7 +74,8 @@ def _messages(options: TextGenerateOptions, instructions_role: str) -> list[dict
                 for p in item.content
                 if isinstance(p, ToolUseContent)
             ]
-            message: dict[str, Any] = {"role": "assistant", "content": text or None}
+            # content may be null only beside tool_calls: a lone null is refused ("expected a string")
+            message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
             if calls:
                 message["tool_calls"] = calls
             messages.append(message)
@@ -120,7 +121,8 @@ def build_chat_request(
         ]
         if options.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = options.parallel_tool_calls
-    if options.tool_choice is not None:
+    # tool_choice without tools is refused ("only allowed when 'tools' are specified")
+    if options.tool_choice is not None and (options.tools or "tools" in options.provider_options):
         choice = options.tool_choice
         body["tool_choice"] = (
             choice
@@ -206,7 +208,11 @@ def parse_chat_response(data: ChatCompletion, model: str) -> LLMResponse:
         text, refused = refusal, True  # answer (it was dropped: an empty "complete" response)
     if text:
         content.append(OutputTextContent(text=text))
-    for call in message.get("tool_calls") or ():
+    calls = message.get("tool_calls") or ()
+    legacy = message.get("function_call")
+    if not calls and legacy:  # ``finish_reason: function_call``: the call was dropped, "tool_calls" said
+        calls = [{"function": legacy}]
+    for call in calls:
         function = call.get("function") or {}
         content.append(
             ToolUseContent(
@@ -216,12 +222,18 @@ def parse_chat_response(data: ChatCompletion, model: str) -> LLMResponse:
             )
         )
     raw_reason = choice.get("finish_reason")
+    stop_reason = "content_filter" if refused else STOP_REASONS.get(raw_reason or "", raw_reason)
+    calls_made = any(isinstance(part, ToolUseContent) for part in content)
+    if stop_reason is None or (calls_made and stop_reason == "complete"):
+        # as a stream ends: no finish_reason (null, some compatible servers) is a complete answer,
+        # and one that calls tools says so whatever word the server used ("stop": vLLM, Ollama)
+        stop_reason = "tool_calls" if calls_made else "complete"
     return LLMResponse(
         id=data.get("id") or "",
         model=data.get("model") or model,
         status="incomplete" if raw_reason == "length" else "completed",
         output=[Message(role=MessageRole.ASSISTANT, content=content)],
         usage=parse_usage(data.get("usage")),
-        stop_reason="content_filter" if refused else STOP_REASONS.get(raw_reason or "", raw_reason),
+        stop_reason=stop_reason,
         raw_stop_reason=raw_reason,
     )

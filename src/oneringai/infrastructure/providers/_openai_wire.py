@@ -37,6 +37,7 @@ class ChatMessage(TypedDict, total=False):
     role: str | None
     content: str | list[ChatPart] | None
     tool_calls: list[ChatToolCall] | None
+    function_call: ChatFunction | None  # the deprecated ``functions`` API: one call, no id
     refusal: Any  # the model declined: its text instead of content (read when a string)
 
 
@@ -78,9 +79,20 @@ class _Image(TypedDict, total=False):
     revised_prompt: str | None
 
 
+class _ImageUsage(TypedDict, total=False):
+    input_tokens: TokenCount | None
+    output_tokens: TokenCount | None
+    total_tokens: TokenCount | None
+
+
 class _Images(TypedDict):
     data: list[_Image]
     created: NotRequired[TokenCount | None]  # seconds since the epoch, bounded the same way
+    usage: NotRequired[_ImageUsage | None]  # gpt-image models
+    output_format: NotRequired[str | None]
+    size: NotRequired[str | None]
+    quality: NotRequired[str | None]
+    background: NotRequired[str | None]
 
 
 parse_chat = json_validator(ChatCompletion)

@@ -45,6 +45,8 @@ _STOP = {
     "stop_sequence": "stop_sequence",
     "refusal": "content_filter",
     "pause_turn": "complete",
+    # the answer was cut where the context window ended: as cut short as by max_tokens
+    "model_context_window_exceeded": "max_tokens",
 }
 
 
@@ -52,7 +54,9 @@ def _image_block(part: InputImageContent) -> dict[str, Any]:
     url = part.image_url.url
     if url.startswith("data:"):
         header, _, data = url.partition(",")
-        media_type = header[5:].split(";", 1)[0] or "image/png"
+        media_type = header[5:].split(";", 1)[0].strip().lower() or "image/png"
+        if media_type == "image/jpg":  # a common spelling the API refuses (image/jpeg, png, gif, webp only)
+            media_type = "image/jpeg"
         return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     return {"type": "image", "source": {"type": "url", "url": url}}
 
@@ -125,6 +129,12 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                 messages[-1]["content"].extend(blocks)  # the API wants alternating roles
             else:
                 messages.append({"role": role, "content": blocks})
+        for message in messages:  # tool results first in their message: text before them is a 400
+            blocks = message["content"]
+            if message["role"] == "user" and len(blocks) > 1:
+                message["content"] = [b for b in blocks if b["type"] == "tool_result"] + [
+                    b for b in blocks if b["type"] != "tool_result"
+                ]
         fmt = options.response_format
         if fmt is not None and fmt.type != "text":
             # no native JSON mode: ask for it in the system prompt
@@ -153,7 +163,8 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                 for t in options.tools
             ]
         choice = options.tool_choice
-        if choice is not None or options.parallel_tool_calls is False:
+        has_tools = bool(options.tools) or "tools" in options.provider_options
+        if has_tools and (choice is not None or options.parallel_tool_calls is False):  # else refused
             tool_choice: dict[str, Any] = (
                 {"type": "auto"}
                 if choice in (None, "auto")
@@ -177,7 +188,13 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
     def _usage(data: AnthropicUsage | None) -> Usage:
         if not data:
             return Usage()
-        prompt = (data.get("input_tokens") or 0) + (data.get("cache_read_input_tokens") or 0)
+        # every input token: the uncached ones, those written to the prompt cache and those read from it
+        # (the cache writes were left out: a cached prompt's first call looked ~all output)
+        prompt = (
+            (data.get("input_tokens") or 0)
+            + (data.get("cache_creation_input_tokens") or 0)
+            + (data.get("cache_read_input_tokens") or 0)
+        )
         completion = data.get("output_tokens") or 0
         return Usage(input_tokens=prompt, output_tokens=completion, total_tokens=prompt + completion)
 
@@ -213,20 +230,21 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                     )
                 )
         raw_reason = data.get("stop_reason")
+        stop_reason = _STOP.get(raw_reason or "", raw_reason)
         return LLMResponse(
             id=data.get("id") or "",
             model=data.get("model") or options.model,
-            status="incomplete" if raw_reason == "max_tokens" else "completed",
+            status="incomplete" if stop_reason == "max_tokens" else "completed",
             output=[Message(role=MessageRole.ASSISTANT, content=content)],
             usage=self._usage(data.get("usage")),
-            stop_reason=_STOP.get(raw_reason or "", raw_reason),
+            stop_reason=stop_reason,
             raw_stop_reason=raw_reason,
         )
 
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
         assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
-        input_usage = Usage()
+        start_usage = AnthropicUsage()
         stopped = False
         block_to_call: dict[int, int] = {}
         prefilled: set[int] = set()  # calls whose whole input came with their start (deltas would repeat it)
@@ -262,7 +280,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                         message = data.get("message") or {}
                         assembler.response_id = message.get("id") or ""
                         assembler.model = message.get("model") or model
-                        input_usage = self._usage(message.get("usage"))
+                        start_usage = message.get("usage") or AnthropicUsage()
                         yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
                     elif kind == "content_block_start":
                         block = data.get("content_block") or {}
@@ -285,20 +303,19 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                         if raw_reason:
                             assembler.raw_stop_reason = raw_reason
                             assembler.stop_reason = _STOP.get(raw_reason, raw_reason)
-                        output = self._usage(data.get("usage"))
-                        prompt = input_usage.input_tokens or output.input_tokens
-                        assembler.usage = Usage(
-                            input_tokens=prompt,
-                            output_tokens=output.output_tokens,
-                            total_tokens=prompt + output.output_tokens,
-                        )
+                        # message_delta's counts are cumulative: where it reports an input count (it does
+                        # with server tools, whose results add input after message_start) that is the final one
+                        assembler.usage = self._usage(_cumulative(start_usage, data.get("usage") or AnthropicUsage()))
                     elif kind == "message_stop":
                         stopped = True
                         break
                     elif kind == "error" or (kind is None and data.get("error") is not None):
                         # no status mid-stream: the error's own type decides (overloaded_error → unavailable)
                         raise ProviderErrorMapper.map_error(
-                            {"error": data.get("error")}, self.name, model=model, secrets=self._secrets()
+                            {"error": data.get("error"), "request_id": data.get("request_id")},
+                            self.name,
+                            model=model,
+                            secrets=self._secrets(),
                         )
                 if stopped:
                     break
@@ -311,6 +328,20 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
             )
         for event in assembler.finish():
             yield event
+
+
+def _cumulative(start: AnthropicUsage, delta: AnthropicUsage) -> AnthropicUsage:
+    """The final usage of a stream: message_delta's output, each input count the larger of the two."""
+    return {
+        "input_tokens": max(start.get("input_tokens") or 0, delta.get("input_tokens") or 0),
+        "cache_creation_input_tokens": max(
+            start.get("cache_creation_input_tokens") or 0, delta.get("cache_creation_input_tokens") or 0
+        ),
+        "cache_read_input_tokens": max(
+            start.get("cache_read_input_tokens") or 0, delta.get("cache_read_input_tokens") or 0
+        ),
+        "output_tokens": delta.get("output_tokens") or 0,
+    }
 
 
 def _arguments(value: Any) -> str:

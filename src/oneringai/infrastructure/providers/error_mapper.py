@@ -139,18 +139,24 @@ class ProviderErrorMapper:
         secrets: Iterable[str | None] = (),
     ) -> ProviderError:
         """The typed error for a non-2xx response (``status_code`` None: judge by the body alone)."""
+        secrets = tuple(secrets)  # read twice: the message and the request id
         raw, codes = _extract(body)
         message = _cut(redact_secrets(raw, secrets)) or (f"HTTP {status_code}" if status_code else "no details")
         retry_after = _retry_after(headers) if headers else None
-        common: dict[str, Any] = {"provider": provider, "model": model, "status_code": status_code, "body": message}
+        common: dict[str, Any] = {
+            "provider": provider, "model": model, "status_code": status_code, "body": message,
+            "request_id": _request_id(headers, body, secrets),
+        }
+        should_retry = (headers.get("x-should-retry") or "").strip().lower() if headers else ""
+        if should_retry in ("true", "false"):  # the server says, as both vendors' SDKs obey before the status
+            common["is_retryable"] = should_retry == "true"
         lowered = f"{message} {' '.join(codes)}".lower()
         if status_code in (401, 403):
             return ProviderAuthError(
                 f"authentication failed: {message} (check the API key for provider {provider!r})", **common
             )
         if status_code == 429:
-            kind = "quota exceeded" if "quota" in lowered else "rate limited"
-            return ProviderRateLimitError(f"{kind}: {message}", retry_after=retry_after, **common)
+            return _rate_limited(message, lowered, codes, retry_after, common)
         if status_code == 413:
             return ProviderContextLengthError(f"input too long for the model: {message}", **common)
         if status_code == 404:
@@ -171,8 +177,7 @@ class ProviderErrorMapper:
                 f"authentication failed: {message} (check the API key for provider {provider!r})", **common
             )
         if inferred is ProviderRateLimitError:
-            kind = "quota exceeded" if "quota" in lowered else "rate limited"
-            return ProviderRateLimitError(f"{kind}: {message}", retry_after=retry_after, **common)
+            return _rate_limited(message, lowered, codes, retry_after, common)
         if inferred is ProviderContextLengthError:
             return ProviderContextLengthError(f"input too long for the model: {message}", **common)
         if inferred is ModelNotFoundError:
@@ -213,6 +218,17 @@ class ProviderErrorMapper:
         return _map_exception(error, provider, model=model, url=url, secrets=secrets)
 
 
+def _rate_limited(
+    message: str, lowered: str, codes: list[str], retry_after: float | None, common: dict[str, Any]
+) -> ProviderRateLimitError:
+    """A 429. OpenAI's ``insufficient_quota`` is billing, not load: no wait makes the next attempt
+    succeed, so it is not retryable (retrying only spent ``max_retries`` backoffs on the same refusal)."""
+    kind = "quota exceeded" if "quota" in lowered else "rate limited"
+    if "insufficient_quota" in codes and "is_retryable" not in common:
+        common = {**common, "is_retryable": False}
+    return ProviderRateLimitError(f"{kind}: {message}", retry_after=retry_after, **common)
+
+
 def _not_an_answer(status: int, headers: Mapping[str, str] | None, provider: str, common: dict[str, Any]) -> ProviderError:
     """A redirect (not followed: it would resend the key to wherever it points) or an
     informational status as the final answer — it was read as a body ("malformed JSON")."""
@@ -239,6 +255,25 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         if abs(value) != float("inf") and value == value:  # finite: not NaN, not 1e400
             return max(0.0, value) / 1000
     return ProviderErrorMapper.parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
+
+
+def _request_id(headers: Mapping[str, str] | None, body: Any, secrets: Iterable[str | None]) -> str | None:
+    """The vendor's request id: Anthropic's ``request-id`` header (and ``request_id`` in its error
+    bodies and stream ``error`` events), OpenAI's ``x-request-id``; None unless it looks like an id
+    (a header is untrusted text: no spaces, no control characters, at most 128 characters)."""
+    value: Any = None
+    if headers:
+        value = headers.get("request-id") or headers.get("x-request-id") or headers.get("Request-Id") or headers.get(
+            "X-Request-Id"
+        )
+    if not value and isinstance(body, Mapping):
+        value = body.get("request_id")
+    if isinstance(value, str) and _REQUEST_ID.fullmatch(value) and redact_secrets(value, secrets) == value:
+        return value  # (a server echoing a key there must not put it in the message)
+    return None
 
 
 def _status_of(body: Mapping[str, Any]) -> int | None:

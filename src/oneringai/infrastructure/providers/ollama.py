@@ -300,6 +300,7 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                         assembler.stop_reason = _STOP.get(raw_reason or "stop", raw_reason)
                         assembler.usage = self._usage(data)
                         assembler.model = data.get("model") or model
+                        assembler.response_id = f"ollama-{data.get('created_at') or ''}"  # as generate names it
                         break  # the final message: what a server sends after it is not this answer
                 if done:
                     break

@@ -144,16 +144,21 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                         problem = shape_error(exc, provider=self.name, model=model, what="stream chunk")
                     if problem is not None:  # raised outside the handler: the ValidationError quotes the input
                         raise problem
+                    choices = chunk.get("choices")
                     if not created:
-                        created = True
-                        assembler.response_id = chunk.get("id") or ""
-                        assembler.model = chunk.get("model") or model
                         if chunk.get("error") is not None:
                             self._raise_stream_error(chunk, model)
-                        yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
-                    choices = chunk.get("choices")
+                        # Azure opens with a choiceless content-filter chunk whose id and model are
+                        # empty: the answer is named by the first chunk that names it
+                        if chunk.get("id") or choices:
+                            created = True
+                            assembler.response_id = chunk.get("id") or ""
+                            assembler.model = chunk.get("model") or model
+                            yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
                     if choices:
                         for choice in choices:
+                            if choice.get("index"):  # n > 1: the answer is choice 0, as generate returns
+                                continue
                             delta = choice.get("delta")
                             if delta:
                                 text = delta.get("content") or _refusal(delta, assembler)
@@ -166,6 +171,9 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                                     text_parts.append(text)
                                     yield text_event({"delta": text})
                                 calls = delta.get("tool_calls")
+                                legacy = delta.get("function_call")  # deprecated ``functions``: one call
+                                if not calls and legacy:
+                                    calls = [{"index": 0, "function": legacy}]
                                 if calls:
                                     for event in self._tool_call_events(assembler, calls):
                                         yield event
@@ -189,6 +197,8 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
                 provider=self.name,
                 model=model,
             )
+        if not created:  # nothing named the answer (only choiceless chunks): the sequence still opens
+            yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
         if assembler.refused and assembler.stop_reason in (None, "complete"):
             assembler.stop_reason = "content_filter"
         for event in assembler.finish():

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from oneringai.domain.capabilities import ProviderCapabilities
 from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.images import GeneratedImage, ImageGenerateOptions, ImageResponse
 from oneringai.domain.interfaces import IImageProvider
+from oneringai.domain.response import Usage
 from oneringai.infrastructure.providers._http_calls import HttpCalls
 from oneringai.infrastructure.providers._openai_wire import parse_images
 from oneringai.infrastructure.providers._wire import validate_shape
@@ -42,6 +44,8 @@ class OpenAIImageProvider(HttpCalls, BaseProvider, IImageProvider):
             value = getattr(options, key)
             if value is not None:
                 body[key] = value
+        if options.model.startswith("gpt-image"):  # always base64; refused as an "Unknown parameter"
+            body.pop("response_format", None)
         headers = {**self.config.headers, "authorization": f"Bearer {self.get_api_key()}"}
         raw = await self.request_bytes("POST", self._url, model=options.model, headers=headers, body=body)
         data = validate_shape(parse_images, raw, provider=self.name, model=options.model, what="response body")
@@ -52,11 +56,23 @@ class OpenAIImageProvider(HttpCalls, BaseProvider, IImageProvider):
                     f"unexpected response body from the provider: data.{index}: {problem}",
                     provider=self.name, model=options.model,
                 )
+        usage = data.get("usage")
         return ImageResponse(
             created=data.get("created") or 0,
             model=options.model,
             data=[GeneratedImage(**item) for item in data["data"]],
+            usage=_image_usage(usage) if usage else None,
+            output_format=data.get("output_format"),
+            size=data.get("size"),
+            quality=data.get("quality"),
+            background=data.get("background"),
         )
+
+
+def _image_usage(usage: Mapping[str, Any]) -> Usage:
+    prompt = usage.get("input_tokens") or 0
+    completion = usage.get("output_tokens") or 0
+    return Usage(input_tokens=prompt, output_tokens=completion, total_tokens=usage.get("total_tokens") or prompt + completion)
 
 
 def _image_problem(url: str | None, b64: str | None) -> str | None:
