@@ -227,6 +227,7 @@ class Agent:
         response: LLMResponse | None = None
         stop_reason: str | None = None
         run_usage = Usage()
+        partial: list[str] = []  # this model call's text deltas (streaming): kept on a timeout error
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         provider: ITextProvider | None = None
         span, activate = run.span, self.telemetry.activate
@@ -246,6 +247,7 @@ class Agent:
                     options = changed
                 answer: LLMResponse | None = None
                 if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
+                    partial.clear()
                     async with closing(checked_stream(provider.stream_generate(options), provider)) as events:
                         iterator, started = aiter(events), False
                         while True:
@@ -261,6 +263,8 @@ class Agent:
                             if isinstance(event, ResponseCompleteEvent):
                                 answer = event.response
                                 continue
+                            if event.type == "response.output_text.delta":
+                                partial.append(event.delta)
                             run.paused = True
                             yield event
                             self._resume(run)
@@ -309,6 +313,7 @@ class Agent:
                     f"agent timed out after {self.timeout:g}s before the model answered",
                     provider=getattr(provider, "name", None), model=self.model,
                 )
+                error.partial_output_text = "".join(partial)  # what the stream had delivered
                 span.record_error(error)
                 raise error from None
             code, reason, stop_reason = "timeout", "agent timed out before this tool finished", "timeout"
