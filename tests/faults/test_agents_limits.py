@@ -14,9 +14,9 @@ from oneringai import tool
 from oneringai.application.agents import Agent
 from oneringai.application.agents.manager import AgentManager
 from oneringai.application.agents.support import MAX_ITERATIONS, MAX_TOOL_OUTPUT_LIMIT, AgentLimitError
+from oneringai.application.tools import DirectToolExecutor
 from oneringai.config import load_settings
 from oneringai.domain.errors import ConfigError, OneRingAIError
-from oneringai.application.tools import DirectToolExecutor
 from oneringai.testing import ScriptedTextProvider
 from tests.faults.test_agents_model_output import calls_response
 

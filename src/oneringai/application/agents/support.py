@@ -16,14 +16,14 @@ from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
 
 __all__ = [
+    "MAX_ITERATIONS",
+    "MAX_TOOL_OUTPUT_LIMIT",
+    "MAX_TOOL_THREADS",
     "AgentBusyError",
     "AgentHooks",
     "AgentInputError",
     "AgentLimitError",
     "Hook",
-    "MAX_ITERATIONS",
-    "MAX_TOOL_OUTPUT_LIMIT",
-    "MAX_TOOL_THREADS",
     "RunState",
     "call_hook",
     "cancelling",

@@ -17,7 +17,6 @@ Bounded in time and memory whatever the server sends:
 from __future__ import annotations
 
 import json
-
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
