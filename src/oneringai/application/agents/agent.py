@@ -44,6 +44,7 @@ from oneringai.application.agents.support import (
     check_limits,
     closing,
     remaining,
+    run_timed_out,
     within,
 )
 from oneringai.application.guide_spelling import (
@@ -60,7 +61,7 @@ from oneringai.application.tools.output import (
 )
 from oneringai.application.tools.registry import answer_of, execute_safely
 from oneringai.domain.content import InputItem, Message, MessageRole
-from oneringai.domain.errors import ProviderResponseError, ProviderTimeoutError
+from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.events import (
     IterationCompleteEvent,
     ResponseCompleteEvent,
@@ -309,11 +310,7 @@ class Agent:
                 span.record_error(exc)
                 raise  # not ours: a provider or tool timeout that escaped
             if response is None:
-                error = ProviderTimeoutError(
-                    f"agent timed out after {self.timeout:g}s before the model answered",
-                    provider=getattr(provider, "name", None), model=self.model,
-                )
-                error.partial_output_text = "".join(partial)  # what the stream had delivered
+                error = run_timed_out(self.timeout or 0.0, getattr(provider, "name", None), self.model, partial)
                 span.record_error(error)
                 raise error from None
             code, reason, stop_reason = "timeout", "agent timed out before this tool finished", "timeout"

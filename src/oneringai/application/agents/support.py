@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oneringai.domain.errors import ConfigError, OneRingAIError
+from oneringai.domain.errors import ConfigError, OneRingAIError, ProviderTimeoutError
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
 
@@ -30,6 +30,7 @@ __all__ = [
     "check_limits",
     "closing",
     "remaining",
+    "run_timed_out",
     "within",
 ]
 
@@ -134,6 +135,16 @@ async def within(deadline: float | None, awaitable: Awaitable[Any]) -> Any:
         return await awaitable
     async with asyncio.timeout(remaining(deadline)):
         return await awaitable
+
+
+def run_timed_out(seconds: float, provider: str | None, model: str, partial: list[str]) -> ProviderTimeoutError:
+    """The run's ``timeout`` passed before the model answered: the error carries the text the
+    stream had delivered of that answer (``partial_output_text``)."""
+    error = ProviderTimeoutError(
+        f"agent timed out after {seconds:g}s before the model answered", provider=provider, model=model
+    )
+    error.partial_output_text = "".join(partial)
+    return error
 
 
 def remaining(deadline: float | None) -> float | None:
