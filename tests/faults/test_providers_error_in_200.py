@@ -81,3 +81,26 @@ async def test_a_json_error_body_labelled_as_a_stream_is_its_typed_error(fault_s
                 pass
     assert type(raised.value) is ProviderAuthError, repr(raised.value)
     assert SECRET not in str(raised.value)
+
+
+@pytest.mark.parametrize("status", [200, 400, 429])
+@pytest.mark.parametrize("indent", [2, "\t"])
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_pretty_printed_json_error_labelled_as_a_stream_is_its_typed_error(
+    fault_server: FaultServer, kind, indent, status
+):
+    """Some OpenAI-compatible servers answer an error as pretty-printed JSON (one key per line)
+    under ``text/event-stream``: no line is a ``data:`` field and the first is a lone ``{``, so
+    the one-line rule above missed it — the vendor's error became "stream ended before
+    completion". Now the body is read as the error it is, its message kept, the key scrubbed."""
+    body = VENDORS[kind].error_body(f"Rate limit reached for key {SECRET}", "rate_limit_exceeded")
+    fault_server.answer(status, json.dumps(body, indent=indent).encode() + b"\n", "text/event-stream")
+    provider = {"kind": kind, "api_key": SECRET, "max_retries": 0, "timeout": 10,
+                "base_url": f"{fault_server.url}/v1" if kind == "openai" else fault_server.url}
+    async with OneRingAI.from_config(None, env={}, overrides={"text": {"default": "p", "providers": {"p": provider}}}) as client:
+        with pytest.raises(ProviderError) as raised:
+            async for _event in client.text.stream("hi", provider="p", model="m"):
+                pass
+    assert type(raised.value) is ProviderRateLimitError, repr(raised.value)
+    assert "Rate limit reached" in str(raised.value)
+    assert SECRET not in str(raised.value) and SECRET not in repr(raised.value)

@@ -1,4 +1,5 @@
 import itertools
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -95,3 +96,36 @@ async def test_an_event_of_many_short_data_lines_is_bounded_by_its_sum():
     with pytest.raises(ProviderResponseError):
         await collect(iter_sse(chunks(raw), max_event_bytes=4096))
     assert len((await collect(iter_sse_data(chunks(raw), max_event_bytes=20_000)))[0]) == 100 * 101 - 1
+
+
+# --- a pretty-printed JSON error under text/event-stream -------------------------------------
+PRETTY_ERROR = json.dumps({"error": {"message": "Rate limit reached", "type": "rate_limit", "code": 429}}, indent=2)
+
+
+@settings(max_examples=80, deadline=None)
+@given(indent=st.sampled_from([1, 2, 4, "\t"]), crlf=st.booleans(), tail=st.booleans(),
+       cuts=st.lists(st.integers(0, 10**6), max_size=8))
+async def test_a_pretty_printed_json_error_is_one_data_item(indent, crlf, tail, cuts):
+    """It opened with a lone "{" (no ``data:`` line, no ``"error"`` on the first line) and was
+    ignored: the vendor's error became "stream ended before completion"."""
+    text = json.dumps(json.loads(PRETTY_ERROR), indent=indent)
+    raw = text.encode().replace(b"\n", b"\r\n" if crlf else b"\n") + (b"\n" if tail else b"")
+    batches = await collect(iter_sse_data_batches(chunks(*_split(raw, cuts))))
+    items = [item for batch in batches for item in batch]
+    assert len(items) == 1 and json.loads(items[0]) == json.loads(PRETTY_ERROR)
+
+
+async def test_a_json_line_opening_a_real_stream_does_not_swallow_it():
+    raw = b'{\n  "note": "not an error"\n}\ndata: one\n\n{\ndata: two\n\ndata: [DONE]\n\n'
+    assert await collect(iter_sse_data(chunks(raw))) == [b"one", b"two", b"[DONE]"]
+
+
+async def test_many_closing_lines_are_tried_a_bounded_number_of_times(monkeypatch):
+    from oneringai.infrastructure.http import streams
+
+    tried = []
+    real = streams._is_json_object
+    monkeypatch.setattr(streams, "_is_json_object", lambda text: tried.append(len(text)) or real(text))
+    raw = b'{\n  "error": "x",\n' + b"}}\n" * 5000 + b"data: one\n\n"
+    assert await collect(iter_sse_data(chunks(raw), max_event_bytes=1 << 20)) == [b"one"]
+    assert len(tried) <= 4

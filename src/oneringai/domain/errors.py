@@ -27,9 +27,12 @@ registered secret value and anything shaped like a credential — also text a se
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oneringai.domain.redaction import redact
+
+if TYPE_CHECKING:
+    from oneringai.domain.response import Usage
 
 
 def install_extra_hint(extra: str) -> str:
@@ -80,9 +83,18 @@ class ConfigError(OneRingAIError):
 
 
 class ProviderError(OneRingAIError):
-    """A model provider failed. Carries enough context to decide what to do next."""
+    """A model provider failed. Carries enough context to decide what to do next.
+
+    An error that ends a stream after part of the answer arrived (a cut connection or chunked
+    body, a stream without its end marker, an idle timeout, an error event mid-stream) carries
+    what had arrived: ``partial_output_text`` (the text deltas, joined; ``""`` when none) and
+    ``partial_usage`` (the usage the server had reported by then; ``None`` when it reported
+    none). Neither is part of the message.
+    """
 
     default_retryable = False
+    partial_output_text: str = ""
+    partial_usage: Usage | None = None
 
     def __init__(
         self,
@@ -123,6 +135,9 @@ class ProviderError(OneRingAIError):
         return f"{self.message}{suffix}"
 
     def __reduce__(self) -> tuple[object, ...]:  # keep errors picklable across processes
+        partial = {
+            name: self.__dict__[name] for name in ("partial_output_text", "partial_usage") if name in self.__dict__
+        }
         return (
             _rebuild_provider_error,
             (
@@ -138,6 +153,7 @@ class ProviderError(OneRingAIError):
                     "request_id": self.request_id,
                 },
             ),
+            partial or None,
         )
 
 

@@ -2,6 +2,6 @@
 
 from oneringai.application.agents.agent import Agent, AgentHooks
 from oneringai.application.agents.manager import AgentManager
-from oneringai.application.agents.support import AgentBusyError, AgentInputError
+from oneringai.application.agents.support import AgentBusyError, AgentInputError, AgentLimitError
 
-__all__ = ["Agent", "AgentBusyError", "AgentHooks", "AgentInputError", "AgentManager"]
+__all__ = ["Agent", "AgentBusyError", "AgentHooks", "AgentInputError", "AgentLimitError", "AgentManager"]

@@ -44,6 +44,7 @@ from oneringai.application.agents.support import (
     check_limits,
     closing,
     remaining,
+    run_timed_out,
     within,
 )
 from oneringai.application.guide_spelling import (
@@ -60,7 +61,7 @@ from oneringai.application.tools.output import (
 )
 from oneringai.application.tools.registry import answer_of, execute_safely
 from oneringai.domain.content import InputItem, Message, MessageRole
-from oneringai.domain.errors import ProviderResponseError, ProviderTimeoutError
+from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.events import (
     IterationCompleteEvent,
     ResponseCompleteEvent,
@@ -227,6 +228,7 @@ class Agent:
         response: LLMResponse | None = None
         stop_reason: str | None = None
         run_usage = Usage()
+        partial: list[str] = []  # this model call's text deltas (streaming): kept on a timeout error
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         provider: ITextProvider | None = None
         span, activate = run.span, self.telemetry.activate
@@ -246,6 +248,7 @@ class Agent:
                     options = changed
                 answer: LLMResponse | None = None
                 if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
+                    partial.clear()
                     async with closing(checked_stream(provider.stream_generate(options), provider)) as events:
                         iterator, started = aiter(events), False
                         while True:
@@ -261,6 +264,8 @@ class Agent:
                             if isinstance(event, ResponseCompleteEvent):
                                 answer = event.response
                                 continue
+                            if event.type == "response.output_text.delta":
+                                partial.append(event.delta)
                             run.paused = True
                             yield event
                             self._resume(run)
@@ -305,10 +310,7 @@ class Agent:
                 span.record_error(exc)
                 raise  # not ours: a provider or tool timeout that escaped
             if response is None:
-                error = ProviderTimeoutError(
-                    f"agent timed out after {self.timeout:g}s before the model answered",
-                    provider=getattr(provider, "name", None), model=self.model,
-                )
+                error = run_timed_out(self.timeout or 0.0, getattr(provider, "name", None), self.model, partial)
                 span.record_error(error)
                 raise error from None
             code, reason, stop_reason = "timeout", "agent timed out before this tool finished", "timeout"

@@ -11,14 +11,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oneringai.domain.errors import OneRingAIError
+from oneringai.domain.errors import ConfigError, OneRingAIError, ProviderTimeoutError
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
 
 __all__ = [
+    "MAX_ITERATIONS",
+    "MAX_TOOL_OUTPUT_LIMIT",
+    "MAX_TOOL_THREADS",
     "AgentBusyError",
     "AgentHooks",
     "AgentInputError",
+    "AgentLimitError",
     "Hook",
     "RunState",
     "call_hook",
@@ -26,6 +30,7 @@ __all__ = [
     "check_limits",
     "closing",
     "remaining",
+    "run_timed_out",
     "within",
 ]
 
@@ -42,6 +47,21 @@ class AgentInputError(OneRingAIError, ValueError):
     """``run``/``stream`` was given an input no vendor accepts: not a string or a sequence of
     messages, an item that is not a message, a message without content, or an empty prompt
     on an empty conversation. Raised before the history is touched: the agent stays usable."""
+
+
+#: Upper bounds of an agent's limits (``agents.*`` in YAML, ``Agent(...)`` and
+#: ``client.agents.create(...)`` in code). ``max_iterations: 1000000000`` let one run call the
+#: model for ever (and bill it); a tool output limit of 10^12 characters is no limit at all
+#: (every output held and sent whole); each tool thread costs a stack.
+MAX_ITERATIONS = 1000
+MAX_TOOL_OUTPUT_LIMIT = 10_000_000
+MAX_TOOL_THREADS = 1024
+
+
+class AgentLimitError(ConfigError, ValueError):
+    """An agent limit given in code is not usable (a bool, below 1, above its bound, not
+    finite). A ``ConfigError`` (so a ``OneRingAIError``), still a ``ValueError`` for callers
+    that caught the bare ``ValueError`` raised before."""
 
 
 @dataclass
@@ -117,6 +137,16 @@ async def within(deadline: float | None, awaitable: Awaitable[Any]) -> Any:
         return await awaitable
 
 
+def run_timed_out(seconds: float, provider: str | None, model: str, partial: list[str]) -> ProviderTimeoutError:
+    """The run's ``timeout`` passed before the model answered: the error carries the text the
+    stream had delivered of that answer (``partial_output_text``)."""
+    error = ProviderTimeoutError(
+        f"agent timed out after {seconds:g}s before the model answered", provider=provider, model=model
+    )
+    error.partial_output_text = "".join(partial)
+    return error
+
+
 def remaining(deadline: float | None) -> float | None:
     if deadline is None:
         return None
@@ -128,14 +158,16 @@ def check_limits(
     """The YAML ``agents:`` section is validated by its schema; an ``Agent`` built in code is
     checked here. ``max_iterations=0`` ended every run in an ``AssertionError``, and
     ``max_parallel_tools=0`` made a response with two tool calls wait forever."""
-    for name, value in (
-        ("max_iterations", max_iterations), ("max_parallel_tools", max_parallel_tools),
-        ("max_tool_output_chars", max_output),
+    for name, value, bound in (
+        ("max_iterations", max_iterations, MAX_ITERATIONS), ("max_parallel_tools", max_parallel_tools, None),
+        ("max_tool_output_chars", max_output, MAX_TOOL_OUTPUT_LIMIT),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"Agent({name}=...) must be a whole number >= 1, not {value!r}")
+            raise AgentLimitError(f"Agent({name}=...) must be a whole number >= 1, not {value!r}")
+        if bound is not None and value > bound:
+            raise AgentLimitError(f"Agent({name}=...) must be at most {bound}, not {value!r}")
     for name, limit in (("timeout", timeout), ("tool_timeout", tool_timeout)):
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit < math.inf
         ):
-            raise ValueError(f"Agent({name}=...) must be a finite number of seconds > 0 or None, not {limit!r}")
+            raise AgentLimitError(f"Agent({name}=...) must be a finite number of seconds > 0 or None, not {limit!r}")

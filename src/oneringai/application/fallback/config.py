@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from oneringai.domain._base import ConfigModel
 
 __all__ = ["FallbackProviderConfig", "default_models", "fallback_problems"]
 
 
-class FallbackProviderConfig(BaseModel):
+class FallbackProviderConfig(ConfigModel):
     """Try ``providers`` in order; move on only for failures another endpoint may not have.
 
     Which model each member is asked for: ``models.<member>`` if set, else that member's own

@@ -16,6 +16,7 @@ Bounded in time and memory whatever the server sends:
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
@@ -167,14 +168,34 @@ async def iter_sse_data_batches(
 ) -> AsyncIterator[list[bytes]]:
     """The ``data`` of each complete event, as bytes, a list per network chunk — the fast path
     for APIs whose events carry no meaningful ``event:`` name (OpenAI, Anthropic): one
-    generator hop per chunk instead of per event. A one-line JSON error body sent under
-    ``text/event-stream`` is passed on as data (it was ignored: the error was lost)."""
+    generator hop per chunk instead of per event. A JSON error body sent under
+    ``text/event-stream`` — on one line, or pretty-printed over several — is passed on as data
+    (it was ignored: the error was lost)."""
     data: bytes | None = None  # the event being read: its one data line (the usual case)...
     more: list[bytes] = []  # ...and any further ones
     size = 0
+    body: list[bytes] | None = None  # a JSON body opening the stream, over several lines
+    fresh = True  # no line read yet
+    tries = 0
     async for batch in _line_batches(chunks, max_event_bytes, provider):
         ready: list[bytes] = []
         for raw in batch:
+            if body is not None:
+                if raw[:5] != b"data:" and raw[:6] != b"event:":
+                    size += len(raw) + 1
+                    if size > max_event_bytes:
+                        raise _too_large(max_event_bytes, provider)
+                    body.append(raw)
+                    if raw[:1] == b"}":  # the close of a pretty-printed object: complete?
+                        tries += 1
+                        whole = b"\n".join(body)
+                        parsed = _is_json_object(whole)
+                        if parsed or tries >= _BODY_TRIES:  # bounded: never quadratic
+                            if parsed and b'"error"' in whole:
+                                ready.append(whole)
+                            body = None
+                    continue
+                body = None  # SSE after all: read on as SSE
             if raw:
                 if raw.startswith(b"data:"):
                     value = raw[6:] if raw.startswith(b"data: ") else raw[5:]
@@ -185,8 +206,12 @@ async def iter_sse_data_batches(
                         if size > max_event_bytes:
                             raise _too_large(max_event_bytes, provider)
                         more.append(value)
-                elif raw[:1] == b"{" and b'"error"' in raw and data is None:
-                    ready.append(raw)  # no SSE line starts with "{": a JSON error body under text/event-stream
+                elif raw[:1] == b"{" and data is None:
+                    if b'"error"' in raw:
+                        ready.append(raw)  # no SSE line starts with "{": a JSON error body under text/event-stream
+                    elif fresh:  # perhaps the same body pretty-printed, one key a line
+                        body, size, tries = [raw], len(raw), 0
+                fresh = False
             elif data is not None:
                 if more:
                     ready.append(b"\n".join([data, *more]))
@@ -196,6 +221,22 @@ async def iter_sse_data_batches(
                 data = None
         if ready:
             yield ready
+    if body is not None and b'"error"' in (whole := b"\n".join(body)) and _is_json_object(whole):
+        yield [whole]  # its last line had no line end
+
+
+#: Lines opening with "}" on which a multi-line JSON body is tried as a whole, at most.
+_BODY_TRIES = 4
+
+
+def _is_json_object(text: bytes) -> bool:
+    """Whether ``text`` is one JSON object — some OpenAI-compatible servers answer an error
+    pretty-printed under ``text/event-stream``: with no ``data:`` line it was ignored, and
+    the vendor's error became "stream ended before completion"."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 async def iter_sse_data(

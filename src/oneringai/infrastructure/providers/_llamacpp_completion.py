@@ -168,14 +168,15 @@ class CompletionCalls:
             assembler = StreamAssembler(options.model, max_chars=self.max_response_bytes(), provider=self.name)
             held: list[str] = []  # text not shown yet: it may still be an echo of the question
             flowing = False
-            async for piece in self._stream_pieces(options, attempt, assembler):
-                if flowing:
-                    yield assembler.text_delta(piece)
-                    continue
-                held.append(piece)
-                if not may_still_be_echo("".join(held), question):
-                    flowing = True
-                    yield assembler.text_delta("".join(held).lstrip())
+            with assembler.keep_partial():  # an error carries the text shown so far
+                async for piece in self._stream_pieces(options, attempt, assembler):
+                    if flowing:
+                        yield assembler.text_delta(piece)
+                        continue
+                    held.append(piece)
+                    if not may_still_be_echo("".join(held), question):
+                        flowing = True
+                        yield assembler.text_delta("".join(held).lstrip())
             usage = usage + assembler.usage
             said = "".join(held) if not flowing else "".join(assembler.text)
             if flowing or attempt == _ATTEMPTS - 1 or not is_unusable(said, question):

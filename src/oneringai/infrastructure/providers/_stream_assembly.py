@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from oneringai.domain.content import Message, MessageRole, OutputTextContent, ToolUseContent
-from oneringai.domain.errors import ProviderResponseError
+from oneringai.domain.errors import ProviderError, ProviderResponseError
 from oneringai.domain.events import (
     OutputTextDeltaEvent,
     ResponseCompleteEvent,
@@ -60,6 +61,13 @@ class StreamAssembler:
         self._room = max_chars
         self._max_chars = max_chars
         self._provider = provider
+
+    def keep_partial(self) -> _KeepPartial:
+        """``with assembler.keep_partial(): ...`` around a stream's reading: a ``ProviderError``
+        leaving the block carries the text and usage received so far (``partial_output_text``,
+        ``partial_usage``): a stream cut after some deltas lost them for a caller that did not
+        collect the events itself."""
+        return _KeepPartial(self)
 
     def too_long(self) -> ProviderResponseError:
         return ProviderResponseError(
@@ -121,3 +129,22 @@ class StreamAssembler:
         )
         events.append(ResponseCompleteEvent(response=response))
         return events
+
+
+class _KeepPartial:
+    __slots__ = ("_assembler",)
+
+    def __init__(self, assembler: StreamAssembler) -> None:
+        self._assembler = assembler
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if isinstance(error, ProviderError) and "partial_output_text" not in error.__dict__:
+            assembler = self._assembler
+            error.partial_output_text = "".join(assembler.text)
+            usage = assembler.usage
+            error.partial_usage = usage if usage.input_tokens or usage.output_tokens or usage.total_tokens else None

@@ -244,90 +244,92 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
         assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
-        start_usage = AnthropicUsage()
-        stopped = False
-        block_to_call: dict[int, int] = {}
-        prefilled: set[int] = set()  # calls whose whole input came with their start (deltas would repeat it)
-        parse = parse_anthropic_event
-        async with self.open_stream(
-            self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
-        ) as chunks:
-            batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
-            guarded = self.guard(batches, model)
-            async for ready in guarded:
-                for raw in ready:
-                    problem = None
-                    try:
-                        data = parse(raw)
-                    except ValidationError as exc:
-                        problem = shape_error(exc, provider=self.name, model=model, what="stream event")
-                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
-                        raise problem
-                    kind = data.get("type")
-                    if kind == "content_block_delta":
-                        delta = data.get("delta") or {}
-                        delta_type = delta.get("type")
-                        if delta_type == "text_delta":
-                            text = delta.get("text")
-                            if text:
-                                yield assembler.text_delta(text)
-                        elif delta_type == "input_json_delta":
-                            call_index = block_to_call.get(data.get("index") or 0)
-                            partial = delta.get("partial_json")
-                            if call_index is not None and partial and call_index not in prefilled:
-                                yield assembler.tool_call_arguments(call_index, partial)
-                    elif kind == "message_start":
-                        message = data.get("message") or {}
-                        assembler.response_id = message.get("id") or ""
-                        assembler.model = message.get("model") or model
-                        start_usage = message.get("usage") or AnthropicUsage()
-                        yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
-                    elif kind == "content_block_start":
-                        block = data.get("content_block") or {}
-                        if block.get("type") == "tool_use":
-                            index = len(assembler.calls)
-                            block_to_call[data.get("index") or 0] = index
-                            yield assembler.tool_call_start(
-                                index, block.get("id") or f"toolu_{index}", block.get("name") or ""
+        with assembler.keep_partial():  # an error carries the text received so far
+            start_usage = AnthropicUsage()
+            stopped = False
+            block_to_call: dict[int, int] = {}
+            prefilled: set[int] = set()  # calls whose whole input came with their start (deltas would repeat it)
+            parse = parse_anthropic_event
+            async with self.open_stream(
+                self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
+            ) as chunks:
+                batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
+                guarded = self.guard(batches, model)
+                async for ready in guarded:
+                    for raw in ready:
+                        problem = None
+                        try:
+                            data = parse(raw)
+                        except ValidationError as exc:
+                            problem = shape_error(exc, provider=self.name, model=model, what="stream event")
+                        if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                            raise problem
+                        kind = data.get("type")
+                        if kind == "content_block_delta":
+                            delta = data.get("delta") or {}
+                            delta_type = delta.get("type")
+                            if delta_type == "text_delta":
+                                text = delta.get("text")
+                                if text:
+                                    yield assembler.text_delta(text)
+                            elif delta_type == "input_json_delta":
+                                call_index = block_to_call.get(data.get("index") or 0)
+                                partial = delta.get("partial_json")
+                                if call_index is not None and partial and call_index not in prefilled:
+                                    yield assembler.tool_call_arguments(call_index, partial)
+                        elif kind == "message_start":
+                            message = data.get("message") or {}
+                            assembler.response_id = message.get("id") or ""
+                            assembler.model = message.get("model") or model
+                            start_usage = message.get("usage") or AnthropicUsage()
+                            assembler.usage = self._usage(start_usage)  # a cut stream still reports it
+                            yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
+                        elif kind == "content_block_start":
+                            block = data.get("content_block") or {}
+                            if block.get("type") == "tool_use":
+                                index = len(assembler.calls)
+                                block_to_call[data.get("index") or 0] = index
+                                yield assembler.tool_call_start(
+                                    index, block.get("id") or f"toolu_{index}", block.get("name") or ""
+                                )
+                                initial = block.get("input")
+                                if initial:  # a gateway that sends the whole input here (Anthropic sends {})
+                                    prefilled.add(index)
+                                    yield assembler.tool_call_arguments(index, _arguments(initial))
+                            elif block.get("type") == "text":
+                                text = block.get("text")
+                                if text:
+                                    yield assembler.text_delta(text)
+                        elif kind == "message_delta":
+                            raw_reason = (data.get("delta") or {}).get("stop_reason")
+                            if raw_reason:
+                                assembler.raw_stop_reason = raw_reason
+                                assembler.stop_reason = _STOP.get(raw_reason, raw_reason)
+                            # message_delta's counts are cumulative: where it reports an input count (it does
+                            # with server tools, whose results add input after message_start) that is the final one
+                            assembler.usage = self._usage(_cumulative(start_usage, data.get("usage") or AnthropicUsage()))
+                        elif kind == "message_stop":
+                            stopped = True
+                            break
+                        elif kind == "error" or (kind is None and data.get("error") is not None):
+                            # no status mid-stream: the error's own type decides (overloaded_error → unavailable)
+                            raise ProviderErrorMapper.map_error(
+                                {"error": data.get("error"), "request_id": data.get("request_id")},
+                                self.name,
+                                model=model,
+                                secrets=self._secrets(),
                             )
-                            initial = block.get("input")
-                            if initial:  # a gateway that sends the whole input here (Anthropic sends {})
-                                prefilled.add(index)
-                                yield assembler.tool_call_arguments(index, _arguments(initial))
-                        elif block.get("type") == "text":
-                            text = block.get("text")
-                            if text:
-                                yield assembler.text_delta(text)
-                    elif kind == "message_delta":
-                        raw_reason = (data.get("delta") or {}).get("stop_reason")
-                        if raw_reason:
-                            assembler.raw_stop_reason = raw_reason
-                            assembler.stop_reason = _STOP.get(raw_reason, raw_reason)
-                        # message_delta's counts are cumulative: where it reports an input count (it does
-                        # with server tools, whose results add input after message_start) that is the final one
-                        assembler.usage = self._usage(_cumulative(start_usage, data.get("usage") or AnthropicUsage()))
-                    elif kind == "message_stop":
-                        stopped = True
+                    if stopped:
                         break
-                    elif kind == "error" or (kind is None and data.get("error") is not None):
-                        # no status mid-stream: the error's own type decides (overloaded_error → unavailable)
-                        raise ProviderErrorMapper.map_error(
-                            {"error": data.get("error"), "request_id": data.get("request_id")},
-                            self.name,
-                            model=model,
-                            secrets=self._secrets(),
-                        )
-                if stopped:
-                    break
-            await guarded.aclose()  # type: ignore[attr-defined]
-            if stopped:  # the answer is whole; what follows may only return the connection to the pool
-                await self.drain_after_end(chunks)
-        if not stopped:
-            raise ProviderUnavailableError(
-                "stream ended before message_stop", provider=self.name, model=model
-            )
-        for event in assembler.finish():
-            yield event
+                await guarded.aclose()  # type: ignore[attr-defined]
+                if stopped:  # the answer is whole; what follows may only return the connection to the pool
+                    await self.drain_after_end(chunks)
+            if not stopped:
+                raise ProviderUnavailableError(
+                    "stream ended before message_stop", provider=self.name, model=model
+                )
+            for event in assembler.finish():
+                yield event
 
 
 def _cumulative(start: AnthropicUsage, delta: AnthropicUsage) -> AnthropicUsage:

@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from oneringai.application.urls import check_url
+from oneringai.domain._base import ConfigModel
 from oneringai.domain.redaction import redact
 
 __all__ = [
@@ -20,7 +21,7 @@ __all__ = [
 ]
 
 
-class ProviderConfig(BaseModel):
+class ProviderConfig(ConfigModel):
     """Settings every provider understands. Custom providers may add fields (extra allowed)."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, allow_inf_nan=False)

@@ -261,55 +261,56 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
         assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
-        done = False
-        parse = parse_ollama_chat
-        async with self.open_stream(
-            f"{self.base_url}/api/chat",
-            model=model,
-            headers=self._headers,
-            body=await self._body(options, stream=True),
-            expect="ndjson",
-        ) as chunks:
-            yield ResponseCreatedEvent(model=model)
-            batches = iter_line_batches(chunks, max_line_bytes=self.max_event_bytes(), provider=self.name)
-            async for lines in self.guard(batches, model):
-                for line in lines:
-                    problem = None
-                    try:
-                        data = parse(line)
-                    except ValidationError as exc:
-                        problem = shape_error(exc, provider=self.name, model=model, what="NDJSON line")
-                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
-                        raise problem
-                    if data.get("error") is not None:
-                        self._raise_body_error(data, model)
-                    message = data.get("message")
-                    if message:
-                        text = message.get("content")
-                        if text:
-                            yield assembler.text_delta(text)
-                        if message.get("tool_calls"):
-                            for call in self._tool_calls(message, offset=len(assembler.calls)):
-                                index = len(assembler.calls)
-                                yield assembler.tool_call_start(index, call.id, call.name)
-                                yield assembler.tool_call_arguments(index, call.arguments)
-                    if data.get("done"):
-                        done = True
-                        raw_reason = data.get("done_reason")
-                        assembler.raw_stop_reason = raw_reason
-                        assembler.stop_reason = _STOP.get(raw_reason or "stop", raw_reason)
-                        assembler.usage = self._usage(data)
-                        assembler.model = data.get("model") or model
-                        assembler.response_id = f"ollama-{data.get('created_at') or ''}"  # as generate names it
-                        break  # the final message: what a server sends after it is not this answer
-                if done:
-                    break
-        if not done:
-            raise ProviderUnavailableError(
-                "stream ended before the final done message", provider=self.name, model=model
-            )
-        for event in assembler.finish():
-            yield event
+        with assembler.keep_partial():  # an error carries the text received so far
+            done = False
+            parse = parse_ollama_chat
+            async with self.open_stream(
+                f"{self.base_url}/api/chat",
+                model=model,
+                headers=self._headers,
+                body=await self._body(options, stream=True),
+                expect="ndjson",
+            ) as chunks:
+                yield ResponseCreatedEvent(model=model)
+                batches = iter_line_batches(chunks, max_line_bytes=self.max_event_bytes(), provider=self.name)
+                async for lines in self.guard(batches, model):
+                    for line in lines:
+                        problem = None
+                        try:
+                            data = parse(line)
+                        except ValidationError as exc:
+                            problem = shape_error(exc, provider=self.name, model=model, what="NDJSON line")
+                        if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                            raise problem
+                        if data.get("error") is not None:
+                            self._raise_body_error(data, model)
+                        message = data.get("message")
+                        if message:
+                            text = message.get("content")
+                            if text:
+                                yield assembler.text_delta(text)
+                            if message.get("tool_calls"):
+                                for call in self._tool_calls(message, offset=len(assembler.calls)):
+                                    index = len(assembler.calls)
+                                    yield assembler.tool_call_start(index, call.id, call.name)
+                                    yield assembler.tool_call_arguments(index, call.arguments)
+                        if data.get("done"):
+                            done = True
+                            raw_reason = data.get("done_reason")
+                            assembler.raw_stop_reason = raw_reason
+                            assembler.stop_reason = _STOP.get(raw_reason or "stop", raw_reason)
+                            assembler.usage = self._usage(data)
+                            assembler.model = data.get("model") or model
+                            assembler.response_id = f"ollama-{data.get('created_at') or ''}"  # as generate names it
+                            break  # the final message: what a server sends after it is not this answer
+                    if done:
+                        break
+            if not done:
+                raise ProviderUnavailableError(
+                    "stream ended before the final done message", provider=self.name, model=model
+                )
+            for event in assembler.finish():
+                yield event
 
     async def list_models(self) -> list[str]:
         raw = await self.request_bytes("GET", f"{self.base_url}/api/tags", model=None, headers=self._headers)

@@ -121,88 +121,89 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
     async def stream_generate(self, options: TextGenerateOptions) -> AsyncIterator[StreamEvent]:
         model = options.model
         assembler = StreamAssembler(model, max_chars=self.max_response_bytes(), provider=self.name)
-        done = False
-        async with self.open_stream(
-            self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
-        ) as chunks:
-            created = False
-            parse = parse_chat
-            text_parts = assembler.text  # the text deltas, joined once by ``finish``
-            text_event = text_event_validator()
-            room = self.max_response_bytes()  # the text kept for the final response is bounded, inline
-            batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
-            guarded = self.guard(batches, model)
-            async for ready in guarded:
-                for data in ready:
-                    if data == b"[DONE]":
-                        done = True
-                        break
-                    problem = None
-                    try:
-                        chunk = parse(data)
-                    except ValidationError as exc:
-                        problem = shape_error(exc, provider=self.name, model=model, what="stream chunk")
-                    if problem is not None:  # raised outside the handler: the ValidationError quotes the input
-                        raise problem
-                    choices = chunk.get("choices")
-                    if not created:
-                        if chunk.get("error") is not None:
+        with assembler.keep_partial():  # an error carries the text received so far
+            done = False
+            async with self.open_stream(
+                self._url, model=model, headers=self._headers(), body=self._body(options, stream=True)
+            ) as chunks:
+                created = False
+                parse = parse_chat
+                text_parts = assembler.text  # the text deltas, joined once by ``finish``
+                text_event = text_event_validator()
+                room = self.max_response_bytes()  # the text kept for the final response is bounded, inline
+                batches = iter_sse_data_batches(chunks, max_event_bytes=self.max_event_bytes(), provider=self.name)
+                guarded = self.guard(batches, model)
+                async for ready in guarded:
+                    for data in ready:
+                        if data == b"[DONE]":
+                            done = True
+                            break
+                        problem = None
+                        try:
+                            chunk = parse(data)
+                        except ValidationError as exc:
+                            problem = shape_error(exc, provider=self.name, model=model, what="stream chunk")
+                        if problem is not None:  # raised outside the handler: the ValidationError quotes the input
+                            raise problem
+                        choices = chunk.get("choices")
+                        if not created:
+                            if chunk.get("error") is not None:
+                                self._raise_stream_error(chunk, model)
+                            # Azure opens with a choiceless content-filter chunk whose id and model are
+                            # empty: the answer is named by the first chunk that names it
+                            if chunk.get("id") or choices:
+                                created = True
+                                assembler.response_id = chunk.get("id") or ""
+                                assembler.model = chunk.get("model") or model
+                                yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
+                        if choices:
+                            for choice in choices:
+                                if choice.get("index"):  # n > 1: the answer is choice 0, as generate returns
+                                    continue
+                                delta = choice.get("delta")
+                                if delta:
+                                    text = delta.get("content") or _refusal(delta, assembler)
+                                    if text:
+                                        if type(text) is not str:
+                                            text = message_text(text)
+                                        room -= len(text)
+                                        if room < 0:
+                                            raise assembler.too_long()
+                                        text_parts.append(text)
+                                        yield text_event({"delta": text})
+                                    calls = delta.get("tool_calls")
+                                    legacy = delta.get("function_call")  # deprecated ``functions``: one call
+                                    if not calls and legacy:
+                                        calls = [{"index": 0, "function": legacy}]
+                                    if calls:
+                                        for event in self._tool_call_events(assembler, calls):
+                                            yield event
+                                reason = choice.get("finish_reason")
+                                if reason:
+                                    assembler.raw_stop_reason = reason
+                                    assembler.stop_reason = STOP_REASONS.get(reason, reason)
+                        elif chunk.get("error") is not None:
                             self._raise_stream_error(chunk, model)
-                        # Azure opens with a choiceless content-filter chunk whose id and model are
-                        # empty: the answer is named by the first chunk that names it
-                        if chunk.get("id") or choices:
-                            created = True
-                            assembler.response_id = chunk.get("id") or ""
-                            assembler.model = chunk.get("model") or model
-                            yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
-                    if choices:
-                        for choice in choices:
-                            if choice.get("index"):  # n > 1: the answer is choice 0, as generate returns
-                                continue
-                            delta = choice.get("delta")
-                            if delta:
-                                text = delta.get("content") or _refusal(delta, assembler)
-                                if text:
-                                    if type(text) is not str:
-                                        text = message_text(text)
-                                    room -= len(text)
-                                    if room < 0:
-                                        raise assembler.too_long()
-                                    text_parts.append(text)
-                                    yield text_event({"delta": text})
-                                calls = delta.get("tool_calls")
-                                legacy = delta.get("function_call")  # deprecated ``functions``: one call
-                                if not calls and legacy:
-                                    calls = [{"index": 0, "function": legacy}]
-                                if calls:
-                                    for event in self._tool_call_events(assembler, calls):
-                                        yield event
-                            reason = choice.get("finish_reason")
-                            if reason:
-                                assembler.raw_stop_reason = reason
-                                assembler.stop_reason = STOP_REASONS.get(reason, reason)
-                    elif chunk.get("error") is not None:
-                        self._raise_stream_error(chunk, model)
-                    usage = chunk.get("usage")
-                    if usage:
-                        assembler.usage = parse_usage(usage)
-                if done:
-                    break
-            await guarded.aclose()  # type: ignore[attr-defined]
-            if done:  # the answer is whole; what follows may only return the connection to the pool
-                await self.drain_after_end(chunks)
-        if not done and assembler.raw_stop_reason is None:
-            raise ProviderUnavailableError(
-                "stream ended before completion (no finish_reason and no [DONE])",
-                provider=self.name,
-                model=model,
-            )
-        if not created:  # nothing named the answer (only choiceless chunks): the sequence still opens
-            yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
-        if assembler.refused and assembler.stop_reason in (None, "complete"):
-            assembler.stop_reason = "content_filter"
-        for event in assembler.finish():
-            yield event
+                        usage = chunk.get("usage")
+                        if usage:
+                            assembler.usage = parse_usage(usage)
+                    if done:
+                        break
+                await guarded.aclose()  # type: ignore[attr-defined]
+                if done:  # the answer is whole; what follows may only return the connection to the pool
+                    await self.drain_after_end(chunks)
+            if not done and assembler.raw_stop_reason is None:
+                raise ProviderUnavailableError(
+                    "stream ended before completion (no finish_reason and no [DONE])",
+                    provider=self.name,
+                    model=model,
+                )
+            if not created:  # nothing named the answer (only choiceless chunks): the sequence still opens
+                yield ResponseCreatedEvent(response_id=assembler.response_id, model=assembler.model)
+            if assembler.refused and assembler.stop_reason in (None, "complete"):
+                assembler.stop_reason = "content_filter"
+            for event in assembler.finish():
+                yield event
 
     def _raise_stream_error(self, chunk: ChatCompletion, model: str) -> None:
         """Servers report mid-stream failures as ``{"error": {...}}`` chunks; no status is

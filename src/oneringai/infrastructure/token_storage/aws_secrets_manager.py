@@ -11,9 +11,11 @@ is skipped, with a log line, by ``list_keys``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +42,20 @@ _CURRENT = "AWSCURRENT"
 _PENDING = "oneringai-pending"
 #: The same for a version ``rotate-key`` re-encrypted: a write it displaced is made again.
 _ROTATED = "oneringai-rotated"
+#: The label and value of the version ``cleanup_expired`` moves ``AWSCURRENT`` to (a checked
+#: move, as every write) before it deletes the secret: the secret then holds no token, and no
+#: write goes into it — a write waits for the delete and creates the secret anew.
+_DELETING = "oneringai-deleting"
+_TOMBSTONE = "oneringai:deleting"
 #: Checked moves of ``AWSCURRENT`` an unconditional write tries before giving up.
 _WRITE_ATTEMPTS = 20
+#: Seconds a write waits for a cleanup's delete before it deletes the tombstone itself (that
+#: cleanup stopped between its move and its delete). Far longer than the one call between them.
+_STALE_SECONDS = 30.0
+
+
+def _pause(waits: int) -> float:
+    return min(0.025 * 2.0**waits, 0.5)
 
 
 def encode_name(key: str) -> str:
@@ -106,24 +120,43 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
         """Last writer wins, as in every store — but never a rotation's re-encrypted copy of an
-        older token: a write that loses the label to another write is ordered just before it
-        (done), one that loses it to a rotation is made again on top of it."""
+        older token, nor a ``cleanup_expired`` of the record before it: a write that loses the
+        label to another write is ordered just before it (done), one that loses it to a
+        rotation or a cleanup is made again on top of it (after the cleanup's delete)."""
         name = self.secret_name(key)
         value = dump_record(key, envelope, expires_at)
         async with self._errors():
-            for _ in range(_WRITE_ATTEMPTS):
+            attempts = waits = 0
+            tombstone: tuple[str, float] | None = None  # the one seen, and since when
+            give_up = time.monotonic() + _STALE_SECONDS + 10  # bounded, even by tombstones without end
+            while attempts < _WRITE_ATTEMPTS and time.monotonic() < give_up:
                 current = await self._current(name)
+                if current is not None and self._value(current) == _TOMBSTONE:
+                    # a cleanup is deleting it: wait for the delete, then create the secret
+                    now = time.monotonic()
+                    if tombstone is None or tombstone[0] != current["VersionId"]:
+                        tombstone = (current["VersionId"], now)
+                    elif now - tombstone[1] >= _STALE_SECONDS:
+                        await self._remove(name)  # that cleanup stopped between its move and delete
+                    waits += 1
+                    await asyncio.sleep(_pause(waits))
+                    continue
+                attempts += 1
                 if current is None:
                     if await self._create(name, value):
                         return
-                    continue  # a concurrent writer created it first: write over theirs
+                    waits += 1  # created by another writer meanwhile, or a delete still going on
+                    await asyncio.sleep(_pause(waits))
+                    continue
                 if await self._swap(name, current["VersionId"], value, _PENDING):
                     return
                 winner = await self._current(name)
-                if winner is None or _ROTATED not in (winner.get("VersionStages") or []):
+                if winner is not None and _ROTATED not in (winner.get("VersionStages") or []) and (
+                    self._value(winner) != _TOMBSTONE
+                ):
                     return
         raise TokenStorageError(
-            f"secret {name} kept changing while it was written ({_WRITE_ATTEMPTS} attempts); try again",
+            f"secret {name} kept changing while it was written ({attempts} attempts); try again",
             backend=self.backend,
         )
 
@@ -133,7 +166,7 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
         name = self.secret_name(key)
         async with self._errors():
             current = await self._current(name)
-            if current is None:
+            if current is None or self._value(current) == _TOMBSTONE:
                 return False
             record = parse_record(self._value(current), key, backend=self.backend, where="secret")
             if record[0] != expected:
@@ -141,32 +174,31 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
             return await self._swap(name, current["VersionId"], dump_record(key, envelope, expires_at), _ROTATED)
 
     async def _delete_if(self, key: str, expected: str) -> bool:
-        """Delete only the record read (``cleanup_expired``). ``DeleteSecret`` has no condition:
-        the secret's versions and labels are taken before the read and again just before the
-        delete, and any write in between (a new version, a moved label) keeps the secret. What
-        remains is the instant between that last look and the delete; a write whose label move
-        lands after the delete fails (the secret is gone) instead of vanishing silently."""
+        """Delete only the record read (``cleanup_expired``). ``DeleteSecret`` has no
+        condition, so the condition is a write's: ``AWSCURRENT`` moves from the version read to
+        a tombstone with the checked move every write makes (``_swap``), which fails when
+        another write moved it since the read — that token stays. Once the tombstone holds the
+        label the secret holds no token and no write goes into it: a write waits for the delete
+        and creates the secret anew (or deletes a tombstone left by a cleanup that stopped)."""
         name = self.secret_name(key)
         async with self._errors():
-            before = await self._versions(name)
             current = await self._current(name)
-            if before is None or current is None:
+            if current is None or self._value(current) == _TOMBSTONE:
                 return False
             record = parse_record(self._value(current), key, backend=self.backend, where="secret")
-            if record[0] != expected or await self._versions(name) != before:
+            if record[0] != expected:
                 return False
-            await self.client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+            if not await self._swap(name, current["VersionId"], _TOMBSTONE, _DELETING):
+                return False
+            await self._remove(name)
         return True
 
-    async def _versions(self, name: str) -> dict[str, list[str]] | None:
+    async def _remove(self, name: str) -> None:
         try:
-            described = await self.client.describe_secret(SecretId=name)
+            await self.client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
         except Exception as exc:
-            if self._code(exc) == "ResourceNotFoundException":
-                return None
-            raise
-        versions = described.get("VersionIdsToStages") if isinstance(described, dict) else None
-        return {str(v): sorted(labels) for v, labels in (versions or {}).items() if isinstance(labels, list)}
+            if self._code(exc) != "ResourceNotFoundException":
+                raise
 
     async def _current(self, name: str) -> dict[str, Any] | None:
         """The ``GetSecretValue`` answer for the version holding ``AWSCURRENT`` (with its
@@ -210,7 +242,8 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
         try:
             await self.client.create_secret(**create)
         except Exception as exc:
-            if self._code(exc) != "ResourceExistsException":
+            # InvalidRequestException: the name is still held by a secret being deleted
+            if self._code(exc) not in ("ResourceExistsException", "InvalidRequestException"):
                 raise
             return False
         return True
@@ -221,7 +254,13 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
 
         Every write goes this way, never through a plain ``PutSecretValue`` (which moves the
         label unconditionally): then the label is only ever moved by a checked move."""
-        put = await self.client.put_secret_value(SecretId=name, SecretString=value, VersionStages=[label])
+        try:
+            put = await self.client.put_secret_value(SecretId=name, SecretString=value, VersionStages=[label])
+        except Exception as exc:
+            # the secret was deleted since it was read (a cleanup): nothing visible changed
+            if self._code(exc) not in ("ResourceNotFoundException", "InvalidRequestException"):
+                raise
+            return False
         try:
             await self.client.update_secret_version_stage(
                 SecretId=name, VersionStage=_CURRENT, MoveToVersionId=put["VersionId"], RemoveFromVersionId=current
@@ -235,7 +274,7 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
     async def _get(self, key: str) -> Record | None:
         async with self._errors():
             current = await self._current(self.secret_name(key))
-        if current is None:
+        if current is None or self._value(current) == _TOMBSTONE:  # being deleted: no token
             return None
         return parse_record(self._value(current), key, backend=self.backend, where="secret")
 
@@ -248,11 +287,7 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
 
     async def _delete(self, key: str) -> None:
         async with self._errors():
-            try:
-                await self.client.delete_secret(SecretId=self.secret_name(key), ForceDeleteWithoutRecovery=True)
-            except Exception as exc:
-                if self._code(exc) != "ResourceNotFoundException":
-                    raise
+            await self._remove(self.secret_name(key))
 
     async def _list(self, prefix: str) -> list[str]:
         names: list[str] = []
@@ -277,6 +312,8 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
             async with self._errors():
                 values = await self._values(chunk)
             for name in chunk:
+                if values.get(name) == _TOMBSTONE:
+                    continue  # being deleted by a cleanup: no token
                 try:
                     key = record_key(values.get(name), backend=self.backend, where=f"secret {name}")
                 except TokenStorageError as exc:
@@ -298,6 +335,10 @@ class AwsSecretsManagerTokenStorage(EncryptedTokenStorage):
             try:
                 response = await self.client.batch_get_secret_value(SecretIdList=chunk)
                 for item in response.get("SecretValues", []):
+                    stages = item.get("VersionStages")
+                    if isinstance(stages, list) and _CURRENT not in stages and isinstance(item.get("Name"), str):
+                        # a service that does not follow a moved label (moto): read by the label
+                        item = await self._current(item["Name"]) or {}
                     values[item.get("Name")] = self._value(item)
                 continue
             except Exception as exc:

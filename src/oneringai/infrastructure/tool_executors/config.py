@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+from oneringai.domain._base import ConfigModel
 
 __all__ = [
     "AuditExecutorConfig",
@@ -24,14 +26,14 @@ _Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 _Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
-class ExecutorLayerConfig(BaseModel):
+class ExecutorLayerConfig(ConfigModel):
     """A layer of a custom kind (entry point ``oneringai.tool_executors``): any keys allowed."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     kind: str
 
 
-class _Layer(BaseModel):
+class _Layer(ConfigModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
