@@ -430,6 +430,7 @@ class VendorServer:
         failure = _failure("openai", body.get("model", ""))
         if failure is not None:
             return failure
-        fmt = body.get("response_format", "url")
+        # gpt-image models always answer base64 (and refuse response_format); DALL·E honours it
+        fmt = "b64_json" if str(body.get("model", "")).startswith("gpt-image") else body.get("response_format", "url")
         item = {"url": "https://example.invalid/img.png"} if fmt == "url" else {"b64_json": "aGVsbG8="}
         return web.json_response({"created": 1, "data": [item] * int(body.get("n", 1))})

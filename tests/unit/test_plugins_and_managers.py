@@ -90,11 +90,13 @@ async def test_images(vendor_server):
         "images": {"default": "img", "providers": {"img": {"kind": "openai", "base_url": f"{vendor_server.url}/v1", "api_key": "sk-img-123456789"}}},
     })
     async with OneRingAI(settings=settings) as client:
-        urls = await client.images.generate("a ring", n=2, size="1024x1024")
-        b64 = await client.images.generate("a ring", response_format="b64_json")
+        urls = await client.images.generate("a ring", n=2, size="1024x1024", model="dall-e-2")
+        b64 = await client.images.generate("a ring", response_format="b64_json")  # the default gpt-image-1
     assert [d.url for d in urls.data] == ["https://example.invalid/img.png"] * 2
     assert b64.data[0].b64_json == "aGVsbG8="
     assert vendor_server.requests[0][1]["size"] == "1024x1024"
+    assert vendor_server.requests[0][1]["model"] == "dall-e-2"
+    assert "response_format" not in vendor_server.requests[1][1]  # gpt-image models refuse it
 
 
 async def test_no_secret_in_logs_or_errors(vendor_server, caplog):
