@@ -255,3 +255,36 @@ def test_the_llamacpp_prompt_and_flattened_input_hold_none_of_the_reasoning() ->
     for text in (render_prompt(options), BaseTextProvider.normalize_input_to_string(history())):
         assert "Let me check." in text
         assert all(value not in text for value in (THOUGHT, SIGNATURE, REDACTED))
+
+
+# --- Ollama's own thinking ----------------------------------------------------------------------
+def _ollama_line(message: dict[str, Any], done: bool = False) -> dict[str, Any]:
+    final = {"done_reason": "stop", "prompt_eval_count": 3, "eval_count": 2} if done else {}
+    return {"model": "qwen3", "created_at": "t", "message": {"role": "assistant", "content": "", **message},
+            "done": done, **final}
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
+async def test_ollama_thinking_is_an_unsigned_thinking_part(fault_server: FaultServer, streaming: bool) -> None:
+    if streaming:
+        lines = [_ollama_line({"thinking": "The user"}), _ollama_line({"thinking": " says hi."}),
+                 _ollama_line({"content": "Hi."}), _ollama_line({}, True)]
+        replay(fault_server, b"".join(json.dumps(x).encode() + b"\n" for x in lines),
+               content_type="application/x-ndjson")
+        seen, response = await stream("ollama", fault_server)
+        assert not any("thinking" in kind for kind in kinds(seen))
+    else:
+        body = _ollama_line({"content": "Hi.", "thinking": "The user says hi."}, True)
+        replay(fault_server, json.dumps(body).encode())
+        response = await generate("ollama", fault_server)
+    assert response.output_text == "Hi."
+    assert response.output[0].content == [ThinkingContent(thinking="The user says hi."), OutputTextContent(text="Hi.")]
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
+async def test_ollama_thinking_not_a_string_is_a_typed_error(fault_server: FaultServer, streaming: bool) -> None:
+    body = _ollama_line({"content": "Hi.", "thinking": {"t": 987654321}}, True)
+    replay(fault_server, json.dumps(body).encode() + (b"\n" if streaming else b""),
+           content_type="application/x-ndjson" if streaming else "application/json")
+    error = await failure("ollama", fault_server, streaming=streaming)
+    assert isinstance(error, ProviderResponseError) and "987654321" not in str(error)
