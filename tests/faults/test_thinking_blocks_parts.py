@@ -28,6 +28,7 @@ from oneringai.application.agents import Agent, AgentInputError
 from oneringai.application.tools import DirectToolExecutor
 from oneringai.domain.content import MAX_THINKING_CHARS, ContentType
 from oneringai.infrastructure.http.config import HttpSettings
+from oneringai.infrastructure.providers._stream_assembly import MAX_REASONING_BLOCKS
 from oneringai.infrastructure.providers.base import BaseTextProvider
 from oneringai.infrastructure.providers.llamacpp_prompt import render_prompt
 from tests.faults.providers_fixtures import (
@@ -288,3 +289,17 @@ async def test_ollama_thinking_not_a_string_is_a_typed_error(fault_server: Fault
            content_type="application/x-ndjson" if streaming else "application/json")
     error = await failure("ollama", fault_server, streaming=streaming)
     assert isinstance(error, ProviderResponseError) and "987654321" not in str(error)
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["generate", "stream"])
+async def test_an_answer_of_endless_empty_thinking_blocks_is_a_typed_error(fault_server: FaultServer,
+                                                                           streaming: bool) -> None:
+    count = MAX_REASONING_BLOCKS + 1
+    if streaming:
+        starts = [{"type": "content_block_start", "index": n, "content_block": {"type": "redacted_thinking", "data": ""}}
+                  for n in range(count)]
+        replay(fault_server, _stream(starts), content_type="text/event-stream")
+    else:
+        replay(fault_server, json.dumps(whole([{"type": "redacted_thinking", "data": ""}] * count, "end_turn")).encode())
+    error = await failure("anthropic", fault_server, streaming=streaming)
+    assert isinstance(error, ProviderResponseError) and f"more than {MAX_REASONING_BLOCKS} thinking blocks" in str(error)

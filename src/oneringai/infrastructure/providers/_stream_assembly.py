@@ -29,7 +29,15 @@ from oneringai.domain.events import (
 )
 from oneringai.domain.response import LLMResponse, Usage
 
-__all__ = ["DEFAULT_MAX_CHARS", "StreamAssembler", "reasoning_part", "text_event", "text_event_validator"]
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "MAX_REASONING_BLOCKS",
+    "StreamAssembler",
+    "reasoning_part",
+    "text_event",
+    "text_event_validator",
+    "too_many_reasoning_blocks",
+]
 
 
 # Validating a dict through the model's core validator is still full validation, at less than half
@@ -59,6 +67,17 @@ class _PendingReasoning:
     redacted: bool
     text: list[str] = field(default_factory=list)
     signature: list[str] = field(default_factory=list)
+
+
+#: Thinking blocks one answer may hold (a model writes a few; each empty one on the wire is a
+#: few dozen bytes, kept as a part of a few hundred).
+MAX_REASONING_BLOCKS = 4096
+
+
+def too_many_reasoning_blocks(provider: str | None, model: str | None) -> ProviderResponseError:
+    return ProviderResponseError(
+        f"answer with more than {MAX_REASONING_BLOCKS} thinking blocks", provider=provider, model=model
+    )
 
 
 def reasoning_part(
@@ -151,6 +170,8 @@ class StreamAssembler:
     def reasoning_start(self, index: int, *, redacted: bool = False) -> None:
         """A thinking (or redacted thinking) block opens at the vendor's block ``index``."""
         self._spend(16)  # a block costs memory even when empty
+        if len(self.reasoning) >= MAX_REASONING_BLOCKS:
+            raise too_many_reasoning_blocks(self._provider, self.model)
         self.reasoning[index] = _PendingReasoning(redacted=redacted)
 
     def thinking_delta(self, index: int, delta: str, *, signature: bool = False) -> None:

@@ -31,7 +31,12 @@ from oneringai.infrastructure.providers._anthropic_wire import (
 )
 from oneringai.infrastructure.providers._http_calls import HttpCalls
 from oneringai.infrastructure.providers._openai_mapping import arguments_object, tool_result_text
-from oneringai.infrastructure.providers._stream_assembly import StreamAssembler, reasoning_part
+from oneringai.infrastructure.providers._stream_assembly import (
+    MAX_REASONING_BLOCKS,
+    StreamAssembler,
+    reasoning_part,
+    too_many_reasoning_blocks,
+)
 from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
 from oneringai.infrastructure.providers.config import AnthropicProviderConfig, ProviderConfig
@@ -226,6 +231,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                 )
             raise ProviderResponseError("response has no content", provider=self.name, model=options.model)
         content: list[Any] = []
+        reasoning = 0
         for block in blocks:
             kind = block.get("type")
             if kind == "text":
@@ -239,6 +245,9 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                     )
                 )
             elif kind in ("thinking", "redacted_thinking"):  # kept as received: sent back unchanged
+                reasoning += 1
+                if reasoning > MAX_REASONING_BLOCKS:
+                    raise too_many_reasoning_blocks(self.name, options.model)
                 keys = ("data",) if kind == "redacted_thinking" else ("thinking", "signature")
                 fields = {key: "" if block.get(key) is None else block.get(key) for key in keys}
                 content.append(reasoning_part(fields, provider=self.name, model=options.model))
