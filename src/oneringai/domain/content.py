@@ -3,6 +3,12 @@
 Items are ``{"type": "message", "role": ..., "content": [...]}``; parts are
 ``input_text``, ``input_image_url``, ``output_text``, ``tool_use`` and ``tool_result``.
 The shapes are vendor-neutral: each provider maps them to its own wire format.
+
+Two parts are one vendor's own and travel only back to it: ``thinking`` and
+``redacted_thinking``, Anthropic's extended thinking. The API signs them; an assistant turn
+with ``tool_use`` must be sent back with them first and unchanged while thinking is on, so
+they are kept in the history. Every other provider leaves them out of its requests, and they
+are never part of ``output_text``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pydantic import Field
 from oneringai.domain._guide_model import GuideModel
 
 __all__ = [
+    "MAX_THINKING_CHARS",
     "Content",
     "ContentType",
     "ImageURL",
@@ -24,6 +31,8 @@ __all__ = [
     "Message",
     "MessageRole",
     "OutputTextContent",
+    "RedactedThinkingContent",
+    "ThinkingContent",
     "ToolResultContent",
     "ToolUseContent",
 ]
@@ -41,6 +50,14 @@ class ContentType(StrEnum):
     OUTPUT_TEXT = "output_text"
     TOOL_USE = "tool_use"
     TOOL_RESULT = "tool_result"
+    THINKING = "thinking"
+    REDACTED_THINKING = "redacted_thinking"
+
+
+#: The longest thinking text, signature or redacted ``data`` a part holds, in characters. Far
+#: above what a model writes (its whole output is some 128k tokens; a signature carries the
+#: encrypted full thinking), low enough that a hostile value is refused before it is kept.
+MAX_THINKING_CHARS = 16_000_000
 
 
 class _Part(GuideModel):
@@ -87,8 +104,33 @@ class ToolResultContent(_Part):
     error: str | None = None
 
 
+class ThinkingContent(_Part):
+    """Anthropic extended thinking: the model's reasoning and the ``signature`` that
+    authenticates it. Sent back to Anthropic unchanged (an assistant turn without its signed
+    thinking is refused while thinking is on); an unsigned part (``signature`` empty, as from
+    a provider that does not sign) is never sent to it. Other providers leave it out."""
+
+    type: Literal["thinking"] = "thinking"
+    thinking: str = Field(max_length=MAX_THINKING_CHARS)
+    signature: str = Field(default="", max_length=MAX_THINKING_CHARS)
+
+
+class RedactedThinkingContent(_Part):
+    """Anthropic extended thinking the API encrypted (flagged by its safety systems): only
+    the opaque ``data`` travels, sent back to Anthropic unchanged; other providers leave it out."""
+
+    type: Literal["redacted_thinking"] = "redacted_thinking"
+    data: str = Field(max_length=MAX_THINKING_CHARS)
+
+
 Content = Annotated[
-    InputTextContent | InputImageContent | OutputTextContent | ToolUseContent | ToolResultContent,
+    InputTextContent
+    | InputImageContent
+    | OutputTextContent
+    | ToolUseContent
+    | ToolResultContent
+    | ThinkingContent
+    | RedactedThinkingContent,
     Field(discriminator="type"),
 ]
 

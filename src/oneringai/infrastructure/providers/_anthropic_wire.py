@@ -3,7 +3,9 @@
 One event shape covers every ``type`` (``message_start``, ``content_block_start``,
 ``content_block_delta``, ``message_delta``, ``error``…): the fields are disjoint enough,
 and one validator call per event is the cheapest check. Unknown block and delta types
-(thinking, server tools) pass and are ignored.
+(server tools, citations) pass and are ignored. A thinking block's values are left unchecked
+here (``Any``: the keys may mean something else in a block we do not read) and checked where
+they become a part.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class AnthropicBlock(TypedDict, total=False):
     id: str | None
     name: str | None
     input: Any
+    thinking: Any  # thinking blocks
+    signature: Any
+    data: Any  # redacted_thinking blocks
 
 
 class AnthropicUsage(TypedDict, total=False):
@@ -46,6 +51,8 @@ class AnthropicDelta(TypedDict, total=False):
     type: str | None
     text: str | None
     partial_json: str | None
+    thinking: str | None  # thinking_delta
+    signature: str | None  # signature_delta
     stop_reason: str | None
 
 

@@ -24,6 +24,7 @@ class OllamaToolCall(TypedDict, total=False):
 class OllamaMessage(TypedDict, total=False):
     role: str | None
     content: str | None
+    thinking: str | None  # a thinking model's reasoning (``think: true``)
     tool_calls: list[OllamaToolCall] | None
 
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
-from oneringai.domain.content import Message, MessageRole, OutputTextContent, ToolUseContent
+from pydantic import ValidationError
+
+from oneringai.domain.content import (
+    Content,
+    Message,
+    MessageRole,
+    OutputTextContent,
+    RedactedThinkingContent,
+    ThinkingContent,
+    ToolUseContent,
+)
 from oneringai.domain.errors import ProviderError, ProviderResponseError
 from oneringai.domain.events import (
     OutputTextDeltaEvent,
@@ -18,7 +29,15 @@ from oneringai.domain.events import (
 )
 from oneringai.domain.response import LLMResponse, Usage
 
-__all__ = ["DEFAULT_MAX_CHARS", "StreamAssembler", "text_event", "text_event_validator"]
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "MAX_REASONING_BLOCKS",
+    "StreamAssembler",
+    "reasoning_part",
+    "text_event",
+    "text_event_validator",
+    "too_many_reasoning_blocks",
+]
 
 
 # Validating a dict through the model's core validator is still full validation, at less than half
@@ -41,6 +60,45 @@ class _PendingCall:
     arguments: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _PendingReasoning:
+    """A thinking block being streamed (its text and signature deltas), or a redacted one."""
+
+    redacted: bool
+    text: list[str] = field(default_factory=list)
+    signature: list[str] = field(default_factory=list)
+
+
+#: Thinking blocks one answer may hold (a model writes a few; each empty one on the wire is a
+#: few dozen bytes, kept as a part of a few hundred).
+MAX_REASONING_BLOCKS = 4096
+
+
+def too_many_reasoning_blocks(provider: str | None, model: str | None) -> ProviderResponseError:
+    return ProviderResponseError(
+        f"answer with more than {MAX_REASONING_BLOCKS} thinking blocks", provider=provider, model=model
+    )
+
+
+def reasoning_part(
+    fields: dict[str, Any], *, provider: str | None, model: str | None
+) -> ThinkingContent | RedactedThinkingContent:
+    """A ``thinking`` (``thinking``, ``signature``) or ``redacted_thinking`` (``data``) part from
+    a vendor's values; a non-string or an over-long value is a ``ProviderResponseError`` that
+    names the field, never the value."""
+    redacted = "data" in fields
+    model_class = RedactedThinkingContent if redacted else ThinkingContent
+    try:
+        return model_class.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False, include_context=False)
+        where = ".".join(str(part) for part in errors[0]["loc"]) if errors else "?"
+        problem = errors[0]["msg"] if errors else "invalid"
+        kind = "redacted_thinking" if redacted else "thinking"
+        message = f"unexpected {kind} block from the provider: {where}: {problem}"
+    raise ProviderResponseError(message, provider=provider, model=model)  # outside the handler: no input quoted
+
+
 #: What one streamed answer may hold (text, tool names and arguments), in characters, when the
 #: provider passes no limit: the default of ``http.max_response_bytes``.
 DEFAULT_MAX_CHARS = 64 * 1024 * 1024
@@ -52,6 +110,9 @@ class StreamAssembler:
         self.response_id = ""
         self.text: list[str] = []
         self.calls: dict[int, _PendingCall] = {}
+        #: Extended thinking blocks by the vendor's block index, in arrival order: they lead the
+        #: answer's content (before text and calls), as the vendor sends and wants them back.
+        self.reasoning: dict[int, _PendingReasoning] = {}
         self.usage = Usage()
         self.raw_stop_reason: str | None = None
         self.stop_reason: str | None = None
@@ -101,10 +162,42 @@ class StreamAssembler:
         fields = {"tool_call_id": call.id, "delta": delta, "index": index}
         return ToolCallArgumentsDeltaEvent.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
 
+    def _spend(self, chars: int) -> None:
+        self._room -= chars
+        if self._room < 0:
+            raise self.too_long()
+
+    def reasoning_start(self, index: int, *, redacted: bool = False) -> None:
+        """A thinking (or redacted thinking) block opens at the vendor's block ``index``."""
+        self._spend(16)  # a block costs memory even when empty
+        if len(self.reasoning) >= MAX_REASONING_BLOCKS:
+            raise too_many_reasoning_blocks(self._provider, self.model)
+        self.reasoning[index] = _PendingReasoning(redacted=redacted)
+
+    def thinking_delta(self, index: int, delta: str, *, signature: bool = False) -> None:
+        """Thinking text (or, with ``signature``, the signature, or a redacted block's data) for
+        the block at ``index``; ignored for an index that opened no such block."""
+        block = self.reasoning.get(index)
+        if block is None or not delta:
+            return
+        self._spend(len(delta))
+        (block.signature if signature else block.text).append(delta)
+
+    def _reasoning_parts(self) -> list[Content]:
+        parts: list[Content] = []
+        for block in self.reasoning.values():
+            fields = (
+                {"data": "".join(block.text)}
+                if block.redacted
+                else {"thinking": "".join(block.text), "signature": "".join(block.signature)}
+            )
+            parts.append(reasoning_part(fields, provider=self._provider, model=self.model))
+        return parts
+
     def finish(self) -> list[StreamEvent]:
         """The argument-done events of every call, then ``response.complete``."""
         events: list[StreamEvent] = []
-        content: list[OutputTextContent | ToolUseContent] = []
+        content: list[Content] = self._reasoning_parts() if self.reasoning else []
         if self.text:
             content.append(OutputTextContent(text="".join(self.text)))
         for index in sorted(self.calls):
@@ -122,7 +215,7 @@ class StreamAssembler:
             id=self.response_id,
             model=self.model,
             status="incomplete" if self.stop_reason == "max_tokens" else "completed",
-            output=[Message(role=MessageRole.ASSISTANT, content=list(content))],
+            output=[Message(role=MessageRole.ASSISTANT, content=content)],
             usage=self.usage,
             stop_reason=self.stop_reason or "complete",
             raw_stop_reason=self.raw_stop_reason,

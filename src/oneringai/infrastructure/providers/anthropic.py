@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -14,6 +14,8 @@ from oneringai.domain.content import (
     Message,
     MessageRole,
     OutputTextContent,
+    RedactedThinkingContent,
+    ThinkingContent,
     ToolResultContent,
     ToolUseContent,
 )
@@ -29,7 +31,12 @@ from oneringai.infrastructure.providers._anthropic_wire import (
 )
 from oneringai.infrastructure.providers._http_calls import HttpCalls
 from oneringai.infrastructure.providers._openai_mapping import arguments_object, tool_result_text
-from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
+from oneringai.infrastructure.providers._stream_assembly import (
+    MAX_REASONING_BLOCKS,
+    StreamAssembler,
+    reasoning_part,
+    too_many_reasoning_blocks,
+)
 from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
 from oneringai.infrastructure.providers.config import AnthropicProviderConfig, ProviderConfig
@@ -123,6 +130,13 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                     if part.error:
                         block["is_error"] = True
                     blocks.append(block)
+                elif role == "assistant" and isinstance(part, ThinkingContent):
+                    # sent back unchanged, where it was: the API checks the signature, and wants the
+                    # signed thinking first in a tool_use turn; unsigned (not Anthropic's): left out
+                    if part.signature:
+                        blocks.append({"type": "thinking", "thinking": part.thinking, "signature": part.signature})
+                elif role == "assistant" and isinstance(part, RedactedThinkingContent):
+                    blocks.append({"type": "redacted_thinking", "data": part.data})
             if not blocks:
                 continue
             if messages and messages[-1]["role"] == role:
@@ -217,6 +231,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                 )
             raise ProviderResponseError("response has no content", provider=self.name, model=options.model)
         content: list[Any] = []
+        reasoning = 0
         for block in blocks:
             kind = block.get("type")
             if kind == "text":
@@ -229,6 +244,13 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                         arguments=_arguments(block.get("input")),
                     )
                 )
+            elif kind in ("thinking", "redacted_thinking"):  # kept as received: sent back unchanged
+                reasoning += 1
+                if reasoning > MAX_REASONING_BLOCKS:
+                    raise too_many_reasoning_blocks(self.name, options.model)
+                keys = ("data",) if kind == "redacted_thinking" else ("thinking", "signature")
+                fields = {key: "" if block.get(key) is None else block.get(key) for key in keys}
+                content.append(reasoning_part(fields, provider=self.name, model=options.model))
         raw_reason = data.get("stop_reason")
         stop_reason = _STOP.get(raw_reason or "", raw_reason)
         return LLMResponse(
@@ -277,6 +299,11 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                                 partial = delta.get("partial_json")
                                 if call_index is not None and partial and call_index not in prefilled:
                                     yield assembler.tool_call_arguments(call_index, partial)
+                            elif delta_type == "thinking_delta":  # kept for the history, no event
+                                assembler.thinking_delta(data.get("index") or 0, delta.get("thinking") or "")
+                            elif delta_type == "signature_delta":
+                                signature = delta.get("signature") or ""
+                                assembler.thinking_delta(data.get("index") or 0, signature, signature=True)
                         elif kind == "message_start":
                             message = data.get("message") or {}
                             assembler.response_id = message.get("id") or ""
@@ -300,6 +327,8 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
                                 text = block.get("text")
                                 if text:
                                     yield assembler.text_delta(text)
+                            elif block.get("type") in ("thinking", "redacted_thinking"):
+                                _start_reasoning(assembler, data.get("index") or 0, block, self.name, model)
                         elif kind == "message_delta":
                             raw_reason = (data.get("delta") or {}).get("stop_reason")
                             if raw_reason:
@@ -344,6 +373,23 @@ def _cumulative(start: AnthropicUsage, delta: AnthropicUsage) -> AnthropicUsage:
         ),
         "output_tokens": delta.get("output_tokens") or 0,
     }
+
+
+def _start_reasoning(
+    assembler: StreamAssembler, index: int, block: Mapping[str, Any], provider: str, model: str
+) -> None:
+    """A thinking block opening (Anthropic sends its text and signature as deltas; a gateway
+    may send them whole here), or a redacted one (its ``data`` comes whole, here)."""
+    redacted = block.get("type") == "redacted_thinking"
+    assembler.reasoning_start(index, redacted=redacted)
+    for key, is_signature in (("data", False),) if redacted else (("thinking", False), ("signature", True)):
+        value = block.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ProviderResponseError(
+                f"unexpected {block.get('type')} block from the provider: {key}: Input should be a valid string",
+                provider=provider, model=model,
+            )
+        assembler.thinking_delta(index, value or "", signature=is_signature)
 
 
 def _arguments(value: Any) -> str:

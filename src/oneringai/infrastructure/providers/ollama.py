@@ -39,7 +39,7 @@ from oneringai.infrastructure.providers._ollama_wire import (
     parse_ollama_tags,
 )
 from oneringai.infrastructure.providers._openai_mapping import arguments_object, tool_result_text
-from oneringai.infrastructure.providers._stream_assembly import StreamAssembler
+from oneringai.infrastructure.providers._stream_assembly import StreamAssembler, reasoning_part
 from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider
 from oneringai.infrastructure.providers.config import OllamaProviderConfig, ProviderConfig
@@ -236,6 +236,9 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
         if message is None:
             raise ProviderResponseError("response has no message", provider=self.name, model=options.model)
         content: list[Any] = []
+        thinking = message.get("thinking")
+        if thinking:  # an unsigned thinking part: kept in the history, never sent to a provider
+            content.append(reasoning_part({"thinking": thinking}, provider=self.name, model=options.model))
         text = message.get("content")
         if text:
             content.append(OutputTextContent(text=text))
@@ -286,6 +289,11 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
                             self._raise_body_error(data, model)
                         message = data.get("message")
                         if message:
+                            thinking = message.get("thinking")
+                            if thinking:  # kept as one unsigned thinking part, no event
+                                if not assembler.reasoning:
+                                    assembler.reasoning_start(0)
+                                assembler.thinking_delta(0, thinking)
                             text = message.get("content")
                             if text:
                                 yield assembler.text_delta(text)
