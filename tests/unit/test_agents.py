@@ -60,6 +60,31 @@ async def test_stream_events_and_conversation_kept():
     await client.destroy()
 
 
+async def test_stream_of_a_model_that_does_not_stream_uses_generate():
+    # The guide's provider: supportsStreaming false and a streamGenerate that "can throw if not
+    # supported". agent.stream called it anyway and died with the provider's raw exception.
+    from oneringai import ModelCapabilities
+
+    class NoStream(ScriptedTextProvider):
+        async def stream_generate(self, options):
+            raise NotImplementedError("Streaming not implemented")
+            yield
+
+    fake = NoStream([tool_call("get_weather", city="Paris"), "Sunny."],
+                    capabilities=ModelCapabilities(supports_streaming=False))
+    async with OneRingAI(providers={"fake": fake}) as client:
+        agent = client.agents.create(provider="fake", model="m", tools=[get_weather])
+        events = [e async for e in agent.stream("weather?")]
+    types = [e.type for e in events]
+    assert types[0] == "response.created" and types[-1] == "response.complete"
+    assert ["response.tool_call.start", "response.tool_call_arguments.delta", "response.tool_call_arguments.done",
+            "response.tool_execution.start", "response.tool_execution.done"] == [
+        t for t in types if t.startswith("response.tool_")]
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Sunny."
+    assert events[-1].response.output_text == "Sunny."
+    assert len(fake.requests) == 2
+
+
 @pytest.mark.parametrize(
     ("call", "code"),
     [

@@ -64,8 +64,13 @@ from oneringai.domain.content import InputItem, Message, MessageRole
 from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.events import (
     IterationCompleteEvent,
+    OutputTextDeltaEvent,
     ResponseCompleteEvent,
+    ResponseCreatedEvent,
     StreamEvent,
+    ToolCallArgumentsDeltaEvent,
+    ToolCallArgumentsDoneEvent,
+    ToolCallStartEvent,
     ToolExecutionDoneEvent,
     ToolExecutionStartEvent,
 )
@@ -247,7 +252,10 @@ class Agent:
                 if isinstance(changed, TextGenerateOptions):
                     options = changed
                 answer: LLMResponse | None = None
-                if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
+                # A model that does not stream (supports_streaming=False — the guide's stream
+                # "can throw if not supported") is asked with generate, its answer streamed below.
+                streams = streaming and capabilities.supports_streaming
+                if streams:  # the deadline bounds each await, never a yield (the consumer's time)
                     partial.clear()
                     async with closing(checked_stream(provider.stream_generate(options), provider)) as events:
                         iterator, started = aiter(events), False
@@ -278,6 +286,11 @@ class Agent:
                         provider=getattr(provider, "name", None), model=self.model,
                     )
                 response = with_unique_call_ids(answer, call_ids(self.messages))
+                if streaming and not streams:
+                    for event in _events_of(response):
+                        run.paused = True
+                        yield event
+                        self._resume(run)
                 with activate(span):
                     await call_hook(self.hooks.after_model, response)
                 run_usage = run_usage + response.usage
@@ -448,3 +461,17 @@ class Agent:
             return result
         return result.model_copy(update={"output": serialise_output(output, self.max_tool_output_chars)})
 
+
+def _events_of(response: LLMResponse) -> list[StreamEvent]:
+    """The events a stream of ``response`` would have given (a model that does not stream)."""
+    events: list[StreamEvent] = [ResponseCreatedEvent(response_id=response.id, model=response.model)]
+    if response.output_text:
+        events.append(OutputTextDeltaEvent(delta=response.output_text))
+    for index, call in enumerate(response.tool_calls):
+        name, arguments = call.function.name, call.function.arguments
+        events += [
+            ToolCallStartEvent(tool_call_id=call.id, tool_name=name, index=index),
+            ToolCallArgumentsDeltaEvent(tool_call_id=call.id, delta=arguments, index=index),
+            ToolCallArgumentsDoneEvent(tool_call_id=call.id, tool_name=name, arguments=arguments, index=index),
+        ]
+    return events
