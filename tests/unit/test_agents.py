@@ -77,9 +77,9 @@ async def test_stream_of_a_model_that_does_not_stream_uses_generate():
         events = [e async for e in agent.stream("weather?")]
     types = [e.type for e in events]
     assert types[0] == "response.created" and types[-1] == "response.complete"
-    assert ["response.tool_call.start", "response.tool_call_arguments.delta", "response.tool_call_arguments.done",
-            "response.tool_execution.start", "response.tool_execution.done"] == [
-        t for t in types if t.startswith("response.tool_")]
+    assert [t for t in types if t.startswith("response.tool_")] == [
+        "response.tool_call.start", "response.tool_call_arguments.delta", "response.tool_call_arguments.done",
+        "response.tool_execution.start", "response.tool_execution.done"]
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Sunny."
     assert events[-1].response.output_text == "Sunny."
     assert len(fake.requests) == 2
