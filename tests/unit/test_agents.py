@@ -85,6 +85,26 @@ async def test_stream_of_a_model_that_does_not_stream_uses_generate():
     assert len(fake.requests) == 2
 
 
+async def test_an_error_event_from_the_provider_is_raised_with_its_message():
+    # StreamEvent includes response.error; a provider that reported its failure that way made
+    # agent.stream say only "the provider's stream ended without response.complete".
+    from oneringai import ProviderResponseError
+
+    class Reports(ScriptedTextProvider):
+        async def stream_generate(self, options):
+            yield {"type": "response.created", "model": "m"}
+            yield {"type": "response.error", "message": "the vendor is overloaded", "code": "overloaded"}
+
+    async with OneRingAI(providers={"fake": Reports([])}) as client:
+        agent = client.agents.create(provider="fake", model="m")
+        seen = []
+        with pytest.raises(ProviderResponseError, match=r"the vendor is overloaded \(overloaded\)") as info:
+            async for event in agent.stream("hi"):
+                seen.append(event.type)
+    assert seen == ["response.created", "response.error"]
+    assert info.value.provider == "scripted"
+
+
 @pytest.mark.parametrize(
     ("call", "code"),
     [

@@ -63,6 +63,7 @@ from oneringai.application.tools.registry import answer_of, execute_safely
 from oneringai.domain.content import InputItem, Message, MessageRole
 from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.events import (
+    ErrorEvent,
     IterationCompleteEvent,
     OutputTextDeltaEvent,
     ResponseCompleteEvent,
@@ -272,6 +273,15 @@ class Agent:
                             if isinstance(event, ResponseCompleteEvent):
                                 answer = event.response
                                 continue
+                            if isinstance(event, ErrorEvent):  # the provider's own report: keep its words
+                                run.paused = True
+                                yield event
+                                self._resume(run)
+                                code = f" ({event.code})" if event.code else ""
+                                raise ProviderResponseError(
+                                    f"the provider reported an error: {event.message}{code}",
+                                    provider=getattr(provider, "name", None), model=self.model,
+                                )
                             if event.type == "response.output_text.delta":
                                 partial.append(event.delta)
                             run.paused = True
