@@ -43,6 +43,8 @@ from oneringai.application.agents.support import (
     cancelling,
     check_limits,
     closing,
+    events_of,
+    raise_if_reported,
     remaining,
     run_timed_out,
     within,
@@ -63,15 +65,9 @@ from oneringai.application.tools.registry import answer_of, execute_safely
 from oneringai.domain.content import InputItem, Message, MessageRole
 from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.events import (
-    ErrorEvent,
     IterationCompleteEvent,
-    OutputTextDeltaEvent,
     ResponseCompleteEvent,
-    ResponseCreatedEvent,
     StreamEvent,
-    ToolCallArgumentsDeltaEvent,
-    ToolCallArgumentsDoneEvent,
-    ToolCallStartEvent,
     ToolExecutionDoneEvent,
     ToolExecutionStartEvent,
 )
@@ -253,9 +249,8 @@ class Agent:
                 if isinstance(changed, TextGenerateOptions):
                     options = changed
                 answer: LLMResponse | None = None
-                # A model that does not stream (supports_streaming=False — the guide's stream
-                # "can throw if not supported") is asked with generate, its answer streamed below.
-                streams = streaming and capabilities.supports_streaming
+                # supports_streaming=False (the guide: streaming "can throw if not supported"):
+                streams = streaming and capabilities.supports_streaming  # generate, then its events
                 if streams:  # the deadline bounds each await, never a yield (the consumer's time)
                     partial.clear()
                     async with closing(checked_stream(provider.stream_generate(options), provider)) as events:
@@ -273,20 +268,12 @@ class Agent:
                             if isinstance(event, ResponseCompleteEvent):
                                 answer = event.response
                                 continue
-                            if isinstance(event, ErrorEvent):  # the provider's own report: keep its words
-                                run.paused = True
-                                yield event
-                                self._resume(run)
-                                code = f" ({event.code})" if event.code else ""
-                                raise ProviderResponseError(
-                                    f"the provider reported an error: {event.message}{code}",
-                                    provider=getattr(provider, "name", None), model=self.model,
-                                )
                             if event.type == "response.output_text.delta":
                                 partial.append(event.delta)
                             run.paused = True
                             yield event
                             self._resume(run)
+                            raise_if_reported(event, provider, self.model)  # a response.error event
                 else:
                     with activate(span):
                         answer = require_llm_response(await within(deadline, provider.generate(options)), provider)
@@ -297,7 +284,7 @@ class Agent:
                     )
                 response = with_unique_call_ids(answer, call_ids(self.messages))
                 if streaming and not streams:
-                    for event in _events_of(response):
+                    for event in events_of(response):
                         run.paused = True
                         yield event
                         self._resume(run)
@@ -471,17 +458,3 @@ class Agent:
             return result
         return result.model_copy(update={"output": serialise_output(output, self.max_tool_output_chars)})
 
-
-def _events_of(response: LLMResponse) -> list[StreamEvent]:
-    """The events a stream of ``response`` would have given (a model that does not stream)."""
-    events: list[StreamEvent] = [ResponseCreatedEvent(response_id=response.id, model=response.model)]
-    if response.output_text:
-        events.append(OutputTextDeltaEvent(delta=response.output_text))
-    for index, call in enumerate(response.tool_calls):
-        name, arguments = call.function.name, call.function.arguments
-        events += [
-            ToolCallStartEvent(tool_call_id=call.id, tool_name=name, index=index),
-            ToolCallArgumentsDeltaEvent(tool_call_id=call.id, delta=arguments, index=index),
-            ToolCallArgumentsDoneEvent(tool_call_id=call.id, tool_name=name, arguments=arguments, index=index),
-        ]
-    return events

@@ -110,10 +110,8 @@ class BaseProvider(IAsyncDisposable):
     capabilities: ProviderCapabilities = ProviderCapabilities()
     #: Environment variable used when no ``api_key`` is configured (e.g. ``OPENAI_API_KEY``).
     api_key_env: ClassVar[str | None] = None
-    #: Whether a request without a key is refused before it is sent. ``None`` (the default):
-    #: only when the class names ``api_key_env`` — a provider that needs a key asks for it with
-    #: ``get_api_key()``, which raises when it is missing; the guide's keyless local provider
-    #: (its Ollama example) never does, and works as written.
+    #: Refuse a request without a key? ``None``: only if ``api_key_env`` is set (a keyed provider
+    #: also calls ``get_api_key()``; the guide's keyless Ollama provider works as written).
     requires_api_key: ClassVar[bool | None] = None
     config_model: ClassVar[type[ProviderConfig]] = ProviderConfig
     _key_state: str | None = None  # None: not checked yet; _OK; else the refusal
@@ -200,9 +198,7 @@ class BaseProvider(IAsyncDisposable):
 
     def key_required(self) -> bool:
         """``requires_api_key``, or when unset: a key is required if ``api_key_env`` names one."""
-        if self.requires_api_key is not None:
-            return self.requires_api_key
-        return self.api_key_env is not None
+        return self.api_key_env is not None if self.requires_api_key is None else self.requires_api_key
 
     def _missing_key_message(self) -> str:
         hint = f" or the {self.api_key_env} environment variable" if self.api_key_env else ""
