@@ -103,6 +103,12 @@ async def test_an_error_event_from_the_provider_is_raised_with_its_message():
                 seen.append(event.type)
     assert seen == ["response.created", "response.error"]
     assert info.value.provider == "scripted"
+    async with OneRingAI(providers={"fake": Reports([])}) as client:  # client.text.stream: the same
+        seen = []
+        with pytest.raises(ProviderResponseError, match="the vendor is overloaded"):
+            async for event in client.text.stream("hi", provider="fake", model="m"):
+                seen.append(event.type)
+    assert seen == ["response.created", "response.error"]
 
 
 @pytest.mark.parametrize(

@@ -43,14 +43,12 @@ from oneringai.application.agents.support import (
     cancelling,
     check_limits,
     closing,
-    events_of,
-    raise_if_reported,
     remaining,
     run_timed_out,
     within,
 )
 from oneringai.application.guide_spelling import (
-    checked_stream,
+    model_events,
     require_llm_response,
     require_model_capabilities,
 )
@@ -249,11 +247,9 @@ class Agent:
                 if isinstance(changed, TextGenerateOptions):
                     options = changed
                 answer: LLMResponse | None = None
-                # supports_streaming=False (the guide: streaming "can throw if not supported"):
-                streams = streaming and capabilities.supports_streaming  # generate, then its events
-                if streams:  # the deadline bounds each await, never a yield (the consumer's time)
+                if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
                     partial.clear()
-                    async with closing(checked_stream(provider.stream_generate(options), provider)) as events:
+                    async with closing(model_events(provider, options, capabilities)) as events:
                         iterator, started = aiter(events), False
                         while True:
                             try:
@@ -273,7 +269,6 @@ class Agent:
                             run.paused = True
                             yield event
                             self._resume(run)
-                            raise_if_reported(event, provider, self.model)  # a response.error event
                 else:
                     with activate(span):
                         answer = require_llm_response(await within(deadline, provider.generate(options)), provider)
@@ -283,11 +278,6 @@ class Agent:
                         provider=getattr(provider, "name", None), model=self.model,
                     )
                 response = with_unique_call_ids(answer, call_ids(self.messages))
-                if streaming and not streams:
-                    for event in events_of(response):
-                        run.paused = True
-                        yield event
-                        self._resume(run)
                 with activate(span):
                     await call_hook(self.hooks.after_model, response)
                 run_usage = run_usage + response.usage

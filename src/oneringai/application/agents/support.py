@@ -11,17 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from oneringai.domain.errors import ConfigError, OneRingAIError, ProviderResponseError, ProviderTimeoutError
-from oneringai.domain.events import (
-    ErrorEvent,
-    OutputTextDeltaEvent,
-    ResponseCreatedEvent,
-    StreamEvent,
-    ToolCallArgumentsDeltaEvent,
-    ToolCallArgumentsDoneEvent,
-    ToolCallStartEvent,
-)
-from oneringai.domain.response import LLMResponse
+from oneringai.domain.errors import ConfigError, OneRingAIError, ProviderTimeoutError
+from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
 
 __all__ = [
@@ -38,8 +29,6 @@ __all__ = [
     "cancelling",
     "check_limits",
     "closing",
-    "events_of",
-    "raise_if_reported",
     "remaining",
     "run_timed_out",
     "within",
@@ -182,28 +171,3 @@ def check_limits(
             isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit < math.inf
         ):
             raise AgentLimitError(f"Agent({name}=...) must be a finite number of seconds > 0 or None, not {limit!r}")
-
-
-def events_of(response: LLMResponse) -> list[StreamEvent]:
-    """The events a stream of ``response`` would have given (a model that does not stream)."""
-    events: list[StreamEvent] = [ResponseCreatedEvent(response_id=response.id, model=response.model)]
-    if response.output_text:
-        events.append(OutputTextDeltaEvent(delta=response.output_text))
-    for index, call in enumerate(response.tool_calls):
-        name, arguments = call.function.name, call.function.arguments
-        events += [
-            ToolCallStartEvent(tool_call_id=call.id, tool_name=name, index=index),
-            ToolCallArgumentsDeltaEvent(tool_call_id=call.id, delta=arguments, index=index),
-            ToolCallArgumentsDoneEvent(tool_call_id=call.id, tool_name=name, arguments=arguments, index=index),
-        ]
-    return events
-
-
-def raise_if_reported(event: StreamEvent, provider: Any, model: str) -> None:
-    """A provider's own ``response.error`` event ends the run with its words (and code)."""
-    if isinstance(event, ErrorEvent):
-        code = f" ({event.code})" if event.code else ""
-        raise ProviderResponseError(
-            f"the provider reported an error: {event.message}{code}",
-            provider=getattr(provider, "name", None), model=model,
-        )
