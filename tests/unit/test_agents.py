@@ -85,6 +85,22 @@ async def test_stream_of_a_model_that_does_not_stream_uses_generate():
     assert len(fake.requests) == 2
 
 
+async def test_a_real_stream_failure_of_a_model_that_does_not_stream_is_not_retried_by_generate():
+    from oneringai import ModelCapabilities, ProviderAuthError
+
+    class Refused(ScriptedTextProvider):
+        async def stream_generate(self, options):
+            raise ProviderAuthError("bad key", provider="fake")
+            yield
+
+    fake = Refused(["never"], capabilities=ModelCapabilities(supports_streaming=False))
+    async with OneRingAI(providers={"fake": fake}) as client:
+        with pytest.raises(ProviderAuthError):
+            async for _ in client.agents.create(provider="fake", model="m").stream("hi"):
+                pass
+    assert fake.requests == []  # generate was not asked: a 401 is not "streaming not supported"
+
+
 async def test_an_error_event_from_the_provider_is_raised_with_its_message():
     # StreamEvent includes response.error; a provider that reported its failure that way made
     # agent.stream say only "the provider's stream ended without response.complete".
