@@ -106,3 +106,17 @@ async def test_a_missing_dsn_and_key_the_storage_needs_fail(vendor_server, tmp_p
     assert code == 1
     assert any(line.startswith("[FAIL] oauth.encryption_keys: token storage 'postgres' needs a key") for line in lines), lines
     assert any(line.startswith("[FAIL] oauth.storage.postgres.dsn: not set") for line in lines), lines
+
+
+async def test_an_image_provider_is_checked_without_crashing(vendor_server, tmp_path):
+    # The DESIGN's YAML has `images: {default: openai, ...}`: doctor called list_models, which
+    # image providers do not have, and died with "unexpected AttributeError ... please report it".
+    write_base(tmp_path)
+    (tmp_path / "img.yaml").write_text(
+        f"text:\n  default: s\n  providers:\n    s: {{kind: ollama, base_url: '{vendor_server.url}', default_model: m}}\n"
+        f"images:\n  default: openai\n  providers:\n    openai: {{kind: openai, api_key: sk-doctor-images-0123456789, "
+        f"base_url: '{vendor_server.url}/v1'}}\n"
+    )
+    code, lines = await doctor(tmp_path, "--profile", "img")
+    assert any(line.startswith("[ok] image provider openai (openai):") for line in lines), lines
+    assert code == 0, lines

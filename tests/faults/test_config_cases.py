@@ -302,6 +302,56 @@ def test_production_profile_reports_every_missing_variable_at_once(monkeypatch):
     assert "config/production.yaml: oauth.storage.postgres.dsn, tools.executor[0].dsn" in message
 
 
+DESIGN_STORAGE = """
+oauth:
+  storage:
+    kind: {kind}
+    file: {{directory: {dir}}}
+    postgres: {{dsn: "${{DATABASE_URL}}", table: oauth_tokens}}
+    redis: {{url: "${{REDIS_URL}}", prefix: "oneringai:tokens:"}}
+"""
+
+
+def test_a_missing_variable_in_an_unselected_storage_branch_is_not_an_error(tmp_path):
+    # DESIGN.md's YAML lists every storage branch beside `kind: file`; `${DATABASE_URL}` in the
+    # unused postgres branch made the whole configuration fail until DATABASE_URL was set.
+    path = write(tmp_path, DESIGN_STORAGE.format(kind="file", dir=tmp_path / "t"))
+    settings = load_settings(path, env={}, dotenv=None)
+    assert settings.oauth.storage.kind == "file" and settings.oauth.storage.postgres.dsn is None
+    # ...but the selected branch still needs its variables, also when the environment selects it
+    fails(path, r"oauth\.storage\.postgres\.dsn: environment variable DATABASE_URL is not set",
+          env={"ONERINGAI_OAUTH__STORAGE__KIND": "postgres"})
+    fails(write(tmp_path, DESIGN_STORAGE.format(kind="redis", dir=tmp_path / "t")),
+          r"oauth\.storage\.redis\.url: environment variable REDIS_URL is not set")
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "env", "check"),
+    [
+        ('text:\n  default: o\n  providers:\n    o: {kind: openai, api_key: "${OPENAI_API_KEY}"}\n',
+         {"ONERINGAI_TEXT__PROVIDERS__O__API_KEY": "sk-from-the-environment-1"},
+         lambda s: s.text.providers["o"].api_key.get_secret_value() == "sk-from-the-environment-1"),
+        ('oauth:\n  encryption_keys: ["${ONERINGAI_TOKEN_KEY}"]\n',
+         {"ONERINGAI_OAUTH__ENCRYPTION_KEYS": "11" * 32}, lambda s: len(s.oauth.encryption_keys) == 1),
+        ('tools:\n  executor:\n    - {kind: audit, sink: postgres, dsn: "${AUDIT_DSN}"}\n',
+         {"ONERINGAI_TOOLS__EXECUTOR__0__DSN": "postgresql://db.example/audit"},
+         lambda s: s.tools.executor[0].dsn is not None),
+    ],
+)
+def test_a_missing_variable_the_environment_replaces_is_not_an_error(tmp_path, yaml_text, env, check):
+    # The environment wins over YAML, yet a `${VAR}` it replaces had to be set anyway: setting
+    # ONERINGAI_TEXT__PROVIDERS__O__API_KEY (as the README shows) failed on OPENAI_API_KEY.
+    assert check(load_settings(write(tmp_path, yaml_text), env=env, dotenv=None))
+    fails(write(tmp_path, yaml_text), "is not set")  # without it: the same error as before
+
+
+def test_a_missing_variable_an_override_replaces_is_not_an_error(tmp_path):
+    path = write(tmp_path, 'http: {user_agent: "${UA}", timeout: "${T}"}\n')
+    settings = load_settings(path, env={}, dotenv=None, overrides={"http": {"user_agent": "mine/1", "timeout": 5}})
+    assert settings.http.user_agent == "mine/1"
+    fails(path, r"http\.timeout: environment variable T is not set", overrides={"http": {"user_agent": "mine/1"}})
+
+
 @pytest.mark.parametrize(
     ("host", "url"),
     [("example.org:1234", "http://example.org:1234"), ("10.0.0.5", "http://10.0.0.5:11434"),

@@ -60,6 +60,73 @@ async def test_stream_events_and_conversation_kept():
     await client.destroy()
 
 
+async def test_stream_of_a_model_that_does_not_stream_uses_generate():
+    # The guide's provider: supportsStreaming false and a streamGenerate that "can throw if not
+    # supported". agent.stream called it anyway and died with the provider's raw exception.
+    from oneringai import ModelCapabilities
+
+    class NoStream(ScriptedTextProvider):
+        async def stream_generate(self, options):
+            raise NotImplementedError("Streaming not implemented")
+            yield
+
+    fake = NoStream([tool_call("get_weather", city="Paris"), "Sunny."],
+                    capabilities=ModelCapabilities(supports_streaming=False))
+    async with OneRingAI(providers={"fake": fake}) as client:
+        agent = client.agents.create(provider="fake", model="m", tools=[get_weather])
+        events = [e async for e in agent.stream("weather?")]
+    types = [e.type for e in events]
+    assert types[0] == "response.created" and types[-1] == "response.complete"
+    assert [t for t in types if t.startswith("response.tool_")] == [
+        "response.tool_call.start", "response.tool_call_arguments.delta", "response.tool_call_arguments.done",
+        "response.tool_execution.start", "response.tool_execution.done"]
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Sunny."
+    assert events[-1].response.output_text == "Sunny."
+    assert len(fake.requests) == 2
+
+
+async def test_a_real_stream_failure_of_a_model_that_does_not_stream_is_not_retried_by_generate():
+    from oneringai import ModelCapabilities, ProviderAuthError
+
+    class Refused(ScriptedTextProvider):
+        async def stream_generate(self, options):
+            raise ProviderAuthError("bad key", provider="fake")
+            yield
+
+    fake = Refused(["never"], capabilities=ModelCapabilities(supports_streaming=False))
+    async with OneRingAI(providers={"fake": fake}) as client:
+        with pytest.raises(ProviderAuthError):
+            async for _ in client.agents.create(provider="fake", model="m").stream("hi"):
+                pass
+    assert fake.requests == []  # generate was not asked: a 401 is not "streaming not supported"
+
+
+async def test_an_error_event_from_the_provider_is_raised_with_its_message():
+    # StreamEvent includes response.error; a provider that reported its failure that way made
+    # agent.stream say only "the provider's stream ended without response.complete".
+    from oneringai import ProviderResponseError
+
+    class Reports(ScriptedTextProvider):
+        async def stream_generate(self, options):
+            yield {"type": "response.created", "model": "m"}
+            yield {"type": "response.error", "message": "the vendor is overloaded", "code": "overloaded"}
+
+    async with OneRingAI(providers={"fake": Reports([])}) as client:
+        agent = client.agents.create(provider="fake", model="m")
+        seen = []
+        with pytest.raises(ProviderResponseError, match=r"the vendor is overloaded \(overloaded\)") as info:
+            async for event in agent.stream("hi"):
+                seen.append(event.type)
+    assert seen == ["response.created", "response.error"]
+    assert info.value.provider == "scripted"
+    async with OneRingAI(providers={"fake": Reports([])}) as client:  # client.text.stream: the same
+        seen = []
+        with pytest.raises(ProviderResponseError, match="the vendor is overloaded"):
+            async for event in client.text.stream("hi", provider="fake", model="m"):
+                seen.append(event.type)
+    assert seen == ["response.created", "response.error"]
+
+
 @pytest.mark.parametrize(
     ("call", "code"),
     [

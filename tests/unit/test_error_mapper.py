@@ -128,3 +128,17 @@ def test_display_url_hides_userinfo_and_query():
 def test_retry_after_ms(headers, expected):
     error = ProviderErrorMapper.from_http_response(429, b"{}", headers, provider="p", model="m")
     assert error.retry_after == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [(None, ProviderResponseError), ([], ProviderResponseError), (3, ProviderResponseError),
+     (True, ProviderResponseError), (b"{}", ProviderResponseError), ("boom", ProviderResponseError),
+     ("rate limit reached", ProviderRateLimitError), (b'{"error": {"type": "rate_limit_error"}}', ProviderRateLimitError),
+     ([{"error": {"code": "invalid_api_key", "message": "bad key"}}], ProviderAuthError), (object(), ProviderResponseError)],
+)
+def test_map_error_takes_any_json_value_the_guide_may_pass(body, error):
+    # The guide: `throw ProviderErrorMapper.mapError(await response.json(), this.name)` — the JSON may be
+    # a list (Google-style batches), text, null or a number; each was an AttributeError ('__cause__').
+    mapped = ProviderErrorMapper.map_error(body, "p")
+    assert type(mapped) is error and mapped.provider == "p"

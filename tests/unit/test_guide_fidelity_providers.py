@@ -401,8 +401,7 @@ def test_cohere_example_without_a_key_names_the_variable(monkeypatch):
 # Example: Local Ollama provider, and its usage block
 # ============================================================================================
 class OllamaProvider(BaseTextProvider):
-    name = "ollama"
-    requires_api_key = False  # a local server: the guide never calls getApiKey here
+    name = "ollama"  # no requires_api_key: the guide never asks for a key here, and none is required
     capabilities = ProviderCapabilities(text=True, images=False, videos=False, audio=False)
 
     def __init__(self, config: Any) -> None:
@@ -441,6 +440,21 @@ async def test_ollama_usage_block_with_keywords_and_with_the_guides_options_obje
         await client.text.generate("Hello!", {"model": "llama2"}, model="llama3")
     await client.destroy()
     assert [r[1]["model"] for r in state.requests] == ["llama2", "llama2"]
+
+
+async def test_a_keyless_guide_provider_needs_no_key_but_one_naming_api_key_env_does(vendor):
+    # The guide's Ollama provider as written (no key, no getApiKey call) was refused before its
+    # first request: "no API key configured: set text.providers.<name>.api_key".
+    url, _ = vendor
+    async with OllamaProvider({"baseURL": url}) as keyless:
+        assert (await keyless.generate(TextGenerateOptions(model="m", input="hi"))).output_text == "ollama says: hi"
+
+    class NeedsAKey(OllamaProvider):
+        api_key_env = "JUDGE_NEVER_SET_API_KEY"
+
+    async with NeedsAKey({"baseURL": url}) as keyed:
+        with pytest.raises(ProviderAuthError, match="JUDGE_NEVER_SET_API_KEY"):
+            await keyed.generate(TextGenerateOptions(model="m", input="hi"))
 
 
 # ============================================================================================

@@ -19,12 +19,24 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from oneringai.domain.capabilities import ModelCapabilities
-from oneringai.domain.events import stream_event_adapter
+from oneringai.domain.errors import OneRingAIError, ProviderResponseError
+from oneringai.domain.events import (
+    ErrorEvent,
+    OutputTextDeltaEvent,
+    ResponseCompleteEvent,
+    ResponseCreatedEvent,
+    StreamEvent,
+    ToolCallArgumentsDeltaEvent,
+    ToolCallArgumentsDoneEvent,
+    ToolCallStartEvent,
+    stream_event_adapter,
+)
 from oneringai.domain.response import LLMResponse
 
 __all__ = [
     "check_guide_spelling",
     "checked_stream",
+    "model_events",
     "read_returned",
     "require_llm_response",
     "require_model_capabilities",
@@ -110,7 +122,9 @@ def checked_stream(events: AsyncIterator[Any], provider: object) -> AsyncIterato
     The kit's own providers are trusted (handed through: no extra frame per event). A custom
     one may yield the guide's object literals — ``{"type": "response.output_text.delta", ...}``
     — read here as the event they spell; anything else is the ``TypeError`` naming the fix
-    (the agent loop otherwise skipped them and reported a stream without ``response.complete``)."""
+    (the agent loop otherwise skipped them and reported a stream without ``response.complete``).
+    A ``response.error`` event is handed on, then raised as ``ProviderResponseError`` with its
+    message (the stream otherwise just ended, the agent saying "without response.complete")."""
     if type(provider).__module__.startswith(_KIT):
         return events
     return _checked_events(events, getattr(provider, "name", None) or type(provider).__name__)
@@ -119,22 +133,73 @@ def checked_stream(events: AsyncIterator[Any], provider: object) -> AsyncIterato
 async def _checked_events(events: AsyncIterator[Any], name: str) -> AsyncIterator[Any]:
     try:
         async for event in events:
-            if isinstance(event, BaseModel) and isinstance(getattr(event, "type", None), str):
-                yield event
-                continue
-            if not isinstance(event, Mapping):
-                raise TypeError(
-                    f"text provider {name!r} yielded {type(event).__name__} from stream_generate(): "
-                    "yield StreamEvent models (or dicts of their fields)"
-                )
-            try:
-                yield stream_event_adapter().validate_python(dict(event))
-            except ValidationError as exc:
-                raise TypeError(
-                    f"text provider {name!r} yielded a dict from stream_generate() that is no StreamEvent: "
-                    f"{exc.errors(include_url=False, include_input=False)[:3]}"
-                ) from None
+            if not (isinstance(event, BaseModel) and isinstance(getattr(event, "type", None), str)):
+                if not isinstance(event, Mapping):
+                    raise TypeError(
+                        f"text provider {name!r} yielded {type(event).__name__} from stream_generate(): "
+                        "yield StreamEvent models (or dicts of their fields)"
+                    )
+                try:
+                    event = stream_event_adapter().validate_python(dict(event))
+                except ValidationError as exc:
+                    raise TypeError(
+                        f"text provider {name!r} yielded a dict from stream_generate() that is no StreamEvent: "
+                        f"{exc.errors(include_url=False, include_input=False)[:3]}"
+                    ) from None
+            yield event
+            if isinstance(event, ErrorEvent):  # the provider's own report ends the stream, typed, in its words
+                code = f" ({event.code})" if event.code else ""
+                raise ProviderResponseError(f"the provider reported an error: {event.message}{code}", provider=name)
     finally:
         close = getattr(events, "aclose", None)
         if close is not None:
             await close()
+
+
+
+def model_events(provider: Any, options: Any, capabilities: ModelCapabilities) -> AsyncIterator[Any]:
+    """The agent's stream of one model call, read by ``checked_stream``. For a model whose
+    capabilities say ``supports_streaming=False`` (the guide: its stream "can throw if not
+    supported"), a stream that fails before its first event gives way to ``generate``."""
+    if capabilities.supports_streaming:
+        return checked_stream(provider.stream_generate(options), provider)
+    return checked_stream(_stream_or_generate(provider, options), provider)
+
+
+async def _stream_or_generate(provider: Any, options: Any) -> AsyncIterator[Any]:
+    events: Any = None
+    try:
+        try:
+            events = provider.stream_generate(options)
+            first = await anext(aiter(events))
+        except StopAsyncIteration:
+            return
+        except OneRingAIError:  # a real failure (401, 429, ...): not "streaming not supported"
+            raise
+        except Exception:  # the guide's `throw new Error('Streaming not implemented')`
+            response = require_llm_response(await provider.generate(options), provider)
+            for event in _events_of(response):
+                yield event
+            return
+        yield first
+        async for event in events:
+            yield event
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _events_of(response: LLMResponse) -> list[StreamEvent]:
+    """The events a stream of ``response`` would have given."""
+    events: list[StreamEvent] = [ResponseCreatedEvent(response_id=response.id, model=response.model)]
+    if response.output_text:
+        events.append(OutputTextDeltaEvent(delta=response.output_text))
+    for index, call in enumerate(response.tool_calls):
+        name, arguments = call.function.name, call.function.arguments
+        events += [
+            ToolCallStartEvent(tool_call_id=call.id, tool_name=name, index=index),
+            ToolCallArgumentsDeltaEvent(tool_call_id=call.id, delta=arguments, index=index),
+            ToolCallArgumentsDoneEvent(tool_call_id=call.id, tool_name=name, arguments=arguments, index=index),
+        ]
+    return [*events, ResponseCompleteEvent(response=response)]

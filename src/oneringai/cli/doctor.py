@@ -103,8 +103,11 @@ async def _check_providers(
             continue
         try:
             provider = await registry.get(name)
+            list_models = getattr(provider, "list_models", None)
+            if list_models is None:  # optional: image providers (IImageProvider) have none
+                raise NotImplementedError(name)
             wait = 600 if kind == "llamacpp" else timeout  # a first start builds/loads the model
-            models = await asyncio.wait_for(provider.list_models(), timeout=wait)
+            models = await asyncio.wait_for(list_models(), timeout=wait)
             shown = ", ".join(models[:5]) + (" …" if len(models) > 5 else "")
             report.line("ok", what, f"reachable; models: {shown or 'none'}{' (the default)' if in_use else ''}")
         except NotImplementedError:

@@ -22,7 +22,7 @@ from oneringai.config.paths import join_path
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.redaction import register_secret
 
-__all__ = ["interpolate_tree"]
+__all__ = ["Unresolved", "interpolate_tree", "resolve_deferred"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOP = re.compile(r"\$\$\{|\$\{")
@@ -44,6 +44,20 @@ class _Problem:
     message: str
     variable: str | None = None  # set for unset/empty variables: they are grouped
     state: str = ""  # "is not set" | "is empty"
+
+
+class Unresolved:
+    """A string whose variables are missing, left in the tree (``defer_missing``) until the
+    later layers are applied: an environment variable or an override that replaces it, or an
+    unselected ``oauth.storage`` branch, makes the missing variable harmless."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self, problems: list[_Problem]) -> None:
+        self.problems = problems
+
+    def __repr__(self) -> str:
+        return "<unresolved ${...}>"
 
 
 class _Syntax(Exception):
@@ -113,12 +127,19 @@ class _Expander:
 
 
 def interpolate_tree(
-    data: dict[str, Any], env: Mapping[str, str], origin_of: Callable[[str], str | None]
+    data: dict[str, Any],
+    env: Mapping[str, str],
+    origin_of: Callable[[str], str | None],
+    *,
+    defer_missing: bool = False,
 ) -> dict[str, Any]:
     """``data`` with every string's references resolved; raises one ``ConfigError`` for all
-    problems. ``origin_of(path)`` names the file a path came from."""
+    problems. ``origin_of(path)`` names the file a path came from. With ``defer_missing``, a
+    string with a missing variable becomes an ``Unresolved`` (see ``resolve_deferred``) unless
+    a malformed reference makes the whole tree fail now."""
     expander = _Expander(env)
     problems: list[_Problem] = []
+    deferred: list[_Problem] = []
     memo: dict[int, Any] = {}
 
     def visit(value: Any, path: str, depth: int) -> Any:
@@ -131,12 +152,14 @@ def interpolate_tree(
             except _Syntax as exc:
                 problems.append(_Problem(origin_of(path), path or "<root>", str(exc)))
                 return value
-            for name, state in missing:
-                problems.append(
-                    _Problem(
-                        origin_of(path), path or "<root>", f"environment variable {name} {state}", name, state
-                    )
-                )
+            found = [
+                _Problem(origin_of(path), path or "<root>", f"environment variable {name} {state}", name, state)
+                for name, state in missing
+            ]
+            if found and defer_missing:
+                deferred.extend(found)
+                return Unresolved(found)
+            problems.extend(found)
             return expanded
         if not isinstance(value, dict | list):
             return value
@@ -157,6 +180,47 @@ def interpolate_tree(
         return result
 
     result = visit(data, "", 0)
+    if problems:
+        raise ConfigError(_describe(problems + deferred))
+    return result  # type: ignore[no-any-return]
+
+
+def resolve_deferred(data: dict[str, Any], unused: Callable[[str], bool]) -> dict[str, Any]:
+    """``data`` without ``Unresolved`` values: one under a path ``unused(path)`` calls unused is
+    dropped (its default applies); any other raises one ``ConfigError`` naming every missing
+    variable. An ``Unresolved`` that a later layer replaced is simply no longer in the tree."""
+    problems: list[_Problem] = []
+    memo: dict[tuple[int, bool], Any] = {}
+
+    def visit(value: Any, path: str, dropping: bool) -> Any:
+        if not isinstance(value, dict | list):
+            return value
+        key = (id(value), dropping)
+        if key in memo:  # a shared alias: visited once per kind of place
+            return memo[key]
+        memo[key] = value
+        result: Any
+        if isinstance(value, dict):
+            result = type(value)()
+            for name, item in value.items():
+                sub = join_path(path, name)
+                if isinstance(item, Unresolved):
+                    if not (dropping or unused(sub)):
+                        problems.extend(item.problems)
+                    continue
+                result[name] = visit(item, sub, dropping or unused(sub))
+        else:
+            result = []
+            for i, item in enumerate(value):
+                if isinstance(item, Unresolved):
+                    if not dropping:
+                        problems.extend(item.problems)
+                    continue
+                result.append(visit(item, f"{path}[{i}]", dropping))
+        memo[key] = result
+        return result
+
+    result = visit(data, "", False)
     if problems:
         raise ConfigError(_describe(problems))
     return result  # type: ignore[no-any-return]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,10 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from oneringai.config.display import SECRET_KEY
 from oneringai.config.env import ENV_PREFIX, apply_setting, environment_settings, reading_environment
 from oneringai.config.files import MAX_DEPTH, MAX_NODES, Replace, read_dotenv, read_yaml
-from oneringai.config.interpolation import interpolate_tree
+from oneringai.config.interpolation import interpolate_tree, resolve_deferred
 from oneringai.config.messages import config_error, origin_of
 from oneringai.config.paths import join_path
-from oneringai.config.schema import Settings
+from oneringai.config.schema import STORAGE_KINDS, Settings, TokenStorageSettings
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.redaction import register_secret
 
@@ -206,12 +206,15 @@ def load_configuration(
             raw = read_yaml(file)
             _reject_unknown_sections(raw, str(file))
             merged = _merge(merged, raw, origins, str(file))
-    merged = interpolate_tree(merged, environ, lambda p: origin_of(p, origins))
+    # A missing ${VAR} is judged after the layers above YAML: a value the environment or
+    # `overrides` replace, or one in an oauth.storage branch the kind does not select, is unused.
+    merged = interpolate_tree(merged, environ, lambda p: origin_of(p, origins), defer_missing=True)
     if overrides:
         merged = _merge(merged, overrides, origins, "overrides")
     settings_from_env = environment_settings(environ, Settings, merged)
     for setting in settings_from_env:
         merged = apply_setting(merged, setting, origins)
+    merged = resolve_deferred(merged, _unselected_storage_branch(merged))
     _check_tree(merged, origins)
     return LoadedConfiguration(
         settings=_validate(merged, origins),
@@ -239,6 +242,18 @@ def load_settings(
     env. Every problem is a ``ConfigError`` naming the file or variable and the YAML path.
     """
     return load_configuration(path, profile=profile, env=env, dotenv=dotenv, overrides=overrides).settings
+
+
+def _unselected_storage_branch(merged: Mapping[Any, Any]) -> Callable[[str], bool]:
+    """``oauth.storage.<kind>`` for every built-in kind but the selected one: alternatives the
+    DESIGN's YAML lists side by side (``postgres: {dsn: "${DATABASE_URL}"}`` beside ``kind: file``)."""
+    oauth = merged.get("oauth")
+    storage = oauth.get("storage") if isinstance(oauth, Mapping) else None
+    kind = storage.get("kind") if isinstance(storage, Mapping) else None
+    if not isinstance(kind, str):
+        kind = TokenStorageSettings.model_fields["kind"].default
+    unused = {f"oauth.storage.{name}" for name in STORAGE_KINDS if name != kind}
+    return unused.__contains__
 
 
 def _reject_unknown_sections(data: Mapping[Any, Any], source: str) -> None:

@@ -155,7 +155,9 @@ text:
 when the variable is unset or empty (the default may hold references: `${A:-${B}}`). `$${` is a
 literal `${`. Anything else after `${` — `${NAME` without `}`, `${}`, `${NAME-x}` — is an error naming
 the file and YAML path, never taken literally. Every missing variable of all files is reported in
-one error, so they can be fixed at once. `OLLAMA_HOST` may be `host:port`, `host` or `:port`, as
+one error, so they can be fixed at once — except where the value is not used: a key an
+`ONERINGAI_…` variable or `overrides` replace, and the `oauth.storage` branches `kind` does not
+select (`postgres: {dsn: "${DATABASE_URL}"}` beside `kind: file`). `OLLAMA_HOST` may be `host:port`, `host` or `:port`, as
 Ollama's own client accepts: an Ollama `base_url` without a scheme becomes `http://host:port`.
 
 ## Environment variables

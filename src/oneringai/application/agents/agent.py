@@ -48,7 +48,7 @@ from oneringai.application.agents.support import (
     within,
 )
 from oneringai.application.guide_spelling import (
-    checked_stream,
+    model_events,
     require_llm_response,
     require_model_capabilities,
 )
@@ -249,7 +249,7 @@ class Agent:
                 answer: LLMResponse | None = None
                 if streaming:  # the deadline bounds each await, never a yield (the consumer's time)
                     partial.clear()
-                    async with closing(checked_stream(provider.stream_generate(options), provider)) as events:
+                    async with closing(model_events(provider, options, capabilities)) as events:
                         iterator, started = aiter(events), False
                         while True:
                             try:

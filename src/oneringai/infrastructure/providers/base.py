@@ -110,7 +110,9 @@ class BaseProvider(IAsyncDisposable):
     capabilities: ProviderCapabilities = ProviderCapabilities()
     #: Environment variable used when no ``api_key`` is configured (e.g. ``OPENAI_API_KEY``).
     api_key_env: ClassVar[str | None] = None
-    requires_api_key: ClassVar[bool] = True
+    #: Refuse a request without a key? ``None``: only if ``api_key_env`` is set (a keyed provider
+    #: also calls ``get_api_key()``; the guide's keyless Ollama provider works as written).
+    requires_api_key: ClassVar[bool | None] = None
     config_model: ClassVar[type[ProviderConfig]] = ProviderConfig
     _key_state: str | None = None  # None: not checked yet; _OK; else the refusal
 
@@ -194,6 +196,10 @@ class BaseProvider(IAsyncDisposable):
                 return value
         return None
 
+    def key_required(self) -> bool:
+        """``requires_api_key``, or when unset: a key is required if ``api_key_env`` names one."""
+        return self.api_key_env is not None if self.requires_api_key is None else self.requires_api_key
+
     def _missing_key_message(self) -> str:
         hint = f" or the {self.api_key_env} environment variable" if self.api_key_env else ""
         return (
@@ -218,10 +224,10 @@ class BaseProvider(IAsyncDisposable):
     def validate_api_key(self) -> KeyValidationResult:
         key = self._configured_api_key()
         if key is None:
-            if not self.requires_api_key:
+            if not self.key_required():
                 return KeyValidationResult(is_valid=True)
             return KeyValidationResult(is_valid=False, warning=self._missing_key_message())
-        if len(key) < 8 and self.requires_api_key:
+        if len(key) < 8 and self.requires_api_key is not False:
             return KeyValidationResult(is_valid=False, warning="API key looks too short")
         return normalize_key_validation(self.validate_provider_specific_key_format(key), provider=self.name)
 

@@ -47,7 +47,10 @@ class ProviderConfig(ConfigModel):
     )
     max_retries: int = Field(default=2, ge=0, le=10)
     retry_max_wait: float = Field(
-        default=30.0, ge=0, description="cap on one backoff wait, Retry-After included"
+        default=30.0,
+        ge=0,
+        description="cap on one backoff wait; a longer Retry-After is not retried (the error is raised at once, "
+        "retry_after set)",
     )
     default_model: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)

@@ -193,7 +193,7 @@ class ProviderErrorMapper:
     @classmethod
     def map_error(
         cls,
-        error: BaseException | Mapping[str, Any],
+        error: BaseException | Mapping[str, Any] | object,
         provider: str,
         *,
         model: str | None = None,
@@ -204,7 +204,9 @@ class ProviderErrorMapper:
 
         Provider errors pass through unchanged, so wrapping a whole call in
         ``except Exception as e: raise ProviderErrorMapper.map_error(e, self.name)`` is safe.
-        A body without a status is judged by its own error type/code.
+        A body without a status is judged by its own error type/code. The guide passes
+        ``await response.json()`` here, which may be any JSON value (a list, text, ``null``)
+        or raw bytes: each is read as a body, never an ``AttributeError``.
         """
         if isinstance(error, ProviderError):
             if error.provider is None:
@@ -215,7 +217,9 @@ class ProviderErrorMapper:
             return cls.from_http_response(
                 _status_of(error), error, provider=provider, model=model, secrets=secrets
             )
-        return _map_exception(error, provider, model=model, url=url, secrets=secrets)
+        if isinstance(error, BaseException):
+            return _map_exception(error, provider, model=model, url=url, secrets=secrets)
+        return cls.from_http_response(None, error, provider=provider, model=model, secrets=secrets)
 
 
 def _rate_limited(
