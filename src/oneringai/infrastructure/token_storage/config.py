@@ -77,6 +77,12 @@ class AwsSecretsManagerStorageSettings(SettingsSection):
 class RedisStorageSettings(SettingsSection):
     url: SecretStr = SecretStr("redis://localhost:6379/0")
     prefix: str = "oneringai:tokens:"
+    timeout: float = Field(
+        default=10.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds Redis may take to connect or answer one command, then a TokenStorageError",
+    )
 
     @field_validator("url")
     @classmethod

@@ -204,17 +204,28 @@ class RedisTokenStorage(EncryptedTokenStorage):
 
     @staticmethod
     async def _renew(lock: Any, every: float) -> None:
+        """Renew until cancelled or the lock is lost. A renewal that meets an unreachable Redis
+        is tried again at the next turn: stopping there (as before) let the lock expire under a
+        live holder after a blip of one connection — a second process then refreshed too."""
+        from redis.exceptions import LockError
+
         while True:
             await asyncio.sleep(every)
             try:
                 await lock.reacquire()  # the full expiry again, only while the token is ours
-            except Exception:  # lost (expired meanwhile) or Redis unreachable: nothing to keep
+            except LockError:  # lost: expired meanwhile (and maybe taken): nothing to keep
                 return
+            except Exception:  # noqa: S112 - Redis unreachable now: the expiry may outlast it
+                continue
 
 
 @contextlib.asynccontextmanager
 async def open_redis_storage(settings: RedisStorageSettings, key_ring: KeyRing) -> AsyncIterator[RedisTokenStorage]:
-    client = make_redis_client(settings.url.get_secret_value(), config_path="oauth.storage.kind")
+    # A reply bound of our own: redis-py < 8 waits for ever on a Redis that accepts the
+    # connection and never answers (one behind a dead proxy, a frozen host).
+    client = make_redis_client(
+        settings.url.get_secret_value(), config_path="oauth.storage.kind", socket_timeout=settings.timeout
+    )
     try:
         try:
             await client.ping()
