@@ -160,7 +160,10 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         has seen the close: the first call after one failed with asyncpg's "another operation
         is in progress" or "connection was closed in the middle of operation". Every statement
         of the store may run twice: upserts, deletes and reads repeat alike, and a compare-and-
-        set that did land finds the record changed (``rotate_key`` then reads it again)."""
+        set that did land finds the record changed (``rotate_key`` then reads it again).
+
+        The pool's other connections are dropped too: a restart closed them all, and the
+        second attempt would meet the next one."""
         async with self._errors():
             for attempt in (1, 2):
                 async with self._db() as db:
@@ -169,6 +172,8 @@ class PostgresTokenStorage(EncryptedTokenStorage):
                     except Exception:
                         if attempt == 2 or not _is_gone(db):
                             raise
+                with contextlib.suppress(Exception):  # best effort: the retry opens its own anyway
+                    await self.pool.expire_connections()
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def ensure_schema(self) -> None:
@@ -251,6 +256,25 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         result = await self._run(lambda db: db.execute(f"DELETE FROM {self.table} WHERE expires_at <= now()"))
         return int(result.split()[-1])
 
+    async def _locked_connection(self, stack: contextlib.AsyncExitStack, name: str) -> Any:
+        """A pool connection holding the advisory lock ``name``, released by ``stack``; taken
+        on a second connection when the first turns out closed (as ``_run`` does)."""
+        for attempt in (1, 2):
+            held = contextlib.AsyncExitStack()
+            conn = await held.enter_async_context(self._acquire())
+            try:
+                await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+            except BaseException as exc:
+                await held.aclose()
+                if attempt == 2 or not isinstance(exc, Exception) or not _is_gone(conn):
+                    raise
+                with contextlib.suppress(Exception):
+                    await self.pool.expire_connections()
+                continue
+            stack.push_async_exit(held)
+            return conn
+        raise AssertionError("unreachable")  # pragma: no cover
+
     @contextlib.asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:
         """A session advisory lock: one holder across every process sharing the database.
@@ -265,8 +289,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         has been released back to the pool" over the body's own outcome before."""
         async with contextlib.AsyncExitStack() as stack:
             async with self._errors():
-                conn = await stack.enter_async_context(self._acquire())
-                await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+                conn = await self._locked_connection(stack, name)
             token = _LOCK_CONNECTION.set((asyncio.current_task(), (self, conn)))
             failed = False
             try:
