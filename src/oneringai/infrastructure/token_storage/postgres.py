@@ -24,6 +24,7 @@ from oneringai.infrastructure.token_storage.postgres_pool import (
     DEFAULT_ACQUIRE_TIMEOUT,
     SIZE_KEY,
     check_pool_fits,
+    connection_is_gone,
     is_too_many_connections,
     too_many_connections,
 )
@@ -57,15 +58,6 @@ def _import_asyncpg() -> Any:
 _LOCK_CONNECTION: ContextVar[tuple[asyncio.Task[Any] | None, tuple[Any, Any]] | None] = ContextVar(
     "oneringai_postgres_lock_connection", default=None
 )
-
-
-def _is_gone(conn: Any) -> bool:
-    """The connection was closed (the server terminated it, a restart, a network cut). A pool's
-    proxy whose connection died is detached from it and refuses every call, this one too."""
-    try:
-        return bool(conn.is_closed())
-    except Exception:  # InterfaceError: "connection has been released back to the pool"
-        return True
 
 
 def _safe_dsn(dsn: str) -> str:
@@ -147,7 +139,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         A lock's connection the server closed is not used: the session's lock went with it, and
         what the holder writes (a refreshed token) still has to reach the table."""
         held = _LOCK_CONNECTION.get()
-        if held is not None and held[0] is asyncio.current_task() and held[1][0] is self and not _is_gone(held[1][1]):
+        if held is not None and held[0] is asyncio.current_task() and held[1][0] is self and not connection_is_gone(held[1][1]):
             yield held[1][1]
             return
         async with self._acquire() as conn:
@@ -170,7 +162,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
                     try:
                         return await statement(db)
                     except Exception:
-                        if attempt == 2 or not _is_gone(db):
+                        if attempt == 2 or not connection_is_gone(db):
                             raise
                 with contextlib.suppress(Exception):  # best effort: the retry opens its own anyway
                     await self.pool.expire_connections()
@@ -266,7 +258,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
                 await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
             except BaseException as exc:
                 await held.aclose()
-                if attempt == 2 or not isinstance(exc, Exception) or not _is_gone(conn):
+                if attempt == 2 or not isinstance(exc, Exception) or not connection_is_gone(conn):
                     raise
                 with contextlib.suppress(Exception):
                     await self.pool.expire_connections()
@@ -300,7 +292,7 @@ class PostgresTokenStorage(EncryptedTokenStorage):
             finally:
                 with contextlib.suppress(ValueError):  # exited in another context than entered
                     _LOCK_CONNECTION.reset(token)
-                if _is_gone(conn):
+                if connection_is_gone(conn):
                     logger.warning(
                         "postgres token storage: the connection holding lock %r was closed while it was "
                         "held; the server released the lock with it", name[:200],
