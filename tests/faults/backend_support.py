@@ -135,3 +135,59 @@ class Forwarder:
         finally:
             sink.transport.abort()
             self._writers.discard(sink)
+
+
+class FaultyProxy:
+    """An HTTP proxy before moto that answers the next requests as told — ``"throttle"`` (400
+    ``ThrottlingException``), ``"500"`` (``InternalFailure``), ``"reset"`` (the connection cut
+    before any answer) — and forwards the rest (``faults`` empty: a plain proxy)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.faults: list[str] = []
+        self.requests = 0
+        self.url = ""
+        self._runner: Any = None
+        self._client: Any = None
+
+    async def start(self) -> None:
+        import aiohttp
+        from aiohttp import web
+
+        self._client = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        port = free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._client is not None:
+            await self._client.close()
+
+    async def _handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        self.requests += 1
+        body = await request.read()
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "throttle":
+            return web.json_response(
+                {"__type": "ThrottlingException", "message": "Rate exceeded"}, status=400,
+                headers={"x-amzn-ErrorType": "ThrottlingException"},
+            )
+        if fault == "500":
+            return web.json_response({"__type": "InternalFailure", "message": "boom"}, status=500)
+        if fault == "reset":
+            request.transport.abort()
+            raise ConnectionResetError("cut")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with self._client.request(request.method, self.target + request.path_qs, data=body, headers=headers) as answer:
+            payload = await answer.read()
+            kept = {k: v for k, v in answer.headers.items()
+                    if k.lower() not in ("content-length", "transfer-encoding", "content-encoding", "connection")}
+            return web.Response(body=payload, status=answer.status, headers=kept)
