@@ -67,6 +67,27 @@ async def test_an_idle_connection_closed_as_the_next_request_arrives(transport: 
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_server_closing_each_connection_after_its_answer(transport: str) -> None:
+    """No ``Connection: close``: the client learns of the close only from the socket."""
+    server = FaultServer()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if await read_request(reader) is not None:
+            _answer(writer)
+            await writer.drain()
+            writer.close()
+
+    server.script = script
+    await server.start()
+    try:
+        async with VENDOR.provider(server.url, transport=transport, max_retries=0) as provider:
+            for _ in range(CALLS):
+                assert (await asyncio.wait_for(provider.generate(options()), 20)).output_text
+    finally:
+        await server.stop()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_server_restarted_between_calls(transport: str) -> None:
     writers: list[asyncio.StreamWriter] = []
 

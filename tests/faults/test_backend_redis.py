@@ -150,7 +150,7 @@ async def test_token_store_bounds_a_redis_that_never_answers(redis_up: OwnRedis)
         async with open_redis_storage(settings, KeyRing.generate()) as through:
             await through.store_token("k", _token())
             forwarder.frozen = True
-            with pytest.raises(TokenStorageError) as info:
+            with pytest.raises(TokenStorageError, match=r"within 0\.3s \(oauth\.storage\.redis\.timeout") as info:
                 # a hang guard under redis-py 8's own default of 5 s: the setting is what bounds it
                 await asyncio.wait_for(through.get_token("k"), 3.0)
             assert _no_password(info.value, info.value.__cause__)

@@ -58,8 +58,11 @@ class RedisTokenStorage(EncryptedTokenStorage):
     backend = "redis"
     _record_keeps_expiry = False  # Redis expires the key itself
 
-    def __init__(self, client: Any, key_ring: KeyRing, *, prefix: str = "oneringai:tokens:") -> None:
+    def __init__(
+        self, client: Any, key_ring: KeyRing, *, prefix: str = "oneringai:tokens:", timeout: float | None = None
+    ) -> None:
         super().__init__(key_ring)
+        self.timeout = timeout
         if not isinstance(prefix, str):
             raise TokenStorageError("prefix must be a string (oauth.storage.redis.prefix)", backend="redis")
         self.client = client
@@ -75,6 +78,21 @@ class RedisTokenStorage(EncryptedTokenStorage):
                 backend="redis",
             )
         return name
+
+    @contextlib.asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        """As the base's, and a reply past the timeout names ``oauth.storage.redis.timeout``."""
+        try:
+            async with super()._errors():
+                yield
+        except TokenStorageError as exc:
+            if type(exc.__cause__).__name__ == "TimeoutError" and "redis" in type(exc.__cause__).__module__:
+                within = "" if self.timeout is None else f" within {self.timeout:g}s"
+                raise TokenStorageError(
+                    f"Redis did not answer{within} (oauth.storage.redis.timeout; a stalled server or network)",
+                    backend="redis",
+                ) from exc.__cause__
+            raise
 
     def _is_wrong_type(self, exc: Exception) -> bool:
         return "WRONGTYPE" in str(exc)
@@ -231,6 +249,6 @@ async def open_redis_storage(settings: RedisStorageSettings, key_ring: KeyRing) 
             await client.ping()
         except Exception as exc:
             raise TokenStorageError(f"cannot reach Redis: {type(exc).__name__}: {exc}", backend="redis") from None
-        yield RedisTokenStorage(client, key_ring, prefix=settings.prefix)
+        yield RedisTokenStorage(client, key_ring, prefix=settings.prefix, timeout=settings.timeout)
     finally:
         await client.aclose()
