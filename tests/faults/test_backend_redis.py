@@ -125,14 +125,14 @@ async def test_lock_renewal_outlives_a_short_outage(redis_up: OwnRedis) -> None:
     try:
         async with open_redis_storage(settings, KeyRing.generate()) as through:
             name = LOCK_NAMESPACE + "bf-renew:refresh"
-            # renewed every 0.6 s; Redis unreachable from 0.3 s to 1.0 s (the renewal at 0.6 s
-            # fails), back for the one at 1.2 s; at 3 s the lock would have expired at 1.8 s
-            async with through.lock("refresh", timeout=1.8):
+            # renewed every 1 s; Redis unreachable from 0.3 s to 1.3 s (the renewal at 1 s
+            # fails), back for the one at 2 s; at 4 s the lock would have expired at 3 s
+            async with through.lock("refresh", timeout=3.0):
                 await asyncio.sleep(0.3)
                 await forwarder.stop()
-                await asyncio.sleep(0.7)
+                await asyncio.sleep(1.0)
                 await forwarder.start()
-                await asyncio.sleep(2.0)
+                await asyncio.sleep(2.7)
                 assert redis_up.admin().exists(name) == 1, "the lock expired under its holder"
             assert redis_up.admin().exists(name) == 0
     finally:
