@@ -132,3 +132,71 @@ async def test_a_request_the_server_always_resets_is_sent_twice_at_most(transpor
     finally:
         await server.stop()
     assert len(server.requests) == 2
+
+
+TOKEN = json.dumps({"access_token": "at-ok", "token_type": "Bearer", "expires_in": 3600}).encode()
+CLIENT_SECRET = "Cl1entS3cretValue99"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("close", ["reset", "fin"])
+async def test_a_token_endpoint_dropping_a_kept_alive_connection(transport: str, close: str) -> None:
+    """The OAuth token request had no resend at all: every request meeting the dropped
+    connection (clean close or reset) failed the refresh with "token endpoint unreachable"."""
+    from oneringai.application.oauth.token_endpoint import request_token
+    from oneringai.infrastructure.http.client import build_http_client
+    from oneringai.infrastructure.http.config import HttpSettings
+
+    server = FaultServer()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if await read_request(reader) is None:
+            return
+        writer.write(head(200, "application/json", len(TOKEN)) + TOKEN)
+        await writer.drain()
+        if await read_request(reader) is not None:
+            if close == "reset":
+                reset(writer)
+            else:
+                writer.close()
+
+    server.script = script
+    await server.start()
+    client = build_http_client(HttpSettings(transport=transport))
+    try:
+        for _ in range(4):
+            token = await asyncio.wait_for(request_token(
+                client, f"{server.url}/token", {"grant_type": "client_credentials"},
+                client_id="svc", client_secret=CLIENT_SECRET,
+            ), 20)
+            assert token.access_token.get_secret_value() == "at-ok"
+    finally:
+        await client.aclose()
+        await server.stop()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_token_endpoint_that_always_resets_is_asked_twice_at_most(transport: str) -> None:
+    from oneringai import OAuthError
+    from oneringai.application.oauth.token_endpoint import request_token
+    from oneringai.infrastructure.http.client import build_http_client
+    from oneringai.infrastructure.http.config import HttpSettings
+
+    server = FaultServer()
+
+    async def steps(writer: asyncio.StreamWriter) -> None:
+        reset(writer)
+
+    server.run(steps)
+    await server.start()
+    client = build_http_client(HttpSettings(transport=transport))
+    try:
+        with pytest.raises(OAuthError) as info:
+            await asyncio.wait_for(request_token(
+                client, f"{server.url}/token", {"grant_type": "client_credentials"},
+                client_id="svc", client_secret=CLIENT_SECRET,
+            ), 20)
+    finally:
+        await client.aclose()
+        await server.stop()
+    assert len(server.requests) == 2 and CLIENT_SECRET not in str(info.value) + repr(info.value)
