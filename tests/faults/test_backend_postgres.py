@@ -205,3 +205,50 @@ async def test_unreachable_at_start_then_reachable_without_a_restart_of_the_kit(
             await store.pool.execute(f"DROP TABLE IF EXISTS {store.table}")  # type: ignore[attr-defined]
     finally:
         await forwarder.stop()
+
+
+async def test_a_refresh_whose_lock_connection_is_terminated_keeps_its_token() -> None:
+    """End to end: the token endpoint terminates the store's Postgres connections (the lock's
+    among them) while it answers. The token it issued is stored and served; nobody asks again."""
+    require_postgres()
+    import json
+
+    import asyncpg
+
+    from tests.faults.providers_fixtures import FaultServer, head, read_request
+
+    application = f"bf_{uuid.uuid4().hex[:10]}"
+    admin = Admin(await asyncpg.connect(POSTGRES_DSN), application)
+    body = json.dumps({"access_token": "issued-once", "token_type": "Bearer", "expires_in": 3600}).encode()
+    server = FaultServer()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (request := await read_request(reader)) is not None:
+            server.requests.append(request)
+            await admin.terminate()  # mid-refresh: the lock is held on one of these
+            writer.write(head(200, "application/json", len(body)) + body)
+            await writer.drain()
+
+    server.script = script
+    await server.start()
+    table = f"bf_{uuid.uuid4().hex[:10]}"
+    settings = Settings.model_validate({"oauth": {
+        "encryption_keys": [generate_key()],
+        "storage": {"kind": "postgres", "postgres": {
+            "dsn": _dsn(application), "schema": SCHEMA, "table": table, "command_timeout": 2.0}},
+        "connections": {"svc": {"flow": "client_credentials", "client_id": "svc", "client_secret": "s3",
+                                "token_url": f"{server.url}/token"}},
+    }})
+    try:
+        async with OneRingAI(settings=settings) as client:
+            first = await asyncio.wait_for(client.oauth("svc").get_token(), HANG_GUARD)
+            second = await asyncio.wait_for(client.oauth("svc").get_token(), HANG_GUARD)
+            assert first == second == "issued-once" and len(server.requests) == 1
+            taken = await admin.conn.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid IN "
+                "(SELECT pid FROM pg_stat_activity WHERE application_name = $1)", application)
+            assert taken == 0  # no advisory lock held by the kit once the refresh is over
+    finally:
+        await server.stop()
+        await admin.conn.execute(f'DROP TABLE IF EXISTS "{SCHEMA}"."{table}"')
+        await admin.conn.close()
