@@ -4,16 +4,25 @@
     GET  /runs/{run_id}                              -> {"status": "queued" | "running" | "done" | "failed", ...}
 
 Run: uvicorn examples.taskiq_worker.app:app (with the workers of tasks.py running).
+
+A job is sent again for up to ``WORKER_ENQUEUE_WINDOW`` seconds (default 10) while the
+connection to RabbitMQ is being made again (RabbitMQ closed it: a restart, a failover); past
+that, 503 with ``Retry-After``. Before, a POST in that moment was a 500 (taskiq's
+``SendTaskError``), though the connection came back by itself a few seconds later.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
+from taskiq.exceptions import SendTaskError
 
 from examples.taskiq_worker.tasks import broker, run_agent
 
@@ -34,10 +43,22 @@ def create_app() -> FastAPI:
 
     app = FastAPI(title="oneringai agent runs", lifespan=lifespan)
 
+    window = float(os.environ.get("WORKER_ENQUEUE_WINDOW", "10"))
+
     @app.post("/runs", status_code=202)
     async def enqueue(body: RunRequest) -> dict[str, str]:
-        task = await run_agent.kiq(body.prompt, user_id=body.user_id)
-        return {"run_id": task.task_id}
+        deadline = time.monotonic() + window
+        while True:
+            try:
+                task = await run_agent.kiq(body.prompt, user_id=body.user_id)
+                return {"run_id": task.task_id}
+            except SendTaskError:  # the connection to RabbitMQ is down, maybe coming back
+                if time.monotonic() + 0.2 > deadline:
+                    raise HTTPException(
+                        status_code=503, detail="the job queue is unreachable; try again",
+                        headers={"Retry-After": "5"},
+                    ) from None
+                await asyncio.sleep(0.2)
 
     @app.get("/runs/{run_id}")
     async def status(run_id: str) -> dict[str, Any]:

@@ -11,7 +11,9 @@
 Environment: ``WORKER_AMQP_URL``, ``WORKER_QUEUE``, ``WORKER_RESULTS_URL``,
 ``WORKER_RESULTS_PREFIX``, ``WORKER_CONFIG`` (default: worker.yaml here), ``WORKER_PROFILE``,
 ``WORKER_PREFETCH``, ``WORKER_DELIVERY_LIMIT`` (redeliveries before a job is
-dead-lettered), ``WORKER_RESULT_SAVE_WINDOW`` (seconds a result save is retried); the YAML reads its own variables (see worker.yaml).
+dead-lettered), ``WORKER_RESULT_SAVE_WINDOW`` (seconds a result save is retried),
+``WORKER_RECONNECT_INTERVAL`` (seconds between reconnections to RabbitMQ after it closed the
+connection; aio-pika's own is 5); the YAML reads its own variables (see worker.yaml).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from oneringai import OneRingAI, Tool, tool
 QUEUE = os.environ.get("WORKER_QUEUE", "oneringai.agent_runs")
 DELIVERY_LIMIT = int(os.environ.get("WORKER_DELIVERY_LIMIT", "5"))
 SAVE_WINDOW = float(os.environ.get("WORKER_RESULT_SAVE_WINDOW", "120"))
+RECONNECT_INTERVAL = float(os.environ.get("WORKER_RECONNECT_INTERVAL", "1"))
 LOG = logging.getLogger("examples.taskiq_worker")
 
 
@@ -88,6 +91,9 @@ def make_broker() -> AioPikaBroker:
         # dead-letter queue instead of feeding it to the next worker (RabbitMQ 3.x sets no limit).
         task_queues=[Queue(name=QUEUE, arguments={"x-delivery-limit": DELIVERY_LIMIT})],
         dead_letter_queue=Queue(name=f"{QUEUE}.dead_letter"),
+        # A connection RabbitMQ closed (a restart, a node failover, close_connection) comes back
+        # on its own (aio-pika's robust connection); until it does, sending a job fails at once.
+        reconnect_interval=RECONNECT_INTERVAL,
     ).with_result_backend(results)
 
 

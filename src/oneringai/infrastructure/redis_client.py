@@ -1,5 +1,8 @@
 """One way to build Redis clients: a blocking pool, so bursts wait for a connection
-instead of failing with "Too many connections"."""
+instead of failing with "Too many connections"; and a command that meets a connection the
+server closed (``CLIENT KILL``, a Redis restarted, an idle timeout) is sent once more on a new
+connection — redis-py's default for a pool it is given is no retry, so the first call after a
+restart failed (a token read, a tool refused as "rate limiter unavailable", a cache miss)."""
 
 from __future__ import annotations
 
@@ -32,8 +35,17 @@ def make_redis_client(
             f"the Redis backend needs the redis extra: {install_extra_hint('redis')}", path=config_path
         ) from exc
 
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     bounds: dict[str, float] = (
         {} if socket_timeout is None else {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
     )
-    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout, **bounds)
+    # Once, at once, and on connection errors only: a reply timeout (a silent server) is not
+    # retried — that would double the wait ``socket_timeout`` bounds.
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=timeout, retry=retry, **bounds
+    )
     return aioredis.Redis(connection_pool=pool)

@@ -24,6 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from oneringai.application.decoding import bounded_encodings, decode_bounded
+from oneringai.application.disconnects import is_no_response_disconnect
 from oneringai.domain.errors import OAuthError
 from oneringai.domain.redaction import get_logger, redact
 from oneringai.domain.tokens import StoredToken
@@ -235,16 +236,26 @@ async def request_token(
     try:
         # httpx's timeouts bound each read, not the exchange: a server dripping a byte a second
         # would hold a refresh (and every waiter sharing it) forever.
-        async with asyncio.timeout(seconds):
-            # Never a redirect, whatever the client's default: a 307/308 would re-send the form
-            # (refresh token, code, verifier, extra_token_params) to wherever the server points.
-            async with client.stream(
-                "POST", url, data=data, auth=auth,
-                headers={"accept": "application/json", "accept-encoding": _ACCEPT_ENCODING},
-                follow_redirects=False,
-            ) as response:
-                body = await read_bounded(response, MAX_BODY_BYTES, connection=connection)
-                status, content_type = response.status_code, response.headers.get("content-type", "")
+        async with asyncio.timeout(seconds), contextlib.AsyncExitStack() as stack:
+            for attempt in (1, 2):
+                try:
+                    # Never a redirect, whatever the client's default: a 307/308 would re-send the
+                    # form (refresh token, code, verifier, extra_token_params) to wherever the
+                    # server points.
+                    response = await stack.enter_async_context(client.stream(
+                        "POST", url, data=data, auth=auth,
+                        headers={"accept": "application/json", "accept-encoding": _ACCEPT_ENCODING},
+                        follow_redirects=False,
+                    ))
+                    break
+                except httpx.HTTPError as exc:
+                    # A kept-alive connection the server closed as the request went out (no
+                    # answer, the request unread): sent once more, as the providers do — a token
+                    # endpoint's idle timeout failed that refresh before.
+                    if attempt == 2 or not is_no_response_disconnect(exc):
+                        raise
+            body = await read_bounded(response, MAX_BODY_BYTES, connection=connection)
+            status, content_type = response.status_code, response.headers.get("content-type", "")
     except TimeoutError:
         raise OAuthError(
             redact(f"token endpoint {url} did not answer within {seconds:g}s", secrets=hidden),

@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic_core import from_json
 
+from oneringai.application.disconnects import is_no_response_disconnect
 from oneringai.domain.errors import ProviderError, ProviderResponseError, ProviderTimeoutError
 from oneringai.infrastructure.http.bodies import ERROR_BODY_BYTES
 from oneringai.infrastructure.http.deadlines import guard_stream
@@ -36,21 +37,6 @@ T = TypeVar("T")
 StreamFormat = Literal["sse", "ndjson"]
 #: How long a finished stream's connection may take to end before it is dropped instead of pooled.
 END_DRAIN_SECONDS = 1.0
-
-
-def is_no_response_disconnect(error: BaseException) -> bool:
-    """True when the server closed a kept-alive connection before sending anything.
-
-    Such a request never reached the application, so resending it once is safe
-    (seen with llama.cpp after a streamed response; httpx and aiohttp spell it differently —
-    aiohttp also as "Can not write request body" when the close wins the race with the write:
-    a request the server never read whole is one it never ran).
-    """
-    text = str(error)
-    if "without sending" in text or "Server disconnected" in text or "Can not write request body" in text:
-        return True
-    cause = error.__cause__
-    return cause is not None and type(cause).__name__ == "ServerDisconnectedError"
 
 
 class _Provider(Protocol):

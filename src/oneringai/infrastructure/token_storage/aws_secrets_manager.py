@@ -370,7 +370,15 @@ async def open_aws_secrets_manager_storage(
         region_name=settings.region,
         profile_name=settings.profile_name,
     )
-    config = Config(retries={"max_attempts": settings.max_attempts, "mode": "adaptive"})
+    # Bounded answers: botocore waits 60 s for each by default, and retries a read timeout, so a
+    # Secrets Manager (or a proxy before it) that accepted and never answered held a token read
+    # for max_attempts x 60 s — five minutes with the defaults. ``total_max_attempts``: botocore's
+    # ``max_attempts`` counts retries only, so ``max_attempts: 1`` still made two attempts.
+    config = Config(
+        retries={"total_max_attempts": settings.max_attempts, "mode": "adaptive"},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
     async with session.client("secretsmanager", endpoint_url=settings.endpoint_url, config=config) as client:
         yield AwsSecretsManagerTokenStorage(
             client, key_ring, prefix=settings.prefix, tags=settings.tags, kms_key_id=settings.kms_key_id

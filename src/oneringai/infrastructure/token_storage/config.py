@@ -57,7 +57,19 @@ class AwsSecretsManagerStorageSettings(SettingsSection):
     aws_secret_access_key: SecretStr | None = None
     kms_key_id: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
-    max_attempts: int = Field(default=5, ge=1)
+    max_attempts: int = Field(
+        default=5, ge=1, description="attempts of one request, the first included (throttling, 5xx, cut connections)"
+    )
+    connect_timeout: float = Field(
+        default=5.0, gt=0, allow_inf_nan=False, description="seconds to open a connection to Secrets Manager"
+    )
+    read_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds one answer may take; each of max_attempts waits at most this long "
+        "(botocore's own 60 s made a silent endpoint hang a call for minutes)",
+    )
 
     @field_validator("region")
     @classmethod
@@ -77,6 +89,12 @@ class AwsSecretsManagerStorageSettings(SettingsSection):
 class RedisStorageSettings(SettingsSection):
     url: SecretStr = SecretStr("redis://localhost:6379/0")
     prefix: str = "oneringai:tokens:"
+    timeout: float = Field(
+        default=10.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds Redis may take to connect or answer one command, then a TokenStorageError",
+    )
 
     @field_validator("url")
     @classmethod

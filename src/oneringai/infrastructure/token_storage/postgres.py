@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from oneringai.domain.errors import TokenStorageError, install_extra_hint
+from oneringai.domain.redaction import get_logger
 from oneringai.infrastructure.token_storage.base import EncryptedTokenStorage, Record
 from oneringai.infrastructure.token_storage.encryption import KeyRing
 from oneringai.infrastructure.token_storage.postgres_pool import (
@@ -23,6 +24,7 @@ from oneringai.infrastructure.token_storage.postgres_pool import (
     DEFAULT_ACQUIRE_TIMEOUT,
     SIZE_KEY,
     check_pool_fits,
+    connection_is_gone,
     is_too_many_connections,
     too_many_connections,
 )
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from oneringai.infrastructure.token_storage.config import PostgresStorageSettings
 
 __all__ = ["PostgresTokenStorage", "open_postgres_storage"]
+
+logger = get_logger("oneringai.token_storage")
+T = TypeVar("T")
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _ENVELOPE_SQL = r"^v1:[0-9a-f]{16}:[A-Za-z0-9+/]+={0,2}$"
@@ -71,9 +76,11 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         table: str = "oauth_tokens",
         schema: str = "public",
         acquire_timeout: float = DEFAULT_ACQUIRE_TIMEOUT,
+        command_timeout: float | None = None,
     ) -> None:
         super().__init__(key_ring)
         self.acquire_timeout = acquire_timeout
+        self.command_timeout = command_timeout
         for name, value in (("table", table), ("schema", schema)):
             if not isinstance(value, str) or not _IDENT.fullmatch(value):
                 raise TokenStorageError(
@@ -95,6 +102,13 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         except TokenStorageError as exc:
             if is_too_many_connections(exc.__cause__ or exc):
                 raise too_many_connections(str(exc.__cause__)) from exc.__cause__
+            if isinstance(exc.__cause__, TimeoutError):  # asyncpg's command_timeout: said with no words
+                within = "" if self.command_timeout is None else f" within {self.command_timeout:g}s"
+                raise TokenStorageError(
+                    f"Postgres did not answer{within} (oauth.storage.postgres.command_timeout; "
+                    "a locked table, a stalled server or network)",
+                    backend="postgres",
+                ) from exc.__cause__
             raise
 
     @contextlib.asynccontextmanager
@@ -121,13 +135,38 @@ class PostgresTokenStorage(EncryptedTokenStorage):
 
     @contextlib.asynccontextmanager
     async def _db(self) -> AsyncIterator[Any]:
-        """The lock's connection when this task holds a lock of this store, else one of the pool."""
+        """The lock's connection when this task holds a lock of this store, else one of the pool.
+        A lock's connection the server closed is not used: the session's lock went with it, and
+        what the holder writes (a refreshed token) still has to reach the table."""
         held = _LOCK_CONNECTION.get()
-        if held is not None and held[0] is asyncio.current_task() and held[1][0] is self:
+        if held is not None and held[0] is asyncio.current_task() and held[1][0] is self and not connection_is_gone(held[1][1]):
             yield held[1][1]
             return
         async with self._acquire() as conn:
             yield conn
+
+    async def _run(self, statement: Callable[[Any], Awaitable[T]]) -> T:
+        """One statement, sent once more on a new connection when the one it met turns out
+        closed. A pool hands out a connection the server terminated a moment ago (a Postgres
+        restart, ``pg_terminate_backend``, an idle timeout on a proxy) until the event loop
+        has seen the close: the first call after one failed with asyncpg's "another operation
+        is in progress" or "connection was closed in the middle of operation". Every statement
+        of the store may run twice: upserts, deletes and reads repeat alike, and a compare-and-
+        set that did land finds the record changed (``rotate_key`` then reads it again).
+
+        The pool's other connections are dropped too: a restart closed them all, and the
+        second attempt would meet the next one."""
+        async with self._errors():
+            for attempt in (1, 2):
+                async with self._db() as db:
+                    try:
+                        return await statement(db)
+                    except Exception:
+                        if attempt == 2 or not connection_is_gone(db):
+                            raise
+                with contextlib.suppress(Exception):  # best effort: the retry opens its own anyway
+                    await self.pool.expire_connections()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def ensure_schema(self) -> None:
         """Create or migrate the table; serialised by an advisory lock so replicas can race."""
@@ -153,31 +192,28 @@ class PostgresTokenStorage(EncryptedTokenStorage):
             )
 
     async def _put(self, key: str, envelope: str, expires_at: float | None) -> None:
-        async with self._errors(), self._db() as db:
-            await db.execute(
-                f"INSERT INTO {self.table} (key, envelope, key_id, expires_at) "
-                "VALUES ($1, $2, $3, to_timestamp($4)) ON CONFLICT (key) DO UPDATE SET "
-                "envelope = EXCLUDED.envelope, key_id = EXCLUDED.key_id, "
-                "expires_at = EXCLUDED.expires_at, updated_at = now()",
-                key, envelope, KeyRing.key_id_of(envelope) or "", expires_at,
-            )
+        await self._run(lambda db: db.execute(
+            f"INSERT INTO {self.table} (key, envelope, key_id, expires_at) "
+            "VALUES ($1, $2, $3, to_timestamp($4)) ON CONFLICT (key) DO UPDATE SET "
+            "envelope = EXCLUDED.envelope, key_id = EXCLUDED.key_id, "
+            "expires_at = EXCLUDED.expires_at, updated_at = now()",
+            key, envelope, KeyRing.key_id_of(envelope) or "", expires_at,
+        ))
 
     async def _replace(self, key: str, expected: str, envelope: str, expires_at: float | None) -> bool:
-        async with self._errors(), self._db() as db:
-            result = await db.execute(
-                f"UPDATE {self.table} SET envelope = $3, key_id = $4, updated_at = now() "
-                "WHERE key = $1 AND envelope = $2",
-                key, expected, envelope, KeyRing.key_id_of(envelope) or "",
-            )
+        result = await self._run(lambda db: db.execute(
+            f"UPDATE {self.table} SET envelope = $3, key_id = $4, updated_at = now() "
+            "WHERE key = $1 AND envelope = $2",
+            key, expected, envelope, KeyRing.key_id_of(envelope) or "",
+        ))
         return bool(result.endswith(" 1"))
 
     async def _get(self, key: str) -> Record | None:
-        async with self._errors(), self._db() as db:
-            row = await db.fetchrow(
-                f"SELECT envelope, extract(epoch FROM expires_at)::float8 AS expires FROM {self.table} "
-                "WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())",
-                key,
-            )
+        row = await self._run(lambda db: db.fetchrow(
+            f"SELECT envelope, extract(epoch FROM expires_at)::float8 AS expires FROM {self.table} "
+            "WHERE key = $1 AND (expires_at IS NULL OR expires_at > now())",
+            key,
+        ))
         if row is None:
             return None
         envelope = row["envelope"]
@@ -191,17 +227,15 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         return envelope, row["expires"]
 
     async def _delete(self, key: str) -> None:
-        async with self._errors(), self._db() as db:
-            await db.execute(f"DELETE FROM {self.table} WHERE key = $1", key)
+        await self._run(lambda db: db.execute(f"DELETE FROM {self.table} WHERE key = $1", key))
 
     async def _list(self, prefix: str) -> list[str]:
-        async with self._errors(), self._db() as db:
-            rows = await db.fetch(
-                f"SELECT key, coalesce(envelope ~ $2, false) AS ours FROM {self.table} "
-                "WHERE left(key, length($1)) = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY key",
-                prefix,
-                _ENVELOPE_SQL,
-            )
+        rows = await self._run(lambda db: db.fetch(
+            f"SELECT key, coalesce(envelope ~ $2, false) AS ours FROM {self.table} "
+            "WHERE left(key, length($1)) = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY key",
+            prefix,
+            _ENVELOPE_SQL,
+        ))
         keys = []
         for row in rows:
             if row["ours"]:
@@ -211,28 +245,64 @@ class PostgresTokenStorage(EncryptedTokenStorage):
         return keys
 
     async def cleanup_expired(self) -> int:
-        async with self._errors(), self._db() as db:
-            result = await db.execute(f"DELETE FROM {self.table} WHERE expires_at <= now()")
+        result = await self._run(lambda db: db.execute(f"DELETE FROM {self.table} WHERE expires_at <= now()"))
         return int(result.split()[-1])
+
+    async def _locked_connection(self, stack: contextlib.AsyncExitStack, name: str) -> Any:
+        """A pool connection holding the advisory lock ``name``, released by ``stack``; taken
+        on a second connection when the first turns out closed (as ``_run`` does)."""
+        for attempt in (1, 2):
+            held = contextlib.AsyncExitStack()
+            conn = await held.enter_async_context(self._acquire())
+            try:
+                await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+            except BaseException as exc:
+                await held.aclose()
+                if attempt == 2 or not isinstance(exc, Exception) or not connection_is_gone(conn):
+                    raise
+                with contextlib.suppress(Exception):
+                    await self.pool.expire_connections()
+                continue
+            stack.push_async_exit(held)
+            return conn
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:
         """A session advisory lock: one holder across every process sharing the database.
 
         Only the lock's own statements are mapped to ``TokenStorageError``: an error of the
-        body (an ``OAuthError`` of the refresh it guards) passes through with its own type."""
+        body (an ``OAuthError`` of the refresh it guards) passes through with its own type.
+
+        The server keeps the lock with the session: when the lock's connection dies inside
+        (a restart, ``pg_terminate_backend``), the lock is gone with it. The body's reads and
+        writes then go through the pool (the token it refreshed is still saved), the unlock is
+        skipped and a warning logged — the unlock on the dead connection raised "connection
+        has been released back to the pool" over the body's own outcome before."""
         async with contextlib.AsyncExitStack() as stack:
             async with self._errors():
-                conn = await stack.enter_async_context(self._acquire())
-                await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+                conn = await self._locked_connection(stack, name)
             token = _LOCK_CONNECTION.set((asyncio.current_task(), (self, conn)))
+            failed = False
             try:
                 yield
+            except BaseException:
+                failed = True
+                raise
             finally:
                 with contextlib.suppress(ValueError):  # exited in another context than entered
                     _LOCK_CONNECTION.reset(token)
-                async with self._errors():
-                    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+                if connection_is_gone(conn):
+                    logger.warning(
+                        "postgres token storage: the connection holding lock %r was closed while it was "
+                        "held; the server released the lock with it", name[:200],
+                    )
+                else:
+                    # an unlock that fails must not hide the body's own error; the pool's reset
+                    # of the connection (pg_advisory_unlock_all) frees the lock all the same
+                    with contextlib.suppress(TokenStorageError) if failed else contextlib.nullcontext():
+                        async with self._errors():
+                            await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
 
 
 @contextlib.asynccontextmanager
@@ -264,7 +334,8 @@ async def open_postgres_storage(settings: PostgresStorageSettings, key_ring: Key
         ) from None
     try:
         storage = PostgresTokenStorage(
-            pool, key_ring, table=settings.table, schema=settings.schema_name, acquire_timeout=settings.acquire_timeout
+            pool, key_ring, table=settings.table, schema=settings.schema_name, acquire_timeout=settings.acquire_timeout,
+            command_timeout=settings.command_timeout,
         )
         await storage.ensure_schema()
         yield storage

@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_ACQUIRE_TIMEOUT",
     "SIZE_KEY",
     "check_pool_fits",
+    "connection_is_gone",
     "is_too_many_connections",
     "too_many_connections",
 ]
@@ -58,6 +59,15 @@ WHERE r.rolname = current_user AND d.datname = current_database()
 _CAPACITY_SQL_NO_RESERVED_ROLE = _CAPACITY_SQL.replace(
     "coalesce(pg_has_role(current_user, 'pg_use_reserved_connections', 'member'), false)", "false"
 )
+
+
+def connection_is_gone(conn: Any) -> bool:
+    """The connection was closed (the server terminated it, a restart, a network cut). A pool's
+    proxy whose connection died is detached from it and refuses every call, this one too."""
+    try:
+        return bool(conn.is_closed())
+    except Exception:  # InterfaceError: "connection has been released back to the pool"
+        return True
 
 
 def is_too_many_connections(exc: BaseException) -> bool:

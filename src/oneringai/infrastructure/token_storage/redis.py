@@ -58,8 +58,11 @@ class RedisTokenStorage(EncryptedTokenStorage):
     backend = "redis"
     _record_keeps_expiry = False  # Redis expires the key itself
 
-    def __init__(self, client: Any, key_ring: KeyRing, *, prefix: str = "oneringai:tokens:") -> None:
+    def __init__(
+        self, client: Any, key_ring: KeyRing, *, prefix: str = "oneringai:tokens:", timeout: float | None = None
+    ) -> None:
         super().__init__(key_ring)
+        self.timeout = timeout
         if not isinstance(prefix, str):
             raise TokenStorageError("prefix must be a string (oauth.storage.redis.prefix)", backend="redis")
         self.client = client
@@ -75,6 +78,21 @@ class RedisTokenStorage(EncryptedTokenStorage):
                 backend="redis",
             )
         return name
+
+    @contextlib.asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        """As the base's, and a reply past the timeout names ``oauth.storage.redis.timeout``."""
+        try:
+            async with super()._errors():
+                yield
+        except TokenStorageError as exc:
+            if type(exc.__cause__).__name__ == "TimeoutError" and "redis" in type(exc.__cause__).__module__:
+                within = "" if self.timeout is None else f" within {self.timeout:g}s"
+                raise TokenStorageError(
+                    f"Redis did not answer{within} (oauth.storage.redis.timeout; a stalled server or network)",
+                    backend="redis",
+                ) from exc.__cause__
+            raise
 
     def _is_wrong_type(self, exc: Exception) -> bool:
         return "WRONGTYPE" in str(exc)
@@ -204,22 +222,33 @@ class RedisTokenStorage(EncryptedTokenStorage):
 
     @staticmethod
     async def _renew(lock: Any, every: float) -> None:
+        """Renew until cancelled or the lock is lost. A renewal that meets an unreachable Redis
+        is tried again at the next turn: stopping there (as before) let the lock expire under a
+        live holder after a blip of one connection — a second process then refreshed too."""
+        from redis.exceptions import LockError
+
         while True:
             await asyncio.sleep(every)
             try:
                 await lock.reacquire()  # the full expiry again, only while the token is ours
-            except Exception:  # lost (expired meanwhile) or Redis unreachable: nothing to keep
+            except LockError:  # lost: expired meanwhile (and maybe taken): nothing to keep
                 return
+            except Exception:  # noqa: S112 - Redis unreachable now: the expiry may outlast it
+                continue
 
 
 @contextlib.asynccontextmanager
 async def open_redis_storage(settings: RedisStorageSettings, key_ring: KeyRing) -> AsyncIterator[RedisTokenStorage]:
-    client = make_redis_client(settings.url.get_secret_value(), config_path="oauth.storage.kind")
+    # A reply bound of our own: redis-py < 8 waits for ever on a Redis that accepts the
+    # connection and never answers (one behind a dead proxy, a frozen host).
+    client = make_redis_client(
+        settings.url.get_secret_value(), config_path="oauth.storage.kind", socket_timeout=settings.timeout
+    )
     try:
         try:
             await client.ping()
         except Exception as exc:
             raise TokenStorageError(f"cannot reach Redis: {type(exc).__name__}: {exc}", backend="redis") from None
-        yield RedisTokenStorage(client, key_ring, prefix=settings.prefix)
+        yield RedisTokenStorage(client, key_ring, prefix=settings.prefix, timeout=settings.timeout)
     finally:
         await client.aclose()

@@ -156,10 +156,9 @@ class AuditingToolExecutor(WrapperToolExecutor):
             async with self._opening:  # concurrent first calls open one pool, create the table once
                 if self._pool is None:
                     self._pool = await self._open_postgres()
-        table = self.config.table
-        await self._pool.execute(
-            f"INSERT INTO {table} (user_id, agent_id, tool, tool_call_id, arguments, duration_ms, "
-            "outcome, error_code, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)",
+        from oneringai.infrastructure.token_storage.postgres_pool import connection_is_gone
+
+        values = (
             _pg_text(entry["user_id"]),
             _pg_text(entry["agent_id"]),
             _pg_text(entry["tool"]),
@@ -169,8 +168,29 @@ class AuditingToolExecutor(WrapperToolExecutor):
             entry["outcome"],
             _pg_text(entry["error_code"]),
             _pg_text(entry["error"]),
-            timeout=limit,  # asyncpg cancels the statement on the server too
         )
+        # Once more when the connection met was closed (a restart, pg_terminate_backend: the
+        # pool hands it out until the loop has seen the close) or the table was dropped: the
+        # record was lost before, and with the table gone every later one too.
+        for attempt in (1, 2):
+            async with self._pool.acquire() as conn:
+                try:
+                    await conn.execute(
+                        f"INSERT INTO {self.config.table} (user_id, agent_id, tool, tool_call_id, arguments, "
+                        "duration_ms, outcome, error_code, error) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)",
+                        *values,
+                        timeout=limit,  # asyncpg cancels the statement on the server too
+                    )
+                    return
+                except Exception as exc:
+                    if attempt == 2:
+                        raise
+                    if connection_is_gone(conn):
+                        await self._pool.expire_connections()  # a restart closed the others too
+                    elif getattr(exc, "sqlstate", None) == "42P01":  # undefined_table
+                        await self._create_table(conn)
+                    else:
+                        raise
 
     async def _open_postgres(self) -> Any:
         try:
@@ -184,19 +204,23 @@ class AuditingToolExecutor(WrapperToolExecutor):
             raise ConfigError("audit sink postgres needs dsn", path="tools.executor.audit.dsn")
         pool = await asyncpg.create_pool(self.config.dsn.get_secret_value(), min_size=1, max_size=4)
         try:
-            async with pool.acquire() as conn, conn.transaction():
-                # Replicas start together: CREATE TABLE IF NOT EXISTS alone races on pg_type.
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('oneringai:audit-schema'))")
-                await conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {self.config.table} ("
-                    "id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), user_id TEXT, "
-                    "agent_id TEXT, tool TEXT NOT NULL, tool_call_id TEXT, arguments JSONB, "
-                    "duration_ms DOUBLE PRECISION, outcome TEXT NOT NULL, error_code TEXT, error TEXT)"
-                )
+            async with pool.acquire() as conn:
+                await self._create_table(conn)
         except BaseException:
             await pool.close()
             raise
         return pool
+
+    async def _create_table(self, conn: Any) -> None:
+        async with conn.transaction():
+            # Replicas start together: CREATE TABLE IF NOT EXISTS alone races on pg_type.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('oneringai:audit-schema'))")
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.config.table} ("
+                "id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), user_id TEXT, "
+                "agent_id TEXT, tool TEXT NOT NULL, tool_call_id TEXT, arguments JSONB, "
+                "duration_ms DOUBLE PRECISION, outcome TEXT NOT NULL, error_code TEXT, error TEXT)"
+            )
 
     async def aclose(self) -> None:
         if self._pool is not None:

@@ -56,7 +56,11 @@ class RateLimitExecutorConfig(_Layer):
     burst: int | None = Field(default=None, ge=1, description="bucket size; default per_minute")
     scope: Literal["tool", "user", "user_tool", "global"] = "tool"
     per_tool: dict[str, _Positive] = Field(default_factory=dict, description="per-minute overrides")
-    backend: Literal["memory", "redis"] = "memory"
+    backend: Literal["memory", "redis"] = Field(
+        default="memory",
+        description="redis fails closed: with Redis down or slow (3 s) a call is refused "
+        "(rate_limiter_unavailable, retryable), never run unlimited",
+    )
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     prefix: str = "oneringai:ratelimit:"
     on_limit: Literal["error", "wait"] = "error"
@@ -74,7 +78,8 @@ class CacheExecutorConfig(_Layer):
     backend: Literal["memory", "redis"] = Field(
         default="memory",
         description="identical calls in flight run once per process (single flight); redis shares "
-        "results across processes, but concurrent misses in two processes each run the tool",
+        "results across processes, but concurrent misses in two processes each run the tool; redis "
+        "fails open: with Redis down or slow (3 s) a call is a miss and the tool runs",
     )
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     prefix: str = "oneringai:toolcache:"
