@@ -148,6 +148,7 @@ def _cycle() -> dict[str, Any]:
         (_cycle(), "deeper than 64"), ({"a": "x" * 1_000_001}, "longer than 1000000"),
         ({f"k{i}": "x" * 1000 for i in range(1001)}, "longer than 1000000"),
         ({"a": "\x00" * 200_000}, "longer than 1000000"),  # six characters each as JSON
+        ({"a": [None] * 2_000_000}, "longer than 1000000"), ({"a": [[1, 2]] * 400_000}, "longer than 1000000"),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 40 else type(value).__name__,
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from oneringai.application.agents.support import AgentLimitError
@@ -52,45 +52,56 @@ def checked_provider_options(value: object) -> dict[str, Any]:
         source, target, path, depth = pending.pop()
         if depth > MAX_PROVIDER_OPTIONS_DEPTH:
             raise AgentLimitError(f"{_WHERE}: {_short(path)} is nested deeper than {MAX_PROVIDER_OPTIONS_DEPTH} levels")
-        if isinstance(source, Mapping):
-            entries = []
-            for key in source:
-                if not isinstance(key, str):
-                    raise AgentLimitError(f"{_WHERE}: {_short(path)} has a key that is not a string ({type(key).__name__})")
+        items: Iterable[tuple[Any, Any]] = source.items() if isinstance(source, Mapping) else enumerate(source)
+        for key, item in items:
+            if isinstance(key, str):
                 size += len(key) + 4
-                entries.append((key, f"{path}[{key[:40]!r}]"))
-        else:
-            entries = [(index, f"{path}[{index}]") for index in range(len(source))]
-        for key, where in entries:
-            item = source[key]
+            elif isinstance(target, dict):
+                raise AgentLimitError(f"{_WHERE}: {_short(path)} has a key that is not a string ({type(key).__name__})")
             size += 2
-            if item is None or isinstance(item, bool):
-                converted: Any = item
-            elif isinstance(item, int):
-                if not -_MAX_INT <= item <= _MAX_INT:
-                    raise AgentLimitError(f"{_WHERE}: {_short(where)} is an integer beyond ±2**64")
-                converted = int(item)
-            elif isinstance(item, float):
-                if not math.isfinite(item):
-                    raise AgentLimitError(f"{_WHERE}: {_short(where)} is not a finite number (JSON has no NaN or infinity)")
-                converted = float(item)
-            elif isinstance(item, str):
-                converted = str(item)
-                size += len(item)
-            elif isinstance(item, Mapping):
-                converted = {}
-                pending.append((item, converted, where, depth + 1))
-            elif isinstance(item, list | tuple):
-                converted = [None] * len(item)
-                pending.append((item, converted, where, depth + 1))
-            else:
-                raise AgentLimitError(f"{_WHERE}: {_short(where)} is a {type(item).__name__}, not a JSON value")
-            target[key] = converted
-            if size > MAX_PROVIDER_OPTIONS_CHARS:
+            if size > MAX_PROVIDER_OPTIONS_CHARS:  # checked as it grows: a huge value is not walked whole
                 raise AgentLimitError(f"{_WHERE} is longer than {MAX_PROVIDER_OPTIONS_CHARS} characters as JSON")
+            converted = _converted(item, path, key)
+            if isinstance(converted, str):
+                size += len(converted)
+            elif isinstance(converted, dict | list):
+                pending.append((item, converted, _sub_path(path, key), depth + 1))
+            if isinstance(target, dict):
+                target[key] = converted
+            else:
+                target.append(converted)
+        if size > MAX_PROVIDER_OPTIONS_CHARS:
+            raise AgentLimitError(f"{_WHERE} is longer than {MAX_PROVIDER_OPTIONS_CHARS} characters as JSON")
     if len(json.dumps(root, ensure_ascii=False)) > MAX_PROVIDER_OPTIONS_CHARS:  # the exact size (escapes)
         raise AgentLimitError(f"{_WHERE} is longer than {MAX_PROVIDER_OPTIONS_CHARS} characters as JSON")
     return root
+
+
+def _converted(item: Any, path: str, key: Any) -> Any:
+    """``item`` as JSON data: a scalar copied, an empty container its children are walked into."""
+    if item is None or isinstance(item, bool):
+        return item
+    if isinstance(item, int):
+        if not -_MAX_INT <= item <= _MAX_INT:
+            raise AgentLimitError(f"{_WHERE}: {_short(_sub_path(path, key))} is an integer beyond ±2**64")
+        return int(item)
+    if isinstance(item, float):
+        if not math.isfinite(item):
+            raise AgentLimitError(
+                f"{_WHERE}: {_short(_sub_path(path, key))} is not a finite number (JSON has no NaN or infinity)"
+            )
+        return float(item)
+    if isinstance(item, str):
+        return str(item)
+    if isinstance(item, Mapping):
+        return {}
+    if isinstance(item, list | tuple):
+        return []
+    raise AgentLimitError(f"{_WHERE}: {_short(_sub_path(path, key))} is a {type(item).__name__}, not a JSON value")
+
+
+def _sub_path(path: str, key: Any) -> str:
+    return f"{path}[{key[:40]!r}]" if isinstance(key, str) else f"{path}[{key}]"
 
 
 def _short(path: str) -> str:
