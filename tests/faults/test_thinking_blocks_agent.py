@@ -161,7 +161,7 @@ class CheckingAnthropic:
 
 
 def thinking_on(options: TextGenerateOptions) -> TextGenerateOptions:
-    """An agent has no ``provider_options`` of its own: a ``before_model`` hook adds them."""
+    """Thinking through a ``before_model`` hook (as before ``provider_options`` existed; still supported)."""
     return options.model_copy(update={"provider_options": {**options.provider_options, "thinking": THINKING}})
 
 

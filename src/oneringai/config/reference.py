@@ -21,6 +21,7 @@ from oneringai.infrastructure.providers.config import (
     LlamaCppProviderConfig,
     OllamaProviderConfig,
     OpenAIProviderConfig,
+    OpenAITextProviderConfig,
 )
 from oneringai.infrastructure.tool_executors import config as executor_config
 
@@ -28,7 +29,7 @@ __all__ = ["configuration_markdown"]
 
 _KINDS: dict[str, list[tuple[str, type[BaseModel]]]] = {
     "text.providers.<name>": [
-        ("openai / openai_compatible", OpenAIProviderConfig), ("ollama", OllamaProviderConfig),
+        ("openai / openai_compatible", OpenAITextProviderConfig), ("ollama", OllamaProviderConfig),
         ("anthropic", AnthropicProviderConfig), ("llamacpp", LlamaCppProviderConfig),
         ("fallback", FallbackProviderConfig),
     ],

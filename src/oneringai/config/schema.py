@@ -38,6 +38,7 @@ from oneringai.infrastructure.providers.config import (
     LlamaCppProviderConfig,
     OllamaProviderConfig,
     OpenAIProviderConfig,
+    OpenAITextProviderConfig,
     ProviderConfig,
 )
 from oneringai.infrastructure.token_storage.config import (
@@ -93,7 +94,7 @@ def _kind_tag(builtin: tuple[str, ...]) -> Any:
 
 TextProviderSettings = Annotated[
     Union[  # noqa: UP007 - tagged members
-        Annotated[OpenAIProviderConfig, Tag("openai")],
+        Annotated[OpenAITextProviderConfig, Tag("openai")],
         Annotated[OllamaProviderConfig, Tag("ollama")],
         Annotated[AnthropicProviderConfig, Tag("anthropic")],
         Annotated[LlamaCppProviderConfig, Tag("llamacpp")],

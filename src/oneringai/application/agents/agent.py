@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from typing import Any
 
 from oneringai.application.agents.config import DEFAULT_TOOL_TIMEOUT
@@ -34,6 +34,7 @@ from oneringai.application.agents.history import (
     result_part,
     with_unique_call_ids,
 )
+from oneringai.application.agents.provider_options import ProviderOptionsSetting
 from oneringai.application.agents.support import (
     AgentBusyError,
     AgentHooks,
@@ -79,6 +80,8 @@ __all__ = ["Agent", "AgentBusyError", "AgentHooks", "AgentInputError"]
 
 
 class Agent:
+    provider_options = ProviderOptionsSetting()  # vendor knobs of every model request, checked when set
+
     def __init__(
         self,
         *,
@@ -100,28 +103,24 @@ class Agent:
         max_tool_output_chars: int = MAX_OUTPUT_CHARS,
         name: str | None = None,
         telemetry: Telemetry | None = None,
+        provider_options: Mapping[str, Any] | None = None,
     ) -> None:
         check_limits(max_iterations, max_parallel_tools, timeout, tool_timeout, max_tool_output_chars)
         self.name = name
         #: Spans: an ``invoke_agent`` span per run, parent of its chat and tool spans.
         self.telemetry = telemetry or NOOP_TELEMETRY
-        self.tool_timeout = tool_timeout
-        self.max_tool_output_chars = max_tool_output_chars
+        self.tool_timeout, self.max_tool_output_chars = tool_timeout, max_tool_output_chars
         self._provider = provider  # or a coroutine function resolving it on first run (lazy resources)
-        self.model = model
-        self.executor = executor
+        self.model, self.executor = model, executor
         from oneringai.application.tools import ToolRegistry
 
         self.registry = ToolRegistry(tools, executor)  # this agent's own tools, never shared
         self.instructions = instructions
-        self.max_iterations = max_iterations
-        self.max_parallel_tools = max_parallel_tools
-        self.timeout = timeout
-        self.user_id = user_id
-        self.roles = role_set(roles)
-        self.hooks = hooks or AgentHooks()
-        self.temperature = temperature
-        self.max_output_tokens = max_output_tokens
+        self.max_iterations, self.max_parallel_tools = max_iterations, max_parallel_tools
+        self.timeout, self.user_id = timeout, user_id
+        self.roles, self.hooks = role_set(roles), hooks or AgentHooks()
+        self.temperature, self.max_output_tokens = temperature, max_output_tokens
+        self.provider_options = provider_options  # a checked copy (AgentLimitError if unusable)
         self.id = agent_id or f"agent_{uuid.uuid4().hex[:12]}"
         self.messages: list[InputItem] = []
         self.usage, self.cost, self.last_iterations = Usage(), 0.0, 0
@@ -185,6 +184,7 @@ class Agent:
             temperature=self.temperature,
             max_output_tokens=self.max_output_tokens,
             metadata={"user_id": self.user_id} if self.user_id else None,
+            provider_options=self.provider_options,  # a fresh copy: a hook may change it in place
         )
 
     def _begin(self) -> RunState:

@@ -39,6 +39,7 @@ class AgentOptions(TypedDict, total=False):
     telemetry: Telemetry | None
     tool_timeout: float | None
     max_tool_output_chars: int
+    provider_options: Mapping[str, Any] | None
 
 
 class AgentManager:
@@ -68,7 +69,11 @@ class AgentManager:
 
         Keywords: ``provider``, ``model``, ``tools``, ``instructions``, ``executor``,
         ``max_iterations``, ``timeout``, ``user_id``, ``roles``, ``hooks``, ``temperature``,
-        ``max_output_tokens``, ``agent_id``, ``name``, ``tool_timeout``, ``max_tool_output_chars``.
+        ``max_output_tokens``, ``agent_id``, ``name``, ``tool_timeout``, ``max_tool_output_chars``,
+        ``provider_options`` (vendor knobs sent with every model request of the agent, such as
+        Anthropic's ``{"thinking": {"type": "enabled", "budget_tokens": 2048}}`` or OpenAI's
+        ``{"seed": 42, "reasoning_effort": "low"}``: a mapping of JSON values, checked here; a
+        ``before_model`` hook still sees them and may change them; never from YAML).
         The guide's single options object (``create({"provider": ..., "maxIterations": 5})``)
         is accepted too: camelCase keys map to the keywords; an unknown key, or one given both
         ways, is a ``TypeError`` naming the allowed keywords.

@@ -60,8 +60,9 @@ MAX_TOOL_THREADS = 1024
 
 class AgentLimitError(ConfigError, ValueError):
     """An agent limit given in code is not usable (a bool, below 1, above its bound, not
-    finite). A ``ConfigError`` (so a ``OneRingAIError``), still a ``ValueError`` for callers
-    that caught the bare ``ValueError`` raised before."""
+    finite), or its ``provider_options`` are not a bounded mapping of JSON values. A
+    ``ConfigError`` (so a ``OneRingAIError``), still a ``ValueError`` for callers that caught
+    the bare ``ValueError`` raised before."""
 
 
 @dataclass

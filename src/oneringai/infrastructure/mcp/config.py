@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from oneringai.application.agents.support import MAX_TOOL_OUTPUT_LIMIT
 from oneringai.application.urls import check_url
 from oneringai.domain._base import SettingsSection
 from oneringai.domain.redaction import register_secret
@@ -66,7 +67,12 @@ class McpServerSettings(SettingsSection):
     tool_prefix: str = Field(default="", description="prepended to every tool name (avoids clashes)")
     include: list[str] | None = Field(default=None, description="only these tools (server names)")
     exclude: list[str] = Field(default_factory=list, description="never these tools (server names)")
-    max_output_chars: int = Field(default=100_000, ge=1, description="longer tool output is cut")
+    max_output_chars: int = Field(
+        default=100_000,
+        ge=1,
+        le=MAX_TOOL_OUTPUT_LIMIT,
+        description="longer tool output is cut (at most 10,000,000, as agents.max_tool_output_chars)",
+    )
 
     @field_validator("command", mode="before")
     @classmethod

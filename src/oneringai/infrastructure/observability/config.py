@@ -6,7 +6,11 @@ from pydantic import Field
 
 from oneringai.domain._base import SettingsSection
 
-__all__ = ["ObservabilitySettings"]
+__all__ = ["MAX_CONTENT_CHARS_LIMIT", "ObservabilitySettings"]
+
+#: ``observability.max_content_chars`` at most: each captured message part is held and exported
+#: on its span whole up to it (``10**12`` recorded every prompt whole).
+MAX_CONTENT_CHARS_LIMIT = 1_000_000
 
 
 class ObservabilitySettings(SettingsSection):
@@ -29,5 +33,8 @@ class ObservabilitySettings(SettingsSection):
         "(scrubbed of secrets; may hold personal data)",
     )
     max_content_chars: int = Field(
-        default=8192, ge=16, description="longest text recorded per message part when capture_content is on"
+        default=8192,
+        ge=16,
+        le=MAX_CONTENT_CHARS_LIMIT,
+        description="longest text recorded per message part when capture_content is on (at most 1,000,000)",
     )

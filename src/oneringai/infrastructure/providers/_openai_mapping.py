@@ -37,6 +37,7 @@ STOP_REASONS = {
     "tool_calls": "tool_calls",
     "function_call": "tool_calls",
     "length": "max_tokens",
+    "model_length": "max_tokens",  # Mistral: cut at the model's context length
     "content_filter": "content_filter",
 }
 
@@ -231,7 +232,7 @@ def parse_chat_response(data: ChatCompletion, model: str) -> LLMResponse:
     return LLMResponse(
         id=data.get("id") or "",
         model=data.get("model") or model,
-        status="incomplete" if raw_reason == "length" else "completed",
+        status="incomplete" if stop_reason == "max_tokens" else "completed",
         output=[Message(role=MessageRole.ASSISTANT, content=content)],
         usage=parse_usage(data.get("usage")),
         stop_reason=stop_reason,

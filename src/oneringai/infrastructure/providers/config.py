@@ -17,6 +17,7 @@ __all__ = [
     "LlamaCppProviderConfig",
     "OllamaProviderConfig",
     "OpenAIProviderConfig",
+    "OpenAITextProviderConfig",
     "ProviderConfig",
 ]
 
@@ -127,6 +128,16 @@ class OpenAIProviderConfig(_StrictProviderConfig):
     @classmethod
     def _fits_a_header(cls, value: str | None) -> str | None:
         return _header_text(value)
+
+
+class OpenAITextProviderConfig(OpenAIProviderConfig):
+    """``text.providers.<name>`` of ``kind: openai`` / ``openai_compatible``."""
+
+    max_tokens_field: Literal["auto", "max_tokens", "max_completion_tokens"] = Field(
+        default="auto",
+        description="the request field of max_output_tokens; auto: max_completion_tokens on api.openai.com, "
+        "else max_tokens (set max_completion_tokens for OpenAI reasoning models behind Azure or a proxy)",
+    )
 
 
 class OllamaProviderConfig(_StrictProviderConfig):

@@ -32,7 +32,11 @@ from oneringai.infrastructure.providers._openai_wire import (
 from oneringai.infrastructure.providers._stream_assembly import StreamAssembler, text_event_validator
 from oneringai.infrastructure.providers._wire import shape_error, validate_shape
 from oneringai.infrastructure.providers.base import BaseTextProvider, KeyValidationResult
-from oneringai.infrastructure.providers.config import OpenAIProviderConfig, ProviderConfig
+from oneringai.infrastructure.providers.config import (
+    OpenAIProviderConfig,
+    OpenAITextProviderConfig,
+    ProviderConfig,
+)
 from oneringai.infrastructure.providers.model_registry import OPENAI_MODELS, ModelRegistry
 
 __all__ = ["OpenAITextProvider"]
@@ -43,7 +47,7 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
 
     name = "openai"
     api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
-    config_model: ClassVar[type[ProviderConfig]] = OpenAIProviderConfig
+    config_model: ClassVar[type[ProviderConfig]] = OpenAITextProviderConfig
     model_registry: ClassVar[ModelRegistry] = ModelRegistry(OPENAI_MODELS)
     config: OpenAIProviderConfig
 
@@ -96,8 +100,17 @@ class OpenAITextProvider(HttpCalls, BaseTextProvider):
         return build_chat_request(
             options,
             stream=stream,
-            max_tokens_field="max_completion_tokens" if self._is_openai else "max_tokens",
+            max_tokens_field=self._max_tokens_field,
         )
+
+    @property
+    def _max_tokens_field(self) -> str:
+        """``max_tokens_field`` when set (an ``OpenAIProviderConfig`` given as is has none): OpenAI's
+        reasoning models refuse ``max_tokens``, behind Azure or a proxy too; compatible servers read it."""
+        chosen = getattr(self.config, "max_tokens_field", "auto")
+        if chosen in ("max_tokens", "max_completion_tokens"):
+            return str(chosen)
+        return "max_completion_tokens" if self._is_openai else "max_tokens"
 
     async def generate(self, options: TextGenerateOptions) -> LLMResponse:
         raw = await self.request_bytes(
