@@ -132,4 +132,7 @@ class PermissionsExecutorConfig(_Layer):
 class CostExecutorConfig(_Layer):
     kind: Literal["cost"] = "cost"
     budget_per_user: float | None = Field(default=None, ge=0)
-    prices: dict[str, _Price] = Field(default_factory=dict, description="tool -> price per call")
+    prices: dict[str, _Price] = Field(
+        default_factory=dict,
+        description="tool -> price per call; calls that never ran the tool (refused, or answered by a cache layer inside this one) are not charged",
+    )
