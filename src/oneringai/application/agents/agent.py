@@ -417,8 +417,10 @@ class Agent:
             decision = await call_hook(self.hooks.before_tool, call, context)
             if decision is False:
                 return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
-            if isinstance(decision, ToolResult):
-                return self._bounded(answer_of(original, decision))
+            if isinstance(decision, Mapping) and "function" in decision:  # a ToolCall's literal
+                decision = ToolCall.model_validate(dict(decision))
+            if isinstance(decision, ToolResult | Mapping):  # a result, or the guide's literal of one
+                return self._bounded(answer_of(original, decision, "the before_tool hook"))
             if isinstance(decision, ToolCall):
                 call = decision.model_copy(update={"id": call.id})
             try:  # bounded: a tool that ignores cancellation is abandoned, not awaited forever
@@ -430,8 +432,8 @@ class Agent:
                     code="timeout",
                 )
             replaced = await call_hook(self.hooks.after_tool, call, result)
-            if isinstance(replaced, ToolResult):
-                result = answer_of(original, replaced)
+            if isinstance(replaced, ToolResult | Mapping):  # a mapping was ignored: now read as a result
+                result = answer_of(original, replaced, "the after_tool hook")
             return self._bounded(result)
         except (KeyboardInterrupt, SystemExit):
             raise
