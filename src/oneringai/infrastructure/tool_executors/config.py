@@ -83,7 +83,11 @@ class CacheExecutorConfig(_Layer):
     )
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     prefix: str = "oneringai:toolcache:"
-    per_user: bool = True
+    per_user: bool = Field(
+        default=True,
+        description="results are kept per caller (user id and roles); false shares them between callers — "
+        "then keep the cache inside (below) any permissions layer, or it answers calls permissions would refuse",
+    )
 
 
 class AuditExecutorConfig(_Layer):
