@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -121,9 +120,10 @@ def answer_of(tool_call: ToolCall, result: object, source: str = "the executor")
         try:
             result = ToolResult.model_validate(dict(result))
         except ValidationError as exc:  # not a ToolResult's fields: reported below, where
-            first = exc.errors()[0] if exc.errors() else {}
-            where = ".".join(str(part) for part in first.get("loc", ())) or "the mapping"
-            problem = f" ({where}: {str(first.get('msg', 'invalid'))[:200]})"
+            errors = exc.errors(include_input=False)
+            if errors:
+                where = ".".join(str(part) for part in errors[0]["loc"]) or "the mapping"
+                problem = f" ({where}: {errors[0]['msg'][:200]})"
     if not isinstance(result, ToolResult):
         return ToolResult.failure(
             tool_call,
