@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiohttp
+
 from oneringai import OneRingAI, ProviderError, ProviderRateLimitError, tool
+
+PARTNER_API = "http://127.0.0.1:8080/partner"  # demo() points it at its stand-in
 
 
 @tool
@@ -57,6 +61,15 @@ async def main(client: OneRingAI) -> list[str]:
     return seen
 
 
+async def call_partner(client: OneRingAI, user_id: str | None = None) -> str:
+    # oauth.connections.partner in YAML: fetched once, stored encrypted, refreshed before it expires
+    # (single flight, across processes with a shared store), replaced after a 401 with force_refresh.
+    token = await client.oauth("partner").get_token(user_id)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(PARTNER_API, headers={"authorization": f"Bearer {token}"}) as answer:
+            return await answer.text()
+
+
 # --- the stand-in vendor: OpenAI's Chat Completions on 127.0.0.1 (not part of the page) ------------
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
@@ -94,24 +107,53 @@ async def _chat(request: Any) -> Any:
     return stream
 
 
+async def _token(request: Any) -> Any:
+    from aiohttp import web
+
+    import base64
+
+    form = await request.post()
+    basic = "Basic " + base64.b64encode(b"svc:dev").decode()
+    if form.get("grant_type") != "client_credentials" or request.headers.get("authorization") != basic:
+        return web.json_response({"error": "invalid_client"}, status=401)
+    return web.json_response({"access_token": "tok-svc", "token_type": "Bearer", "expires_in": 3600})
+
+
+async def _partner(request: Any) -> Any:
+    from aiohttp import web
+
+    if request.headers.get("authorization") != "Bearer tok-svc":
+        return web.Response(status=401)
+    return web.Response(text="hello, svc")
+
+
 async def demo() -> list[str]:
     from aiohttp import web
 
     from oneringai.config import Settings
 
+    global PARTNER_API
     app = web.Application()
     app.router.add_post("/v1/chat/completions", _chat)
+    app.router.add_post("/token", _token)
+    app.router.add_get("/partner", _partner)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        settings = Settings.model_validate({"text": {"default": "vendor", "providers": {"vendor": {
-            "kind": "openai_compatible", "base_url": f"http://127.0.0.1:{port}/v1", "default_model": "gpt-test",
-            "max_retries": 0,
-        }}}})
+        base = f"http://127.0.0.1:{port}"
+        PARTNER_API = f"{base}/partner"
+        settings = Settings.model_validate({
+            "text": {"default": "vendor", "providers": {"vendor": {
+                "kind": "openai_compatible", "base_url": f"{base}/v1", "default_model": "gpt-test", "max_retries": 0,
+            }}},
+            "oauth": {"storage": {"kind": "memory"}, "connections": {"partner": {
+                "flow": "client_credentials", "client_id": "svc", "client_secret": "dev", "token_url": f"{base}/token",
+            }}},
+        })
         async with OneRingAI(settings=settings) as client:
-            return await main(client)
+            return [*await main(client), await call_partner(client)]
     finally:
         await runner.cleanup()

@@ -45,7 +45,7 @@ async def test_snippets_run(snippet):
                 "using_the_client.py": [
                     "Hi there!", "Hi there! (8 tokens, complete)", "Once upon", " a time.", "Paris: sunny.",
                     "rate limited: retry after 120s, request id req_42",
-                    "ProviderUnavailableError; kept: 'Once upon a time.'"],
+                    "ProviderUnavailableError; kept: 'Once upon a time.'", "hello, svc"],
                 "conformance_kit_usage.py": [
                     "test_concurrent_writers_lose_nothing", "test_delete_and_has", "test_expired_token_without_refresh_is_gone",
                     "test_list_keys_by_prefix", "test_missing_key", "test_overwrite", "test_round_trip",
