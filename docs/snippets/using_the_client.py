@@ -54,7 +54,7 @@ async def main(client: OneRingAI) -> list[str]:
 
     # A stream that fails after part of the answer arrived keeps that part on the error.
     try:
-        async for event in client.text.stream("Tell me a story.", model="cut"):
+        async for _event in client.text.stream("Tell me a story.", model="cut"):
             pass
     except ProviderError as error:
         seen.append(f"{type(error).__name__}; kept: {error.partial_output_text!r}")
@@ -65,9 +65,9 @@ async def call_partner(client: OneRingAI, user_id: str | None = None) -> str:
     # oauth.connections.partner in YAML: fetched once, stored encrypted, refreshed before it expires
     # (single flight, across processes with a shared store), replaced after a 401 with force_refresh.
     token = await client.oauth("partner").get_token(user_id)
-    async with aiohttp.ClientSession() as session:
-        async with session.get(PARTNER_API, headers={"authorization": f"Bearer {token}"}) as answer:
-            return await answer.text()
+    headers = {"authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as session, session.get(PARTNER_API, headers=headers) as answer:
+        return await answer.text()
 
 
 # --- the stand-in vendor: OpenAI's Chat Completions on 127.0.0.1 (not part of the page) ------------
@@ -108,9 +108,9 @@ async def _chat(request: Any) -> Any:
 
 
 async def _token(request: Any) -> Any:
-    from aiohttp import web
-
     import base64
+
+    from aiohttp import web
 
     form = await request.post()
     basic = "Basic " + base64.b64encode(b"svc:dev").decode()

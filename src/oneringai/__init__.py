@@ -74,8 +74,8 @@ from oneringai.domain import (
 
 if TYPE_CHECKING:
     from oneringai.application.agents.agent import Agent
-    from oneringai.application.agents.support import AgentBusyError, AgentHooks, AgentLimitError
     from oneringai.application.agents.manager import AgentManager
+    from oneringai.application.agents.support import AgentBusyError, AgentHooks, AgentLimitError
     from oneringai.application.image_manager import ImageManager
     from oneringai.application.oauth.manager import OAuthManager
     from oneringai.application.text_manager import TextManager
