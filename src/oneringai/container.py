@@ -126,18 +126,13 @@ def _memory_key_ring(oauth: OAuthSettings) -> Any:
     return _key_ring(oauth, required=False) or KeyRing.generate()
 
 
-#: Built-in kinds the schema accepts under a second name, and the factory that builds them.
-_KIND_ALIASES = {"openai_compatible": "openai"}
-
-
 def _provider_builder(
     group: str, factories: Any, http_client: Callable[[], Any]
 ) -> Callable[[str, Any], Any]:
     """Builds a named provider: a built-in kind via its factory, else an entry point."""
 
     async def build(name: str, config: Any) -> Any:
-        # `openai_compatible` is the schema's other spelling of `openai` (same settings model)
-        factory = factories.providers.get(_KIND_ALIASES.get(config.kind, config.kind))
+        factory = factories.providers.get({"openai_compatible": "openai"}.get(config.kind, config.kind))  # alias
         if factory is not None:
             result = factory(config, name=name)
             return await result if inspect.isawaitable(result) else result
