@@ -97,7 +97,12 @@ def _resolve(
         if base.exists() and not base.is_file():
             raise ConfigError(f"config file{named} is not a regular file", source=str(base))
         if not base.is_file():
-            raise ConfigError(f"config file{named} not found", source=str(base))
+            where = "" if base.is_absolute() else f" in {Path.cwd()}"
+            hint = ""
+            if path is not None and not base.is_absolute() and base.parts[:1] == ("config",):
+                # the README's from_config("config/default.yaml") copied out of the checkout
+                hint = "; without a path, from_config() (and the CLI without --config) reads ./config/default.yaml, else the packaged defaults"
+            raise ConfigError(f"config file{named} not found{where}{hint}", source=str(base))
     else:
         base = next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
         reason = f"found in {Path.cwd()}"
