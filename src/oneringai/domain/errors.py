@@ -18,6 +18,7 @@ catch the *kind* of failure without knowing which provider or store produced it:
     │   └── TokenDecryptionError        tampered record, wrong key, unknown envelope
     ├── OAuthError                      state/PKCE failures, token endpoint errors
     │   └── LoginRequiredError          no usable token: only a new login helps
+    ├── RequestOptionsError             a request's free-form value is no JSON (also a ValueError)
     └── ToolExecutionError              a tool failed (normally turned into a ToolResult)
 
 Messages never contain secrets: every message (and a provider error's ``body``) passes
@@ -54,6 +55,7 @@ __all__ = [
     "ProviderResponseError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
+    "RequestOptionsError",
     "TokenDecryptionError",
     "TokenStorageError",
     "ToolExecutionError",
@@ -199,6 +201,15 @@ class ProviderNotFoundError(ProviderError):
 
 class ModelNotFoundError(ProviderError):
     """The provider does not know the requested model (usually a 404)."""
+
+
+class RequestOptionsError(OneRingAIError, ValueError):
+    """A request's free-form value — ``provider_options``, a ``response_format`` JSON schema, a
+    tool's ``parameters``, ``metadata`` — is nothing a JSON request body can carry (a set, bytes,
+    an object, NaN or infinity, a key that is not a string, too deep, too long). Raised where the
+    value enters (building ``TextGenerateOptions`` / a tool definition), or when the body is
+    encoded for a value changed in place after that. The message names the key path and never
+    quotes the value. A ``ValueError``, like the pydantic error a wrongly typed field raises."""
 
 
 class TokenStorageError(OneRingAIError):
