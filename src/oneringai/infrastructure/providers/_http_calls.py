@@ -59,7 +59,7 @@ def encode_body(body: Mapping[str, Any], provider: str, model: str | None) -> by
         return _BODY_ENCODER.encode(body).encode()
     except (TypeError, ValueError, RecursionError):
         problem = json_problem(body, name="body") or "body cannot be written as JSON"
-        raise RequestOptionsError(f"{provider} request (model {model!r}): {problem}") from None
+        raise RequestOptionsError(f"request to provider {provider!r} (model {model!r}): {problem}") from None
 
 
 class _Provider(Protocol):
