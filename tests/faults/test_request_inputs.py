@@ -168,7 +168,7 @@ async def test_json_schemas_of_response_formats_are_checked(kind):
         async with client_for(kind, vendor.url, "aiohttp") as client:
             schemas = (({"type": "object", "enum": {1, 2}}, r"schema\['enum'\] is a set"),
                        ({"type": "number", "maximum": math.nan}, r"schema\['maximum'\] is not a finite"),
-                       (_deep(500), "nested deeper than 64"))
+                       (_deep(500), "nested deeper than 128"))
             for schema, where in schemas:
                 with pytest.raises(RequestOptionsError, match=where) as raised:
                     await client.text.generate_json("hi", model="m", schema=schema)
@@ -185,7 +185,7 @@ def test_tool_parameter_schemas_are_checked_when_the_tool_is_defined():
     cases = (({"type": "object", "properties": {"a": {"enum": {1}}}}, r"tool 'add': parameters\['properties'\]\['a'\]\['enum'\] is a set"),
              ({"type": "object", "default": math.inf}, r"parameters\['default'\] is not a finite"),
              ({"type": "object", 1: "x"}, "parameters has a key that is not a string"),
-             (_cycle(), "nested deeper than 64"))
+             (_cycle(), "nested deeper than 128"))
     for schema, where in cases:
         with pytest.raises(RequestOptionsError, match=where) as raised:
             FunctionTool(add, parameters=schema)
@@ -346,3 +346,24 @@ def test_the_encode_net_names_a_problem_deep_in_a_body_without_recursing():
     with pytest.raises(RequestOptionsError, match="request to provider 'openai'") as raised:
         encode_body(body, "openai", "m")
     _check(raised.value)
+
+
+def test_an_mcp_tool_whose_schema_is_no_json_data_is_left_out_and_the_others_stay(caplog):
+    """A hostile MCP server's ``inputSchema`` with ``NaN`` (the SDK's JSON parser reads it) or
+    nested past the bound: offered to a model, it failed every request (``NaN`` is invalid JSON).
+    Now it is left out of the server's tools with a warning; its other tools are listed."""
+    mcp_types = pytest.importorskip("mcp_types")
+    from oneringai.infrastructure.mcp import McpServerSettings, McpSession
+    from oneringai.infrastructure.mcp.registry import McpServerRegistry
+
+    deep = '{"a":' * 140 + "1" + "}" * 140  # the SDK's parser stops near 200 levels
+    specs = [mcp_types.Tool.model_validate_json(text) for text in (
+        '{"name": "good", "inputSchema": {"type": "object", "properties": {"x": {"maximum": 3}}}}',
+        '{"name": "nan", "inputSchema": {"type": "object", "properties": {"x": {"maximum": NaN}}}}',
+        '{"name": "deep", "inputSchema": {"type": "object", "properties": ' + deep + "}}",
+    )]
+    session = McpSession("hostile", McpServerSettings(command=["true"]))
+    with caplog.at_level("WARNING", logger="oneringai.mcp"):
+        made = McpServerRegistry._usable("hostile", session, specs)
+    assert [t.name for t in made] == ["good"]
+    assert "not a finite number" in caplog.text and "nested deeper than 128" in caplog.text

@@ -28,6 +28,7 @@ from oneringai.domain.errors import RequestOptionsError
 __all__ = [
     "MAX_JSON_CHARS",
     "MAX_JSON_DEPTH",
+    "MAX_SCHEMA_DEPTH",
     "json_data",
     "json_problem",
 ]
@@ -37,6 +38,10 @@ __all__ = [
 MAX_JSON_CHARS = 1_000_000
 #: Nesting, at most (a deeper structure was a ``RecursionError`` when the body was encoded).
 MAX_JSON_DEPTH = 64
+#: Nesting of a JSON schema (a tool's ``parameters``, a ``response_format`` schema), at most: two
+#: levels (``properties`` and the property) per level of the value described, whose own nesting
+#: is bounded by ``MAX_ARGUMENT_DEPTH`` (64) where a model's arguments are parsed.
+MAX_SCHEMA_DEPTH = 2 * MAX_JSON_DEPTH
 #: Integers beyond this magnitude are no vendor's (seeds are 64-bit); larger ones cost time to print.
 _MAX_INT = 2**64
 

@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, field_validator
 from oneringai.domain._guide_model import GuideModel
 from oneringai.domain.content import InputItem
 from oneringai.domain.errors import RequestOptionsError
-from oneringai.domain.json_data import json_data
+from oneringai.domain.json_data import MAX_SCHEMA_DEPTH, json_data
 from oneringai.domain.tools import FunctionToolDefinition
 
 __all__ = ["JSONSchemaFormat", "ResponseFormat", "TextGenerateOptions", "ToolChoice"]
@@ -29,7 +29,7 @@ class JSONSchemaFormat(GuideModel):
     def _json_schema(cls, value: Any) -> Any:
         """Plain JSON data (see ``json_data``): a set or NaN in it was a raw ``TypeError`` or
         invalid JSON when the request was sent."""
-        return json_data(value, name="response_format.json_schema.schema")
+        return json_data(value, name="response_format.json_schema.schema", max_depth=MAX_SCHEMA_DEPTH)
 
 
 class ResponseFormat(GuideModel):

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 from oneringai.domain._guide_model import GuideModel
-from oneringai.domain.json_data import json_data
+from oneringai.domain.json_data import MAX_SCHEMA_DEPTH, json_data
 from oneringai.domain.redaction import redact
 
 __all__ = [
@@ -89,7 +89,7 @@ class FunctionDefinition(GuideModel):
         a schema was a raw ``TypeError`` or invalid JSON in every request offering the tool."""
         name = info.data.get("name")
         where = f"tool {name!r}" if isinstance(name, str) else "a tool"
-        return json_data(value, name="parameters", where=where)
+        return json_data(value, name="parameters", where=where, max_depth=MAX_SCHEMA_DEPTH)
 
 
 class FunctionToolDefinition(GuideModel):
