@@ -24,7 +24,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from oneringai.domain._base import DomainModel
-from oneringai.domain.errors import OneRingAIError
+from oneringai.domain._error_base import OneRingAIError
 
 __all__ = ["GuideModel", "guide_aliases"]
 

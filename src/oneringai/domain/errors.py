@@ -28,8 +28,9 @@ registered secret value and anything shaped like a credential — also text a se
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from oneringai.domain._error_base import OneRingAIError, RequestOptionsError
 from oneringai.domain.redaction import redact
 
 if TYPE_CHECKING:
@@ -61,13 +62,6 @@ __all__ = [
     "ToolExecutionError",
     "install_extra_hint",
 ]
-
-
-class OneRingAIError(Exception):
-    """Base of every error raised by oneringai. Its message is scrubbed of secrets."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(OneRingAIError):
@@ -201,15 +195,6 @@ class ProviderNotFoundError(ProviderError):
 
 class ModelNotFoundError(ProviderError):
     """The provider does not know the requested model (usually a 404)."""
-
-
-class RequestOptionsError(OneRingAIError, ValueError):
-    """A request's free-form value — ``provider_options``, a ``response_format`` JSON schema, a
-    tool's ``parameters``, ``metadata`` — is nothing a JSON request body can carry (a set, bytes,
-    an object, NaN or infinity, a key that is not a string, too deep, too long). Raised where the
-    value enters (building ``TextGenerateOptions`` / a tool definition), or when the body is
-    encoded for a value changed in place after that. The message names the key path and never
-    quotes the value. A ``ValueError``, like the pydantic error a wrongly typed field raises."""
 
 
 class TokenStorageError(OneRingAIError):

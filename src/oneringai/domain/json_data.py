@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from oneringai.domain.errors import RequestOptionsError
+from oneringai.domain._error_base import RequestOptionsError
 
 __all__ = [
     "MAX_JSON_CHARS",

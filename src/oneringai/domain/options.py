@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
+from oneringai.domain._error_base import RequestOptionsError
 from oneringai.domain._guide_model import GuideModel
 from oneringai.domain.content import InputItem
-from oneringai.domain.errors import RequestOptionsError
 from oneringai.domain.json_data import MAX_SCHEMA_DEPTH, json_data
 from oneringai.domain.tools import FunctionToolDefinition
 
