@@ -44,6 +44,9 @@ MAX_JSON_DEPTH = 64
 MAX_SCHEMA_DEPTH = 2 * MAX_JSON_DEPTH
 #: Integers beyond this magnitude are no vendor's (seeds are 64-bit); larger ones cost time to print.
 _MAX_INT = 2**64
+#: The flat fast path: at most this many items of strings at most this long (far within the bounds).
+_FLAT_ITEMS = 64
+_FLAT_CHARS = 256
 
 
 def json_data(
@@ -64,12 +67,17 @@ def json_data(
         return {}
     if type(value) is dict and not value:  # the common case: nothing to walk
         return {}
+    if type(value) is dict and len(value) <= _FLAT_ITEMS:
+        flat = _flat(value)
+        if flat is not None:  # a few scalars (``seed``, ``reasoning_effort``): no walk
+            return flat
     head = f"{where}: " if where else ""
     whole = head + name
     if not isinstance(value, Mapping):
         raise error(f"{whole} must be a mapping of names to JSON values, not {type(value).__name__}")
     root: dict[str, Any] = {}
-    size = 0
+    size = 0  # the length as JSON, at least (every character of a string once)
+    upper = 2  # the length as JSON, at most: when within the bound, no exact count is needed
     limit = math.inf if max_chars is None else max_chars
     deepest = math.inf if max_depth is None else max_depth
     too_long = f"{whole} is longer than {max_chars} characters as JSON"
@@ -83,14 +91,17 @@ def json_data(
         for key, item in items:
             if isinstance(key, str):
                 size += len(key) + 4
+                upper += 6 * len(key) + 4
             elif isinstance(target, dict):
                 raise error(f"{head}{_short(path)} has a key that is not a string ({type(key).__name__})")
             size += 2
+            upper += 32  # a separator and a number (at most 2**64, or a float's repr)
             if size > limit:  # checked as it grows: a huge value is not walked whole
                 raise error(too_long)
             converted = _converted(item, path, key, head, error)
             if isinstance(converted, str):
                 size += len(converted)
+                upper += 6 * len(converted)  # ``\u0000``: six characters each, at most
             elif isinstance(converted, dict | list):
                 pending.append((item, converted, _sub_path(path, key), depth + 1))
             if isinstance(target, dict):
@@ -99,9 +110,30 @@ def json_data(
                 target.append(converted)
         if size > limit:
             raise error(too_long)
-    if max_chars is not None and len(json.dumps(root, ensure_ascii=False)) > max_chars:  # exact (escapes)
+    if upper > limit and len(json.dumps(root, ensure_ascii=False)) > limit:  # exact (escapes, numbers)
         raise error(too_long)
     return root
+
+
+def _flat(value: dict[Any, Any]) -> dict[str, Any] | None:
+    """A copy of a small mapping of short strings, in-range integers, finite floats, booleans and
+    None; None for anything else (walked by ``json_data``, which says what is wrong)."""
+    for key, item in value.items():
+        if type(key) is not str or len(key) > _FLAT_CHARS:
+            return None
+        kind = type(item)
+        if kind is str:
+            if len(item) > _FLAT_CHARS:
+                return None
+        elif kind is int:
+            if not -_MAX_INT <= item <= _MAX_INT:
+                return None
+        elif kind is float:
+            if not math.isfinite(item):
+                return None
+        elif item is not None and kind is not bool:
+            return None
+    return dict(value)
 
 
 def json_problem(value: object, *, name: str) -> str | None:
