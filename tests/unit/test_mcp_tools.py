@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from oneringai import ConfigError, OneRingAI, ToolExecutionError, tool
+from oneringai import ConfigError, OneRingAI, RequestOptionsError, ToolExecutionError, tool
 from oneringai.application.tools_facade import ToolsFacade
 from oneringai.config.loading import load_settings
 from oneringai.domain.redaction import registered_secret_count
@@ -53,6 +53,8 @@ def test_any_schema_and_any_arguments_validate_or_raise_value_error(schema: dict
     except ValidationError:  # the SDK itself refused the listing: never reaches us
         assume(False)
         return
+    except RequestOptionsError:  # infinity or a huge integer: no JSON request could carry it;
+        return  # the registry leaves such a tool out (test_request_inputs.py)
     parameters = made.definition.function.parameters
     assert parameters["type"] == "object" and "properties" in parameters
     try:
