@@ -40,6 +40,7 @@ from oneringai.application.agents.support import (
     AgentHooks,
     AgentInputError,
     RunState,
+    before_tool_decision,
     call_hook,
     cancelling,
     check_limits,
@@ -414,12 +415,8 @@ class Agent:
         """The result answering ``call``: hooks, the executor under ``tool_timeout``, bounds."""
         original = call
         try:
-            decision = await call_hook(self.hooks.before_tool, call, context)
-            if decision is False:
-                return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
-            if isinstance(decision, Mapping) and "function" in decision:  # a ToolCall's literal
-                decision = ToolCall.model_validate(dict(decision))
-            if isinstance(decision, ToolResult | Mapping):  # a result, or the guide's literal of one
+            decision = await before_tool_decision(self.hooks.before_tool, call, context)
+            if isinstance(decision, ToolResult | Mapping):  # a result (a denial), or the guide's literal of one
                 return self._bounded(answer_of(original, decision, "the before_tool hook"))
             if isinstance(decision, ToolCall):
                 call = decision.model_copy(update={"id": call.id})
