@@ -43,7 +43,6 @@ from tests.integration.test_worker_taskiq import (
     Stack,
     ThreadedVendorServer,
     clean_up,
-    consumers,
     create_audit_table,
     gate,  # noqa: F401 - oauth_server's
     oauth_server,  # noqa: F401 - the partner API the example's tool calls
