@@ -42,16 +42,21 @@ def _lazy(path: str) -> Callable[..., Any]:
     return make
 
 
-async def _http_pool_resource(settings: Any) -> Any:
+async def _http_pool_resource(settings: Any, closers: Closers) -> Any:
     """Resource: the shared connection pool (an ``HttpPool``: the aiohttp session, and an
-    ``httpx.AsyncClient`` on it when something asks for one), closed on shutdown."""
+    ``httpx.AsyncClient`` on it when something asks for one), closed on shutdown — after what
+    the container built on it (``closers``), whoever shuts it down: our ``shutdown_resources``
+    or an outer container's, which reaches our Resources but not our override."""
     from oneringai.infrastructure.http.pool import HttpPool
 
     pool = HttpPool(settings)
     try:
         yield pool
     finally:
-        await pool.aclose()
+        try:
+            await closers.aclose()
+        finally:
+            await pool.aclose()
 
 
 async def _httpx_client_resource(pool: Any) -> Any:
@@ -60,13 +65,29 @@ async def _httpx_client_resource(pool: Any) -> Any:
     yield pool.httpx_client()
 
 
-async def _storage_resource(opener_path: str, **kwargs: Any) -> Any:
-    """Resource: a token store that owns a client (pool, session), closed on shutdown;
-    ``opener_path`` names an async context manager, imported only when selected."""
+async def _storage_resource(opener_path: str, closers: Closers, **kwargs: Any) -> Any:
+    """Resource: a token store that owns a client (pool, session), closed on shutdown (after
+    what the container built: ``closers``); ``opener_path`` names an async context manager,
+    imported only when selected."""
     module_name, _, attr = opener_path.partition(":")
     opener = getattr(importlib.import_module(module_name), attr)
     async with opener(**kwargs) as storage:
-        yield storage
+        try:
+            yield storage
+        finally:
+            await closers.aclose()
+
+
+async def _lifetime_resource(closers: Closers) -> Any:
+    """Resource: closes what the container built (``closers``) when shut down. Opened by
+    ``_tracked`` as soon as something that needs closing is built inside a running event loop,
+    so an outer container's ``shutdown_resources()`` — which walks our Resources, never our
+    override — closes an executor stack's Redis client or an MCP server even when no HTTP pool
+    or token store was opened."""
+    try:
+        yield closers
+    finally:
+        await closers.aclose()
 
 
 _P = "oneringai.infrastructure.providers"
@@ -203,11 +224,50 @@ def _executor_stack(layers: Any, factories: Any, inner: Any, telemetry: Any = No
 
 
 class Closers(list[Any]):
-    """Objects the container created that need an async ``aclose()`` at shutdown."""
+    """Objects the container created that need an async ``aclose()`` at shutdown.
+
+    ``aclose()`` closes them last built first, once: a second caller while it runs (each of our
+    Resources calls it before closing its pool, and an outer container shuts several down at
+    once) waits for the same pass, so no pool closes under a provider still closing."""
+
+    _closing: Any = None
+
+    async def aclose(self) -> None:
+        import asyncio
+
+        running = self._closing
+        if running is not None and not running.done() and running.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(running)
+            return
+        if not self:
+            return
+        self._closing = asyncio.ensure_future(self._close_all())
+        await asyncio.shield(self._closing)
+
+    async def _close_all(self) -> None:
+        from oneringai.domain.redaction import get_logger
+
+        while self:
+            owner = self.pop()
+            close = getattr(owner, "aclose", None)
+            if close is None:
+                continue
+            try:
+                await close()
+            except Exception:
+                get_logger("oneringai").exception("closing %r failed", owner)
 
 
-def _tracked(closers: Closers, instance: Any) -> Any:
+def _tracked(closers: Closers, lifetime: Any, instance: Any) -> Any:
     closers.append(instance)
+    if not lifetime.initialized:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # built outside a loop: the pool's / store's Resource closes it
+            return instance
+        lifetime()  # an async Resource: opens as a task on this loop (nothing to await)
     return instance
 
 
@@ -248,12 +308,14 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     closers = providers.Singleton(Closers)
+    #: Closes ``closers`` when shut down, by us or by an outer container (see ``_tracked``).
+    lifetime = providers.Resource(_lifetime_resource, closers)
     #: The observability port (``observability:``): no-op, or OpenTelemetry.
     telemetry = providers.Singleton(_telemetry, settings.provided.observability)
 
     # --- shared HTTP pool and client (Resources) --------------------------------------------
     #: The built-in providers send on the pool (aiohttp directly, with the default transport).
-    http_pool = providers.Resource(_http_pool_resource, settings.provided.http)
+    http_pool = providers.Resource(_http_pool_resource, settings.provided.http, closers)
     #: An ``httpx.AsyncClient`` on that pool, built on first use.
     http_client = providers.Resource(_httpx_client_resource, http_pool)
 
@@ -267,6 +329,7 @@ class Container(containers.DeclarativeContainer):
     text_providers = providers.Singleton(
         _tracked,
         closers,
+        lifetime.provider,
         providers.Factory(
             _lazy("oneringai.application.provider_registry:ProviderRegistry"),
             kind="text",
@@ -303,6 +366,7 @@ class Container(containers.DeclarativeContainer):
     image_providers = providers.Singleton(
         _tracked,
         closers,
+        lifetime.provider,
         providers.Factory(
             _lazy("oneringai.application.provider_registry:ProviderRegistry"),
             kind="images",
@@ -334,18 +398,21 @@ class Container(containers.DeclarativeContainer):
         postgres=providers.Resource(
             _storage_resource,
             f"{_S}.postgres:open_postgres_storage",
+            closers,
             settings=settings.provided.oauth.storage.postgres,
             key_ring=key_ring,
         ),
         aws_secrets_manager=providers.Resource(
             _storage_resource,
             f"{_S}.aws_secrets_manager:open_aws_secrets_manager_storage",
+            closers,
             settings=settings.provided.oauth.storage.aws_secrets_manager,
             key_ring=key_ring,
         ),
         redis=providers.Resource(
             _storage_resource,
             f"{_S}.redis:open_redis_storage",
+            closers,
             settings=settings.provided.oauth.storage.redis,
             key_ring=key_ring,
         ),
@@ -380,6 +447,7 @@ class Container(containers.DeclarativeContainer):
     tool_executor = providers.Singleton(
         _tracked,
         closers,
+        lifetime.provider,
         providers.Factory(
             _executor_stack,
             layers=settings.provided.tools.executor,
@@ -393,6 +461,7 @@ class Container(containers.DeclarativeContainer):
     mcp_servers = providers.Singleton(
         _tracked,
         closers,
+        lifetime.provider,
         providers.Factory(
             _lazy("oneringai.infrastructure.mcp.registry:McpServerRegistry"),
             servers=settings.provided.tools.mcp_servers,
@@ -433,18 +502,8 @@ def build_container(settings: Settings | None = None) -> Container:
 async def shutdown_container(container: Container) -> None:
     """Close what the container built (registries, executor stacks), then every opened Resource.
     Safe to call twice; a failing close is logged and the rest still close."""
-    from oneringai.domain.redaction import get_logger
-
     closers: Closers = container.closers()
-    while closers:
-        owner = closers.pop()
-        close = getattr(owner, "aclose", None)
-        if close is None:
-            continue
-        try:
-            await close()
-        except Exception:
-            get_logger("oneringai").exception("closing %r failed", owner)
+    await closers.aclose()
     result = containers.DynamicContainer.shutdown_resources(container)
     if inspect.isawaitable(result):
         await result

@@ -1,0 +1,151 @@
+"""Our container nested in a user's own (DESIGN.md §1 user 3): ``providers.Container(Container,
+settings=...)`` inside their ``DeclarativeContainer``. Their ``await app.shutdown_resources()``
+walks our Resources (dependency-injector traverses a ``providers.Container``'s providers) but
+never calls our container's own ``shutdown_resources`` override: whatever the container built
+and closes itself (registries, executor stacks, MCP servers) must close anyway, and every pool
+must be gone afterwards. Real parts: the loopback vendor server, Postgres, Redis; open sockets
+counted from /proc."""
+
+from __future__ import annotations
+
+import gc
+import os
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dependency_injector import containers, providers
+
+from oneringai.config import Settings
+from oneringai.container import Container
+from oneringai.infrastructure.token_storage.encryption import generate_key
+from oneringai.testing import ScriptedTextProvider
+from tests.conftest import POSTGRES_DSN, require_postgres, require_redis
+
+REDIS_URL = os.environ.get("ONERINGAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+pytestmark = [
+    pytest.mark.filterwarnings("error::ResourceWarning"),
+    pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+def _open_tcp_peer_ports() -> list[int]:
+    """Remote ports of this process's established TCP connections (/proc: no psutil needed)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes and fields[3] == "01":  # ESTABLISHED
+                ports.append(int(fields[2].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+def _settings(vendor_url: str, storage: str) -> Settings:
+    oauth: dict[str, Any] = {"encryption_keys": [generate_key()], "storage": {"kind": storage}}
+    if storage == "postgres":
+        oauth["storage"]["postgres"] = {"dsn": POSTGRES_DSN, "table": f"embed_{uuid.uuid4().hex[:8]}"}
+    elif storage == "redis":
+        oauth["storage"]["redis"] = {"url": REDIS_URL, "prefix": f"embed:{uuid.uuid4().hex[:8]}:"}
+    return Settings.model_validate({
+        "text": {"default": "vendor", "providers": {"vendor": {
+            "kind": "openai", "base_url": f"{vendor_url}/v1", "api_key": "sk-test", "default_model": "ok"}}},
+        "oauth": oauth,
+        "tools": {"executor": [{"kind": "rate_limit", "per_minute": 600, "backend": "redis",
+                                "redis_url": REDIS_URL, "prefix": f"embed:{uuid.uuid4().hex[:8]}:"}]},
+    })
+
+
+def _app(settings: Settings) -> Any:
+    class App(containers.DeclarativeContainer):
+        config = providers.Object(settings)
+        ai = providers.Container(Container, settings=config)
+
+    return App()
+
+
+def _get_weather(city: str) -> str:
+    """Weather for a city."""
+    return f"sunny in {city}"
+
+
+@pytest.mark.parametrize("storage", ["postgres", "redis"])
+async def test_the_outer_containers_shutdown_closes_every_pool(vendor_server, storage):
+    require_redis()
+    if storage == "postgres":
+        require_postgres()
+    storage_port = _port(POSTGRES_DSN.split("@")[-1]) if storage == "postgres" else _port(REDIS_URL)
+    app = _app(_settings(vendor_server.url, storage))
+
+    assert await app.ai.text().generate("hi") == "Hello from the stub server."  # HTTP pool opens
+    store = app.ai.token_storage_proxy()
+    assert await store.has_token("github:cid") is False  # the store's pool/client opens
+    tools = app.ai.tools()
+    tools.register(_get_weather)
+    result = await tools.execute("_get_weather", {"city": "Oslo"})  # the rate limiter's Redis client
+    assert result.output == "sunny in Oslo"
+    before = _open_tcp_peer_ports()
+    assert _port(vendor_server.url) in before and storage_port in before
+
+    await app.shutdown_resources()
+
+    after = _open_tcp_peer_ports()
+    assert _port(vendor_server.url) not in after
+    assert storage_port not in after  # the store's pool and the executor stack's Redis client
+    assert app.ai.closers() == []  # registries and the executor stack were closed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        gc.collect()
+
+
+async def test_an_executor_stack_alone_is_closed_by_the_outer_shutdown():
+    """No HTTP pool and no token store opened: only the lifetime Resource reaches the stack."""
+    require_redis()
+    app = _app(_settings("http://127.0.0.1:9", "memory"))
+    tools = app.ai.tools()
+    tools.register(_get_weather)
+    assert (await tools.execute("_get_weather", {"city": "Oslo"})).output == "sunny in Oslo"
+    assert _port(REDIS_URL) in _open_tcp_peer_ports()
+
+    await app.shutdown_resources()
+
+    assert _port(REDIS_URL) not in _open_tcp_peer_ports()
+
+
+async def test_overrides_inside_the_nested_container(vendor_server):
+    app = _app(_settings(vendor_server.url, "memory"))
+    fake = ScriptedTextProvider(name="fake", repeat_last=True)
+    fake.add("from the fake")
+    with app.ai.text_provider.override(providers.Object(fake)):
+        assert await app.ai.text().generate("hi") == "from the fake"
+    assert await app.ai.text().generate("hi") == "Hello from the stub server."
+    assert vendor_server.requests  # the override was undone: the real provider answered
+    await app.shutdown_resources()
+    assert _port(vendor_server.url) not in _open_tcp_peer_ports()
+
+
+async def test_our_own_shutdown_resources_still_closes_everything(vendor_server):
+    """The container alone (not nested) and ``await container.shutdown_resources()``."""
+    require_redis()
+    container = _app(_settings(vendor_server.url, "redis")).ai.container
+    await container.text().generate("hi")
+    await container.token_storage_proxy().has_token("github:cid")
+    before = _open_tcp_peer_ports()
+    assert _port(REDIS_URL) in before and _port(vendor_server.url) in before
+    await container.shutdown_resources()
+    after = _open_tcp_peer_ports()
+    assert _port(REDIS_URL) not in after and _port(vendor_server.url) not in after
