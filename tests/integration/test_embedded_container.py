@@ -56,7 +56,10 @@ def _port(url: str) -> int:
 
 
 def _settings(vendor_url: str, storage: str) -> Settings:
-    oauth: dict[str, Any] = {"encryption_keys": [generate_key()], "storage": {"kind": storage}}
+    oauth: dict[str, Any] = {"encryption_keys": [generate_key()], "storage": {"kind": storage}, "connections": {
+        "github": {"flow": "authorization_code", "client_id": "cid", "client_secret": "s",
+                   "authorization_url": "https://auth.example/authorize", "token_url": "https://auth.example/token",
+                   "redirect_uri": "http://testserver/oauth/github/callback"}}}
     if storage == "postgres":
         oauth["storage"]["postgres"] = {"dsn": POSTGRES_DSN, "table": f"embed_{uuid.uuid4().hex[:8]}"}
     elif storage == "redis":
@@ -149,3 +152,50 @@ async def test_our_own_shutdown_resources_still_closes_everything(vendor_server)
     await container.shutdown_resources()
     after = _open_tcp_peer_ports()
     assert _port(REDIS_URL) not in after and _port(vendor_server.url) not in after
+
+
+class _VendorInThread:
+    """The vendor server on its own loop in a thread: ``TestClient`` blocks the test's thread."""
+
+    def __enter__(self) -> Any:
+        import asyncio
+        import threading
+
+        from tests.vendor_server import VendorServer
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = VendorServer()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def test_the_fastapi_lifespan_recipe_closes_everything_at_shutdown():
+    """examples/fastapi_service: the lifespan's ``await client.destroy()`` at TestClient exit."""
+    require_redis()
+    from fastapi.testclient import TestClient
+
+    from examples.fastapi_service.app import create_app
+    from oneringai import OneRingAI
+
+    with _VendorInThread() as server:
+        settings = _settings(server.url, "redis")
+        app = create_app(lambda: OneRingAI(settings=settings))
+        with TestClient(app) as http:
+            assert http.post("/chat", json={"prompt": "hi"}).json()["text"] == "Hello from the stub server."
+            status = http.get("/oauth/github/token-status", headers={"x-user-id": "alice"})
+            assert status.json() == {"has_token": False}  # the Redis store opened
+            open_now = _open_tcp_peer_ports()
+            assert _port(server.url) in open_now and _port(REDIS_URL) in open_now
+        after = _open_tcp_peer_ports()
+        assert _port(server.url) not in after and _port(REDIS_URL) not in after
+        assert app.state.ai.is_destroyed
