@@ -258,16 +258,31 @@ class Closers(list[Any]):
                 get_logger("oneringai").exception("closing %r failed", owner)
 
 
+def _open_lifetime(lifetime: Any) -> None:
+    """Opens the ``lifetime`` Resource when an event loop runs (an async Resource opens as a
+    task on it: nothing to await); outside a loop it waits for the next use inside one."""
+    if lifetime.initialized:
+        return
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    lifetime()
+
+
 def _tracked(closers: Closers, lifetime: Any, instance: Any) -> Any:
     closers.append(instance)
-    if not lifetime.initialized:
-        import asyncio
+    _open_lifetime(lifetime)
+    return instance
 
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # built outside a loop: the pool's / store's Resource closes it
-            return instance
-        lifetime()  # an async Resource: opens as a task on this loop (nothing to await)
+
+def _in_lifetime(lifetime: Any, instance: Any) -> Any:
+    """``instance`` (a built executor stack), opening ``lifetime`` first: a stack built outside
+    any loop (at import) opens its Redis client on first use, inside one — closed by an outer
+    container's shutdown too."""
+    _open_lifetime(lifetime)
     return instance
 
 
@@ -468,9 +483,11 @@ class Container(containers.DeclarativeContainer):
             token_source=providers.Callable(_oauth_token_source, oauth.provider),
         ),
     )
+    #: What the services call on each use: the stack, with ``lifetime`` opened (``_in_lifetime``).
+    tool_executor_in_use = providers.Callable(_in_lifetime, lifetime.provider, tool_executor)
     tools = providers.Singleton(
         _lazy("oneringai.application.tools_facade:ToolsFacade"),
-        executor=tool_executor.provider,
+        executor=tool_executor_in_use.provider,
         sources=mcp_servers.provider,
     )
 
@@ -478,7 +495,7 @@ class Container(containers.DeclarativeContainer):
     agents = providers.Singleton(
         _lazy("oneringai.application.agents.manager:AgentManager"),
         text=text,
-        executor=tool_executor.provider,
+        executor=tool_executor_in_use.provider,
         settings=settings.provided.agents,
         telemetry=telemetry,
     )

@@ -199,3 +199,27 @@ def test_the_fastapi_lifespan_recipe_closes_everything_at_shutdown():
         after = _open_tcp_peer_ports()
         assert _port(server.url) not in after and _port(REDIS_URL) not in after
         assert app.state.ai.is_destroyed
+
+
+async def _execute_in_a_loop(tools: Any) -> str:
+    result = await tools.execute("_get_weather", {"city": "Oslo"})
+    return str(result.output)
+
+
+def test_a_stack_built_outside_any_loop_is_closed_by_the_outer_shutdown():
+    """Built at import time (no loop), used later inside one: its Redis client still closes."""
+    import asyncio
+
+    require_redis()
+    app = _app(_settings("http://127.0.0.1:9", "memory"))
+    tools = app.ai.tools()  # outside any event loop
+    tools.register(_get_weather)
+    app.ai.tool_executor()  # the stack too
+
+    async def main() -> list[int]:
+        assert await _execute_in_a_loop(tools) == "sunny in Oslo"
+        assert _port(REDIS_URL) in _open_tcp_peer_ports()
+        await app.shutdown_resources()
+        return _open_tcp_peer_ports()
+
+    assert _port(REDIS_URL) not in asyncio.run(main())
