@@ -148,11 +148,14 @@ def _memory_key_ring(oauth: OAuthSettings) -> Any:
 
 
 def _provider_builder(
-    group: str, factories: Any, http_client: Callable[[], Any]
+    group: str, factories: Any, http_client: Callable[[], Any], lifetime: Any = None
 ) -> Callable[[str, Any], Any]:
-    """Builds a named provider: a built-in kind via its factory, else an entry point."""
+    """Builds a named provider: a built-in kind via its factory, else an entry point. Opens
+    ``lifetime`` (a provider may own a client or a server process, closed with the registry)."""
 
     async def build(name: str, config: Any) -> Any:
+        if lifetime is not None:
+            _open_lifetime(lifetime)
         factory = factories.providers.get({"openai_compatible": "openai"}.get(config.kind, config.kind))  # alias
         if factory is not None:
             result = factory(config, name=name)
@@ -351,7 +354,7 @@ class Container(containers.DeclarativeContainer):
             configs=settings.provided.text.providers,
             default=settings.provided.text.default,
             builder=providers.Callable(
-                _provider_builder, "text", text_provider_factories, http_client.provider
+                _provider_builder, "text", text_provider_factories, http_client.provider, lifetime.provider
             ),
             observe=providers.Callable(_text_observer, telemetry),
         ),
@@ -388,7 +391,7 @@ class Container(containers.DeclarativeContainer):
             configs=settings.provided.images.providers,
             default=settings.provided.images.default,
             builder=providers.Callable(
-                _provider_builder, "image", image_provider_factories, http_client.provider
+                _provider_builder, "image", image_provider_factories, http_client.provider, lifetime.provider
             ),
         ),
     )
@@ -516,10 +519,20 @@ def build_container(settings: Settings | None = None) -> Container:
     return container
 
 
-async def shutdown_container(container: Container) -> None:
+async def shutdown_container(container: Container | containers.Container) -> None:
     """Close what the container built (registries, executor stacks), then every opened Resource.
-    Safe to call twice; a failing close is logged and the rest still close."""
-    closers: Closers = container.closers()
+    Safe to call twice; a failing close is logged and the rest still close.
+
+    Also takes your own container holding ours (``providers.Container(Container, ...)``): its
+    ``shutdown_resources()``, awaited when it is a coroutine. dependency-injector returns None
+    when no async Resource was opened (``await app.shutdown_resources()`` is then a TypeError);
+    this works either way."""
+    if not isinstance(container, _ShuttingDownContainer):
+        outer = container.shutdown_resources()
+        if inspect.isawaitable(outer):
+            await outer
+        return
+    closers: Closers = cast("Container", container).closers()
     await closers.aclose()
     result = containers.DynamicContainer.shutdown_resources(container)
     if inspect.isawaitable(result):

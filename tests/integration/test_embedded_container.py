@@ -223,3 +223,78 @@ def test_a_stack_built_outside_any_loop_is_closed_by_the_outer_shutdown():
         return _open_tcp_peer_ports()
 
     assert _port(REDIS_URL) not in asyncio.run(main())
+
+
+def test_a_plugin_provider_owning_a_client_is_closed_by_the_outer_shutdown(tmp_path, monkeypatch):
+    """A plugin provider (entry point) with its own aiohttp session, not the shared pool; the
+    registry built outside any loop: the provider's build opens the lifetime Resource."""
+    import asyncio
+    import textwrap
+
+    from oneringai import plugins
+
+    (tmp_path / "own_session_plugin.py").write_text(textwrap.dedent('''
+        import aiohttp
+        from oneringai.testing import ScriptedTextProvider
+
+        class OwnSessionProvider(ScriptedTextProvider):
+            def __init__(self, config, **kwargs):
+                super().__init__(["from the plugin"], name="own")
+                self.url = config.url
+                self.session = None
+
+            async def generate(self, options):
+                self.session = self.session or aiohttp.ClientSession()
+                async with self.session.get(self.url + "/v1/models") as response:
+                    await response.read()
+                return await super().generate(options)
+
+            async def aclose(self):
+                if self.session is not None:
+                    await self.session.close()
+
+        def make(config):  # a factory, not a BaseProvider class: no shared pool is opened for it
+            return OwnSessionProvider(config)
+    '''))
+    dist = tmp_path / "own_session_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: own-session-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[oneringai.text_providers]\nownsession = own_session_plugin:make\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins.clear_cache()
+    try:
+        with _VendorInThread() as server:
+            settings = Settings.model_validate({"text": {"default": "own", "providers": {
+                "own": {"kind": "ownsession", "url": server.url, "default_model": "m"}}}})
+            app = _app(settings)
+            text = app.ai.text()  # the registry, outside any event loop
+
+            async def main() -> list[int]:
+                assert await text.generate("hi") == "from the plugin"
+                assert _port(server.url) in _open_tcp_peer_ports()
+                assert not app.ai.http_pool.initialized  # only the lifetime Resource can reach it
+                await app.shutdown_resources()
+                return _open_tcp_peer_ports()
+
+            assert _port(server.url) not in asyncio.run(main())
+    finally:
+        plugins.clear_cache()
+        import sys
+
+        sys.modules.pop("own_session_plugin", None)
+
+
+async def test_shutdown_container_takes_the_outer_container_whether_or_not_anything_opened(vendor_server):
+    from oneringai.container import shutdown_container
+
+    untouched = _app(_settings(vendor_server.url, "memory"))
+    assert untouched.shutdown_resources() is None  # dependency-injector's: nothing async opened
+    await shutdown_container(untouched)  # no TypeError from awaiting None
+
+    used = _app(_settings(vendor_server.url, "memory"))
+    await used.ai.text().generate("hi")
+    assert _port(vendor_server.url) in _open_tcp_peer_ports()
+    await shutdown_container(used)
+    assert _port(vendor_server.url) not in _open_tcp_peer_ports()
+    assert used.ai.closers() == []
+    await shutdown_container(used)  # twice: nothing left, no error
