@@ -24,6 +24,16 @@ from dependency_injector import containers, providers
 from oneringai import plugins
 from oneringai.config.schema import OAuthSettings, Settings
 from oneringai.domain.errors import ConfigError
+from oneringai.infrastructure.lifecycle import (
+    Closers,
+    http_pool_resource,
+    httpx_client_resource,
+    in_lifetime,
+    lifetime_resource,
+    open_lifetime,
+    storage_resource,
+    tracked,
+)
 
 __all__ = ["Container", "build_container", "shutdown_container"]
 
@@ -40,54 +50,6 @@ def _lazy(path: str) -> Callable[..., Any]:
 
     make.__qualname__ = make.__name__ = f"lazy[{attr}]"
     return make
-
-
-async def _http_pool_resource(settings: Any, closers: Closers) -> Any:
-    """Resource: the shared connection pool (an ``HttpPool``: the aiohttp session, and an
-    ``httpx.AsyncClient`` on it when something asks for one), closed on shutdown — after what
-    the container built on it (``closers``), whoever shuts it down: our ``shutdown_resources``
-    or an outer container's, which reaches our Resources but not our override."""
-    from oneringai.infrastructure.http.pool import HttpPool
-
-    pool = HttpPool(settings)
-    try:
-        yield pool
-    finally:
-        try:
-            await closers.aclose()
-        finally:
-            await pool.aclose()
-
-
-async def _httpx_client_resource(pool: Any) -> Any:
-    """Resource: an ``httpx.AsyncClient`` on the shared pool, for what needs httpx (OAuth,
-    plugin providers); built (and httpx imported) only when asked for. The pool closes it."""
-    yield pool.httpx_client()
-
-
-async def _storage_resource(opener_path: str, closers: Closers, **kwargs: Any) -> Any:
-    """Resource: a token store that owns a client (pool, session), closed on shutdown (after
-    what the container built: ``closers``); ``opener_path`` names an async context manager,
-    imported only when selected."""
-    module_name, _, attr = opener_path.partition(":")
-    opener = getattr(importlib.import_module(module_name), attr)
-    async with opener(**kwargs) as storage:
-        try:
-            yield storage
-        finally:
-            await closers.aclose()
-
-
-async def _lifetime_resource(closers: Closers) -> Any:
-    """Resource: closes what the container built (``closers``) when shut down. Opened by
-    ``_tracked`` as soon as something that needs closing is built inside a running event loop,
-    so an outer container's ``shutdown_resources()`` — which walks our Resources, never our
-    override — closes an executor stack's Redis client or an MCP server even when no HTTP pool
-    or token store was opened."""
-    try:
-        yield closers
-    finally:
-        await closers.aclose()
 
 
 _P = "oneringai.infrastructure.providers"
@@ -155,7 +117,7 @@ def _provider_builder(
 
     async def build(name: str, config: Any) -> Any:
         if lifetime is not None:
-            _open_lifetime(lifetime)
+            open_lifetime(lifetime)
         factory = factories.providers.get({"openai_compatible": "openai"}.get(config.kind, config.kind))  # alias
         if factory is not None:
             result = factory(config, name=name)
@@ -226,69 +188,6 @@ def _executor_stack(layers: Any, factories: Any, inner: Any, telemetry: Any = No
     return executor
 
 
-class Closers(list[Any]):
-    """Objects the container created that need an async ``aclose()`` at shutdown.
-
-    ``aclose()`` closes them last built first, once: a second caller while it runs (each of our
-    Resources calls it before closing its pool, and an outer container shuts several down at
-    once) waits for the same pass, so no pool closes under a provider still closing."""
-
-    _closing: Any = None
-
-    async def aclose(self) -> None:
-        import asyncio
-
-        running = self._closing
-        if running is not None and not running.done() and running.get_loop() is asyncio.get_running_loop():
-            await asyncio.shield(running)
-            return
-        if not self:
-            return
-        self._closing = asyncio.ensure_future(self._close_all())
-        await asyncio.shield(self._closing)
-
-    async def _close_all(self) -> None:
-        from oneringai.domain.redaction import get_logger
-
-        while self:
-            owner = self.pop()
-            close = getattr(owner, "aclose", None)
-            if close is None:
-                continue
-            try:
-                await close()
-            except Exception:
-                get_logger("oneringai").exception("closing %r failed", owner)
-
-
-def _open_lifetime(lifetime: Any) -> None:
-    """Opens the ``lifetime`` Resource when an event loop runs (an async Resource opens as a
-    task on it: nothing to await); outside a loop it waits for the next use inside one."""
-    if lifetime.initialized:
-        return
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    lifetime()
-
-
-def _tracked(closers: Closers, lifetime: Any, instance: Any) -> Any:
-    closers.append(instance)
-    _open_lifetime(lifetime)
-    return instance
-
-
-def _in_lifetime(lifetime: Any, instance: Any) -> Any:
-    """``instance`` (a built executor stack), opening ``lifetime`` first: a stack built outside
-    any loop (at import) opens its Redis client on first use, inside one — closed by an outer
-    container's shutdown too."""
-    _open_lifetime(lifetime)
-    return instance
-
-
 def _oauth_token_source(oauth: Callable[[], Any]) -> Callable[..., Any]:
     """``(connection, user_id, force_refresh) -> token`` from ``client.oauth(connection)``:
     an MCP server's bearer is refreshed single-flight like every other use of the connection."""
@@ -326,16 +225,16 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     closers = providers.Singleton(Closers)
-    #: Closes ``closers`` when shut down, by us or by an outer container (see ``_tracked``).
-    lifetime = providers.Resource(_lifetime_resource, closers)
+    #: Closes ``closers`` when shut down, by us or by an outer container (see ``tracked``).
+    lifetime = providers.Resource(lifetime_resource, closers)
     #: The observability port (``observability:``): no-op, or OpenTelemetry.
     telemetry = providers.Singleton(_telemetry, settings.provided.observability)
 
     # --- shared HTTP pool and client (Resources) --------------------------------------------
     #: The built-in providers send on the pool (aiohttp directly, with the default transport).
-    http_pool = providers.Resource(_http_pool_resource, settings.provided.http, closers)
+    http_pool = providers.Resource(http_pool_resource, settings.provided.http, closers)
     #: An ``httpx.AsyncClient`` on that pool, built on first use.
-    http_client = providers.Resource(_httpx_client_resource, http_pool)
+    http_client = providers.Resource(httpx_client_resource, http_pool)
 
     # --- text providers: one factory per kind ------------------------------------------------
     text_provider_factories = providers.Aggregate(
@@ -345,7 +244,7 @@ class Container(containers.DeclarativeContainer):
         llamacpp=providers.Factory(_lazy(f"{_P}.llamacpp:LlamaCppTextProvider"), http_client=http_pool),
     )
     text_providers = providers.Singleton(
-        _tracked,
+        tracked,
         closers,
         lifetime.provider,
         providers.Factory(
@@ -382,7 +281,7 @@ class Container(containers.DeclarativeContainer):
         openai=providers.Factory(_lazy(f"{_P}.openai_images:OpenAIImageProvider"), http_client=http_pool),
     )
     image_providers = providers.Singleton(
-        _tracked,
+        tracked,
         closers,
         lifetime.provider,
         providers.Factory(
@@ -414,21 +313,21 @@ class Container(containers.DeclarativeContainer):
             key_ring=optional_key_ring,
         ),
         postgres=providers.Resource(
-            _storage_resource,
+            storage_resource,
             f"{_S}.postgres:open_postgres_storage",
             closers,
             settings=settings.provided.oauth.storage.postgres,
             key_ring=key_ring,
         ),
         aws_secrets_manager=providers.Resource(
-            _storage_resource,
+            storage_resource,
             f"{_S}.aws_secrets_manager:open_aws_secrets_manager_storage",
             closers,
             settings=settings.provided.oauth.storage.aws_secrets_manager,
             key_ring=key_ring,
         ),
         redis=providers.Resource(
-            _storage_resource,
+            storage_resource,
             f"{_S}.redis:open_redis_storage",
             closers,
             settings=settings.provided.oauth.storage.redis,
@@ -463,7 +362,7 @@ class Container(containers.DeclarativeContainer):
         max_output_chars=settings.provided.agents.max_tool_output_chars,
     )
     tool_executor = providers.Singleton(
-        _tracked,
+        tracked,
         closers,
         lifetime.provider,
         providers.Factory(
@@ -477,7 +376,7 @@ class Container(containers.DeclarativeContainer):
 
     # --- MCP servers (opened on first use, stopped on shutdown) and the client.tools facade -------
     mcp_servers = providers.Singleton(
-        _tracked,
+        tracked,
         closers,
         lifetime.provider,
         providers.Factory(
@@ -486,8 +385,8 @@ class Container(containers.DeclarativeContainer):
             token_source=providers.Callable(_oauth_token_source, oauth.provider),
         ),
     )
-    #: What the services call on each use: the stack, with ``lifetime`` opened (``_in_lifetime``).
-    tool_executor_in_use = providers.Callable(_in_lifetime, lifetime.provider, tool_executor)
+    #: What the services call on each use: the stack, with ``lifetime`` opened (``in_lifetime``).
+    tool_executor_in_use = providers.Callable(in_lifetime, lifetime.provider, tool_executor)
     tools = providers.Singleton(
         _lazy("oneringai.application.tools_facade:ToolsFacade"),
         executor=tool_executor_in_use.provider,
