@@ -24,6 +24,16 @@ from dependency_injector import containers, providers
 from oneringai import plugins
 from oneringai.config.schema import OAuthSettings, Settings
 from oneringai.domain.errors import ConfigError
+from oneringai.infrastructure.lifecycle import (
+    Closers,
+    http_pool_resource,
+    httpx_client_resource,
+    in_lifetime,
+    lifetime_resource,
+    open_lifetime,
+    storage_resource,
+    tracked,
+)
 
 __all__ = ["Container", "build_container", "shutdown_container"]
 
@@ -40,33 +50,6 @@ def _lazy(path: str) -> Callable[..., Any]:
 
     make.__qualname__ = make.__name__ = f"lazy[{attr}]"
     return make
-
-
-async def _http_pool_resource(settings: Any) -> Any:
-    """Resource: the shared connection pool (an ``HttpPool``: the aiohttp session, and an
-    ``httpx.AsyncClient`` on it when something asks for one), closed on shutdown."""
-    from oneringai.infrastructure.http.pool import HttpPool
-
-    pool = HttpPool(settings)
-    try:
-        yield pool
-    finally:
-        await pool.aclose()
-
-
-async def _httpx_client_resource(pool: Any) -> Any:
-    """Resource: an ``httpx.AsyncClient`` on the shared pool, for what needs httpx (OAuth,
-    plugin providers); built (and httpx imported) only when asked for. The pool closes it."""
-    yield pool.httpx_client()
-
-
-async def _storage_resource(opener_path: str, **kwargs: Any) -> Any:
-    """Resource: a token store that owns a client (pool, session), closed on shutdown;
-    ``opener_path`` names an async context manager, imported only when selected."""
-    module_name, _, attr = opener_path.partition(":")
-    opener = getattr(importlib.import_module(module_name), attr)
-    async with opener(**kwargs) as storage:
-        yield storage
 
 
 _P = "oneringai.infrastructure.providers"
@@ -127,11 +110,14 @@ def _memory_key_ring(oauth: OAuthSettings) -> Any:
 
 
 def _provider_builder(
-    group: str, factories: Any, http_client: Callable[[], Any]
+    group: str, factories: Any, http_client: Callable[[], Any], lifetime: Any = None
 ) -> Callable[[str, Any], Any]:
-    """Builds a named provider: a built-in kind via its factory, else an entry point."""
+    """Builds a named provider: a built-in kind via its factory, else an entry point. Opens
+    ``lifetime`` (a provider may own a client or a server process, closed with the registry)."""
 
     async def build(name: str, config: Any) -> Any:
+        if lifetime is not None:
+            open_lifetime(lifetime)
         factory = factories.providers.get({"openai_compatible": "openai"}.get(config.kind, config.kind))  # alias
         if factory is not None:
             result = factory(config, name=name)
@@ -202,15 +188,6 @@ def _executor_stack(layers: Any, factories: Any, inner: Any, telemetry: Any = No
     return executor
 
 
-class Closers(list[Any]):
-    """Objects the container created that need an async ``aclose()`` at shutdown."""
-
-
-def _tracked(closers: Closers, instance: Any) -> Any:
-    closers.append(instance)
-    return instance
-
-
 def _oauth_token_source(oauth: Callable[[], Any]) -> Callable[..., Any]:
     """``(connection, user_id, force_refresh) -> token`` from ``client.oauth(connection)``:
     an MCP server's bearer is refreshed single-flight like every other use of the connection."""
@@ -248,14 +225,16 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     closers = providers.Singleton(Closers)
+    #: Closes ``closers`` when shut down, by us or by an outer container (see ``tracked``).
+    lifetime = providers.Resource(lifetime_resource, closers)
     #: The observability port (``observability:``): no-op, or OpenTelemetry.
     telemetry = providers.Singleton(_telemetry, settings.provided.observability)
 
     # --- shared HTTP pool and client (Resources) --------------------------------------------
     #: The built-in providers send on the pool (aiohttp directly, with the default transport).
-    http_pool = providers.Resource(_http_pool_resource, settings.provided.http)
+    http_pool = providers.Resource(http_pool_resource, settings.provided.http, closers)
     #: An ``httpx.AsyncClient`` on that pool, built on first use.
-    http_client = providers.Resource(_httpx_client_resource, http_pool)
+    http_client = providers.Resource(httpx_client_resource, http_pool)
 
     # --- text providers: one factory per kind ------------------------------------------------
     text_provider_factories = providers.Aggregate(
@@ -265,15 +244,16 @@ class Container(containers.DeclarativeContainer):
         llamacpp=providers.Factory(_lazy(f"{_P}.llamacpp:LlamaCppTextProvider"), http_client=http_pool),
     )
     text_providers = providers.Singleton(
-        _tracked,
+        tracked,
         closers,
+        lifetime.provider,
         providers.Factory(
             _lazy("oneringai.application.provider_registry:ProviderRegistry"),
             kind="text",
             configs=settings.provided.text.providers,
             default=settings.provided.text.default,
             builder=providers.Callable(
-                _provider_builder, "text", text_provider_factories, http_client.provider
+                _provider_builder, "text", text_provider_factories, http_client.provider, lifetime.provider
             ),
             observe=providers.Callable(_text_observer, telemetry),
         ),
@@ -301,15 +281,16 @@ class Container(containers.DeclarativeContainer):
         openai=providers.Factory(_lazy(f"{_P}.openai_images:OpenAIImageProvider"), http_client=http_pool),
     )
     image_providers = providers.Singleton(
-        _tracked,
+        tracked,
         closers,
+        lifetime.provider,
         providers.Factory(
             _lazy("oneringai.application.provider_registry:ProviderRegistry"),
             kind="images",
             configs=settings.provided.images.providers,
             default=settings.provided.images.default,
             builder=providers.Callable(
-                _provider_builder, "image", image_provider_factories, http_client.provider
+                _provider_builder, "image", image_provider_factories, http_client.provider, lifetime.provider
             ),
         ),
     )
@@ -332,20 +313,23 @@ class Container(containers.DeclarativeContainer):
             key_ring=optional_key_ring,
         ),
         postgres=providers.Resource(
-            _storage_resource,
+            storage_resource,
             f"{_S}.postgres:open_postgres_storage",
+            closers,
             settings=settings.provided.oauth.storage.postgres,
             key_ring=key_ring,
         ),
         aws_secrets_manager=providers.Resource(
-            _storage_resource,
+            storage_resource,
             f"{_S}.aws_secrets_manager:open_aws_secrets_manager_storage",
+            closers,
             settings=settings.provided.oauth.storage.aws_secrets_manager,
             key_ring=key_ring,
         ),
         redis=providers.Resource(
-            _storage_resource,
+            storage_resource,
             f"{_S}.redis:open_redis_storage",
+            closers,
             settings=settings.provided.oauth.storage.redis,
             key_ring=key_ring,
         ),
@@ -378,8 +362,9 @@ class Container(containers.DeclarativeContainer):
         max_output_chars=settings.provided.agents.max_tool_output_chars,
     )
     tool_executor = providers.Singleton(
-        _tracked,
+        tracked,
         closers,
+        lifetime.provider,
         providers.Factory(
             _executor_stack,
             layers=settings.provided.tools.executor,
@@ -391,17 +376,20 @@ class Container(containers.DeclarativeContainer):
 
     # --- MCP servers (opened on first use, stopped on shutdown) and the client.tools facade -------
     mcp_servers = providers.Singleton(
-        _tracked,
+        tracked,
         closers,
+        lifetime.provider,
         providers.Factory(
             _lazy("oneringai.infrastructure.mcp.registry:McpServerRegistry"),
             servers=settings.provided.tools.mcp_servers,
             token_source=providers.Callable(_oauth_token_source, oauth.provider),
         ),
     )
+    #: What the services call on each use: the stack, with ``lifetime`` opened (``in_lifetime``).
+    tool_executor_in_use = providers.Callable(in_lifetime, lifetime.provider, tool_executor)
     tools = providers.Singleton(
         _lazy("oneringai.application.tools_facade:ToolsFacade"),
-        executor=tool_executor.provider,
+        executor=tool_executor_in_use.provider,
         sources=mcp_servers.provider,
     )
 
@@ -409,7 +397,7 @@ class Container(containers.DeclarativeContainer):
     agents = providers.Singleton(
         _lazy("oneringai.application.agents.manager:AgentManager"),
         text=text,
-        executor=tool_executor.provider,
+        executor=tool_executor_in_use.provider,
         settings=settings.provided.agents,
         telemetry=telemetry,
     )
@@ -430,21 +418,21 @@ def build_container(settings: Settings | None = None) -> Container:
     return container
 
 
-async def shutdown_container(container: Container) -> None:
+async def shutdown_container(container: Container | containers.Container) -> None:
     """Close what the container built (registries, executor stacks), then every opened Resource.
-    Safe to call twice; a failing close is logged and the rest still close."""
-    from oneringai.domain.redaction import get_logger
+    Safe to call twice; a failing close is logged and the rest still close.
 
-    closers: Closers = container.closers()
-    while closers:
-        owner = closers.pop()
-        close = getattr(owner, "aclose", None)
-        if close is None:
-            continue
-        try:
-            await close()
-        except Exception:
-            get_logger("oneringai").exception("closing %r failed", owner)
+    Also takes your own container holding ours (``providers.Container(Container, ...)``): its
+    ``shutdown_resources()``, awaited when it is a coroutine. dependency-injector returns None
+    when no async Resource was opened (``await app.shutdown_resources()`` is then a TypeError);
+    this works either way."""
+    if not isinstance(container, _ShuttingDownContainer):
+        outer = container.shutdown_resources()
+        if inspect.isawaitable(outer):
+            await outer
+        return
+    closers: Closers = cast("Container", container).closers()
+    await closers.aclose()
     result = containers.DynamicContainer.shutdown_resources(container)
     if inspect.isawaitable(result):
         await result

@@ -75,9 +75,12 @@ async def test_override_replaces_binding_and_is_undone(vendor_server):
     await client.destroy()
 
 
-async def test_unselected_branches_open_nothing(tmp_path):
+async def test_unselected_branches_open_nothing(tmp_path, monkeypatch):
+    # monkeypatch puts the modules back afterwards: a later test re-importing asyncpg's Python
+    # modules beside its Cython protocol module (which keeps the first import's objects) crashed
+    # the interpreter (SIGSEGV in asyncpg's Protocol) in whichever Postgres test ran next
     for module in [m for m in sys.modules if m.startswith(("asyncpg", "aioboto3", "redis"))]:
-        sys.modules.pop(module)
+        monkeypatch.delitem(sys.modules, module)
     settings = settings_with(
         oauth={"storage": {"kind": "memory", "postgres": {"dsn": "postgresql://nobody@127.0.0.1:1/x"}}}
     )

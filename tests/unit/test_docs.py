@@ -42,6 +42,7 @@ async def test_snippets_run(snippet):
     result = await module.demo()
     expected = {"my_ai_provider.py": "Hello from MyAI", "simple_provider.py": "SHOUT THIS",
                 "audit_to_list_executor.py": {"double": 3}, "override_in_tests.py": ["Hi there!", "hello"],
+                "nested_container.py": ["Hi there!", "hello"],
                 "using_the_client.py": [
                     "Hi there!", "Hi there! (8 tokens, complete)", "Once upon", " a time.", "Paris: sunny.",
                     "rate limited: retry after 120s, request id req_42",

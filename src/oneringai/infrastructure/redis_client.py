@@ -48,4 +48,9 @@ def make_redis_client(
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=timeout, retry=retry, **bounds
     )
-    return aioredis.Redis(connection_pool=pool)
+    client = aioredis.Redis(connection_pool=pool)
+    # The client owns the pool: ``aclose()`` disconnects it. ``Redis(connection_pool=...)``
+    # alone leaves the pool (and its sockets) open at close (``Redis.from_pool``'s flag, set
+    # here so redis-py 5.0.0 has it too).
+    client.auto_close_connection_pool = True
+    return client
