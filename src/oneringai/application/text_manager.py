@@ -7,12 +7,12 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PydanticUserError, ValidationError
 
 from oneringai.application.guide_spelling import checked_stream, require_llm_response
 from oneringai.application.provider_registry import ProviderRegistry
 from oneringai.domain.content import InputItem
-from oneringai.domain.errors import ConfigError, ProviderNotFoundError, ProviderResponseError
+from oneringai.domain.errors import ConfigError, ProviderNotFoundError, ProviderResponseError, brief_repr
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.interfaces import ITextProvider
 from oneringai.domain.options import JSONSchemaFormat, ResponseFormat, TextGenerateOptions
@@ -27,6 +27,11 @@ M = TypeVar("M", bound=BaseModel)
 class ModelRequiredError(ConfigError, ValueError):
     """No ``model=`` and no ``default_model`` for the provider: a configuration error naming
     the setting; still a ``ValueError`` for code written against earlier versions."""
+
+
+class SchemaError(ConfigError, TypeError):
+    """``generate_json(schema=...)`` is neither a JSON Schema dict nor a pydantic model class
+    that pydantic can describe: the caller's mistake, raised before any request is sent."""
 
 
 class TextManager:
@@ -153,8 +158,7 @@ class TextManager:
         if schema is None:
             fmt = ResponseFormat(type="json_object")
         else:
-            json_schema = schema if isinstance(schema, dict) else schema.model_json_schema()
-            name = "response" if isinstance(schema, dict) else schema.__name__
+            json_schema, name = _json_schema_of(schema)
             fmt = ResponseFormat(
                 type="json_schema", json_schema=JSONSchemaFormat.model_validate({"name": name, "schema": json_schema})
             )
@@ -232,6 +236,26 @@ class TextManager:
         async for event in self.stream(input, options, provider=provider, **kwargs):
             if event.type == "response.output_text.delta":
                 yield event.delta
+
+
+def _json_schema_of(schema: Any) -> tuple[dict[str, Any], str]:
+    """``generate_json(schema=...)``: a JSON Schema dict or a pydantic model class, else a
+    ``SchemaError`` (it was an ``AttributeError`` for ``schema=str``, pydantic's own error for a
+    model with a field no JSON Schema can describe)."""
+    if isinstance(schema, dict):
+        return schema, "response"
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        try:
+            return schema.model_json_schema(), schema.__name__
+        except (PydanticUserError, ValueError, TypeError) as exc:
+            raise SchemaError(
+                f"generate_json(schema={schema.__name__}): pydantic cannot describe it as a JSON Schema: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from exc
+    raise SchemaError(
+        "generate_json(schema=...) takes a JSON Schema dict or a pydantic model class, "
+        f"not {brief_repr(schema)}"
+    )
 
 
 def _merge_options(

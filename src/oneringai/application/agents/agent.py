@@ -42,6 +42,7 @@ from oneringai.application.agents.support import (
     RunState,
     call_hook,
     cancelling,
+    check_hooks,
     check_limits,
     closing,
     remaining,
@@ -118,7 +119,7 @@ class Agent:
         self.instructions = instructions
         self.max_iterations, self.max_parallel_tools = max_iterations, max_parallel_tools
         self.timeout, self.user_id = timeout, user_id
-        self.roles, self.hooks = role_set(roles), hooks or AgentHooks()
+        self.roles, self.hooks = role_set(roles), check_hooks(hooks)
         self.temperature, self.max_output_tokens = temperature, max_output_tokens
         self.provider_options = provider_options  # a checked copy (AgentLimitError if unusable)
         self.id = agent_id or f"agent_{uuid.uuid4().hex[:12]}"
