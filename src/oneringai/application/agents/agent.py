@@ -42,7 +42,6 @@ from oneringai.application.agents.support import (
     RunState,
     call_hook,
     cancelling,
-    check_hooks,
     check_limits,
     closing,
     remaining,
@@ -119,7 +118,7 @@ class Agent:
         self.instructions = instructions
         self.max_iterations, self.max_parallel_tools = max_iterations, max_parallel_tools
         self.timeout, self.user_id = timeout, user_id
-        self.roles, self.hooks = role_set(roles), check_hooks(hooks)
+        self.roles, self.hooks = role_set(roles), AgentHooks.checked(hooks)
         self.temperature, self.max_output_tokens = temperature, max_output_tokens
         self.provider_options = provider_options  # a checked copy (AgentLimitError if unusable)
         self.id = agent_id or f"agent_{uuid.uuid4().hex[:12]}"

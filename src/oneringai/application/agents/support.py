@@ -84,6 +84,11 @@ class AgentHooks:
     before_tool: Hook | None = None
     after_tool: Hook | None = None
 
+    @staticmethod
+    def checked(hooks: object) -> AgentHooks:
+        """``Agent(hooks=...)`` checked (see ``check_hooks``)."""
+        return check_hooks(hooks)
+
 
 _HOOKS = ("before_model", "after_model", "before_tool", "after_tool")
 

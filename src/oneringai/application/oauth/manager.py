@@ -22,7 +22,7 @@ import inspect
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -30,12 +30,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 
 from oneringai.application.oauth import keys
+from oneringai.application.oauth.arguments import check_manager, scopes_of, seconds
 from oneringai.application.oauth.bearer import OAuthBearerAuth
 from oneringai.application.oauth.errors import LoginRequiredError
 from oneringai.application.oauth.observed import observed_refresh
 from oneringai.application.oauth.stored import read_token, refresh_due
 from oneringai.application.oauth.token_endpoint import request_token
-from oneringai.domain.errors import ConfigError, OAuthError, brief_repr
+from oneringai.domain.errors import ConfigError, OAuthError
 from oneringai.domain.interfaces import IOAuthTokenStorage
 from oneringai.domain.redaction import get_logger, redact, register_secret
 from oneringai.domain.telemetry import NOOP_TELEMETRY, Telemetry
@@ -60,47 +61,6 @@ def _pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(64)[:96]
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     return verifier, challenge
-
-
-#: The longest ``refresh_skew`` / ``state_ttl``: a stored state's lifetime (``StoredToken`` takes ~317 years).
-_MAX_SECONDS = 1e10
-
-
-def _seconds(what: str, value: object, name: str) -> float:
-    """A manager's ``refresh_skew`` / ``state_ttl``: a finite number of seconds >= 0, at most
-    ``_MAX_SECONDS``. ``float()`` of it raised ``OverflowError`` (10**400) or ``ValueError``
-    ("soon"); NaN disabled refresh; a ``state_ttl`` beyond a token's lifetime failed
-    ``start_authorization`` with pydantic's error."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= _MAX_SECONDS:
-        raise ConfigError(
-            f"{what} must be a number of seconds from 0 to {_MAX_SECONDS:.0e}, not {brief_repr(value)}",
-            path=f"oauth.connections.{name}",
-        )
-    return float(value)
-
-
-def _scope_list(scopes: object, name: str) -> list[str]:
-    """``scopes=``: a list of scope names, or one space-separated string as RFC 6749 (and the
-    ``scopes`` setting) writes it — ``" ".join("read write")`` asked for the scopes
-    ``r e a d w r i t e``. Anything else (a number, a list of numbers, text no URL can hold)
-    is an ``OAuthError``, not the ``TypeError``/``UnicodeEncodeError`` of building the URL."""
-    if isinstance(scopes, str):
-        scopes = scopes.split()
-    if not isinstance(scopes, Iterable) or isinstance(scopes, Mapping | bytes | bytearray):
-        raise OAuthError(f"scopes must be a list of strings, not {type(scopes).__name__}", connection=name)
-    scopes = list(scopes)
-    for scope in scopes:
-        if not isinstance(scope, str) or not scope.isprintable() or not _encodable(scope):
-            raise OAuthError(f"scopes must be a list of strings, not one holding {brief_repr(scope)}", connection=name)
-    return scopes
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
 
 
 class OAuthManager:
@@ -141,31 +101,11 @@ class OAuthManager:
                 f"OAuthManager config must be a mapping or OAuthConnectionSettings, not {type(config).__name__}"
             )
         self.name = name or options.get("name") or "oauth"
-        if not isinstance(self.name, str):  # it is part of every storage key and message
-            raise ConfigError(f"OAuthManager name must be a string, not {type(self.name).__name__}")
         store = storage if storage is not None else options.get("storage")
-        if store is None:
-            raise ConfigError(
-                "OAuthManager needs a token storage: pass storage=... or put 'storage' in the config "
-                "(e.g. oneringai.testing.MemoryTokenStorage() for tests)",
-                path=f"oauth.connections.{self.name}",
-            )
-        missing = [m for m in ("store_token", "get_token", "delete_token") if not callable(getattr(store, m, None))]
-        if missing:  # it failed with an AttributeError at the first login or token
-            raise ConfigError(
-                f"OAuthManager storage must be a token storage (IOAuthTokenStorage); {type(store).__name__} "
-                f"has no {', '.join(missing)}",
-                path=f"oauth.connections.{self.name}",
-            )
-        self.storage: IOAuthTokenStorage = store
-        self.refresh_skew = _seconds(
-            "refresh_skew", refresh_skew if refresh_skew is not None else options.get("refresh_skew", 300.0), self.name
-        )
-        self.state_ttl = _seconds(
-            "state_ttl", state_ttl if state_ttl is not None else options.get("state_ttl", 600.0), self.name
-        )
-        if self.state_ttl <= 0:
-            raise ConfigError(f"state_ttl must be > 0 seconds, not {self.state_ttl!r}", path=f"oauth.connections.{self.name}")
+        self.storage: IOAuthTokenStorage = check_manager(self.name, store)  # a string name, a token storage
+        skew, ttl = options.get("refresh_skew", 300.0), options.get("state_ttl", 600.0)
+        self.refresh_skew = seconds("refresh_skew", skew if refresh_skew is None else refresh_skew, self.name)
+        self.state_ttl = seconds("state_ttl", ttl if state_ttl is None else state_ttl, self.name, positive=True)
         self._http = http_client
         self._owned_http: httpx.AsyncClient | None = None
         self._pending: dict[str, _PendingState] = {}
@@ -230,7 +170,7 @@ class OAuthManager:
             "redirect_uri": self.config.redirect_uri or "",
             "state": state,
         }
-        scope_list = _scope_list(scopes, self.name) if scopes is not None else self.config.scopes
+        scope_list = scopes_of(scopes, self.name) if scopes is not None else self.config.scopes
         if scope_list:
             params["scope"] = " ".join(scope_list)
         verifier = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from collections.abc import Mapping
 
 from oneringai.application.tools.output import (
     MAX_OUTPUT_CHARS,
@@ -90,6 +91,8 @@ class DirectToolExecutor(IToolExecutor):
             self.max_output_chars = max_output_chars
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        if type(tool_call) is not ToolCall or type(context) is not ToolExecutionContext:  # the hot path: one check
+            tool_call, context = _as_call(tool_call), _as_context(context)
         started = time.perf_counter()
         name = tool_call.function.name
         try:
@@ -133,6 +136,38 @@ class DirectToolExecutor(IToolExecutor):
     async def aclose(self) -> None:
         """Shut the synchronous tools' thread pool down (a later call opens a new one)."""
         self.threads.shutdown()
+
+
+def _as_call(tool_call: object) -> ToolCall:
+    """A caller's ``tool_call``: a ``ToolCall`` (or subclass), or the guide's object literal
+    ``{"id": ..., "function": {"name": ..., "arguments": ...}}`` read as one. Anything else is a
+    ``ToolExecutionError``: without a call id there is no result to answer with (it was an
+    ``AttributeError`` reading ``tool_call.function``)."""
+    if isinstance(tool_call, ToolCall):
+        return tool_call
+    if isinstance(tool_call, Mapping):
+        try:
+            return ToolCall.model_validate(tool_call)
+        except ValueError as exc:  # pydantic's ValidationError, with the fields named
+            raise ToolExecutionError(f"execute_tool: tool_call is no ToolCall: {exc}") from None
+    raise ToolExecutionError(
+        f"execute_tool needs a ToolCall (id, function.name, function.arguments), not {type(tool_call).__name__}"
+    )
+
+
+def _as_context(context: object) -> ToolExecutionContext:
+    """``None`` is an empty context (no tools: the call is ``unknown_tool``); a mapping is read
+    as one; anything else is a ``ToolExecutionError``."""
+    if isinstance(context, ToolExecutionContext):
+        return context
+    if context is None:
+        return ToolExecutionContext()
+    if isinstance(context, Mapping):
+        try:
+            return ToolExecutionContext.model_validate(context)
+        except ValueError as exc:
+            raise ToolExecutionError(f"execute_tool: context is no ToolExecutionContext: {exc}") from None
+    raise ToolExecutionError(f"execute_tool needs a ToolExecutionContext, not {type(context).__name__}")
 
 
 def _failure(tool_call: ToolCall, exc: BaseException) -> ToolResult:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ from oneringai.domain.errors import (
 )
 from oneringai.domain.redaction import redact
 from oneringai.infrastructure.providers._foreign_errors import scrub_foreign_chain
+from oneringai.infrastructure.providers._mapper_inputs import status_code_of, text_headers
 
 __all__ = ["ProviderErrorMapper", "display_url", "redact_secrets"]
 
@@ -140,8 +141,7 @@ class ProviderErrorMapper:
     ) -> ProviderError:
         """The typed error for a non-2xx response (``status_code`` None: judge by the body alone)."""
         secrets = tuple(secrets)  # read twice: the message and the request id
-        status_code = _status_code(status_code)
-        headers = _TextHeaders(headers) if isinstance(headers, Mapping) and headers else None
+        status_code, headers = status_code_of(status_code), text_headers(headers)  # a caller's odd values
         raw, codes = _extract(body)
         message = _cut(redact_secrets(raw, secrets)) or (f"HTTP {status_code}" if status_code else "no details")
         retry_after = _retry_after(headers) if headers else None
@@ -247,44 +247,6 @@ def _not_an_answer(status: int, headers: Mapping[str, str] | None, provider: str
             **common,
         )
     return ProviderResponseError(f"unexpected HTTP {status} as the final answer", **common)
-
-
-class _TextHeaders(Mapping[str, str]):
-    """The caller's headers as the mapper reads them: only text values count. ``headers`` is
-    typed ``Mapping[str, str]``, but a port passing a dict of JSON values (``{"retry-after": 5}``,
-    a list) got ``AttributeError``/``TypeError``/``OverflowError`` from deep inside the mapper.
-    ``get`` goes to the caller's mapping, so a case-insensitive one (httpx, aiohttp) stays so."""
-
-    __slots__ = ("_headers",)
-
-    def __init__(self, headers: Mapping[Any, Any]) -> None:
-        self._headers = headers
-
-    def get(self, key: str, default: Any = None) -> Any:
-        value = self._headers.get(key)
-        return value if isinstance(value, str) else default
-
-    def __getitem__(self, key: str) -> str:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value  # type: ignore[no-any-return]
-
-    def __iter__(self) -> Iterator[str]:
-        return (key for key in self._headers if isinstance(key, str))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-def _status_code(value: object) -> int | None:
-    """``status_code`` as an int: a digit string (``"429"``) read, anything else not a status
-    (a boolean, a float, a word, 10**5000: the body alone decides, as for ``None``)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if 0 <= value <= 999 else None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 3:
-        return int(value)
-    return None
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
