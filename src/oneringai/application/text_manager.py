@@ -172,7 +172,7 @@ class TextManager:
                 provider=provider or self._registry.default_name,
                 model=response.model,
             ) from exc
-        if isinstance(schema, type) and issubclass(schema, BaseModel):
+        if isinstance(schema, type) and issubclass(schema, BaseModel) and schema is not BaseModel:
             try:
                 return schema.model_validate(data)
             except ValidationError as exc:
@@ -244,7 +244,7 @@ def _json_schema_of(schema: Any) -> tuple[dict[str, Any], str]:
     model with a field no JSON Schema can describe)."""
     if isinstance(schema, dict):
         return schema, "response"
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
+    if isinstance(schema, type) and issubclass(schema, BaseModel) and schema is not BaseModel:
         try:
             return schema.model_json_schema(), schema.__name__
         except (PydanticUserError, ValueError, TypeError) as exc:

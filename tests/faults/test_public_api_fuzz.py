@@ -1,0 +1,432 @@
+"""Property: the public API, called the way a caller calls it — with any value of any type —
+returns a valid value or raises a typed error of ours (``OneRingAIError``; caller mistakes are
+also ``ValueError``/``TypeError``), never a raw ``AttributeError``, ``OverflowError``,
+``NameError``, ``RecursionError``, ``UnicodeEncodeError`` or a pydantic error from deep inside,
+and never sends a request that is no JSON.
+
+Found by fuzzing every entry point of ``oneringai.__all__`` from the caller's side
+(docs/reliability.md, "The public API fuzzed from the caller's side"). Each property holds for
+every example, so it does not depend on the seed; requests go to a real loopback vendor server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict
+
+from oneringai import (
+    Agent,
+    AgentManager,
+    ConfigError,
+    DirectToolExecutor,
+    OAuthError,
+    OAuthManager,
+    OneRingAI,
+    OneRingAIError,
+    ProviderError,
+    ProviderErrorMapper,
+    ToolCall,
+    ToolExecutionContext,
+    ToolExecutionError,
+    ToolResult,
+    load_settings,
+    tool,
+)
+from oneringai.application.agents.support import AgentHooks, AgentLimitError
+from oneringai.application.text_manager import SchemaError
+from oneringai.application.tools import ToolDefinitionError
+from oneringai.domain.tools import FunctionDefinition, FunctionToolDefinition, Tool, ToolCallFunction
+from oneringai.infrastructure.providers._http_calls import RequestNotJSONError
+from oneringai.infrastructure.providers.anthropic import AnthropicTextProvider
+from oneringai.infrastructure.providers.ollama import OllamaTextProvider
+from oneringai.infrastructure.providers.openai import OpenAITextProvider
+from oneringai.infrastructure.tool_executors.cost import CostTrackingToolExecutor
+from oneringai.testing import MemoryTokenStorage, ScriptedTextProvider
+from tests.vendor_server import VendorServer
+
+KEY = "sk-proj-PublicApiFuzzKey0123456789abcdefXYZ"
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+
+#: Numbers a caller may hand any numeric option: huge ints (no float holds them), NaN, ±inf.
+NUMBERS = (
+    st.integers()
+    | st.integers(min_value=10**300, max_value=10**400)
+    | st.integers(min_value=-(10**400), max_value=-(10**300))
+    | st.floats()
+    | st.sampled_from([10**5000, math.nan, math.inf, -math.inf, True, False, 0, -1])
+)
+ANY = (
+    NUMBERS
+    | st.none()
+    | st.text(max_size=8)
+    | st.binary(max_size=8)
+    | st.lists(st.integers(), max_size=3)
+    | st.dictionaries(st.text(max_size=4), st.integers(), max_size=3)
+    | st.sampled_from([object(), {1, 2}, list, str, int, dict, BaseModel, "\ud800", "a\x00b"])
+)
+
+
+def _add(a: int, b: int = 0) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+# --- tools built from functions -----------------------------------------------------------------
+def _forward_ref(a: Nope) -> int:  # type: ignore[name-defined]  # noqa: F821 - the point of the test
+    return 1
+
+
+Recursive = typing.Union[int, list["Recursive"]]  # noqa: UP007 - a string forward ref, unresolvable here
+
+
+def _recursive(a: Recursive) -> int:
+    return 1
+
+
+def _callable_hint(a: typing.Callable[[int], int]) -> int:
+    return 1
+
+
+def _arbitrary_hint(a: asyncio.Lock) -> int:
+    return 1
+
+
+@pytest.mark.parametrize("func", [_forward_ref, _recursive, _callable_hint, _arbitrary_hint, 5, None.__class__])
+def test_a_function_that_cannot_be_a_tool_is_a_tool_definition_error(func: Any) -> None:
+    """``NameError`` (a hint naming nothing), pydantic's ``PydanticUserError`` family (no schema
+    for the hint; a RuntimeError, not even a ValueError) leaked from ``@tool``."""
+    with pytest.raises(ToolDefinitionError) as caught:
+        tool(func)
+    assert isinstance(caught.value, OneRingAIError | ValueError)
+
+
+@FUZZ
+@given(cost=NUMBERS | ANY)
+def test_a_tool_price_of_any_value_is_a_price_or_a_tool_definition_error(cost: Any) -> None:
+    """``cost=10**400`` passed the check (``10**400 < inf``) and ``float()`` raised
+    ``OverflowError``; ``cost=10**5000`` made the message itself a ``ValueError``."""
+    try:
+        made = tool(cost=cost)(_add)
+    except ToolDefinitionError as error:
+        assert str(error)
+        return
+    assert math.isfinite(made.cost_per_call) and made.cost_per_call >= 0
+
+
+@FUZZ
+@given(price=st.integers(min_value=2**1024, max_value=10**400) | st.sampled_from([math.inf, math.nan, -1]))
+def test_the_cost_executor_refuses_a_price_no_float_holds(price: int | float) -> None:
+    """A custom ``Tool`` priced ``10**400`` made ``price_of`` raise ``OverflowError``."""
+
+    class Priced(Tool):
+        cost_per_call = price  # type: ignore[assignment]
+
+        @property
+        def definition(self) -> FunctionToolDefinition:
+            return FunctionToolDefinition(function=FunctionDefinition(name="priced"))
+
+        async def execute(self, arguments: Any) -> Any:
+            return "done"
+
+    executor = CostTrackingToolExecutor(DirectToolExecutor())
+    call = ToolCall(id="c1", function=ToolCallFunction(name="priced", arguments="{}"))
+    result = asyncio.run(executor.execute_tool(call, ToolExecutionContext(tools=[Priced()])))
+    assert result.metadata["code"] == "invalid_price"
+
+
+# --- the direct executor called with the guide's literals ---------------------------------------
+@FUZZ
+@given(call=ANY | st.fixed_dictionaries({"id": st.text(max_size=4), "function": ANY}))
+def test_execute_tool_with_anything_as_the_call_answers_or_raises_ours(call: Any) -> None:
+    """``execute_tool(5, ctx)`` / ``execute_tool({...}, ctx)`` raised ``AttributeError`` reading
+    ``tool_call.function`` in the executor that promises never to raise."""
+    context = ToolExecutionContext(tools=[tool(_add)])
+    try:
+        result = asyncio.run(DirectToolExecutor().execute_tool(call, context))
+    except ToolExecutionError as error:
+        assert "ToolCall" in str(error)
+        return
+    assert isinstance(result, ToolResult)
+
+
+def test_execute_tool_reads_the_guides_literal_and_a_missing_context() -> None:
+    literal = {"id": "c1", "function": {"name": "_add", "arguments": '{"a": 2, "b": 3}'}}
+    context = ToolExecutionContext(tools=[tool(_add)])
+    assert asyncio.run(DirectToolExecutor().execute_tool(literal, context)).output == "5"  # type: ignore[arg-type]
+    missing = asyncio.run(DirectToolExecutor().execute_tool(ToolCall.model_validate(literal), None))  # type: ignore[arg-type]
+    assert missing.metadata["code"] == "unknown_tool"
+
+
+# --- agents -------------------------------------------------------------------------------------
+def _agents() -> AgentManager:
+    return OneRingAI(providers={"fake": ScriptedTextProvider(["hi"], repeat_last=True)}).agents
+
+
+@FUZZ
+@given(name=st.sampled_from(["timeout", "tool_timeout", "max_iterations", "max_tool_output_chars"]), value=NUMBERS | ANY)
+def test_agent_limits_of_any_value_are_limits_or_an_agent_limit_error(name: str, value: Any) -> None:
+    """``timeout=10**400`` passed (``10**400 < inf``) and the run raised ``OverflowError``;
+    ``max_iterations=10**5000`` turned the ``AgentLimitError`` into a ``ValueError`` (the int's repr)."""
+    try:
+        agent = _agents().create(model="m", **{name: value})
+    except AgentLimitError as error:
+        assert len(str(error)) < 400
+        return
+    assert asyncio.run(agent.run("hello")).output_text == "hi"
+
+
+class _DuckHooks:
+    before_model = after_model = before_tool = after_tool = None
+
+
+@FUZZ
+@given(
+    hooks=ANY
+    | st.builds(AgentHooks, before_model=ANY.filter(lambda hook: not callable(hook)))
+    | st.just(_DuckHooks())
+    | st.just({"before_model": print})
+)
+def test_agent_hooks_of_any_value_are_hooks_or_an_agent_limit_error(hooks: Any) -> None:
+    """``hooks={"before_model": f}`` or ``hooks=5`` was accepted and the first run raised
+    ``AttributeError``; a hook of ``5`` a ``TypeError`` ('int' object is not callable). (A
+    callable hook that raises still ends the run with its own exception, as documented.)"""
+    try:
+        agent = _agents().create(model="m", hooks=hooks)
+    except AgentLimitError as error:
+        assert "AgentHooks" in str(error)
+        return
+    assert asyncio.run(agent.run("hello")).output_text == "hi"
+
+
+# --- generate_json's schema ---------------------------------------------------------------------
+class _Unschemable(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    lock: asyncio.Lock | None = None
+
+
+class _Answer(BaseModel):
+    a: int
+
+
+@FUZZ
+@given(schema=ANY | st.sampled_from([_Unschemable, _Answer, {"type": "object"}]))
+def test_generate_json_with_any_schema_answers_or_raises_a_schema_error(schema: Any) -> None:
+    """``schema=str`` / ``schema=5`` raised ``AttributeError`` (``model_json_schema``); a model with
+    a field no JSON Schema describes raised pydantic's ``PydanticInvalidForJsonSchema``."""
+    client = OneRingAI(providers={"fake": ScriptedTextProvider(['{"a": 1}'], repeat_last=True)})
+    try:
+        value = asyncio.run(client.text.generate_json("json please", schema=schema, model="m"))
+    except SchemaError as error:
+        assert isinstance(error, ConfigError | TypeError)
+        return
+    except ProviderError:  # a dict "schema" the scripted answer does not match is fine
+        return
+    assert value == {"a": 1} or value == _Answer(a=1)
+
+
+# --- requests that are no JSON ------------------------------------------------------------------
+class Loopback:
+    """One event loop, vendor server and client (three providers) for the whole module."""
+
+    def __init__(self) -> None:
+        self.runner = asyncio.Runner()
+        self.server = VendorServer()
+        self.runner.run(self.server.start())
+        url = self.server.url
+        self.client = OneRingAI(providers={
+            "openai": OpenAITextProvider({"api_key": KEY, "base_url": f"{url}/v1", "max_retries": 0}),
+            "anthropic": AnthropicTextProvider({"api_key": KEY, "base_url": url, "max_retries": 0}),
+            "ollama": OllamaTextProvider({"base_url": url, "max_retries": 0}),
+        })
+
+    def close(self) -> None:
+        self.runner.run(self.client.destroy())
+        self.runner.run(self.server.stop())
+        self.runner.close()
+
+
+@pytest.fixture(scope="module")
+def loopback() -> Iterator[Loopback]:
+    opened = Loopback()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _poison(kind: str) -> Any:
+    if kind == "cycle":
+        cycle: dict[str, Any] = {}
+        cycle["self"] = cycle
+        return cycle
+    if kind == "deep":
+        deep: dict[str, Any] = {}
+        node = deep
+        for _ in range(sys.getrecursionlimit() + 100):
+            node["a"] = {}
+            node = node["a"]
+        return deep
+    return {"object": object(), "set": {1}, "nan": math.nan, "inf": math.inf, "bytes": b"x"}[kind]
+
+
+POISON = st.sampled_from(["cycle", "deep", "object", "set", "nan", "inf", "bytes"]).map(_poison)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(
+    provider=st.sampled_from(["openai", "anthropic", "ollama"]),
+    where=st.sampled_from(["tool", "provider_options", "json_schema"]),
+    poison=POISON,
+    stream=st.booleans(),
+)
+def test_a_request_that_is_no_json_is_refused_before_it_is_sent(
+    loopback: Loopback, provider: str, where: str, poison: Any, stream: bool
+) -> None:
+    """A tool schema, ``provider_options`` or ``generate_json`` schema holding an object, a set, a
+    cycle or 1,100 levels raised the encoder's ``TypeError``/``ValueError``/``RecursionError``;
+    NaN was sent as the invalid JSON token ``NaN``. Now ``RequestNotJSONError`` and nothing sent."""
+    sent = len(loopback.server.requests)
+    text = loopback.client.text
+
+    async def call() -> Any:
+        if where == "json_schema":
+            return await text.generate_json("x", schema={"type": "object", "x": poison}, provider=provider, model="ok")
+        keywords: dict[str, Any] = {"provider": provider, "model": "ok"}
+        if where == "tool":
+            keywords["tools"] = [{"type": "function", "function": {"name": "t", "parameters": {"p": poison}}}]
+        else:
+            keywords["provider_options"] = {"p": poison}
+        if stream:
+            return [event async for event in text.stream("x", **keywords)]
+        return await text.generate("x", **keywords)
+
+    with pytest.raises(RequestNotJSONError) as caught:
+        loopback.runner.run(call())
+    assert isinstance(caught.value, ConfigError | TypeError)
+    assert KEY not in str(caught.value)
+    assert len(loopback.server.requests) == sent
+
+
+# --- ProviderErrorMapper with a caller's dict of JSON values --------------------------------------
+HEADER_NAMES = st.sampled_from(
+    ["retry-after", "Retry-After", "retry-after-ms", "x-should-retry", "request-id", "x-request-id", "location"]
+)
+
+
+@FUZZ
+@given(
+    status=NUMBERS | ANY | st.sampled_from(["429", "500", " 401 ", "abc"]),
+    headers=ANY | st.dictionaries(HEADER_NAMES, ANY, max_size=4),
+)
+def test_the_error_mapper_takes_any_status_and_headers(status: Any, headers: Any) -> None:
+    """``status_code="429"`` raised ``TypeError`` (str < int); ``{"retry-after": 5}``,
+    ``{"x-should-retry": []}`` ``AttributeError``; ``{"retry-after-ms": 10**400}`` ``OverflowError``."""
+    error = ProviderErrorMapper.from_http_response(
+        status, {"error": {"message": f"bad key {KEY}"}}, headers, provider="p", model="m", secrets=[KEY]
+    )
+    assert isinstance(error, ProviderError)
+    assert KEY not in str(error)
+    assert error.status_code is None or 0 <= error.status_code <= 999
+    assert error.retry_after is None or math.isfinite(error.retry_after)
+
+
+@FUZZ
+@given(value=ANY)
+def test_parse_retry_after_of_any_value_is_seconds_or_none(value: Any) -> None:
+    parsed = ProviderErrorMapper.parse_retry_after(value)
+    assert parsed is None or (math.isfinite(parsed) and parsed >= 0)
+
+
+# --- OAuthManager built in code -----------------------------------------------------------------
+CONNECTION = {
+    "flow": "authorization_code",
+    "client_id": "cid",
+    "authorization_url": "https://auth.example/authorize",
+    "token_url": "https://auth.example/token",
+    "redirect_uri": "http://localhost/callback",
+}
+
+
+@FUZZ
+@given(option=st.sampled_from(["refresh_skew", "state_ttl"]), value=NUMBERS | ANY)
+def test_oauth_manager_timing_of_any_value_is_seconds_or_a_config_error(option: str, value: Any) -> None:
+    """``refresh_skew=10**400`` raised ``OverflowError``; ``state_ttl=inf`` failed
+    ``start_authorization`` with pydantic's ``ValidationError``; NaN was accepted."""
+    try:
+        manager = OAuthManager(CONNECTION, storage=MemoryTokenStorage(), **{option: value})
+    except ConfigError as error:
+        assert option in str(error)
+        return
+    assert math.isfinite(getattr(manager, option))
+    url, state = asyncio.run(manager.start_authorization("user"))
+    assert state in url
+
+
+@pytest.mark.parametrize("storage", [5, "memory", {"store_token": 1}, object()])
+def test_oauth_manager_refuses_what_is_no_token_storage(storage: Any) -> None:
+    with pytest.raises(ConfigError, match="token storage"):
+        OAuthManager(CONNECTION, storage=storage)
+
+
+def test_oauth_manager_name_must_be_text() -> None:
+    with pytest.raises(ConfigError, match="name must be a string"):
+        OAuthManager(CONNECTION, storage=MemoryTokenStorage(), name=5)  # type: ignore[arg-type]
+
+
+@FUZZ
+@given(scopes=ANY | st.lists(st.text(max_size=6), max_size=3) | st.sampled_from(["read write", "\ud800"]))
+def test_scopes_of_any_value_are_a_scope_parameter_or_an_oauth_error(scopes: Any) -> None:
+    """``scopes="read write"`` asked for the scopes ``r e a d w r i t e``; ``scopes=[5]`` raised
+    ``TypeError``, ``scopes=["\\ud800"]`` ``UnicodeEncodeError``."""
+    manager = OAuthManager(CONNECTION, storage=MemoryTokenStorage())
+    try:
+        url, _ = manager.get_authorization_url(scopes=scopes)
+    except OAuthError as error:
+        assert "scopes" in str(error)
+        return
+    if scopes == "read write":
+        assert "scope=read+write" in url
+
+
+# --- the client and the configuration loader ----------------------------------------------------
+@FUZZ
+@given(
+    argument=st.sampled_from(["providers", "settings", "default_provider", "token_storage"]),
+    value=ANY | st.dictionaries(st.text(max_size=3) | st.integers(), ANY, min_size=1, max_size=2),
+)
+def test_the_client_takes_any_argument_or_raises_a_config_error(argument: str, value: Any) -> None:
+    """``OneRingAI(providers={"a": 5})`` was accepted and ``generate`` raised ``AttributeError``
+    (``providers=5`` at once); ``settings=5`` / ``token_storage=5`` the same from the container."""
+    try:
+        client = OneRingAI(**{argument: value})
+    except ConfigError:
+        return
+    assert value is None or value == {} or argument == "default_provider"
+    asyncio.run(client.destroy())
+
+
+@FUZZ
+@given(argument=st.sampled_from(["path", "profile", "env", "dotenv", "overrides"]), value=ANY)
+def test_load_settings_takes_any_argument_or_raises_a_config_error(argument: str, value: Any) -> None:
+    """``env={"ONERINGAI_HTTP": 5}`` raised ``AttributeError``, ``overrides=5`` too,
+    ``overrides={1: 2}`` pydantic's ``TypeError`` (keywords must be strings), ``path=5`` ``TypeError``."""
+    if argument in ("path", "dotenv") and isinstance(value, str):
+        value = f"/nonexistent/{value!r}"  # never read a real file of the working directory
+    try:
+        load_settings(**{argument: value, **({"dotenv": None} if argument != "dotenv" else {})})
+    except ConfigError:
+        return
+
+
+def test_agent_hooks_check_keeps_a_duck_typed_hooks_object() -> None:
+    agent = Agent(provider=ScriptedTextProvider(["ok"]), model="m", executor=DirectToolExecutor(), hooks=_DuckHooks())
+    assert asyncio.run(agent.run("x")).output_text == "ok"
