@@ -12,6 +12,7 @@ every example, so it does not depend on the seed; requests go to a real loopback
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import sys
 import typing
@@ -28,12 +29,15 @@ from oneringai import (
     AgentManager,
     ConfigError,
     DirectToolExecutor,
+    KeyRing,
+    ModelNotFoundError,
     OAuthError,
     OAuthManager,
     OneRingAI,
     OneRingAIError,
     ProviderError,
     ProviderErrorMapper,
+    TokenStorageError,
     ToolCall,
     ToolExecutionContext,
     ToolExecutionError,
@@ -47,6 +51,7 @@ from oneringai.application.tools import ToolDefinitionError
 from oneringai.domain.tools import FunctionDefinition, FunctionToolDefinition, Tool, ToolCallFunction
 from oneringai.infrastructure.providers._http_calls import RequestNotJSONError
 from oneringai.infrastructure.providers.anthropic import AnthropicTextProvider
+from oneringai.infrastructure.providers.literal_options import OptionsTypeError
 from oneringai.infrastructure.providers.ollama import OllamaTextProvider
 from oneringai.infrastructure.providers.openai import OpenAITextProvider
 from oneringai.infrastructure.tool_executors.cost import CostTrackingToolExecutor
@@ -430,3 +435,59 @@ def test_load_settings_takes_any_argument_or_raises_a_config_error(argument: str
 def test_agent_hooks_check_keeps_a_duck_typed_hooks_object() -> None:
     agent = Agent(provider=ScriptedTextProvider(["ok"]), model="m", executor=DirectToolExecutor(), hooks=_DuckHooks())
     assert asyncio.run(agent.run("x")).output_text == "ok"
+
+
+# --- what a custom store and a port of the guide call directly ----------------------------------
+@FUZZ
+@given(storage_key=ANY, plaintext=ANY | st.binary(max_size=8))
+def test_key_ring_seal_and_open_with_any_key_are_envelopes_or_token_storage_errors(
+    storage_key: Any, plaintext: Any
+) -> None:
+    """``ring.encrypt(5, b"x")`` raised ``AttributeError`` (``5.encode``), a lone surrogate
+    ``UnicodeEncodeError``, a str plaintext cryptography's ``TypeError``; ``seal_token(key, {})``
+    ``AttributeError`` (``to_storage_json``)."""
+    ring = KeyRing.generate()
+    try:
+        envelope = ring.encrypt(storage_key, plaintext)
+    except TokenStorageError:
+        pass
+    else:
+        assert ring.decrypt(storage_key, envelope) == bytes(plaintext)
+    with pytest.raises(TokenStorageError):
+        ring.seal_token("k", {"access_token": "x"})  # type: ignore[arg-type]
+    with contextlib.suppress(TokenStorageError):  # TokenDecryptionError for a text key: no envelope
+        ring.decrypt(storage_key, "v1:x:y")
+
+
+@FUZZ
+@given(options=ANY, method=st.sampled_from(["generate", "stream_generate"]), model=ANY)
+def test_a_provider_called_with_anything_raises_ours(options: Any, method: str, model: Any) -> None:
+    """``provider.generate(5)`` raised ``AttributeError`` (``options.model``), as did
+    ``provider.get_model_capabilities(None)`` (``None.split``)."""
+    provider = OpenAITextProvider({"api_key": KEY, "base_url": "http://127.0.0.1:9/v1", "max_retries": 0})
+
+    async def call() -> Any:
+        if method == "generate":
+            return await provider.generate(options)
+        return await provider.stream_generate(options).__anext__()
+
+    with pytest.raises((OneRingAIError, ValueError)) as caught:  # no server on port 9: at best a ProviderError
+        asyncio.run(call())
+    # a mapping is read as the options (pydantic's ValidationError naming the fields, a ValueError)
+    assert isinstance(caught.value, ProviderError | OptionsTypeError) or isinstance(options, dict)
+    try:
+        capabilities = provider.get_model_capabilities(model)
+    except ModelNotFoundError:
+        return
+    assert capabilities.max_output_tokens > 0
+
+
+@FUZZ
+@given(name=ANY | st.just(["a"]) | st.just("n" * 100_000))
+def test_client_oauth_of_any_name_is_a_config_error(name: Any) -> None:
+    """``client.oauth(["a"])`` raised ``TypeError`` (unhashable); a 100,000-character name was
+    quoted twice in full."""
+    client = OneRingAI()
+    with pytest.raises(ConfigError) as caught:
+        client.oauth(name)
+    assert len(str(caught.value)) < 600
