@@ -491,3 +491,40 @@ def test_client_oauth_of_any_name_is_a_config_error(name: Any) -> None:
     with pytest.raises(ConfigError) as caught:
         client.oauth(name)
     assert len(str(caught.value)) < 600
+
+
+@FUZZ
+@given(definition=ANY | st.fixed_dictionaries({"type": st.just("function"), "function": st.just({"name": "t"})}))
+def test_a_tool_whose_definition_is_no_definition_is_refused_when_registered(definition: Any) -> None:
+    """A ``Tool`` whose ``definition`` returned the guide's object literal (or ``5``) was
+    registered with an ``AttributeError`` (``definition.function``) from ``agents.create`` and
+    ``client.tools.register``."""
+
+    class Literal(Tool):
+        @property
+        def definition(self) -> Any:
+            return definition
+
+        async def execute(self, arguments: Any) -> Any:
+            return "done"
+
+    client = OneRingAI(providers={"fake": ScriptedTextProvider(["hi"])})
+    with pytest.raises(ToolDefinitionError, match="FunctionToolDefinition"):
+        client.tools.register(Literal())
+    with pytest.raises(ToolDefinitionError, match="FunctionToolDefinition"):
+        client.agents.create(model="m", tools=[Literal()])
+
+
+@FUZZ
+@given(limit=st.sampled_from(["max_argument_chars", "max_argument_depth", "max_output_chars"]), value=ANY)
+def test_direct_executor_limits_of_any_value_are_limits_or_a_config_error(limit: str, value: Any) -> None:
+    """``DirectToolExecutor(max_output_chars="x")`` was accepted and every call then raised
+    ``TypeError`` out of the executor that never raises."""
+    try:
+        executor = DirectToolExecutor(**{limit: value})
+    except ConfigError as error:
+        assert limit in str(error)
+        return
+    call = ToolCall(id="c1", function=ToolCallFunction(name="_add", arguments='{"a": 1}'))
+    result = asyncio.run(executor.execute_tool(call, ToolExecutionContext(tools=[tool(_add)])))
+    assert isinstance(result, ToolResult)

@@ -30,7 +30,7 @@ from oneringai.application.tools.output import (
     serialise_output,
 )
 from oneringai.application.tools.threads import DEFAULT_TOOL_THREADS, TOOL_THREADS, ToolThreadPool
-from oneringai.domain.errors import ToolExecutionError
+from oneringai.domain.errors import ConfigError, ToolExecutionError, brief_repr
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import (
     MAX_ARGUMENT_CHARS,
@@ -67,6 +67,8 @@ class DirectToolExecutor(IToolExecutor):
         max_argument_depth: int = MAX_ARGUMENT_DEPTH,
         max_output_chars: int = MAX_OUTPUT_CHARS,
     ) -> None:
+        _check_limits(False, max_argument_chars=max_argument_chars, max_argument_depth=max_argument_depth,
+                      max_output_chars=max_output_chars)
         self.threads = ToolThreadPool(max_threads)
         self.max_argument_chars = max_argument_chars
         self.max_argument_depth = max_argument_depth
@@ -81,6 +83,8 @@ class DirectToolExecutor(IToolExecutor):
         max_output_chars: int | None = None,
     ) -> None:
         """Change limits; ``None`` keeps the current value."""
+        _check_limits(True, max_argument_chars=max_argument_chars, max_argument_depth=max_argument_depth,
+                      max_output_chars=max_output_chars)
         if max_threads is not None:
             self.threads.resize(max_threads)
         if max_argument_chars is not None:
@@ -136,6 +140,16 @@ class DirectToolExecutor(IToolExecutor):
     async def aclose(self) -> None:
         """Shut the synchronous tools' thread pool down (a later call opens a new one)."""
         self.threads.shutdown()
+
+
+def _check_limits(keep_none: bool, /, **limits: object) -> None:
+    """Whole numbers >= 1 (``None`` keeps the value in ``configure``): ``max_output_chars="x"`` was
+    accepted and every later call raised ``TypeError`` out of the executor that never raises."""
+    for name, value in limits.items():
+        if value is None and keep_none:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"DirectToolExecutor({name}=...) must be a whole number >= 1, not {brief_repr(value)}")
 
 
 def _as_call(tool_call: object) -> ToolCall:

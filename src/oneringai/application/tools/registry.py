@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from oneringai.application.tools.direct_executor import DirectToolExecutor, cancel_requested
-from oneringai.application.tools.function_tool import FunctionTool
+from oneringai.application.tools.function_tool import FunctionTool, ToolDefinitionError
 from oneringai.application.tools.output import describe_exception
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
@@ -23,7 +23,21 @@ from oneringai.domain.tools import (
     role_set,
 )
 
-__all__ = ["DuplicateToolError", "ToolRegistry", "answer_of", "execute_safely"]
+__all__ = ["DuplicateToolError", "ToolRegistry", "answer_of", "as_tool", "execute_safely"]
+
+
+def as_tool(item: Tool | Callable[..., Any]) -> Tool:
+    """``item`` as a ``Tool`` (a plain function wrapped); a ``Tool`` whose ``definition`` is no
+    ``FunctionToolDefinition`` (a port of the guide returning its object literal, ``5``) is a
+    ``ToolDefinitionError`` here, not an ``AttributeError`` reading ``definition.function``."""
+    added = item if isinstance(item, Tool) else FunctionTool(item)
+    definition = added.definition
+    if not isinstance(definition, FunctionToolDefinition):
+        raise ToolDefinitionError(
+            f"tool {type(added).__name__}: definition must be a FunctionToolDefinition("
+            f"function=FunctionDefinition(name=..., parameters=...)), not {type(definition).__name__}"
+        )
+    return added
 
 
 class DuplicateToolError(ConfigError, ValueError):
@@ -51,7 +65,7 @@ class ToolRegistry:
 
     def register(self, item: Tool | Callable[..., Any]) -> Tool:
         """Add a tool (a plain function is wrapped); a duplicate name is an error."""
-        added = item if isinstance(item, Tool) else FunctionTool(item)
+        added = as_tool(item)
         if added.name in self._tools:
             raise DuplicateToolError(added.name)
         self._tools[added.name] = added
