@@ -528,3 +528,20 @@ def test_direct_executor_limits_of_any_value_are_limits_or_a_config_error(limit:
     call = ToolCall(id="c1", function=ToolCallFunction(name="_add", arguments='{"a": 1}'))
     result = asyncio.run(executor.execute_tool(call, ToolExecutionContext(tools=[tool(_add)])))
     assert isinstance(result, ToolResult)
+
+
+@FUZZ
+@given(input=ANY, tools=ANY, stream=st.booleans())
+def test_generate_with_any_input_and_tools_answers_or_raises_ours(input: Any, tools: Any, stream: bool) -> None:
+    """``text.generate(5)`` and ``tools=object()`` raised Python's "'int' object is not iterable"
+    from ``build_options``; now ``SchemaError`` (a ``TypeError``), or pydantic's ``ValidationError``
+    naming the field for an iterable of the wrong things, as before."""
+    client = OneRingAI(providers={"fake": ScriptedTextProvider(["hi"], repeat_last=True)})
+
+    async def call() -> Any:
+        if stream:
+            return [event async for event in client.text.stream(input, model="m", tools=tools)]
+        return await client.text.generate(input, model="m", tools=tools)
+
+    with contextlib.suppress(OneRingAIError, ValueError):  # ours, or pydantic's ValidationError of the options
+        asyncio.run(call())

@@ -31,7 +31,8 @@ class ModelRequiredError(ConfigError, ValueError):
 
 class SchemaError(ConfigError, TypeError):
     """``generate_json(schema=...)`` is neither a JSON Schema dict nor a pydantic model class
-    that pydantic can describe: the caller's mistake, raised before any request is sent."""
+    that pydantic can describe, or ``input``/``tools`` is not iterable (``generate(5)``): the
+    caller's mistake, raised before any request is sent."""
 
 
 class TextManager:
@@ -91,12 +92,16 @@ class TextManager:
         tools: Sequence[FunctionToolDefinition] | None = None,
         **kwargs: Any,
     ) -> TextGenerateOptions:
+        try:
+            items = input if isinstance(input, str) else list(input)
+            tool_list = list(tools) if tools else None
+        except TypeError:  # ``generate(5)``, ``tools=object()``: "'int' object is not iterable"
+            raise SchemaError(
+                f"input must be the prompt text or a list of messages, and tools a list of tool definitions; "
+                f"got input={type(input).__name__}, tools={type(tools).__name__}"
+            ) from None
         return TextGenerateOptions(
-            model=self._model_for(provider, model),
-            input=input if isinstance(input, str) else list(input),
-            instructions=instructions,
-            tools=list(tools) if tools else None,
-            **kwargs,
+            model=self._model_for(provider, model), input=items, instructions=instructions, tools=tool_list, **kwargs
         )
 
     async def generate_raw(
