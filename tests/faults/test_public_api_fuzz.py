@@ -545,3 +545,17 @@ def test_generate_with_any_input_and_tools_answers_or_raises_ours(input: Any, to
 
     with contextlib.suppress(OneRingAIError, ValueError):  # ours, or pydantic's ValidationError of the options
         asyncio.run(call())
+
+
+@FUZZ
+@given(user_id=ANY, roles=ANY | st.lists(st.text(max_size=4), max_size=2) | st.just([[1]]))
+def test_who_runs_an_agent_is_checked_when_it_is_built(user_id: Any, roles: Any) -> None:
+    """``user_id=5`` failed the first model call with pydantic's error about ``metadata.user_id``;
+    ``roles=5`` / ``roles=[[1]]`` raised Python's "not iterable" / "unhashable type"."""
+    try:
+        agent = _agents().create(model="m", user_id=user_id, roles=roles)
+    except AgentLimitError as error:
+        assert "user_id" in str(error) or "roles" in str(error)
+        return
+    assert asyncio.run(agent.run("hello")).output_text == "hi"
+    assert all(isinstance(role, str) for role in agent.roles)

@@ -105,7 +105,7 @@ class Agent:
         telemetry: Telemetry | None = None,
         provider_options: Mapping[str, Any] | None = None,
     ) -> None:
-        check_limits(max_iterations, max_parallel_tools, timeout, tool_timeout, max_tool_output_chars)
+        check_limits(max_iterations, max_parallel_tools, timeout, tool_timeout, max_tool_output_chars, user_id, roles)
         self.name = name
         #: Spans: an ``invoke_agent`` span per run, parent of its chat and tool spans.
         self.telemetry = telemetry or NOOP_TELEMETRY

@@ -7,7 +7,7 @@ import contextlib
 import inspect
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,7 +182,13 @@ def remaining(deadline: float | None) -> float | None:
     return max(0.0, deadline - time.monotonic())
 
 def check_limits(
-    max_iterations: int, max_parallel_tools: int, timeout: float | None, tool_timeout: float | None, max_output: int
+    max_iterations: int,
+    max_parallel_tools: int,
+    timeout: float | None,
+    tool_timeout: float | None,
+    max_output: int,
+    user_id: object = None,
+    roles: object = (),
 ) -> None:
     """The YAML ``agents:`` section is validated by its schema; an ``Agent`` built in code is
     checked here. ``max_iterations=0`` ended every run in an ``AssertionError``, and
@@ -202,3 +208,12 @@ def check_limits(
             raise AgentLimitError(
                 f"Agent({name}=...) must be a finite number of seconds > 0 or None, not {brief_repr(limit)}"
             )
+    # Who runs: ``user_id=5`` failed the first model call with pydantic's error about
+    # ``metadata.user_id``; ``roles=5`` / ``roles=[[1]]`` Python's "not iterable" / "unhashable".
+    if user_id is not None and not isinstance(user_id, str):
+        raise AgentLimitError(f"Agent(user_id=...) must be a string or None, not {type(user_id).__name__}")
+    if not isinstance(roles, str) and (  # an iterator is not walked here: role_set still needs it
+        not isinstance(roles, Iterable)
+        or (not isinstance(roles, Iterator) and not all(isinstance(r, str) for r in roles))
+    ):
+        raise AgentLimitError(f"Agent(roles=...) must be a role name or a list of role names, not {brief_repr(roles)}")
