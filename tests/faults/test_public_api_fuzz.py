@@ -56,6 +56,7 @@ from oneringai.infrastructure.providers.ollama import OllamaTextProvider
 from oneringai.infrastructure.providers.openai import OpenAITextProvider
 from oneringai.infrastructure.tool_executors.cost import CostTrackingToolExecutor
 from oneringai.testing import MemoryTokenStorage, ScriptedTextProvider
+from oneringai.testing import tool_call as scripted_call
 from tests.vendor_server import VendorServer
 
 KEY = "sk-proj-PublicApiFuzzKey0123456789abcdefXYZ"
@@ -559,3 +560,18 @@ def test_who_runs_an_agent_is_checked_when_it_is_built(user_id: Any, roles: Any)
         return
     assert asyncio.run(agent.run("hello")).output_text == "hi"
     assert all(isinstance(role, str) for role in agent.roles)
+
+
+@FUZZ
+@given(executor=ANY)
+def test_an_agent_executor_that_is_no_executor_is_refused_when_built(executor: Any) -> None:
+    """``agents.create(executor=5)`` ran; every tool call was answered to the model with
+    "AttributeError: 'int' object has no attribute 'execute_tool'"."""
+    client = OneRingAI(providers={"fake": ScriptedTextProvider([scripted_call("_add", a=1), "done"])})
+    try:
+        agent = client.agents.create(model="m", tools=[_add], executor=executor)
+    except ConfigError as error:
+        assert "executor" in str(error)
+        return
+    assert not executor  # None, 0, "", []: agents.create keeps the configured executor, as before
+    assert asyncio.run(agent.run("x")).output_text == "done"

@@ -59,6 +59,10 @@ class ToolRegistry:
 
     def __init__(self, tools: Sequence[Tool | Callable[..., Any]] = (), executor: IToolExecutor | None = None) -> None:
         self._tools: dict[str, Tool] = {}
+        if executor is not None and not callable(getattr(executor, "execute_tool", None)):
+            # ``agents.create(executor=5)`` ran, every tool call answered "AttributeError: 'int' object
+            # has no attribute 'execute_tool'" to the model
+            raise ConfigError(f"executor must be a tool executor (IToolExecutor), not {type(executor).__name__}")
         self.executor: IToolExecutor = executor or DirectToolExecutor()
         for item in tools:
             self.register(item)
