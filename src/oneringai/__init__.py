@@ -48,6 +48,7 @@ from oneringai.domain import (
     ProviderTimeoutError,
     ProviderUnavailableError,
     RedactedThinkingContent,
+    RequestOptionsError,
     ResponseCompleteEvent,
     ResponseCreatedEvent,
     ResponseFormat,
@@ -75,10 +76,12 @@ from oneringai.domain import (
 if TYPE_CHECKING:
     from oneringai.application.agents.agent import Agent
     from oneringai.application.agents.manager import AgentManager
+    from oneringai.application.agents.support import AgentBusyError, AgentHooks, AgentLimitError
     from oneringai.application.image_manager import ImageManager
     from oneringai.application.oauth.manager import OAuthManager
     from oneringai.application.text_manager import TextManager
     from oneringai.application.tools import DirectToolExecutor, FunctionTool, ToolRegistry, tool
+    from oneringai.application.tools.registry import DuplicateToolError
     from oneringai.client import OneRingAI
     from oneringai.config.loading import load_settings
     from oneringai.config.schema import Settings
@@ -92,6 +95,12 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Agent": "oneringai.application.agents.agent",
+    # errors and hooks an application using agents catches or passes (were importable only
+    # from oneringai.application.*, while the docs named them)
+    "AgentBusyError": "oneringai.application.agents.support",
+    "AgentHooks": "oneringai.application.agents.support",
+    "AgentLimitError": "oneringai.application.agents.support",
+    "DuplicateToolError": "oneringai.application.tools.registry",
     "AgentManager": "oneringai.application.agents.manager",
     "BaseProvider": "oneringai.infrastructure.providers.base",
     "BaseTextProvider": "oneringai.infrastructure.providers.base",
@@ -128,12 +137,16 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Agent",
+    "AgentBusyError",
+    "AgentHooks",
+    "AgentLimitError",
     "AgentManager",
     "BaseProvider",
     "BaseTextProvider",
     "ConfigError",
     "ContentType",
     "DirectToolExecutor",
+    "DuplicateToolError",
     "ErrorEvent",
     "FunctionDefinition",
     "FunctionTool",
@@ -178,6 +191,7 @@ __all__ = [
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "RedactedThinkingContent",
+    "RequestOptionsError",
     "ResponseCompleteEvent",
     "ResponseCreatedEvent",
     "ResponseFormat",

@@ -132,7 +132,7 @@ def _provider_builder(
     """Builds a named provider: a built-in kind via its factory, else an entry point."""
 
     async def build(name: str, config: Any) -> Any:
-        factory = factories.providers.get(config.kind)
+        factory = factories.providers.get({"openai_compatible": "openai"}.get(config.kind, config.kind))  # alias
         if factory is not None:
             result = factory(config, name=name)
             return await result if inspect.isawaitable(result) else result

@@ -254,3 +254,46 @@ async def test_yaml_output_bound_reaches_agents_and_the_direct_executor():
         await agent.run("go")
     [result] = fed_back(agent)
     assert result.content.startswith("z" * 500) and result.content.endswith("49500 of 50000 characters omitted]")
+
+
+@pytest.mark.parametrize(
+    "hook",
+    ["after: the guide's literal", "before: the guide's literal", "after: another dict", "before: a ToolCall literal"],
+)
+async def test_hooks_returning_a_mapping(hook):
+    """A tool hook returning a ``ToolResult`` as the guide's object literal was ignored without a
+    word: the model read the tool's own output, or the tool ran although ``before_tool`` meant to
+    answer for it (a second black-box judge). Now read as a result, as an executor's literal is."""
+    ran: list[str] = []
+
+    def before(call, context):  # type: ignore[no-untyped-def]
+        if hook == "before: the guide's literal":
+            return {"tool_call_id": call.id, "output": "from hook"}
+        if hook == "before: a ToolCall literal":
+            return {"id": "x", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
+        return None
+
+    def after(call, result):  # type: ignore[no-untyped-def]
+        ran.append(call.function.arguments)
+        if hook == "after: the guide's literal":
+            return {"tool_call_id": call.id, "output": "replaced", "error": None}
+        if hook == "after: another dict":
+            return {"tool_call_id": call.id, "output": {"not": "text"}}
+        return None
+
+    provider = ScriptedTextProvider([_call("get_weather", city="X"), "ok"])
+    agent = Agent(provider=provider, model="m", executor=DirectToolExecutor(), tools=[get_weather],
+                  hooks=AgentHooks(before_tool=before, after_tool=after))
+    assert (await agent.run("go")).output_text == "ok"
+    validate_history(agent.messages)
+    [result] = fed_back(agent)
+    if hook == "after: the guide's literal":
+        assert result.content == "replaced"
+    elif hook == "before: the guide's literal":
+        assert result.content == "from hook" and ran == []
+    elif hook == "before: a ToolCall literal":
+        assert json.loads(result.content)["city"] == "Rome"
+    else:
+        answer = json.loads(result.content)
+        assert answer["code"] == "executor_error"
+        assert "after_tool hook returned dict" in answer["error"] and "output" in answer["error"]

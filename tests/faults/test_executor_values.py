@@ -6,7 +6,8 @@
   ``cost.prices`` loaded fine; now ``ConfigError``s naming the YAML path.
 * a tool whose ``cost_per_call`` is NaN made ``spent`` NaN: every later budget check was false,
   so the user's budget was gone for good. A negative price lowered ``spent``.
-* a call an inner layer refused before the tool ran (rate limited, not approved) was charged.
+* a call an inner layer refused before the tool ran (rate limited, not approved) was charged;
+  so was an answer of an inner ``cache`` layer (a second black-box judge).
 """
 
 from __future__ import annotations
@@ -147,3 +148,37 @@ async def test_made_up_tool_names_take_no_bucket_and_no_counter(scope: str) -> N
     assert executor.usage()["calls"] == {"(unknown tool)": 500}
     assert not (await executor.execute_tool(tool_call("paid"), context)).is_error, "the real tool's bucket is intact"
     assert (await executor.execute_tool(tool_call("paid"), context)).metadata["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("concurrent", [False, True])
+async def test_answers_of_a_cache_inside_the_cost_layer_are_not_charged(concurrent: bool) -> None:
+    """A cached answer (``hit``) or one shared with an identical call in flight (``coalesced``)
+    ran no tool: charging it spent the budget of the §4 stack (cost outside cache) on answers that
+    cost nothing, and refused calls that a cache would have answered for free."""
+    import asyncio
+
+    from oneringai.infrastructure.tool_executors.cache import CachingToolExecutor
+
+    runs = []
+
+    @tool(cost=0.6)
+    async def priced() -> str:
+        """Costs 0.6 a run."""
+        runs.append(1)
+        await asyncio.sleep(0.05)
+        return "ok"
+
+    # room for one run and one reservation (a price is reserved before the call: whether a cache
+    # will answer is known only after it)
+    budget = 10.0 if concurrent else 1.3
+    executor = CostTrackingToolExecutor(CachingToolExecutor(DirectToolExecutor()), budget_per_user=budget)
+    context = ToolExecutionContext(tools=[priced], user_id="u")
+    if concurrent:
+        results = await asyncio.gather(*(executor.execute_tool(tool_call("priced"), context) for _ in range(5)))
+    else:
+        results = [await executor.execute_tool(tool_call("priced"), context) for _ in range(5)]
+    assert [r.metadata.get("code") for r in results] == [None] * 5
+    assert len(runs) == 1
+    assert sorted(r.metadata["cost"] for r in results) == [0.0] * 4 + [0.6]
+    assert executor.spent["u"] == pytest.approx(0.6)
+    assert executor.usage()["calls"] == {"priced": 5}

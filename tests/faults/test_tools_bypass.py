@@ -128,3 +128,37 @@ async def test_one_role_given_as_a_string_is_one_role_not_its_letters(entry: str
     else:
         result = await executor.execute_tool(call, ToolExecutionContext(tools=[delete_repo], roles="admin"))  # type: ignore[arg-type]
     assert result.output == "deleted", result
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_a_cache_outside_permissions_keeps_a_denied_role_out(backend: str) -> None:
+    """A cache layer above ``permissions`` keyed its results by user id only: an answer computed
+    for an admin was a cache hit for a guest whose role denies the tool (same or no user id) —
+    the deny never ran (a second black-box judge). Roles are now part of a per-user key."""
+    import uuid
+
+    from oneringai.infrastructure.tool_executors.cache import CachingToolExecutor
+    from oneringai.infrastructure.tool_executors.config import CacheExecutorConfig, PermissionsExecutorConfig
+    from tests.conftest import REDIS_URL, require_redis
+
+    if backend == "redis":
+        require_redis()
+    settings: dict[str, object] = {"backend": backend}
+    if backend == "redis":
+        settings |= {"redis_url": REDIS_URL, "prefix": f"oneringai:test:bypass:{uuid.uuid4().hex}:"}
+    permissions = PermissionToolExecutor(
+        DirectToolExecutor(), PermissionsExecutorConfig(roles={"guest": {"deny": ["delete_repo"]}})
+    )
+    cache = CachingToolExecutor(permissions, CacheExecutorConfig.model_validate(settings))
+    try:
+        for user in (None, "u1"):
+            admin = ToolExecutionContext(tools=[delete_repo], user_id=user, roles=["admin"])
+            guest = ToolExecutionContext(tools=[delete_repo], user_id=user, roles=["guest"])
+            assert not (await cache.execute_tool(tool_call("delete_repo"), admin)).is_error
+            refused = await cache.execute_tool(tool_call("delete_repo"), guest)
+            assert refused.metadata.get("code") == "permission_denied", refused
+            again = await cache.execute_tool(tool_call("delete_repo"), ToolExecutionContext(
+                tools=[delete_repo], user_id=user, roles=["admin"]))
+            assert again.metadata.get("cache") == "hit"  # still a cache for the same caller
+    finally:
+        await cache.aclose()

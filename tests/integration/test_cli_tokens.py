@@ -46,6 +46,9 @@ async def test_list_delete_rotate_and_migrate(tmp_path):
     listed = cli(config, "tokens", "list", env={"KEYS": f'["{old}"]'})
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.split() == ["gh:cid:a", "gh:cid:b", "gh:cid:c"]
+    none = cli(config, "tokens", "list", "--prefix", "nobody:", env={"KEYS": f'["{old}"]'})  # said nothing at all
+    assert (none.returncode, none.stdout) == (0, "")
+    assert none.stderr == "no tokens stored starting with 'nobody:' (token storage: file)\n"
 
     assert cli(config, "tokens", "delete", "gh:cid:c", env={"KEYS": f'["{old}"]'}).returncode == 0
     missing = cli(config, "tokens", "delete", "gh:cid:c", env={"KEYS": f'["{old}"]'})

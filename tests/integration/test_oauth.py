@@ -139,6 +139,21 @@ async def test_client_credentials_and_jwt_bearer(auth_server):
     assert me == {"user": "dave", "client": "jwt-client"}
 
 
+async def test_client_credentials_sends_the_configured_audience(auth_server):
+    """``audience`` was read only by jwt_bearer: on a client_credentials connection (Auth0 needs
+    it there) it was accepted and silently never sent (a second black-box judge)."""
+    svc = OAuthManager(
+        {"flow": "client_credentials", "client_id": "svc", "client_secret": "svc-secret",
+         "token_url": f"{auth_server.url}/token", "audience": "https://api.example.com/"},
+        storage=MemoryTokenStorage(), name="svc-aud",
+    )
+    before = len(auth_server.token_forms)
+    assert await svc.get_token()
+    [form] = auth_server.token_forms[before:]
+    assert form["grant_type"] == "client_credentials"
+    assert form["audience"] == "https://api.example.com/"
+
+
 async def test_token_endpoint_errors_are_typed(auth_server):
     bad = OAuthManager(
         {"flow": "client_credentials", "client_id": "svc", "client_secret": "wrong",

@@ -18,6 +18,7 @@ def settings_with(**data) -> Settings:
     ("kind", "cls_name"),
     [
         ("openai", "OpenAITextProvider"),
+        ("openai_compatible", "OpenAITextProvider"),  # the schema's second spelling (was "unknown kind")
         ("ollama", "OllamaTextProvider"),
         ("anthropic", "AnthropicTextProvider"),
     ],
@@ -31,6 +32,20 @@ async def test_kind_selects_class(kind, cls_name):
     assert type(provider).__name__ == cls_name
     assert provider.name == "p"
     await shutdown_container(container)
+
+
+async def test_openai_compatible_kind_answers_text_and_builds_images(vendor_server):
+    """`kind: openai_compatible` passed the schema, `config validate` and `config show`, then every
+    call (and `doctor`) failed with "unknown kind 'openai_compatible'"."""
+    url = f"{vendor_server.url}/v1"
+    settings = settings_with(
+        text={"default": "p", "providers": {"p": {"kind": "openai_compatible", "base_url": url, "default_model": "m"}}},
+        images={"default": "i", "providers": {"i": {"kind": "openai_compatible", "base_url": url, "api_key": "k"}}},
+    )
+    async with OneRingAI(settings=settings) as client:
+        assert await client.text.generate("Hello!") == "Hello from the stub server."
+        image_provider = await client.container.image_providers().get("i")
+        assert type(image_provider).__name__ == "OpenAIImageProvider"
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,10 @@ async def test_snippets_run(snippet):
     result = await module.demo()
     expected = {"my_ai_provider.py": "Hello from MyAI", "simple_provider.py": "SHOUT THIS",
                 "audit_to_list_executor.py": {"double": 3}, "override_in_tests.py": ["Hi there!", "hello"],
+                "using_the_client.py": [
+                    "Hi there!", "Hi there! (8 tokens, complete)", "Once upon", " a time.", "Paris: sunny.",
+                    "rate limited: retry after 120s, request id req_42",
+                    "ProviderUnavailableError; kept: 'Once upon a time.'", "hello, svc"],
                 "conformance_kit_usage.py": [
                     "test_concurrent_writers_lose_nothing", "test_delete_and_has", "test_expired_token_without_refresh_is_gone",
                     "test_list_keys_by_prefix", "test_missing_key", "test_overwrite", "test_round_trip",
@@ -223,3 +227,31 @@ def test_keys_named_in_prose_exist(page):
             continue
         line = text[: match.start()].count("\n") + 1
         assert known.fullmatch(name), f"{page}:{line}: `{match[1]}` is not a configuration key"
+
+
+# --- Links: every relative link of README.md and docs/*.md resolves -----------------------------
+_LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def _anchors(page: Path) -> set[str]:
+    """The ids mkdocs gives the headings of ``page`` (lower case, punctuation dropped, spaces as -)."""
+    headings = re.findall(r"^#+ (.*)$", page.read_text(), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))])
+def test_relative_links_resolve(page):
+    """A reader following a link lands on a file (and heading) that exists; mkdocs only checks
+    links between pages of docs/, not README.md's nor links out of docs/."""
+    source = ROOT / page
+    text = source.read_text()
+    for match in _LINK.finditer(text):
+        target = match["target"]
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        resolved = (source.parent / path).resolve() if path else source
+        line = text[: match.start()].count("\n") + 1
+        assert resolved.exists(), f"{page}:{line}: {target} does not exist"
+        if anchor and resolved.suffix == ".md":
+            assert anchor in _anchors(resolved), f"{page}:{line}: {target}: no such heading"

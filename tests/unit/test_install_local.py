@@ -103,3 +103,38 @@ def test_byte_compile_reports_a_module_that_does_not_compile(tmp_path, capsys):
     (tmp_path / "broken.py").write_text("def (:\n")
     assert install.byte_compile(tmp_path) is False
     assert "did not byte-compile" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"]])
+def test_help_prints_the_usage_and_installs_nothing(argv, capsys, monkeypatch):
+    """``install_local.py --help`` took ``--help`` for an extra's name and started pip on the
+    interpreter running the script (a newcomer's system Python)."""
+    monkeypatch.setattr(install, "run", lambda *a, **k: pytest.fail("pip was started"))
+    monkeypatch.setattr(install, "forget_cached_build", lambda *a, **k: pytest.fail("pip was started"))
+    with pytest.raises(SystemExit) as exit_:
+        install.main(argv)
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: install_local.py") and "llama-server" in out and ".venv/bin/python" in out
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["local", "x]; rm -rf ~"], ["-e"]])
+def test_an_option_or_a_bad_name_exits_2_before_pip(argv, capsys, monkeypatch):
+    monkeypatch.setattr(install, "run", lambda *a, **k: pytest.fail("pip was started"))
+    monkeypatch.setattr(install, "forget_cached_build", lambda *a, **k: pytest.fail("pip was started"))
+    with pytest.raises(SystemExit) as exit_:
+        install.main(argv)
+    assert exit_.value.code == 2
+    assert "usage: install_local.py" in capsys.readouterr().err
+
+
+def test_extras_default_to_local_and_are_kept_in_order():
+    assert install.parse_extras([]) == ["local"]
+    assert install.parse_extras(["local", "dev"]) == ["local", "dev"]
+
+
+def test_intro_says_when_the_interpreter_is_not_a_virtualenv(monkeypatch):
+    monkeypatch.setattr(sys, "base_prefix", sys.prefix)
+    assert "not a virtualenv" in install.intro(["local"], 2, built=True, model=True)
+    monkeypatch.setattr(sys, "base_prefix", "/somewhere/else")
+    assert "not a virtualenv" not in install.intro(["local"], 2, built=True, model=True)

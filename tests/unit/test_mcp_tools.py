@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from oneringai import ConfigError, OneRingAI, ToolExecutionError, tool
+from oneringai import ConfigError, OneRingAI, RequestOptionsError, ToolExecutionError, tool
 from oneringai.application.tools_facade import ToolsFacade
 from oneringai.config.loading import load_settings
 from oneringai.domain.redaction import registered_secret_count
@@ -53,6 +53,8 @@ def test_any_schema_and_any_arguments_validate_or_raise_value_error(schema: dict
     except ValidationError:  # the SDK itself refused the listing: never reaches us
         assume(False)
         return
+    except RequestOptionsError:  # infinity or a huge integer: no JSON request could carry it;
+        return  # the registry leaves such a tool out (test_request_inputs.py)
     parameters = made.definition.function.parameters
     assert parameters["type"] == "object" and "properties" in parameters
     try:
@@ -191,3 +193,46 @@ async def test_facade_registers_executes_and_refuses_clashes() -> None:
     assert [t.name for t in await facade.from_mcp("a")] == ["same"]
     with pytest.raises(ConfigError, match="tool_prefix"):
         await facade.from_mcp("b")
+
+
+@pytest.mark.parametrize(
+    ("rules", "denied"),
+    [
+        ({"deny": ["delete_file"]}, True),  # docs/mcp.md's example: the server's own name
+        ({"deny": ["files_delete_file"]}, True),  # the name the model sees
+        ({"deny": ["Delete_File"]}, True),
+        ({"users": {"u": {"deny": ["delete_file"]}}}, True),
+        ({"allow": ["delete_file"]}, True),  # allow lists stay exact: the server's name admits nothing
+        ({"allow": ["files_delete_file"]}, False),
+        ({"deny": ["read_file"]}, False),
+    ],
+)
+async def test_permission_lists_match_an_mcp_tool_by_its_server_name_too(rules: dict[str, Any], denied: bool) -> None:
+    """docs/mcp.md configures ``permissions: {deny: [delete_file]}`` beside a server with
+    ``tool_prefix: files_``: the deny matched only ``files_delete_file``, so the server's
+    ``delete_file`` ran (a second black-box judge)."""
+    from oneringai import IToolExecutor, ToolExecutionContext, ToolResult
+    from oneringai.infrastructure.tool_executors.config import PermissionsExecutorConfig
+    from oneringai.infrastructure.tool_executors.permissions import PermissionToolExecutor
+    from oneringai.testing import tool_call
+
+    ran: list[str] = []
+
+    class Reached(IToolExecutor):
+        async def execute_tool(self, call: Any, context: Any) -> ToolResult:
+            ran.append(call.function.name)
+            return ToolResult(tool_call_id=call.id, output="done")
+
+    files = McpSession("files", McpServerSettings(command=["true"], tool_prefix="files_"))
+    delete = McpTool(files, spec("delete_file"))
+    assert delete.name == "files_delete_file"
+    executor = PermissionToolExecutor(Reached(), PermissionsExecutorConfig.model_validate({"kind": "permissions", **rules}))
+    context = ToolExecutionContext(tools=[delete], user_id="u")
+    result = await executor.execute_tool(tool_call("files_delete_file", path="/"), context)
+    assert (result.metadata.get("code") == "permission_denied") is denied
+    assert ran == ([] if denied else ["files_delete_file"])
+    approval = PermissionToolExecutor(
+        Reached(), PermissionsExecutorConfig(require_approval=["delete_file"]), approve=lambda call, ctx: False
+    )
+    refused = await approval.execute_tool(tool_call("files_delete_file", path="/"), context)
+    assert refused.metadata.get("code") == "not_approved"

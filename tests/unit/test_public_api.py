@@ -73,3 +73,14 @@ def test_providers_module_exports_resolve():
         cls = getattr(built_in, name)
         assert issubclass(cls, oneringai.BaseProvider), name
     assert built_in.OllamaProvider is built_in.OllamaTextProvider
+
+
+def test_the_agent_errors_and_hooks_the_docs_name_are_exported():
+    """docs/usage.md and the changelog name AgentLimitError, AgentBusyError, DuplicateToolError and
+    AgentHooks; an application had to import them from ``oneringai.application.*``."""
+    from oneringai.application.agents import AgentBusyError, AgentHooks, AgentLimitError
+    from oneringai.application.tools.registry import DuplicateToolError
+
+    for value in (AgentBusyError, AgentHooks, AgentLimitError, DuplicateToolError):
+        assert value.__name__ in oneringai.__all__ and getattr(oneringai, value.__name__) is value
+    assert issubclass(oneringai.AgentLimitError, oneringai.ConfigError)

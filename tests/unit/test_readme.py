@@ -144,6 +144,38 @@ async def test_quickstart_runs_as_shown(vendor_server, tmp_path):
         assert '"sky": "sunny"' in tool_results[0]["content"]  # get_weather ran
 
 
+async def test_quickstart_runs_against_the_stand_in_as_the_prose_says(tmp_path):
+    """The Quickstart's way to run without the llama.cpp build: the stand-in command and the
+    environment of its prose, run as written (on a free port instead of 8080)."""
+    import socket
+
+    prose = README.split("## Quickstart", 1)[1].split("```python", 1)[0]
+    server = re.search(r"`(\.venv/bin/python examples/_local_llm\.py --port (\d+)) &`", prose)
+    run = re.search(r"`((?:ONERINGAI_\w+=\S+ )+)\.venv/bin/python quickstart\.py`", prose)
+    assert server and run, "the Quickstart names the stand-in and how to run the program against it"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    argv = [sys.executable, *shlex.split(server[1])[1:-1], port]
+    env = _env(HOME=str(tmp_path))
+    env.update(item.replace(f":{server[2]}/", f":{port}/").split("=", 1) for item in run[1].split())
+    stand_in = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert stand_in.stdout is not None
+        assert b"serving" in await asyncio.wait_for(stand_in.stdout.readline(), 60)
+        script = tmp_path / "quickstart.py"
+        script.write_text(one("Quickstart", "python"))
+        code, out, err = await _run([sys.executable, str(script)], env, ROOT)
+    finally:
+        stand_in.terminate()
+        await stand_in.wait()
+    assert code == 0, err[-3000:]
+    assert "Unclosed" not in err, err[-3000:]
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
+    assert lines[0] == "You said: Hello!" and lines[-1] == "You said: What is 2 + 2?", out
+    assert '"sky": "sunny"' in lines[2], out  # the agent called get_weather
+
+
 async def test_quickstart_error_path_leaves_nothing_unclosed(tmp_path):
     """A failing call inside the blocks still closes every session (the old README leaked one)."""
     script = tmp_path / "quickstart.py"

@@ -80,6 +80,22 @@ def test_missing_file_is_an_error(tmp_path):
         load_settings(tmp_path / "nope.yaml", env={})
 
 
+def test_missing_relative_file_names_the_directory_and_the_way_out(tmp_path, monkeypatch):
+    """The README's ``from_config("config/default.yaml")`` run outside the checkout said only
+    "config/default.yaml: config file not found": not where it looked, nor that no path works."""
+    from oneringai import OneRingAI
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        OneRingAI.from_config("config/default.yaml")
+    assert str(info.value) == (
+        f"config/default.yaml: config file not found in {tmp_path}; without a path, from_config() (and the CLI "
+        "without --config) reads ./config/default.yaml, else the packaged defaults"
+    )
+    with pytest.raises(ConfigError, match=r"^other.yaml: config file not found in .*[^s]$"):
+        load_settings("other.yaml", env={})
+
+
 def test_env_error_names_variable(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="ONERINGAI_HTTP__TIMEOUT"):

@@ -90,8 +90,12 @@ async def _storage_of(settings: Any, *, adopt_local_key: bool = False) -> tuple[
 async def _list(args: argparse.Namespace) -> int:
     client, storage = await _storage_of(_settings(args))
     async with client:
-        for key in await storage.list_keys(args.prefix):
+        keys = await storage.list_keys(args.prefix)
+        for key in keys:
             print(key)
+    if not keys:  # a word on stderr, so an empty list is not mistaken for a hang or a failure
+        where = f" starting with {args.prefix!r}" if args.prefix else ""
+        print(f"no tokens stored{where} (token storage: {client.settings.oauth.storage.kind})", file=sys.stderr)
     return 0
 
 

@@ -97,7 +97,12 @@ def _resolve(
         if base.exists() and not base.is_file():
             raise ConfigError(f"config file{named} is not a regular file", source=str(base))
         if not base.is_file():
-            raise ConfigError(f"config file{named} not found", source=str(base))
+            where = "" if base.is_absolute() else f" in {Path.cwd()}"
+            hint = ""
+            if path is not None and not base.is_absolute() and base.parts[:1] == ("config",):
+                # the README's from_config("config/default.yaml") copied out of the checkout
+                hint = "; without a path, from_config() (and the CLI without --config) reads ./config/default.yaml, else the packaged defaults"
+            raise ConfigError(f"config file{named} not found{where}{hint}", source=str(base))
     else:
         base = next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
         reason = f"found in {Path.cwd()}"
@@ -190,7 +195,7 @@ def load_configuration(
     overrides: Mapping[str, Any] | None = None,
 ) -> LoadedConfiguration:
     """Read, interpolate, merge and validate the configuration; see the module docstring."""
-    _check_arguments(path, profile, env, dotenv, overrides)
+    _check_arguments(path, profile, env, dotenv)  # overrides: _check_overrides below
     environ: dict[str, str] = {}
     dotenv_path = Path(dotenv) if dotenv else None
     if dotenv_path is not None and dotenv_path.is_file():
@@ -210,7 +215,8 @@ def load_configuration(
     # A missing ${VAR} is judged after the layers above YAML: a value the environment or
     # `overrides` replace, or one in an oauth.storage branch the kind does not select, is unused.
     merged = interpolate_tree(merged, environ, lambda p: origin_of(p, origins), defer_missing=True)
-    if overrides:
+    if overrides is not None:
+        _check_overrides(overrides)
         merged = _merge(merged, overrides, origins, "overrides")
     settings_from_env = environment_settings(environ, Settings, merged)
     for setting in settings_from_env:
@@ -257,11 +263,10 @@ def _unselected_storage_branch(merged: Mapping[Any, Any]) -> Callable[[str], boo
     return unused.__contains__
 
 
-def _check_arguments(path: object, profile: object, env: object, dotenv: object, overrides: object) -> None:
+def _check_arguments(path: object, profile: object, env: object, dotenv: object) -> None:
     """The caller's arguments, before anything is read: each wrong type is a ``ConfigError``
     naming the argument (``env={"ONERINGAI_HTTP": 5}`` was an ``AttributeError`` from deep in
-    the environment reader, ``overrides={1: 2}`` pydantic's "keywords must be strings",
-    ``path=5`` the ``TypeError`` of ``os.fspath``)."""
+    the environment reader, ``path=5`` the ``TypeError`` of ``os.fspath``)."""
     for name, value in (("path", path), ("dotenv", dotenv)):
         if value is not None and not isinstance(value, str | os.PathLike):
             raise ConfigError(f"{name} must be a file path (str or os.PathLike) or None, not {type(value).__name__}")
@@ -276,10 +281,6 @@ def _check_arguments(path: object, profile: object, env: object, dotenv: object,
                     f"env must map variable names to strings, as os.environ does; {brief_repr(key)} maps to a value of type "
                     f"{type(value).__name__}" if isinstance(key, str) else "env has a variable name that is not a string"
                 )
-    if overrides is not None:
-        if not isinstance(overrides, Mapping):
-            raise ConfigError(f"overrides must be a nested mapping of settings or None, not {type(overrides).__name__}")
-        _reject_unknown_sections(overrides, "overrides")
 
 
 def _reject_unknown_sections(data: Mapping[Any, Any], source: str) -> None:
@@ -289,6 +290,37 @@ def _reject_unknown_sections(data: Mapping[Any, Any], source: str) -> None:
             raise ConfigError(
                 f"unknown section {key!r} (allowed: {', '.join(fields)})", path=join_path("", key), source=source
             )
+
+
+def _check_overrides(overrides: Any) -> None:
+    """``overrides`` are checked like a file: a mapping of known sections, string keys all the way
+    down. An unknown top-level section was silently ignored (``Settings`` ignores unknown
+    top-level keys: files are checked by ``_reject_unknown_sections``); a mapping key that is not
+    a string was a ``TypeError`` or an error blamed on the base file; a string or list
+    ``overrides`` was an ``AttributeError``. Nested unknown keys are refused by the schema."""
+    if not isinstance(overrides, Mapping):
+        raise ConfigError(
+            f"must be a mapping of sections to settings (like the YAML file), not {type(overrides).__name__}",
+            source="overrides",
+        )
+    pending: list[tuple[Mapping[Any, Any], str, int]] = [(overrides, "", 0)]
+    while pending:  # iterative and bounded: a deeper tree is refused later by ``_check_tree``
+        mapping, path, depth = pending.pop()
+        for key, value in mapping.items():
+            if not isinstance(key, str):
+                raise ConfigError(
+                    f"has a key that is not a string ({type(key).__name__}); keys are names, as in YAML",
+                    path=path or "<root>", source="overrides",
+                )
+            if isinstance(value, Mapping) and depth < MAX_DEPTH:
+                pending.append((value, join_path(path, key), depth + 1))
+            elif isinstance(value, list | tuple) and depth < MAX_DEPTH:
+                pending.extend(
+                    (item, f"{join_path(path, key)}[{index}]", depth + 2)
+                    for index, item in enumerate(value)
+                    if isinstance(item, Mapping)
+                )
+    _reject_unknown_sections(overrides, "overrides")
 
 
 def _validate(merged: dict[Any, Any], origins: dict[str, str]) -> Settings:

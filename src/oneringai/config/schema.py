@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 TEXT_KINDS = ("anthropic", "fallback", "llamacpp", "ollama", "openai", "openai_compatible")
-IMAGE_KINDS = ("openai",)
+IMAGE_KINDS = ("openai", "openai_compatible")
 STORAGE_KINDS = ("aws_secrets_manager", "file", "memory", "postgres", "redis")
 EXECUTOR_KINDS = ("audit", "cache", "cost", "permissions", "rate_limit", "retry", "timeout")
 

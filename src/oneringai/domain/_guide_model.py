@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from oneringai.domain._base import DomainModel
+from oneringai.domain._error_base import OneRingAIError
 
 __all__ = ["GuideModel", "guide_aliases"]
 
@@ -78,10 +79,16 @@ class GuideModel(DomainModel):
             raise explain_unknown_fields(cls, exc) from None
 
 
-def explain_unknown_fields(model: type[BaseModel], exc: ValidationError) -> ValidationError:
+def explain_unknown_fields(model: type[BaseModel], exc: ValidationError) -> Exception:
     """``exc`` with each "extra inputs are not permitted" replaced by one naming the allowed
-    fields of the model at that location; any other error is kept as it was."""
+    fields of the model at that location; any other error is kept as it was. A validator that
+    raised one of our typed errors (a ``RequestOptionsError``: pydantic wraps every
+    ``ValueError``) is that error, as the validator raised it."""
     errors = exc.errors()
+    for error in errors:
+        raised = error.get("ctx", {}).get("error")
+        if isinstance(raised, OneRingAIError):
+            return raised
     if not any(error["type"] == "extra_forbidden" for error in errors):
         return exc
     details: list[InitErrorDetails] = []

@@ -18,6 +18,7 @@ catch the *kind* of failure without knowing which provider or store produced it:
     │   └── TokenDecryptionError        tampered record, wrong key, unknown envelope
     ├── OAuthError                      state/PKCE failures, token endpoint errors
     │   └── LoginRequiredError          no usable token: only a new login helps
+    ├── RequestOptionsError             a request's free-form value is no JSON (also a ValueError)
     └── ToolExecutionError              a tool failed (normally turned into a ToolResult)
 
 Messages never contain secrets: every message (and a provider error's ``body``) passes
@@ -27,8 +28,9 @@ registered secret value and anything shaped like a credential — also text a se
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from oneringai.domain._error_base import OneRingAIError, RequestOptionsError
 from oneringai.domain.redaction import redact
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ __all__ = [
     "ProviderResponseError",
     "ProviderTimeoutError",
     "ProviderUnavailableError",
+    "RequestOptionsError",
     "TokenDecryptionError",
     "TokenStorageError",
     "ToolExecutionError",
@@ -73,13 +76,6 @@ def brief_repr(value: object, limit: int = 80) -> str:
     except Exception:  # the caller's own __repr__ failed: its type still says what it is
         return f"a {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class OneRingAIError(Exception):
-    """Base of every error raised by oneringai. Its message is scrubbed of secrets."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(OneRingAIError):

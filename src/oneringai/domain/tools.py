@@ -18,9 +18,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 from oneringai.domain._guide_model import GuideModel
+from oneringai.domain.json_data import MAX_SCHEMA_DEPTH, json_data
 from oneringai.domain.redaction import redact
 
 __all__ = [
@@ -80,6 +81,15 @@ class FunctionDefinition(GuideModel):
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     strict: bool | None = None
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _json_schema(cls, value: Any, info: ValidationInfo) -> Any:
+        """Plain JSON data (see ``json_data``), checked when the tool is defined: a set or NaN in
+        a schema was a raw ``TypeError`` or invalid JSON in every request offering the tool."""
+        name = info.data.get("name")
+        where = f"tool {name!r}" if isinstance(name, str) else "a tool"
+        return json_data(value, name="parameters", where=where, max_depth=MAX_SCHEMA_DEPTH)
 
 
 class FunctionToolDefinition(GuideModel):

@@ -60,7 +60,7 @@ from oneringai.application.tools.output import (
     describe_exception,
     serialise_output,
 )
-from oneringai.application.tools.registry import answer_of, execute_safely
+from oneringai.application.tools.registry import ToolRegistry, answer_of, execute_safely
 from oneringai.domain.content import InputItem, Message, MessageRole
 from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.events import (
@@ -112,8 +112,6 @@ class Agent:
         self.tool_timeout, self.max_tool_output_chars = tool_timeout, max_tool_output_chars
         self._provider = provider  # or a coroutine function resolving it on first run (lazy resources)
         self.model, self.executor = model, executor
-        from oneringai.application.tools import ToolRegistry
-
         self.registry = ToolRegistry(tools, executor)  # this agent's own tools, never shared
         self.instructions = instructions
         self.max_iterations, self.max_parallel_tools = max_iterations, max_parallel_tools
@@ -417,8 +415,10 @@ class Agent:
             decision = await call_hook(self.hooks.before_tool, call, context)
             if decision is False:
                 return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
-            if isinstance(decision, ToolResult):
-                return self._bounded(answer_of(original, decision))
+            if isinstance(decision, Mapping) and "function" in decision:  # a ToolCall's literal
+                decision = ToolCall.model_validate(dict(decision))
+            if isinstance(decision, ToolResult | Mapping):  # a result, or the guide's literal of one
+                return self._bounded(answer_of(original, decision, "the before_tool hook"))
             if isinstance(decision, ToolCall):
                 call = decision.model_copy(update={"id": call.id})
             try:  # bounded: a tool that ignores cancellation is abandoned, not awaited forever
@@ -430,8 +430,8 @@ class Agent:
                     code="timeout",
                 )
             replaced = await call_hook(self.hooks.after_tool, call, result)
-            if isinstance(replaced, ToolResult):
-                result = answer_of(original, replaced)
+            if isinstance(replaced, ToolResult | Mapping):  # a mapping was ignored: now read as a result
+                result = answer_of(original, replaced, "the after_tool hook")
             return self._bounded(result)
         except (KeyboardInterrupt, SystemExit):
             raise

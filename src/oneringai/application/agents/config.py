@@ -22,7 +22,10 @@ class AgentSettings(SettingsSection):
     )
     tool_timeout: float = Field(default=DEFAULT_TOOL_TIMEOUT, gt=0)
     max_parallel_tools: int = Field(default=4, ge=1)
-    timeout: float | None = Field(default=None, gt=0, description="total seconds per run")
+    timeout: float | None = Field(default=None, gt=0, description="total seconds per run; when it passes, the run returns the last model response with "
+        "status incomplete and stop_reason timeout (unfinished tool calls answered as timed out), or raises "
+        "ProviderTimeoutError when the model has not answered yet in this run",
+    )
     tool_threads: int = Field(
         default=DEFAULT_TOOL_THREADS,
         ge=1,

@@ -13,12 +13,11 @@ changes neither the agent nor its next request.
 from __future__ import annotations
 
 import copy
-import json
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from oneringai.application.agents.support import AgentLimitError
+from oneringai.domain.json_data import MAX_JSON_CHARS, MAX_JSON_DEPTH, json_data
 
 __all__ = [
     "MAX_PROVIDER_OPTIONS_CHARS",
@@ -29,84 +28,24 @@ __all__ = [
 
 #: The options of one agent as JSON, at most (a few hundred bytes in practice; a raw tool list
 #: or JSON schema in them stays far below).
-MAX_PROVIDER_OPTIONS_CHARS = 1_000_000
+MAX_PROVIDER_OPTIONS_CHARS = MAX_JSON_CHARS
 #: Nesting, at most (a deeper structure was a ``RecursionError`` when the body was encoded).
-MAX_PROVIDER_OPTIONS_DEPTH = 64
-#: Integers beyond this magnitude are no vendor's (seeds are 64-bit); larger ones cost time to print.
-_MAX_INT = 2**64
-
-_WHERE = "Agent(provider_options=...)"
+MAX_PROVIDER_OPTIONS_DEPTH = MAX_JSON_DEPTH
 
 
 def checked_provider_options(value: object) -> dict[str, Any]:
-    """A copy of ``value`` as plain JSON data (dicts and lists), or an ``AgentLimitError``."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise AgentLimitError(f"{_WHERE} must be a mapping of option names to JSON values, not {type(value).__name__}")
-    root: dict[str, Any] = {}
-    size = 0
-    # Iterative: (source, target, path, depth); a deep structure is refused, never recursed into.
-    pending: list[tuple[Any, Any, str, int]] = [(value, root, "provider_options", 1)]
-    while pending:
-        source, target, path, depth = pending.pop()
-        if depth > MAX_PROVIDER_OPTIONS_DEPTH:
-            raise AgentLimitError(f"{_WHERE}: {_short(path)} is nested deeper than {MAX_PROVIDER_OPTIONS_DEPTH} levels")
-        items: Iterable[tuple[Any, Any]] = source.items() if isinstance(source, Mapping) else enumerate(source)
-        for key, item in items:
-            if isinstance(key, str):
-                size += len(key) + 4
-            elif isinstance(target, dict):
-                raise AgentLimitError(f"{_WHERE}: {_short(path)} has a key that is not a string ({type(key).__name__})")
-            size += 2
-            if size > MAX_PROVIDER_OPTIONS_CHARS:  # checked as it grows: a huge value is not walked whole
-                raise AgentLimitError(f"{_WHERE} is longer than {MAX_PROVIDER_OPTIONS_CHARS} characters as JSON")
-            converted = _converted(item, path, key)
-            if isinstance(converted, str):
-                size += len(converted)
-            elif isinstance(converted, dict | list):
-                pending.append((item, converted, _sub_path(path, key), depth + 1))
-            if isinstance(target, dict):
-                target[key] = converted
-            else:
-                target.append(converted)
-        if size > MAX_PROVIDER_OPTIONS_CHARS:
-            raise AgentLimitError(f"{_WHERE} is longer than {MAX_PROVIDER_OPTIONS_CHARS} characters as JSON")
-    if len(json.dumps(root, ensure_ascii=False)) > MAX_PROVIDER_OPTIONS_CHARS:  # the exact size (escapes)
-        raise AgentLimitError(f"{_WHERE} is longer than {MAX_PROVIDER_OPTIONS_CHARS} characters as JSON")
-    return root
+    """A copy of ``value`` as plain JSON data (dicts and lists), or an ``AgentLimitError``.
 
-
-def _converted(item: Any, path: str, key: Any) -> Any:
-    """``item`` as JSON data: a scalar copied, an empty container its children are walked into."""
-    if item is None or isinstance(item, bool):
-        return item
-    if isinstance(item, int):
-        if not -_MAX_INT <= item <= _MAX_INT:
-            raise AgentLimitError(f"{_WHERE}: {_short(_sub_path(path, key))} is an integer beyond ±2**64")
-        return int(item)
-    if isinstance(item, float):
-        if not math.isfinite(item):
-            raise AgentLimitError(
-                f"{_WHERE}: {_short(_sub_path(path, key))} is not a finite number (JSON has no NaN or infinity)"
-            )
-        return float(item)
-    if isinstance(item, str):
-        return str(item)
-    if isinstance(item, Mapping):
-        return {}
-    if isinstance(item, list | tuple):
-        return []
-    raise AgentLimitError(f"{_WHERE}: {_short(_sub_path(path, key))} is a {type(item).__name__}, not a JSON value")
-
-
-def _sub_path(path: str, key: Any) -> str:
-    return f"{path}[{key[:40]!r}]" if isinstance(key, str) else f"{path}[{key}]"
-
-
-def _short(path: str) -> str:
-    """A path for a message: a deep one keeps its start and its end."""
-    return path if len(path) <= 120 else f"{path[:60]}...{path[-50:]}"
+    The same check as every request's (``oneringai.domain.json_data``), made when the agent is
+    built so the mistake shows there, not at its first run."""
+    return json_data(
+        value,
+        name="provider_options",
+        where="Agent(provider_options=...)",
+        error=AgentLimitError,
+        max_depth=MAX_PROVIDER_OPTIONS_DEPTH,
+        max_chars=MAX_PROVIDER_OPTIONS_CHARS,
+    )
 
 
 class ProviderOptionsSetting:

@@ -75,8 +75,12 @@ class AgentHooks:
       a ``ToolResult`` (skip the tool with that result), or ``False`` (deny);
     * ``after_tool(call, result)`` may return a replacement ``ToolResult``.
 
-    A tool hook that raises becomes an ``executor_error`` result; a model hook that raises
-    ends the run with its exception (the history stays valid).
+    A ``ToolResult`` may also be returned as its mapping (``{"tool_call_id", "output",
+    "error"}``, the guide's literal), a ``ToolCall`` as its mapping (with ``function``); a
+    mapping that is neither is an ``executor_error`` result naming the hook and the field.
+    Any other value (``None`` included) changes nothing. A tool hook that raises becomes an
+    ``executor_error`` result; a model hook that raises ends the run with its exception (the
+    history stays valid).
     """
 
     before_model: Hook | None = None

@@ -42,7 +42,11 @@ class OAuthConnectionSettings(SettingsSection):
     revocation_url: str | None = Field(default=None, validation_alias=_names("revocation_url", "revocationUrl"))
     redirect_uri: str | None = Field(default=None, validation_alias=_names("redirect_uri", "redirectUri"))
     scopes: list[str] = Field(default_factory=list, validation_alias=_names("scopes", "scope"))
-    audience: str | None = None
+    audience: str | None = Field(
+        default=None,
+        description="jwt_bearer: the assertion's aud (default: token_url); client_credentials: sent as the "
+        "audience parameter (Auth0 and others need it); authorization_code: use extra_authorize_params",
+    )
     use_pkce: bool = Field(default=True, validation_alias=_names("use_pkce", "usePKCE", "usePkce"))
     access_token: SecretStr | None = Field(
         default=None, description="static_token flow", validation_alias=_names("access_token", "accessToken")

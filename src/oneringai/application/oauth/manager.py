@@ -403,6 +403,8 @@ class OAuthManager:
             form = {"grant_type": "client_credentials"}
             if self.config.scopes:
                 form["scope"] = " ".join(self.config.scopes)
+            if self.config.audience:  # Auth0 and others require it; servers ignore it otherwise
+                form["audience"] = self.config.audience
             return await self._token_request(form)
         if flow == "jwt_bearer":
             from oneringai.application.oauth.jwt import jwt_bearer_form

@@ -79,7 +79,7 @@ class FunctionTool(Tool):
                 "(give every parameter a type pydantic knows, or pass parameters=... and validate yourself)"
             ) from exc
         doc = inspect.getdoc(func) or ""
-        tool_name = name if name is not None else str(getattr(func, "__name__", ""))
+        tool_name = name or str(getattr(func, "__name__", ""))
         if not isinstance(tool_name, str) or not _VALID_NAME.fullmatch(tool_name):
             raise ToolDefinitionError(
                 f"tool name {brief_repr(tool_name)} is not one vendors accept (1-64 of A-Z a-z 0-9 _ . -): "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -128,18 +127,25 @@ async def execute_safely(executor: IToolExecutor, tool_call: ToolCall, context: 
     return answer_of(tool_call, result)
 
 
-def answer_of(tool_call: ToolCall, result: object) -> ToolResult:
+def answer_of(tool_call: ToolCall, result: object, source: str = "the executor") -> ToolResult:
     """``result`` as the answer to ``tool_call``: a ``ToolResult`` with its id, or an error.
 
     A mapping is read as a ``ToolResult``: the guide's executors return the object literal
-    ``{tool_call_id, output, error: true}``, and its message must reach the model."""
+    ``{tool_call_id, output, error: true}``, and its message must reach the model. ``source``
+    names who returned ``result`` in the error (an executor, a hook)."""
+    problem = ""
     if isinstance(result, Mapping):
-        with contextlib.suppress(ValidationError):  # not a ToolResult's fields: reported below
+        try:
             result = ToolResult.model_validate(dict(result))
+        except ValidationError as exc:  # not a ToolResult's fields: reported below, where
+            errors = exc.errors(include_input=False)
+            if errors:
+                where = ".".join(str(part) for part in errors[0]["loc"]) or "the mapping"
+                problem = f" ({where}: {errors[0]['msg'][:200]})"
     if not isinstance(result, ToolResult):
         return ToolResult.failure(
             tool_call,
-            f"the executor returned {type(result).__name__}, not a ToolResult",
+            f"{source} returned {type(result).__name__}, not a ToolResult{problem}",
             code="executor_error",
         )
     if result.tool_call_id != tool_call.id:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import Any
 
-from oneringai.domain.errors import ConfigError
+from oneringai.domain.errors import ConfigError, RequestOptionsError
 from oneringai.domain.redaction import get_logger
 from oneringai.infrastructure.mcp.config import McpServerSettings
 from oneringai.infrastructure.mcp.session import McpSession, TokenSource
@@ -60,8 +61,21 @@ class McpServerRegistry:
                     if (settings.include is None or spec.name in settings.include)
                     and spec.name not in settings.exclude
                 ]
-                self._tools[name] = self._unique(name, [McpTool(session, spec) for spec in chosen])
+                self._tools[name] = self._unique(name, self._usable(name, session, chosen))
             return list(self._tools[name])
+
+    @staticmethod
+    def _usable(server: str, session: McpSession, specs: list[Any]) -> list[McpTool]:
+        """A tool whose ``inputSchema`` no JSON request can carry (NaN, nested deeper than 64
+        levels: ``RequestOptionsError`` from its definition) is left out with a warning: offered
+        to a model, it would fail every request; the server's other tools stay usable."""
+        made: list[McpTool] = []
+        for spec in specs:
+            try:
+                made.append(McpTool(session, spec))
+            except RequestOptionsError as error:
+                _LOG.warning("MCP server %r: tool left out, its input schema is not JSON data: %s", server, error)
+        return made
 
     @staticmethod
     def _unique(server: str, tools: list[McpTool]) -> list[McpTool]:

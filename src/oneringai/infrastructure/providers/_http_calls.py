@@ -25,40 +25,41 @@ from typing import Any, Literal, Protocol, TypeVar
 from pydantic_core import from_json
 
 from oneringai.application.disconnects import is_no_response_disconnect
-from oneringai.domain.errors import ConfigError, ProviderError, ProviderResponseError, ProviderTimeoutError
+from oneringai.domain.errors import (
+    ProviderError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+    RequestOptionsError,
+)
+from oneringai.domain.json_data import json_problem
 from oneringai.infrastructure.http.bodies import ERROR_BODY_BYTES
 from oneringai.infrastructure.http.deadlines import guard_stream
 from oneringai.infrastructure.http.wire import Wire, WireResponse, as_httpx_error
 from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper, display_url
 
-__all__ = ["HttpCalls", "RequestNotJSONError", "encode_body", "is_no_response_disconnect"]
+__all__ = ["HttpCalls", "is_no_response_disconnect"]
 
 T = TypeVar("T")
 StreamFormat = Literal["sse", "ndjson"]
 #: How long a finished stream's connection may take to end before it is dropped instead of pooled.
 END_DRAIN_SECONDS = 1.0
+#: Request bodies: compact, and no ``NaN``/``Infinity`` (invalid JSON no vendor parses). One
+#: encoder for every call (``json.dumps(..., separators=...)`` built a new one per call).
+_BODY_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
-class RequestNotJSONError(ConfigError, TypeError):
-    """The request cannot be sent as JSON: a value the caller put in it — a tool's ``parameters``
-    schema, ``provider_options``, a ``response_format`` schema — is no JSON value (an object, a
-    set, NaN or infinity), refers to itself, or is nested too deeply to encode. Raised before
-    anything is sent (it was the encoder's own ``TypeError``/``ValueError``/``RecursionError``,
-    and NaN was sent as the invalid JSON token ``NaN``)."""
+def encode_body(body: Mapping[str, Any], provider: str, model: str | None) -> bytes:
+    """``body`` as JSON bytes, or a ``RequestOptionsError`` naming what in it JSON cannot carry.
 
-
-def encode_body(body: Any, *, provider: str, model: str | None) -> bytes:
-    """The request body as compact JSON bytes, or ``RequestNotJSONError`` naming what is wrong."""
+    The values a caller gives are checked where they enter (``TextGenerateOptions``, tool
+    definitions); this catches one changed in place after that (a hook writing a set into
+    ``options.provider_options``, a tool's schema edited) — before, a raw ``TypeError`` /
+    ``ValueError`` / ``RecursionError`` from the encoder, or NaN sent as invalid JSON."""
     try:
-        return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-    except RecursionError:
-        problem = "it is nested too deeply (or refers to itself)"
-    except (TypeError, ValueError) as exc:  # an object / set / NaN; "Circular reference detected"
-        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    raise RequestNotJSONError(
-        f"the request to provider {provider!r} (model {model!r}) cannot be sent as JSON: {problem} "
-        "(check tool parameter schemas, provider_options and response_format: JSON values only)"
-    )
+        return _BODY_ENCODER.encode(body).encode()
+    except (TypeError, ValueError, RecursionError):
+        problem = json_problem(body, name="body") or "body cannot be written as JSON"
+        raise RequestOptionsError(f"request to provider {provider!r} (model {model!r}): {problem}") from None
 
 
 class _Provider(Protocol):
@@ -168,7 +169,7 @@ class HttpCalls:
         body: Mapping[str, Any] | None = None,
     ) -> bytes:
         """One call with retries; the raw 2xx body, or a ``ProviderError``."""
-        content = encode_body(body, provider=self.name, model=model) if body is not None else None
+        content = encode_body(body, self.name, model) if body is not None else None
         send_headers = self._request_headers(headers, content is not None)
         seconds = self.attempt_timeout()
         limit = self.max_response_bytes()
@@ -237,7 +238,7 @@ class HttpCalls:
         The response is closed on every exit, including a consumer that stops early.
         The caller bounds the wait for each event with ``guard`` (idle/total timeouts).
         """
-        content = encode_body(body, provider=self.name, model=model)
+        content = encode_body(body, self.name, model)
         send_headers = self._request_headers(headers, True)
         seconds = self.attempt_timeout()
 

@@ -174,12 +174,17 @@ def message_text(content: str | list[ChatPart] | None) -> str:
     return "".join(part.get("text") or "" for part in content)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def arguments_object(text: str) -> dict[str, Any] | None:
     """A tool call's JSON-string arguments as the object Anthropic and Ollama want in history;
     None when they are not a JSON object nested at most ``MAX_ARGUMENT_DEPTH`` levels (a model's
-    ``[[[[…`` thousands deep must not raise ``RecursionError`` when the next turn is built)."""
+    ``[[[[…`` thousands deep must not raise ``RecursionError`` when the next turn is built), or
+    when they hold ``NaN``/``Infinity`` (Python's JSON reads them; no vendor's request does)."""
     try:
-        value = json.loads(text or "{}")
+        value = json.loads(text or "{}", parse_constant=_no_constant)
     except (ValueError, RecursionError):
         return None
     if not isinstance(value, dict) or _nesting(value) > MAX_ARGUMENT_DEPTH:

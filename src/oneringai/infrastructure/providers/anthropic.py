@@ -29,7 +29,7 @@ from oneringai.infrastructure.providers._anthropic_wire import (
     parse_anthropic_event,
     parse_anthropic_message,
 )
-from oneringai.infrastructure.providers._http_calls import HttpCalls, encode_body
+from oneringai.infrastructure.providers._http_calls import HttpCalls
 from oneringai.infrastructure.providers._openai_mapping import arguments_object, tool_result_text
 from oneringai.infrastructure.providers._stream_assembly import (
     MAX_REASONING_BLOCKS,
@@ -154,9 +154,7 @@ class AnthropicTextProvider(HttpCalls, BaseTextProvider):
             # no native JSON mode: ask for it in the system prompt
             rule = "Respond with a single JSON object and nothing else."
             if fmt.type == "json_schema" and fmt.json_schema is not None:
-                schema = fmt.json_schema.schema_
-                encode_body(schema, provider=self.name, model=options.model)  # a typed error if it is no JSON
-                rule += f" It must match this JSON Schema: {json.dumps(schema)}"
+                rule += f" It must match this JSON Schema: {json.dumps(fmt.json_schema.schema_)}"
             system.append(rule)
         body: dict[str, Any] = {
             "model": options.model,

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -25,6 +25,7 @@ from oneringai.domain.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    RequestOptionsError,
 )
 from oneringai.domain.events import ResponseCreatedEvent, StreamEvent
 from oneringai.domain.options import TextGenerateOptions
@@ -169,7 +170,12 @@ class OllamaTextProvider(HttpCalls, BaseTextProvider):
     async def _body(self, options: TextGenerateOptions, *, stream: bool) -> dict[str, Any]:
         model_options: dict[str, Any] = dict(self.config.options)
         extra = dict(options.provider_options)
-        model_options.update(extra.pop("options", {}) or {})
+        given = extra.pop("options", None) or {}
+        if not isinstance(given, Mapping):  # dict.update of a list or string: a raw TypeError/ValueError
+            raise RequestOptionsError(
+                f"provider_options['options'] is Ollama's model options: a mapping, not {type(given).__name__}"
+            )
+        model_options.update(given)
         for key in ("num_ctx", "num_predict", "top_k", "top_p", "seed", "repeat_penalty", "num_gpu"):
             if key in extra:
                 model_options[key] = extra.pop(key)

@@ -52,7 +52,11 @@ class CachingToolExecutor(WrapperToolExecutor):
             return None  # invalid, too long or too deep: let the inner executor report it
         # ensure_ascii: a lone surrogate (valid in JSON text) must not break the hashing
         canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"))
-        scope = (context.user_id or "") if self.config.per_user else ""
+        # per caller: the user and the roles, which permission rules also decide by — a cache
+        # outside a ``permissions`` layer must not hand a result to a role that is denied it
+        scope = (
+            json.dumps([context.user_id or "", sorted(context.roles)]) if self.config.per_user else ""
+        )
         material = f"{tool_call.function.name}\0{canonical}\0{scope}".encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(material).hexdigest()
         return f"{tool_call.function.name}:{digest}"

@@ -83,7 +83,11 @@ class CacheExecutorConfig(_Layer):
     )
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     prefix: str = "oneringai:toolcache:"
-    per_user: bool = True
+    per_user: bool = Field(
+        default=True,
+        description="results are kept per caller (user id and roles); false shares them between callers — "
+        "then keep the cache inside (below) any permissions layer, or it answers calls permissions would refuse",
+    )
 
 
 class AuditExecutorConfig(_Layer):
@@ -132,4 +136,7 @@ class PermissionsExecutorConfig(_Layer):
 class CostExecutorConfig(_Layer):
     kind: Literal["cost"] = "cost"
     budget_per_user: float | None = Field(default=None, ge=0)
-    prices: dict[str, _Price] = Field(default_factory=dict, description="tool -> price per call")
+    prices: dict[str, _Price] = Field(
+        default_factory=dict,
+        description="tool -> price per call; calls that never ran the tool (refused, or answered by a cache layer inside this one) are not charged",
+    )

@@ -1,4 +1,10 @@
-"""Cost per call (tool-declared or configured price), per-user budgets, usage counters."""
+"""Cost per call (tool-declared or configured price), per-user budgets, usage counters.
+
+A call is charged when its tool ran for it: calls an inner layer refused and answers an inner
+``cache`` layer served (``metadata["cache"]`` ``hit`` or ``coalesced``) are refunded. The price
+is reserved before the call (concurrent calls cannot overspend), so a call the budget cannot
+cover is refused even if a cache would have answered it.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,9 @@ _NOT_RUN = frozenset(
         "rate_limited", "rate_limiter_unavailable", "budget_exhausted", "invalid_price",
     }
 )
+#: ``metadata["cache"]`` of answers a ``cache`` layer inside this one gave without running the
+#: tool (a stored result, or the result of an identical call in flight): refunded too.
+_FROM_CACHE = frozenset({"hit", "coalesced"})
 
 
 class CostTrackingToolExecutor(WrapperToolExecutor):
@@ -82,10 +91,11 @@ class CostTrackingToolExecutor(WrapperToolExecutor):
         self.calls_by_user[user] += 1
         if result.is_error:
             self.errors[name] += 1
-            if result.metadata.get("code") in _NOT_RUN:
-                async with self._lock:  # nothing ran: refund
-                    self.spent[user] -= price
-                    price = 0.0
+        not_run = result.is_error and result.metadata.get("code") in _NOT_RUN
+        if not_run or result.metadata.get("cache") in _FROM_CACHE:
+            async with self._lock:  # nothing ran for this call: refund
+                self.spent[user] -= price
+                price = 0.0
         result.metadata["cost"] = price
         return result
 

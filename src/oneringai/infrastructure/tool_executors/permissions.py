@@ -1,5 +1,10 @@
 """Allow/deny lists per tool, per user and per role, plus an optional approval callback.
-Deny always wins; an allow list, when set, admits only its tools."""
+Deny always wins; an allow list, when set, admits only its tools.
+
+Deny and approval entries match the name the model sees and, for a tool from an MCP server,
+also the server's own name without ``tool_prefix`` (``deny: [delete_file]`` denies
+``files_delete_file``, as docs/mcp.md's example expects); allow entries match the name the
+model sees only. Each errs on the side of refusing."""
 
 from __future__ import annotations
 
@@ -43,13 +48,23 @@ class PermissionToolExecutor(WrapperToolExecutor):
         self._allow = None if self.config.allow is None else frozenset(self.config.allow)
         self._approval = frozenset(map(_folded, self.config.require_approval))
 
+    @staticmethod
+    def _folded_names(tool: str, context: ToolExecutionContext) -> frozenset[str]:
+        """The names a deny or approval entry may use for ``tool``, folded: its own and, for a
+        tool from an MCP server, the server's name for it (``tool_prefix`` not included)."""
+        folded = _folded(tool)
+        remote = getattr(context.find_tool(tool), "server_tool_name", None)
+        if isinstance(remote, str) and remote and remote != tool:
+            return frozenset((folded, _folded(remote)))
+        return frozenset((folded,))
+
     def denial(self, tool: str, context: ToolExecutionContext) -> str | None:
         """Why ``tool`` is not allowed for this caller, or None. Deny lists match whatever the
-        case or Unicode form (``Delete_Repo`` denies ``delete_repo``); allow lists match exactly
-        — each errs on the side of refusing."""
-        folded = _folded(tool)
-        if self._only_global:  # the common case, decided with two set lookups
-            if folded in self._deny or "*" in self._deny:
+        case or Unicode form (``Delete_Repo`` denies ``delete_repo``), and an MCP tool's
+        server-side name too; allow lists match exactly — each errs on the side of refusing."""
+        folded = self._folded_names(tool, context)
+        if self._only_global:  # the common case, decided with set lookups
+            if not folded.isdisjoint(self._deny) or "*" in self._deny:
                 return f"tool {tool!r} is denied (global)"
             if self._allow is not None and tool not in self._allow and "*" not in self._allow:
                 return f"tool {tool!r} is not in an allow list (global)"
@@ -64,7 +79,7 @@ class PermissionToolExecutor(WrapperToolExecutor):
                 rules.append((f"role {role}", self.config.roles[role]))
         for where, rule in rules:
             deny = {_folded(name) for name in rule.get("deny", [])}
-            if folded in deny or "*" in deny:
+            if not folded.isdisjoint(deny) or "*" in deny:
                 return f"tool {tool!r} is denied ({where})"
         # An allow list that is present (even empty) restricts; any one that admits the tool is enough.
         allow_lists = [(where, rule["allow"]) for where, rule in rules if rule.get("allow") is not None]
@@ -78,7 +93,7 @@ class PermissionToolExecutor(WrapperToolExecutor):
         if reason is not None:
             span_event("oneringai.tool.denied", {"oneringai.permission.code": "permission_denied"})
             return ToolResult.failure(tool_call, f"permission denied: {reason}", code="permission_denied")
-        if _folded(name) in self._approval:
+        if self._approval and not self._folded_names(name, context).isdisjoint(self._approval):
             if self.approve is None:
                 span_event("oneringai.tool.denied", {"oneringai.permission.code": "approval_required"})
                 return ToolResult.failure(
