@@ -234,7 +234,7 @@ def test_generate_json_with_any_schema_answers_or_raises_a_schema_error(schema: 
     except SchemaError as error:
         assert isinstance(error, ConfigError | TypeError)
         return
-    except ProviderError:  # a dict "schema" the scripted answer does not match is fine
+    except (ProviderError, RequestOptionsError):  # a dict schema the answer does not match, or no JSON
         return
     assert value == {"a": 1} or value == _Answer(a=1)
 
