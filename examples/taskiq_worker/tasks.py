@@ -14,6 +14,11 @@ Environment: ``WORKER_AMQP_URL``, ``WORKER_QUEUE``, ``WORKER_RESULTS_URL``,
 dead-lettered), ``WORKER_RESULT_SAVE_WINDOW`` (seconds a result save is retried),
 ``WORKER_RECONNECT_INTERVAL`` (seconds between reconnections to RabbitMQ after it closed the
 connection; aio-pika's own is 5); the YAML reads its own variables (see worker.yaml).
+
+Stopping (``SIGTERM``, as Kubernetes sends): the worker stops taking jobs at once, lets running
+jobs finish for ``--wait-tasks-timeout`` seconds, then releases the ones still running (not
+acknowledged, no result saved: RabbitMQ redelivers them) and closes its client within
+``--shutdown-timeout``. See docs/scaling.md for the command line and the time bound.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -28,7 +34,15 @@ from typing import Any
 
 import httpx
 from redis.exceptions import RedisError
-from taskiq import Context, TaskiqDepends, TaskiqEvents, TaskiqState
+from taskiq import (
+    Context,
+    TaskiqDepends,
+    TaskiqEvents,
+    TaskiqMessage,
+    TaskiqMiddleware,
+    TaskiqResult,
+    TaskiqState,
+)
 from taskiq.depends.progress_tracker import ProgressTracker, TaskState
 from taskiq.serializers import JSONSerializer
 from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
@@ -74,6 +88,88 @@ class DurableResults(RedisAsyncResultBackend):  # type: ignore[type-arg]
                 delay = min(delay * 2, 5.0)
 
 
+def wake_loop_on_stop_signals() -> None:
+    """Make a stop signal reach the worker's event loop at once, not at its next wake-up.
+
+    taskiq's worker process installs its ``SIGINT``/``SIGTERM``/``SIGHUP`` handlers with
+    ``signal.signal``; they set an ``asyncio.Event``. A Python signal handler runs between two
+    bytecodes of the main thread, and an idle event loop sits in ``epoll_wait`` without a
+    wakeup fd: after the handler ran the loop went back to sleep until its next I/O or timer.
+    On an idle worker that is RabbitMQ's next heartbeat, up to half the negotiated heartbeat
+    (60 s) later, so a worker took up to 30 s to stop consuming, and Kubernetes' SIGKILL (30 s
+    after SIGTERM) could come before any running job had a chance to finish. Each handler now
+    also wakes the loop (``call_soon_threadsafe`` writes to the loop's self-pipe).
+    """
+    loop = asyncio.get_running_loop()
+
+    def wake() -> None:
+        return None
+
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is None:
+            continue
+        handler = signal.getsignal(signum)
+        if not callable(handler) or getattr(handler, "wakes_loop", False):
+            continue
+
+        def wrapped(number: int, frame: Any, handler: Any = handler) -> None:
+            try:
+                handler(number, frame)  # taskiq's: sets the stop event (may raise on a hard kill)
+            finally:
+                loop.call_soon_threadsafe(wake)
+
+        wrapped.wakes_loop = True  # type: ignore[attr-defined]
+        signal.signal(signum, wrapped)
+
+
+class ReleaseUnfinished(TaskiqMiddleware):
+    """At a graceful stop, jobs still running are given back to the queue, not failed.
+
+    ``--wait-tasks-timeout`` bounds how long a stopping worker waits for its running jobs; past
+    it taskiq goes on to ``WORKER_SHUTDOWN``, and a job still running would then fail on the
+    closed client, its failure be saved as the run's answer, and the job be acknowledged: lost.
+    ``release()`` (called first thing in ``WORKER_SHUTDOWN``) cancels those jobs instead, and
+    ``post_execute`` stops them before their result is saved or the job acknowledged: the
+    channel closes with the job unacknowledged and RabbitMQ delivers it to another worker
+    (a delivery like any other: it counts towards ``WORKER_DELIVERY_LIMIT``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running: dict[asyncio.Task[Any], str] = {}
+        self.released: set[str] = set()
+
+    def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        task = asyncio.current_task()  # the receiver runs each job in a task of its own
+        if task is not None:
+            self.running[task] = message.task_id
+            task.add_done_callback(self._forget)
+        return message
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self.released.discard(self.running.pop(task, ""))
+
+    def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        if message.task_id in self.released:
+            # End the job's task here: no result saved, no acknowledgement sent.
+            raise asyncio.CancelledError
+
+    async def release(self, timeout: float = 3.0) -> None:
+        """Cancel the jobs still running and wait (at most ``timeout`` s) for them to end."""
+        tasks = list(self.running)
+        if not tasks:
+            return
+        for task in tasks:
+            self.released.add(self.running[task])
+            task.cancel()
+        LOG.warning("stopping with %d job(s) still running: released unacknowledged, "
+                    "RabbitMQ delivers them again", len(tasks))
+        await asyncio.wait(tasks, timeout=timeout)
+
+
+release_unfinished = ReleaseUnfinished()
+
+
 def make_broker() -> AioPikaBroker:
     """The broker every process uses (workers and the API alike)."""
     results = DurableResults(
@@ -94,7 +190,7 @@ def make_broker() -> AioPikaBroker:
         # A connection RabbitMQ closed (a restart, a node failover, close_connection) comes back
         # on its own (aio-pika's robust connection); until it does, sending a job fails at once.
         reconnect_interval=RECONNECT_INTERVAL,
-    ).with_result_backend(results)
+    ).with_result_backend(results).with_middlewares(release_unfinished)
 
 
 broker = make_broker()
@@ -103,6 +199,7 @@ broker = make_broker()
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def open_client(state: TaskiqState) -> None:
     """Build this worker's client from the same YAML as every other worker."""
+    wake_loop_on_stop_signals()  # runs in the worker process's main thread, on its loop
     config = os.environ.get("WORKER_CONFIG") or Path(__file__).with_name("worker.yaml")
     client = OneRingAI.from_config(config, profile=os.environ.get("WORKER_PROFILE") or None)
     state.ai = client
@@ -114,6 +211,7 @@ async def open_client(state: TaskiqState) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def close_client(state: TaskiqState) -> None:
+    await release_unfinished.release()  # before the client they use is closed
     await state.http.aclose()
     await state.ai.destroy()
 

@@ -40,6 +40,7 @@ from oneringai.application.agents.support import (
     AgentHooks,
     AgentInputError,
     RunState,
+    before_tool_decision,
     call_hook,
     cancelling,
     check_limits,
@@ -60,7 +61,7 @@ from oneringai.application.tools.output import (
     describe_exception,
     serialise_output,
 )
-from oneringai.application.tools.registry import ToolRegistry, answer_of, execute_safely
+from oneringai.application.tools.registry import answer_of, execute_safely
 from oneringai.domain.content import InputItem, Message, MessageRole
 from oneringai.domain.errors import ProviderResponseError
 from oneringai.domain.events import (
@@ -112,6 +113,8 @@ class Agent:
         self.tool_timeout, self.max_tool_output_chars = tool_timeout, max_tool_output_chars
         self._provider = provider  # or a coroutine function resolving it on first run (lazy resources)
         self.model, self.executor = model, executor
+        from oneringai.application.tools import ToolRegistry
+
         self.registry = ToolRegistry(tools, executor)  # this agent's own tools, never shared
         self.instructions = instructions
         self.max_iterations, self.max_parallel_tools = max_iterations, max_parallel_tools
@@ -412,12 +415,8 @@ class Agent:
         """The result answering ``call``: hooks, the executor under ``tool_timeout``, bounds."""
         original = call
         try:
-            decision = await call_hook(self.hooks.before_tool, call, context)
-            if decision is False:
-                return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
-            if isinstance(decision, Mapping) and "function" in decision:  # a ToolCall's literal
-                decision = ToolCall.model_validate(dict(decision))
-            if isinstance(decision, ToolResult | Mapping):  # a result, or the guide's literal of one
+            decision = await before_tool_decision(self.hooks.before_tool, call, context)
+            if isinstance(decision, ToolResult | Mapping):  # a result (a denial), or the guide's literal of one
                 return self._bounded(answer_of(original, decision, "the before_tool hook"))
             if isinstance(decision, ToolCall):
                 call = decision.model_copy(update={"id": call.id})

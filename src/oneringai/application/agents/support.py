@@ -7,13 +7,14 @@ import contextlib
 import inspect
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from oneringai.domain.errors import ConfigError, OneRingAIError, ProviderTimeoutError, brief_repr
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
+from oneringai.domain.tools import ToolCall, ToolResult
 
 __all__ = [
     "MAX_ITERATIONS",
@@ -122,6 +123,18 @@ async def call_hook(hook: Hook | None, *args: Any) -> Any:
         return None
     result = hook(*args)
     return await result if inspect.isawaitable(result) else result
+
+
+async def before_tool_decision(hook: Hook | None, call: ToolCall, context: object) -> Any:
+    """What a ``before_tool`` hook decided about ``call``: ``False`` is a denial (an error
+    result), the guide's literal of a ``ToolCall`` (a mapping with ``function``) is read as one;
+    anything else is returned as the hook gave it."""
+    decision = await call_hook(hook, call, context)
+    if decision is False:
+        return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
+    if isinstance(decision, Mapping) and "function" in decision:
+        return ToolCall.model_validate(dict(decision))
+    return decision
 
 
 @dataclass

@@ -400,12 +400,10 @@ class OAuthManager:
             kept = {"refresh_token": current.refresh_token, "scope": current.scope}
             return fresh.model_copy(update={k: v for k, v in kept.items() if getattr(fresh, k) is None})
         if flow == "client_credentials":
-            form = {"grant_type": "client_credentials"}
-            if self.config.scopes:
-                form["scope"] = " ".join(self.config.scopes)
-            if self.config.audience:  # Auth0 and others require it; servers ignore it otherwise
-                form["audience"] = self.config.audience
-            return await self._token_request(form)
+            # audience: Auth0 and others require it; servers ignore it otherwise
+            form = {"grant_type": "client_credentials", "scope": " ".join(self.config.scopes or ()),
+                    "audience": self.config.audience or ""}
+            return await self._token_request({key: value for key, value in form.items() if value})
         if flow == "jwt_bearer":
             from oneringai.application.oauth.jwt import jwt_bearer_form
 
