@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from oneringai.domain.errors import ConfigError, brief_repr
 from oneringai.domain.interfaces import IAsyncDisposable, IImageProvider, IOAuthTokenStorage, ITextProvider
 
 if TYPE_CHECKING:
@@ -29,6 +30,46 @@ if TYPE_CHECKING:
 __all__ = ["OneRingAI"]
 
 
+def _check_arguments(providers: object, settings: object, default_provider: object, token_storage: object) -> None:
+    """``OneRingAI(...)``'s arguments, checked before anything is built: ``providers=5`` was an
+    ``AttributeError`` here, ``providers={"a": 5}`` one at the first ``generate``, and
+    ``settings={...}`` one from deep inside the container. Each is a ``ConfigError`` now.
+    A provider is an ``ITextProvider``/``IImageProvider`` or any object with their ``generate``
+    / ``generate_image`` (a port of the guide that does not subclass them keeps working)."""
+    from oneringai.config.schema import Settings
+
+    if settings is not None and not isinstance(settings, Settings):
+        raise ConfigError(
+            f"settings must be a Settings (oneringai.load_settings(...)), not {type(settings).__name__}: "
+            "use OneRingAI.from_config(overrides=...) for a mapping"
+        )
+    if token_storage is not None:
+        missing = [m for m in ("store_token", "get_token", "delete_token") if not callable(getattr(token_storage, m, None))]
+        if missing:
+            raise ConfigError(
+                f"token_storage must be a token storage (IOAuthTokenStorage); {type(token_storage).__name__} "
+                f"has no {', '.join(missing)}"
+            )
+    if default_provider is not None and not isinstance(default_provider, str):
+        raise ConfigError(f"default_provider must be a provider name (str), not {type(default_provider).__name__}")
+    if providers is None:
+        return
+    if not isinstance(providers, Mapping):
+        raise ConfigError(f"providers must be a mapping of names to provider instances, not {type(providers).__name__}")
+    for name, provider in providers.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"providers: a provider name must be a non-empty string, not {brief_repr(name)}")
+        if not (
+            isinstance(provider, ITextProvider | IImageProvider)
+            or callable(getattr(provider, "generate", None))
+            or callable(getattr(provider, "generate_image", None))
+        ):
+            raise ConfigError(
+                f"providers[{name!r}] must be a text or image provider (ITextProvider / IImageProvider), "
+                f"not {type(provider).__name__}"
+            )
+
+
 class OneRingAI(IAsyncDisposable):
     """Entry point of the kit. Owns a container; closing the client closes what it opened."""
 
@@ -42,6 +83,7 @@ class OneRingAI(IAsyncDisposable):
     ) -> None:
         from oneringai.container import build_container
 
+        _check_arguments(providers, settings, default_provider, token_storage)
         if settings is None:
             from oneringai.config.env import reading_environment
             from oneringai.config.schema import Settings as _Settings

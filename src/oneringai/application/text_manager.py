@@ -7,12 +7,12 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, PydanticUserError, ValidationError
 
 from oneringai.application.guide_spelling import checked_stream, require_llm_response
 from oneringai.application.provider_registry import ProviderRegistry
 from oneringai.domain.content import InputItem
-from oneringai.domain.errors import ConfigError, ProviderNotFoundError, ProviderResponseError
+from oneringai.domain.errors import ConfigError, ProviderNotFoundError, ProviderResponseError, brief_repr
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.interfaces import ITextProvider
 from oneringai.domain.options import JSONSchemaFormat, ResponseFormat, TextGenerateOptions
@@ -27,6 +27,12 @@ M = TypeVar("M", bound=BaseModel)
 class ModelRequiredError(ConfigError, ValueError):
     """No ``model=`` and no ``default_model`` for the provider: a configuration error naming
     the setting; still a ``ValueError`` for code written against earlier versions."""
+
+
+class SchemaError(ConfigError, TypeError):
+    """``generate_json(schema=...)`` is neither a JSON Schema dict nor a pydantic model class
+    that pydantic can describe, or ``input``/``tools`` is not iterable (``generate(5)``): the
+    caller's mistake, raised before any request is sent."""
 
 
 class TextManager:
@@ -86,12 +92,16 @@ class TextManager:
         tools: Sequence[FunctionToolDefinition] | None = None,
         **kwargs: Any,
     ) -> TextGenerateOptions:
+        try:
+            items = input if isinstance(input, str) else list(input)
+            tool_list = list(tools) if tools else None
+        except TypeError:  # ``generate(5)``, ``tools=object()``: "'int' object is not iterable"
+            raise SchemaError(
+                f"input must be the prompt text or a list of messages, and tools a list of tool definitions; "
+                f"got input={type(input).__name__}, tools={type(tools).__name__}"
+            ) from None
         return TextGenerateOptions(
-            model=self._model_for(provider, model),
-            input=input if isinstance(input, str) else list(input),
-            instructions=instructions,
-            tools=list(tools) if tools else None,
-            **kwargs,
+            model=self._model_for(provider, model), input=items, instructions=instructions, tools=tool_list, **kwargs
         )
 
     async def generate_raw(
@@ -153,8 +163,7 @@ class TextManager:
         if schema is None:
             fmt = ResponseFormat(type="json_object")
         else:
-            json_schema = schema if isinstance(schema, dict) else schema.model_json_schema()
-            name = "response" if isinstance(schema, dict) else schema.__name__
+            json_schema, name = _json_schema_of(schema)
             fmt = ResponseFormat(
                 type="json_schema", json_schema=JSONSchemaFormat.model_validate({"name": name, "schema": json_schema})
             )
@@ -168,7 +177,7 @@ class TextManager:
                 provider=provider or self._registry.default_name,
                 model=response.model,
             ) from exc
-        if isinstance(schema, type) and issubclass(schema, BaseModel):
+        if isinstance(schema, type) and issubclass(schema, BaseModel) and schema is not BaseModel:
             try:
                 return schema.model_validate(data)
             except ValidationError as exc:
@@ -232,6 +241,26 @@ class TextManager:
         async for event in self.stream(input, options, provider=provider, **kwargs):
             if event.type == "response.output_text.delta":
                 yield event.delta
+
+
+def _json_schema_of(schema: Any) -> tuple[dict[str, Any], str]:
+    """``generate_json(schema=...)``: a JSON Schema dict or a pydantic model class, else a
+    ``SchemaError`` (it was an ``AttributeError`` for ``schema=str``, pydantic's own error for a
+    model with a field no JSON Schema can describe)."""
+    if isinstance(schema, dict):
+        return schema, "response"
+    if isinstance(schema, type) and issubclass(schema, BaseModel) and schema is not BaseModel:
+        try:
+            return schema.model_json_schema(), schema.__name__
+        except (PydanticUserError, ValueError, TypeError) as exc:
+            raise SchemaError(
+                f"generate_json(schema={schema.__name__}): pydantic cannot describe it as a JSON Schema: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from exc
+    raise SchemaError(
+        "generate_json(schema=...) takes a JSON Schema dict or a pydantic model class, "
+        f"not {brief_repr(schema)}"
+    )
 
 
 def _merge_options(

@@ -17,8 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from oneringai.application.tools import FunctionTool
-from oneringai.application.tools.registry import DuplicateToolError, execute_safely
+from oneringai.application.tools.registry import DuplicateToolError, as_tool, execute_safely
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import (
@@ -94,7 +93,7 @@ class ToolsFacade:
         """Register Python tools (plain functions are wrapped); a name taken by another tool is an error."""
         added = []
         for item in items:
-            registered = item if isinstance(item, Tool) else FunctionTool(item)
+            registered = as_tool(item)
             current = self._tools.get(registered.name)
             if current is not None and current is not registered:
                 raise DuplicateToolError(registered.name)

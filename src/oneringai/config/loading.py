@@ -30,7 +30,7 @@ from oneringai.config.interpolation import interpolate_tree, resolve_deferred
 from oneringai.config.messages import config_error, origin_of
 from oneringai.config.paths import join_path
 from oneringai.config.schema import STORAGE_KINDS, Settings, TokenStorageSettings
-from oneringai.domain.errors import ConfigError
+from oneringai.domain.errors import ConfigError, brief_repr
 from oneringai.domain.redaction import register_secret
 
 __all__ = [
@@ -195,6 +195,7 @@ def load_configuration(
     overrides: Mapping[str, Any] | None = None,
 ) -> LoadedConfiguration:
     """Read, interpolate, merge and validate the configuration; see the module docstring."""
+    _check_arguments(path, profile, env, dotenv)  # overrides: _check_overrides below
     environ: dict[str, str] = {}
     dotenv_path = Path(dotenv) if dotenv else None
     if dotenv_path is not None and dotenv_path.is_file():
@@ -260,6 +261,26 @@ def _unselected_storage_branch(merged: Mapping[Any, Any]) -> Callable[[str], boo
         kind = TokenStorageSettings.model_fields["kind"].default
     unused = {f"oauth.storage.{name}" for name in STORAGE_KINDS if name != kind}
     return unused.__contains__
+
+
+def _check_arguments(path: object, profile: object, env: object, dotenv: object) -> None:
+    """The caller's arguments, before anything is read: each wrong type is a ``ConfigError``
+    naming the argument (``env={"ONERINGAI_HTTP": 5}`` was an ``AttributeError`` from deep in
+    the environment reader, ``path=5`` the ``TypeError`` of ``os.fspath``)."""
+    for name, value in (("path", path), ("dotenv", dotenv)):
+        if value is not None and not isinstance(value, str | os.PathLike):
+            raise ConfigError(f"{name} must be a file path (str or os.PathLike) or None, not {type(value).__name__}")
+    if profile is not None and not isinstance(profile, str):
+        raise ConfigError(f"profile must be a profile name (str) or None, not {type(profile).__name__}")
+    if env is not None:
+        if not isinstance(env, Mapping):
+            raise ConfigError(f"env must be a mapping of variable names to strings or None, not {type(env).__name__}")
+        for key, value in env.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise ConfigError(
+                    f"env must map variable names to strings, as os.environ does; {brief_repr(key)} maps to a value of type "
+                    f"{type(value).__name__}" if isinstance(key, str) else "env has a variable name that is not a string"
+                )
 
 
 def _reject_unknown_sections(data: Mapping[Any, Any], source: str) -> None:

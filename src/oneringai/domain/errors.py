@@ -60,8 +60,22 @@ __all__ = [
     "TokenDecryptionError",
     "TokenStorageError",
     "ToolExecutionError",
+    "brief_repr",
     "install_extra_hint",
 ]
+
+
+def brief_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for an error message about a caller's value: at most ``limit`` characters,
+    and never an error of its own (``repr(10**5000)`` is a ``ValueError``; a caller's object may
+    raise from its ``__repr__``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(10**limit) < value < 10**limit:
+        return f"an integer of {len(format(abs(value), 'x')) * 4} bits"
+    try:
+        text = repr(value)
+    except Exception:  # the caller's own __repr__ failed: its type still says what it is
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ConfigError(OneRingAIError):

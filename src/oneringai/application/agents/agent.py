@@ -106,7 +106,7 @@ class Agent:
         telemetry: Telemetry | None = None,
         provider_options: Mapping[str, Any] | None = None,
     ) -> None:
-        check_limits(max_iterations, max_parallel_tools, timeout, tool_timeout, max_tool_output_chars)
+        check_limits(max_iterations, max_parallel_tools, timeout, tool_timeout, max_tool_output_chars, user_id, roles)
         self.name = name
         #: Spans: an ``invoke_agent`` span per run, parent of its chat and tool spans.
         self.telemetry = telemetry or NOOP_TELEMETRY
@@ -119,7 +119,7 @@ class Agent:
         self.instructions = instructions
         self.max_iterations, self.max_parallel_tools = max_iterations, max_parallel_tools
         self.timeout, self.user_id = timeout, user_id
-        self.roles, self.hooks = role_set(roles), hooks or AgentHooks()
+        self.roles, self.hooks = role_set(roles), AgentHooks.checked(hooks)
         self.temperature, self.max_output_tokens = temperature, max_output_tokens
         self.provider_options = provider_options  # a checked copy (AgentLimitError if unusable)
         self.id = agent_id or f"agent_{uuid.uuid4().hex[:12]}"

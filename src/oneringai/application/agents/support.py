@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import math
+import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from oneringai.domain.errors import ConfigError, OneRingAIError, ProviderTimeoutError
+from oneringai.domain.errors import ConfigError, OneRingAIError, ProviderTimeoutError, brief_repr
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
 from oneringai.domain.tools import ToolCall, ToolResult
@@ -88,6 +88,34 @@ class AgentHooks:
     after_model: Hook | None = None
     before_tool: Hook | None = None
     after_tool: Hook | None = None
+
+    @staticmethod
+    def checked(hooks: object) -> AgentHooks:
+        """``Agent(hooks=...)`` checked (see ``check_hooks``)."""
+        return check_hooks(hooks)
+
+
+_HOOKS = ("before_model", "after_model", "before_tool", "after_tool")
+
+
+def check_hooks(hooks: object) -> AgentHooks:
+    """``Agent(hooks=...)``: ``None`` or an ``AgentHooks`` (or an object with its four
+    attributes), each ``None`` or callable. Anything else failed at the run's first model call
+    with an ``AttributeError`` (``hooks={"before_model": f}``) or ``TypeError`` (a hook of 5)."""
+    if hooks is None:
+        return AgentHooks()
+    for name in _HOOKS:
+        hook = getattr(hooks, name, _MISSING)
+        if hook is _MISSING or not (hook is None or callable(hook)):
+            raise AgentLimitError(
+                f"Agent(hooks=...) must be an AgentHooks(before_model=..., after_model=..., before_tool=..., "
+                f"after_tool=...) of callables or None; {type(hooks).__name__} "
+                + ("has no " + name if hook is _MISSING else f"has {name}={brief_repr(hook)}, which is not callable")
+            )
+    return hooks  # type: ignore[return-value]
+
+
+_MISSING = object()
 
 
 async def call_hook(hook: Hook | None, *args: Any) -> Any:
@@ -171,7 +199,13 @@ def remaining(deadline: float | None) -> float | None:
     return max(0.0, deadline - time.monotonic())
 
 def check_limits(
-    max_iterations: int, max_parallel_tools: int, timeout: float | None, tool_timeout: float | None, max_output: int
+    max_iterations: int,
+    max_parallel_tools: int,
+    timeout: float | None,
+    tool_timeout: float | None,
+    max_output: int,
+    user_id: object = None,
+    roles: object = (),
 ) -> None:
     """The YAML ``agents:`` section is validated by its schema; an ``Agent`` built in code is
     checked here. ``max_iterations=0`` ended every run in an ``AssertionError``, and
@@ -181,11 +215,22 @@ def check_limits(
         ("max_tool_output_chars", max_output, MAX_TOOL_OUTPUT_LIMIT),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise AgentLimitError(f"Agent({name}=...) must be a whole number >= 1, not {value!r}")
+            raise AgentLimitError(f"Agent({name}=...) must be a whole number >= 1, not {brief_repr(value)}")
         if bound is not None and value > bound:
-            raise AgentLimitError(f"Agent({name}=...) must be at most {bound}, not {value!r}")
+            raise AgentLimitError(f"Agent({name}=...) must be at most {bound}, not {brief_repr(value)}")
     for name, limit in (("timeout", timeout), ("tool_timeout", tool_timeout)):
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit < math.inf
+        if limit is not None and (  # an int beyond the largest float (10**400) is no float: OverflowError later
+            isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit <= sys.float_info.max
         ):
-            raise AgentLimitError(f"Agent({name}=...) must be a finite number of seconds > 0 or None, not {limit!r}")
+            raise AgentLimitError(
+                f"Agent({name}=...) must be a finite number of seconds > 0 or None, not {brief_repr(limit)}"
+            )
+    # Who runs: ``user_id=5`` failed the first model call with pydantic's error about
+    # ``metadata.user_id``; ``roles=5`` / ``roles=[[1]]`` Python's "not iterable" / "unhashable".
+    if user_id is not None and not isinstance(user_id, str):
+        raise AgentLimitError(f"Agent(user_id=...) must be a string or None, not {type(user_id).__name__}")
+    if not isinstance(roles, str) and (  # an iterator is not walked here: role_set still needs it
+        not isinstance(roles, Iterable)
+        or (not isinstance(roles, Iterator) and not all(isinstance(r, str) for r in roles))
+    ):
+        raise AgentLimitError(f"Agent(roles=...) must be a role name or a list of role names, not {brief_repr(roles)}")

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 
 from oneringai.application.oauth import keys
+from oneringai.application.oauth.arguments import check_manager, scopes_of, seconds
 from oneringai.application.oauth.bearer import OAuthBearerAuth
 from oneringai.application.oauth.errors import LoginRequiredError
 from oneringai.application.oauth.observed import observed_refresh
@@ -101,15 +102,10 @@ class OAuthManager:
             )
         self.name = name or options.get("name") or "oauth"
         store = storage if storage is not None else options.get("storage")
-        if store is None:
-            raise ConfigError(
-                "OAuthManager needs a token storage: pass storage=... or put 'storage' in the config "
-                "(e.g. oneringai.testing.MemoryTokenStorage() for tests)",
-                path=f"oauth.connections.{self.name}",
-            )
-        self.storage: IOAuthTokenStorage = store
-        self.refresh_skew = float(refresh_skew if refresh_skew is not None else options.get("refresh_skew", 300.0))
-        self.state_ttl = float(state_ttl if state_ttl is not None else options.get("state_ttl", 600.0))
+        self.storage: IOAuthTokenStorage = check_manager(self.name, store)  # a string name, a token storage
+        skew, ttl = options.get("refresh_skew", 300.0), options.get("state_ttl", 600.0)
+        self.refresh_skew = seconds("refresh_skew", skew if refresh_skew is None else refresh_skew, self.name)
+        self.state_ttl = seconds("state_ttl", ttl if state_ttl is None else state_ttl, self.name, positive=True)
         self._http = http_client
         self._owned_http: httpx.AsyncClient | None = None
         self._pending: dict[str, _PendingState] = {}
@@ -174,7 +170,7 @@ class OAuthManager:
             "redirect_uri": self.config.redirect_uri or "",
             "state": state,
         }
-        scope_list = scopes if scopes is not None else self.config.scopes
+        scope_list = scopes_of(scopes, self.name) if scopes is not None else self.config.scopes
         if scope_list:
             params["scope"] = " ".join(scope_list)
         verifier = None

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from oneringai.application.oauth.manager import OAuthManager
-from oneringai.domain.errors import ConfigError
+from oneringai.domain.errors import ConfigError, brief_repr
 from oneringai.domain.interfaces import IOAuthTokenStorage
 from oneringai.domain.telemetry import Telemetry
 
@@ -34,13 +34,14 @@ class OAuthRegistry:
         return sorted(self._settings.connections)
 
     def get(self, name: str) -> OAuthManager:
-        manager = self._managers.get(name)
+        text = isinstance(name, str)  # ``client.oauth(["a"])`` was a TypeError (unhashable)
+        manager = self._managers.get(name) if text else None
         if manager is None:
-            config = self._settings.connections.get(name)
+            config = self._settings.connections.get(name) if text else None
             if config is None:
                 raise ConfigError(
-                    f"no OAuth connection {name!r} (configured: {', '.join(self.names()) or 'none'})",
-                    path=f"oauth.connections.{name}",
+                    f"no OAuth connection {brief_repr(name)} (configured: {', '.join(self.names()) or 'none'})",
+                    path=f"oauth.connections.{name if text and len(name) <= 80 else '<name>'}",
                 )
             manager = self._managers[name] = OAuthManager(
                 config,

@@ -7,9 +7,17 @@ application's rule for turning a tool call into a result. The decorators that wr
 """
 
 from oneringai.application.tools.direct_executor import DirectToolExecutor
-from oneringai.application.tools.function_tool import FunctionTool, tool
+from oneringai.application.tools.function_tool import FunctionTool, ToolDefinitionError, tool
 from oneringai.application.tools.output import serialise_output
 from oneringai.application.tools.registry import ToolRegistry
 from oneringai.application.tools.threads import ToolThreadPool
 
-__all__ = ["DirectToolExecutor", "FunctionTool", "ToolRegistry", "ToolThreadPool", "serialise_output", "tool"]
+__all__ = [
+    "DirectToolExecutor",
+    "FunctionTool",
+    "ToolDefinitionError",
+    "ToolRegistry",
+    "ToolThreadPool",
+    "serialise_output",
+    "tool",
+]

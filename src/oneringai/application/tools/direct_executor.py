@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from collections.abc import Mapping
 
 from oneringai.application.tools.output import (
     MAX_OUTPUT_CHARS,
@@ -29,7 +30,7 @@ from oneringai.application.tools.output import (
     serialise_output,
 )
 from oneringai.application.tools.threads import DEFAULT_TOOL_THREADS, TOOL_THREADS, ToolThreadPool
-from oneringai.domain.errors import ToolExecutionError
+from oneringai.domain.errors import ConfigError, ToolExecutionError, brief_repr
 from oneringai.domain.interfaces import IToolExecutor
 from oneringai.domain.tools import (
     MAX_ARGUMENT_CHARS,
@@ -66,6 +67,8 @@ class DirectToolExecutor(IToolExecutor):
         max_argument_depth: int = MAX_ARGUMENT_DEPTH,
         max_output_chars: int = MAX_OUTPUT_CHARS,
     ) -> None:
+        _check_limits(False, max_argument_chars=max_argument_chars, max_argument_depth=max_argument_depth,
+                      max_output_chars=max_output_chars)
         self.threads = ToolThreadPool(max_threads)
         self.max_argument_chars = max_argument_chars
         self.max_argument_depth = max_argument_depth
@@ -80,6 +83,8 @@ class DirectToolExecutor(IToolExecutor):
         max_output_chars: int | None = None,
     ) -> None:
         """Change limits; ``None`` keeps the current value."""
+        _check_limits(True, max_argument_chars=max_argument_chars, max_argument_depth=max_argument_depth,
+                      max_output_chars=max_output_chars)
         if max_threads is not None:
             self.threads.resize(max_threads)
         if max_argument_chars is not None:
@@ -90,6 +95,8 @@ class DirectToolExecutor(IToolExecutor):
             self.max_output_chars = max_output_chars
 
     async def execute_tool(self, tool_call: ToolCall, context: ToolExecutionContext) -> ToolResult:
+        if type(tool_call) is not ToolCall or type(context) is not ToolExecutionContext:  # the hot path: one check
+            tool_call, context = _as_call(tool_call), _as_context(context)
         started = time.perf_counter()
         name = tool_call.function.name
         try:
@@ -133,6 +140,48 @@ class DirectToolExecutor(IToolExecutor):
     async def aclose(self) -> None:
         """Shut the synchronous tools' thread pool down (a later call opens a new one)."""
         self.threads.shutdown()
+
+
+def _check_limits(keep_none: bool, /, **limits: object) -> None:
+    """Whole numbers >= 1 (``None`` keeps the value in ``configure``): ``max_output_chars="x"`` was
+    accepted and every later call raised ``TypeError`` out of the executor that never raises."""
+    for name, value in limits.items():
+        if value is None and keep_none:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"DirectToolExecutor({name}=...) must be a whole number >= 1, not {brief_repr(value)}")
+
+
+def _as_call(tool_call: object) -> ToolCall:
+    """A caller's ``tool_call``: a ``ToolCall`` (or subclass), or the guide's object literal
+    ``{"id": ..., "function": {"name": ..., "arguments": ...}}`` read as one. Anything else is a
+    ``ToolExecutionError``: without a call id there is no result to answer with (it was an
+    ``AttributeError`` reading ``tool_call.function``)."""
+    if isinstance(tool_call, ToolCall):
+        return tool_call
+    if isinstance(tool_call, Mapping):
+        try:
+            return ToolCall.model_validate(tool_call)
+        except ValueError as exc:  # pydantic's ValidationError, with the fields named
+            raise ToolExecutionError(f"execute_tool: tool_call is no ToolCall: {exc}") from None
+    raise ToolExecutionError(
+        f"execute_tool needs a ToolCall (id, function.name, function.arguments), not {type(tool_call).__name__}"
+    )
+
+
+def _as_context(context: object) -> ToolExecutionContext:
+    """``None`` is an empty context (no tools: the call is ``unknown_tool``); a mapping is read
+    as one; anything else is a ``ToolExecutionError``."""
+    if isinstance(context, ToolExecutionContext):
+        return context
+    if context is None:
+        return ToolExecutionContext()
+    if isinstance(context, Mapping):
+        try:
+            return ToolExecutionContext.model_validate(context)
+        except ValueError as exc:
+            raise ToolExecutionError(f"execute_tool: context is no ToolExecutionContext: {exc}") from None
+    raise ToolExecutionError(f"execute_tool needs a ToolExecutionContext, not {type(context).__name__}")
 
 
 def _failure(tool_call: ToolCall, exc: BaseException) -> ToolResult:

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import inspect
-import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, get_type_hints, overload
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, PydanticUserError, ValidationError, create_model
 
 from oneringai.application.tools.threads import current_tool_threads
+from oneringai.domain.errors import ConfigError, brief_repr
 from oneringai.domain.tools import (
     FunctionDefinition,
     FunctionToolDefinition,
     Tool,
 )
 
-__all__ = ["FunctionTool", "tool"]
+__all__ = ["FunctionTool", "ToolDefinitionError", "tool"]
 
 _VALID_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+class ToolDefinitionError(ConfigError, ValueError):
+    """A function that cannot be a tool: not callable, a type hint that names nothing
+    (``NameError``) or that pydantic cannot turn into a JSON Schema, a parameter name pydantic
+    reserves, a price that is no finite number, a name vendors refuse. Raised when the tool is
+    built, never at the model's first call; still a ``ValueError`` as before."""
+
+
+#: The highest ``cost_per_call``: any finite float (an int beyond it cannot be one).
+_MAX_COST = 1.7976931348623157e308
 
 
 class _Validated(dict[str, Any]):
@@ -43,22 +54,35 @@ class FunctionTool(Tool):
         parameters: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(cost_per_call, bool) or not isinstance(cost_per_call, int | float) or not (
-            0 <= cost_per_call < math.inf
-        ):  # a NaN price disabled every budget of the cost executor
-            raise ValueError(f"tool cost must be a finite number >= 0, not {cost_per_call!r}")
+            0 <= cost_per_call <= _MAX_COST
+        ):  # a NaN price disabled every budget of the cost executor; 10**400 is no float
+            raise ToolDefinitionError(f"tool cost must be a finite number >= 0, not {brief_repr(cost_per_call)}")
+        if not callable(func):
+            raise ToolDefinitionError(f"a tool wraps a function, not {type(func).__name__}")
+        if parameters is not None and not isinstance(parameters, Mapping):
+            raise ToolDefinitionError(
+                f"tool parameters must be a JSON Schema object (a mapping), not {type(parameters).__name__}"
+            )
         self.func = func
         self.cacheable = cacheable
         self.cost_per_call = float(cost_per_call)
         self._is_async = inspect.iscoroutinefunction(func)
-        self._model = _arguments_model(func)
-        schema = (
-            dict(parameters) if parameters is not None else _clean_schema(self._model.model_json_schema())
-        )
+        try:
+            self._model = _arguments_model(func)
+            schema = (
+                dict(parameters) if parameters is not None else _clean_schema(self._model.model_json_schema())
+            )
+        except (NameError, PydanticUserError, ValueError, TypeError) as exc:  # a hint naming nothing, no schema
+            raise ToolDefinitionError(
+                f"cannot build the arguments of tool {brief_repr(getattr(func, '__name__', func))} from its signature: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                "(give every parameter a type pydantic knows, or pass parameters=... and validate yourself)"
+            ) from exc
         doc = inspect.getdoc(func) or ""
-        tool_name: str = name or str(getattr(func, "__name__", ""))
-        if not _VALID_NAME.fullmatch(tool_name):
-            raise ValueError(
-                f"tool name {tool_name!r} is not one vendors accept (1-64 of A-Z a-z 0-9 _ . -): "
+        tool_name = name or str(getattr(func, "__name__", ""))
+        if not isinstance(tool_name, str) or not _VALID_NAME.fullmatch(tool_name):
+            raise ToolDefinitionError(
+                f"tool name {brief_repr(tool_name)} is not one vendors accept (1-64 of A-Z a-z 0-9 _ . -): "
                 "pass tool(name=...) / FunctionTool(func, name=...)"
             )
         self._definition = FunctionToolDefinition(

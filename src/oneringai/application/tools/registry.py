@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from oneringai.application.tools.direct_executor import DirectToolExecutor, cancel_requested
-from oneringai.application.tools.function_tool import FunctionTool
+from oneringai.application.tools.function_tool import FunctionTool, ToolDefinitionError
 from oneringai.application.tools.output import describe_exception
 from oneringai.domain.errors import ConfigError
 from oneringai.domain.interfaces import IToolExecutor
@@ -22,7 +22,21 @@ from oneringai.domain.tools import (
     role_set,
 )
 
-__all__ = ["DuplicateToolError", "ToolRegistry", "answer_of", "execute_safely"]
+__all__ = ["DuplicateToolError", "ToolRegistry", "answer_of", "as_tool", "execute_safely"]
+
+
+def as_tool(item: Tool | Callable[..., Any]) -> Tool:
+    """``item`` as a ``Tool`` (a plain function wrapped); a ``Tool`` whose ``definition`` is no
+    ``FunctionToolDefinition`` (a port of the guide returning its object literal, ``5``) is a
+    ``ToolDefinitionError`` here, not an ``AttributeError`` reading ``definition.function``."""
+    added = item if isinstance(item, Tool) else FunctionTool(item)
+    definition = added.definition
+    if not isinstance(definition, FunctionToolDefinition):
+        raise ToolDefinitionError(
+            f"tool {type(added).__name__}: definition must be a FunctionToolDefinition("
+            f"function=FunctionDefinition(name=..., parameters=...)), not {type(definition).__name__}"
+        )
+    return added
 
 
 class DuplicateToolError(ConfigError, ValueError):
@@ -44,13 +58,17 @@ class ToolRegistry:
 
     def __init__(self, tools: Sequence[Tool | Callable[..., Any]] = (), executor: IToolExecutor | None = None) -> None:
         self._tools: dict[str, Tool] = {}
+        if executor is not None and not callable(getattr(executor, "execute_tool", None)):
+            # ``agents.create(executor=5)`` ran, every tool call answered "AttributeError: 'int' object
+            # has no attribute 'execute_tool'" to the model
+            raise ConfigError(f"executor must be a tool executor (IToolExecutor), not {type(executor).__name__}")
         self.executor: IToolExecutor = executor or DirectToolExecutor()
         for item in tools:
             self.register(item)
 
     def register(self, item: Tool | Callable[..., Any]) -> Tool:
         """Add a tool (a plain function is wrapped); a duplicate name is an error."""
-        added = item if isinstance(item, Tool) else FunctionTool(item)
+        added = as_tool(item)
         if added.name in self._tools:
             raise DuplicateToolError(added.name)
         self._tools[added.name] = added

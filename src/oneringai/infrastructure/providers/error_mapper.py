@@ -39,6 +39,7 @@ from oneringai.domain.errors import (
 )
 from oneringai.domain.redaction import redact
 from oneringai.infrastructure.providers._foreign_errors import scrub_foreign_chain
+from oneringai.infrastructure.providers._mapper_inputs import status_code_of, text_headers
 
 __all__ = ["ProviderErrorMapper", "display_url", "redact_secrets"]
 
@@ -102,7 +103,7 @@ class ProviderErrorMapper:
     @staticmethod
     def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
         """``Retry-After`` as seconds: accepts delta-seconds or an HTTP-date; None if absent/bad."""
-        if value is None:
+        if not isinstance(value, str):  # a caller's dict of JSON values (a number, a list): not a header
             return None
         value = value.strip()
         if not value:
@@ -140,6 +141,7 @@ class ProviderErrorMapper:
     ) -> ProviderError:
         """The typed error for a non-2xx response (``status_code`` None: judge by the body alone)."""
         secrets = tuple(secrets)  # read twice: the message and the request id
+        status_code, headers = status_code_of(status_code), text_headers(headers)  # a caller's odd values
         raw, codes = _extract(body)
         message = _cut(redact_secrets(raw, secrets)) or (f"HTTP {status_code}" if status_code else "no details")
         retry_after = _retry_after(headers) if headers else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from oneringai.domain.capabilities import ModelCapabilities
+from oneringai.domain.errors import ModelNotFoundError
 
 __all__ = [
     "ANTHROPIC_MODELS",
@@ -32,6 +33,8 @@ class ModelRegistry:
         self.default = default
 
     def get(self, model: str) -> ModelCapabilities:
+        if not isinstance(model, str):  # ``None.split`` was an AttributeError from get_model_capabilities
+            raise ModelNotFoundError(f"a model is named by a string, not {type(model).__name__}")
         found = self._table.get(model)
         if found is not None:
             return found

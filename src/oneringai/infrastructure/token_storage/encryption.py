@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from oneringai.domain.errors import ConfigError, TokenDecryptionError
+from oneringai.domain.errors import ConfigError, TokenDecryptionError, TokenStorageError
 from oneringai.domain.tokens import StoredToken
 
 __all__ = [
@@ -166,9 +166,11 @@ class KeyRing:
         return f"KeyRing(key_ids={self.key_ids})"
 
     def encrypt(self, storage_key: str, plaintext: bytes) -> str:
+        if not isinstance(plaintext, bytes | bytearray | memoryview):
+            raise TokenStorageError(f"encrypt() takes the plaintext as bytes, not {type(plaintext).__name__}")
         key = self._keys[0]
         nonce = os.urandom(_NONCE)
-        sealed = key.aead.encrypt(nonce, plaintext, _AAD_PREFIX + storage_key.encode())
+        sealed = key.aead.encrypt(nonce, plaintext, _aad(storage_key))
         return f"{ENVELOPE_VERSION}:{key.id}:{base64.b64encode(nonce + sealed).decode()}"
 
     @staticmethod
@@ -179,6 +181,7 @@ class KeyRing:
         return parts[1] if len(parts) == 3 else None
 
     def decrypt(self, storage_key: str, envelope: object) -> bytes:
+        _aad(storage_key)  # a key no record can have is the caller's mistake, not a corrupt record
         if isinstance(envelope, bytes | bytearray | memoryview):
             try:
                 envelope = bytes(envelope).decode("ascii")
@@ -212,7 +215,7 @@ class KeyRing:
         if len(raw) < _NONCE + 16:
             raise TokenDecryptionError(f"record for {storage_key!r} is truncated")
         try:
-            return key.aead.decrypt(raw[:_NONCE], raw[_NONCE:], _AAD_PREFIX + storage_key.encode())
+            return key.aead.decrypt(raw[:_NONCE], raw[_NONCE:], _aad(storage_key))
         except InvalidTag:
             raise TokenDecryptionError(
                 f"record for {storage_key!r} failed authentication "
@@ -221,6 +224,8 @@ class KeyRing:
 
     def seal_token(self, storage_key: str, token: StoredToken) -> str:
         """The envelope (text) to store for ``token`` under ``storage_key``."""
+        if not isinstance(token, StoredToken):  # a custom store's dict: an AttributeError before
+            raise TokenStorageError(f"seal_token() needs a StoredToken, not {type(token).__name__}")
         return self.encrypt(storage_key, token.to_storage_json().encode())
 
     def open_token(self, storage_key: str, envelope: object) -> StoredToken:
@@ -234,3 +239,15 @@ class KeyRing:
     #: The one-line way for a custom store: ``ring.seal(key, token)`` / ``ring.open(key, envelope)``.
     seal = seal_token
     open = open_token
+
+
+def _aad(storage_key: object) -> bytes:
+    """The authenticated data binding an envelope to its storage key. A key that is no text
+    (``5``, ``None``) or holds a lone surrogate is a ``TokenStorageError``, not the
+    ``AttributeError``/``UnicodeEncodeError`` a custom store calling ``seal``/``open`` got."""
+    if not isinstance(storage_key, str):
+        raise TokenStorageError(f"a token's storage key must be a string, not {type(storage_key).__name__}")
+    try:
+        return _AAD_PREFIX + storage_key.encode()
+    except UnicodeEncodeError:
+        raise TokenStorageError("a token's storage key must be valid Unicode text (no lone surrogates)") from None

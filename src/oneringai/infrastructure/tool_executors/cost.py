@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -51,13 +52,13 @@ class CostTrackingToolExecutor(WrapperToolExecutor):
 
     def price_of(self, tool_call: ToolCall, context: ToolExecutionContext) -> float:
         """The configured price, else the tool's ``cost_per_call``; NaN when that is no usable
-        price (negative, infinite, NaN, not a number) — such a call is refused."""
+        price (negative, infinite, NaN, not a number, an int no float can hold) — such a call is refused."""
         name = tool_call.function.name
         if name in self.config.prices:
             return self.config.prices[name]
         tool = context.find_tool(name)
         price = tool.cost_per_call if tool is not None else 0.0
-        if isinstance(price, bool) or not isinstance(price, int | float) or not 0 <= price < math.inf:
+        if isinstance(price, bool) or not isinstance(price, int | float) or not 0 <= price <= sys.float_info.max:
             return math.nan
         return float(price)
 
