@@ -1,0 +1,37 @@
+"""Review of the day's merges (2026-11-30): findings in code from several branches."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from oneringai.application.tools import DirectToolExecutor
+from oneringai.domain.errors import ToolExecutionError
+from oneringai.domain.tools import ToolExecutionContext
+
+SECRET = "pw-7f3a9c"
+
+
+@pytest.mark.parametrize(
+    "call, context",
+    [
+        ({"id": "c1", "function": {"name": "t", "arguments": {"pw": SECRET}}}, None),
+        ({"id": "c1", "function": {"name": "t", "arguments": "{}"}}, {"user_id": {"pw": SECRET}}),
+    ],
+)
+def test_a_call_or_context_literal_with_a_bad_field_never_quotes_it(call: object, context: object) -> None:
+    """``execute_tool`` reading the guide's literals put pydantic's text in the
+    ``ToolExecutionError``: it quotes the input (the arguments, the context's values)."""
+    with pytest.raises(ToolExecutionError) as info:
+        asyncio.run(DirectToolExecutor().execute_tool(call, context))  # type: ignore[arg-type]
+    message = str(info.value)
+    assert SECRET not in message and SECRET not in repr(info.value)
+    assert "function.arguments" in message or "user_id" in message
+
+
+def test_a_context_mapping_still_reads() -> None:
+    result = asyncio.run(DirectToolExecutor().execute_tool(  # type: ignore[arg-type]
+        {"id": "c1", "function": {"name": "t", "arguments": "{}"}}, ToolExecutionContext().model_dump()
+    ))
+    assert result.metadata["code"] == "unknown_tool"
