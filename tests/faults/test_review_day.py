@@ -35,3 +35,22 @@ def test_a_context_mapping_still_reads() -> None:
         {"id": "c1", "function": {"name": "t", "arguments": "{}"}}, ToolExecutionContext().model_dump()
     ))
     assert result.metadata["code"] == "unknown_tool"
+
+
+@pytest.mark.parametrize("build", ["provider", "storage"])
+def test_a_boolean_number_in_a_config_built_in_code_never_quotes_the_secrets_beside_it(build: str) -> None:
+    """``ConfigModel``'s boolean check runs on the whole mapping: pydantic's error quoted it as
+    ``input_value={'api_key': '...', 'max_retries': True}`` — the key in the message (and any
+    log of it) of a config built in code. Config models now hide inputs in their errors."""
+    from pydantic import ValidationError
+
+    from oneringai.infrastructure.providers.config import OpenAITextProviderConfig
+    from oneringai.infrastructure.token_storage.config import RedisStorageSettings
+
+    with pytest.raises(ValidationError) as info:
+        if build == "provider":
+            OpenAITextProviderConfig(api_key=SECRET, max_retries=True)
+        else:
+            RedisStorageSettings(url=f"redis://:{SECRET}@h/0", timeout=True)
+    assert SECRET not in str(info.value) and SECRET not in repr(info.value)
+    assert "boolean" in str(info.value)
