@@ -54,3 +54,17 @@ def test_a_boolean_number_in_a_config_built_in_code_never_quotes_the_secrets_bes
             RedisStorageSettings(url=f"redis://:{SECRET}@h/0", timeout=True)
     assert SECRET not in str(info.value) and SECRET not in repr(info.value)
     assert "boolean" in str(info.value)
+
+
+@pytest.mark.parametrize("request_id", [5, b"req-1", ["req-1"], 10**5000, ""], ids=["int", "bytes", "list", "huge", "empty"])
+def test_a_provider_error_with_a_request_id_that_is_no_text(request_id: object) -> None:
+    """``ProviderError(..., request_id=5)`` (a port of the guide building its own errors) was a
+    raw ``TypeError`` from ``redact``; anything but text is now dropped."""
+    import pickle
+
+    from oneringai.domain.errors import ProviderRateLimitError
+
+    error = ProviderRateLimitError("rate limited", provider="p", request_id=request_id)  # type: ignore[arg-type]
+    assert error.request_id is None
+    assert str(error) == "rate limited [provider=p]"
+    assert pickle.loads(pickle.dumps(error)).request_id is None
