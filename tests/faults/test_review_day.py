@@ -68,3 +68,28 @@ def test_a_provider_error_with_a_request_id_that_is_no_text(request_id: object) 
     assert error.request_id is None
     assert str(error) == "rate limited [provider=p]"
     assert pickle.loads(pickle.dumps(error)).request_id is None
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+    __repr__ = __str__
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"error": {"message": 10**5000}}, {"status": 10**5000}, {"error": [10**5000]}, 10**5000, _Unprintable(),
+     {"error": {"message": _Unprintable()}}],
+    ids=["message", "status", "list", "int", "object", "nested-object"],
+)
+def test_map_error_of_a_body_with_no_text_form_is_still_a_provider_error(body: object) -> None:
+    """``ProviderErrorMapper.map_error`` takes any value a port hands it (the guide passes
+    ``await response.json()``); a body holding an int beyond 4300 digits or an object whose
+    ``__str__`` raises was the ``ValueError``/``RuntimeError`` of writing it into the message."""
+    from oneringai.domain.errors import ProviderError
+    from oneringai.infrastructure.providers.error_mapper import ProviderErrorMapper
+
+    error = ProviderErrorMapper.map_error(body, "p")
+    assert isinstance(error, ProviderError)
+    assert len(str(error)) < 400
