@@ -297,3 +297,27 @@ async def test_hooks_returning_a_mapping(hook):
         answer = json.loads(result.content)
         assert answer["code"] == "executor_error"
         assert "after_tool hook returned dict" in answer["error"] and "output" in answer["error"]
+
+
+async def test_a_before_tool_call_literal_with_a_bad_field_never_quotes_it():
+    """Review of the day's merges: a ``before_tool`` hook returning the guide's ``ToolCall``
+    literal with a wrong field (``arguments`` as an object, holding the credential the hook
+    added) raised pydantic's ``ValidationError``, whose text quotes the input — the credential
+    went into the tool result, so to the model and the history. Now an ``executor_error``
+    result naming the hook and the field, never a value."""
+    secret = "pw-7f3a9c"
+
+    def before(call, context):  # type: ignore[no-untyped-def]
+        return {"id": "x", "function": {"name": "get_weather", "arguments": {"pw": secret}}}
+
+    provider = ScriptedTextProvider([_call("get_weather", city="X"), "ok"])
+    agent = Agent(provider=provider, model="m", executor=DirectToolExecutor(), tools=[get_weather],
+                  hooks=AgentHooks(before_tool=before))
+    assert (await agent.run("go")).output_text == "ok"
+    validate_history(agent.messages)
+    [result] = fed_back(agent)
+    assert secret not in json.dumps(result.model_dump(mode="json"))
+    assert secret not in repr(agent.messages)
+    answer = json.loads(result.content)
+    assert answer["code"] == "executor_error"
+    assert "before_tool hook" in answer["error"] and "function.arguments" in answer["error"]

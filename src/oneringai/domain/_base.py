@@ -70,7 +70,13 @@ class ConfigModel(BaseModel):
     read as 1. Every ``int``/``float`` field — also inside ``dict[str, float]`` and lists —
     now refuses a boolean with an error naming the key (the configuration loader turns it
     into a ``ConfigError`` naming the YAML path).
+
+    Errors never quote their input (``hide_input_in_errors``): the check above runs on the
+    whole mapping, so pydantic's text of a config built in code quoted every key beside the
+    boolean — ``api_key``, a password in a URL — as ``input_value={...}``.
     """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     @model_validator(mode="before")
     @classmethod

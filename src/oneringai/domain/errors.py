@@ -120,7 +120,8 @@ class ProviderError(OneRingAIError):
     ) -> None:
         self.message = redact(message)
         #: The vendor's id of the failed request (``request-id``, ``x-request-id``): what its support asks for.
-        self.request_id = redact(request_id) if request_id else request_id
+        #: Text only: a port's ``request_id=5`` (or bytes) was a raw ``TypeError`` from ``redact``.
+        self.request_id = redact(request_id) if isinstance(request_id, str) and request_id else None
         self.provider = provider
         self.model = model
         self.status_code = status_code

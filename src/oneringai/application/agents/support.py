@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from oneringai.domain.errors import ConfigError, OneRingAIError, ProviderTimeoutError, brief_repr
 from oneringai.domain.events import StreamEvent
 from oneringai.domain.telemetry import NOOP_SPAN, Span
@@ -133,7 +135,16 @@ async def before_tool_decision(hook: Hook | None, call: ToolCall, context: objec
     if decision is False:
         return ToolResult.failure(call, "tool call denied by hook", code="denied_by_hook")
     if isinstance(decision, Mapping) and "function" in decision:
-        return ToolCall.model_validate(dict(decision))
+        problem = ""
+        try:
+            return ToolCall.model_validate(dict(decision))
+        except ValidationError as exc:  # its text quotes the input: what the hook put in the arguments
+            errors = exc.errors(include_input=False, include_url=False, include_context=False)
+            where = ".".join(str(part) for part in errors[0]["loc"]) if errors else "the mapping"
+            problem = f"{where}: {errors[0]['msg'][:200]}" if errors else "invalid"
+        return ToolResult.failure(  # outside the handler: the error does not chain the input
+            call, f"the before_tool hook returned a ToolCall mapping that is not one ({problem})", code="executor_error"
+        )
     return decision
 
 

@@ -24,6 +24,8 @@ import inspect
 import time
 from collections.abc import Mapping
 
+from pydantic import ValidationError
+
 from oneringai.application.tools.output import (
     MAX_OUTPUT_CHARS,
     describe_exception,
@@ -162,8 +164,9 @@ def _as_call(tool_call: object) -> ToolCall:
     if isinstance(tool_call, Mapping):
         try:
             return ToolCall.model_validate(tool_call)
-        except ValueError as exc:  # pydantic's ValidationError, with the fields named
-            raise ToolExecutionError(f"execute_tool: tool_call is no ToolCall: {exc}") from None
+        except ValidationError as exc:  # named by field: pydantic's own text quotes the input (the arguments)
+            problem = _fields_problem(exc)
+        raise ToolExecutionError(f"execute_tool: tool_call is no ToolCall: {problem}")
     raise ToolExecutionError(
         f"execute_tool needs a ToolCall (id, function.name, function.arguments), not {type(tool_call).__name__}"
     )
@@ -179,8 +182,9 @@ def _as_context(context: object) -> ToolExecutionContext:
     if isinstance(context, Mapping):
         try:
             return ToolExecutionContext.model_validate(context)
-        except ValueError as exc:
-            raise ToolExecutionError(f"execute_tool: context is no ToolExecutionContext: {exc}") from None
+        except ValidationError as exc:
+            problem = _fields_problem(exc)
+        raise ToolExecutionError(f"execute_tool: context is no ToolExecutionContext: {problem}")
     raise ToolExecutionError(f"execute_tool needs a ToolExecutionContext, not {type(context).__name__}")
 
 
@@ -198,3 +202,10 @@ def _failure(tool_call: ToolCall, exc: BaseException) -> ToolResult:
         return ToolResult.failure(tool_call, str(exc), code="tool_error", retryable=exc.is_retryable)
     retryable = isinstance(exc, TimeoutError | ConnectionError)
     return ToolResult.failure(tool_call, describe_exception(exc), code="tool_error", retryable=retryable)
+
+
+def _fields_problem(exc: ValidationError) -> str:
+    """The fields a literal got wrong and why, never their values (a call's arguments, a
+    context's metadata may hold what a hook or caller put there: a credential)."""
+    errors = exc.errors(include_input=False, include_url=False, include_context=False)[:3]
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'the mapping'}: {e['msg'][:200]}" for e in errors) or "invalid"

@@ -36,6 +36,7 @@ from oneringai.domain.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    brief_repr,
 )
 from oneringai.domain.redaction import redact
 from oneringai.infrastructure.providers._foreign_errors import scrub_foreign_chain
@@ -336,8 +337,8 @@ def _codes(mapping: Mapping[str, Any]) -> list[str]:
 def _dump(value: Any) -> str:
     try:
         return json.dumps(value, default=str)[: _MAX_BODY * 8]
-    except (ValueError, TypeError, RecursionError):
-        return str(value)[: _MAX_BODY * 8]
+    except Exception:  # 10**5000 (no str of it), an object whose __str__ raises, a cycle, too deep
+        return brief_repr(value, 200)
 
 
 def _infer(codes: list[str], lowered: str) -> type[ProviderError] | None:
