@@ -154,7 +154,7 @@ async def phase(
             report.figure(f"{label}: e.g. {name}", message)
     if fault_every:
         report.figure(f"{label}: faults injected", ", ".join(f"{k} {v}" for k, v in faults.items()))
-        report.figure(f"{label}: recovered (resent: reset before any answer byte)",
+        report.figure(f"{label}: recovered (a resend of an unread request, or the provider's retries)",
                       str(injected - faults.get("slow", 0) - typed))
     report.check(f"{label}: untyped errors", str(sum(result["untyped"].values()))
                  + "".join(f"; {k} x{v}" for k, v in result["untyped"].most_common(3)), "0",

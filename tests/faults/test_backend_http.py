@@ -56,14 +56,17 @@ async def test_an_idle_connection_closed_as_the_next_request_arrives(transport: 
 
     server.script = script
     await server.start()
+    # a clean close is resent at once; a reset read back is not (it cannot be told from a reset
+    # after part of an answer): the provider's own retries answer it
+    retries = 0 if close == "fin" else 1
     try:
-        async with VENDOR.provider(server.url, transport=transport, max_retries=0) as provider:
+        async with VENDOR.provider(server.url, transport=transport, max_retries=retries) as provider:
             for _ in range(CALLS):
                 response = await asyncio.wait_for(provider.generate(options()), 20)
                 assert response.output_text
     finally:
         await server.stop()
-    assert server.connections == CALLS  # each call after the first: one dropped send, one resend
+    assert server.connections == CALLS  # each call after the first: one dropped send, one more send
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -114,8 +117,9 @@ async def test_a_server_restarted_between_calls(transport: str) -> None:
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_a_request_the_server_always_resets_is_sent_twice_at_most(transport: str) -> None:
-    """The resend is one: a server that resets every request gets two, then a typed error."""
+async def test_a_request_the_server_resets_is_not_resent_without_retries(transport: str) -> None:
+    """A reset met reading the answer may follow part of it: with ``max_retries: 0`` the request
+    is sent once, then a typed error."""
     from oneringai import ProviderUnavailableError
 
     server = FaultServer()
@@ -131,7 +135,7 @@ async def test_a_request_the_server_always_resets_is_sent_twice_at_most(transpor
                 await asyncio.wait_for(provider.generate(options()), 20)
     finally:
         await server.stop()
-    assert len(server.requests) == 2
+    assert len(server.requests) == 1
 
 
 TOKEN = json.dumps({"access_token": "at-ok", "token_type": "Bearer", "expires_in": 3600}).encode()
@@ -163,20 +167,33 @@ async def test_a_token_endpoint_dropping_a_kept_alive_connection(transport: str,
     server.script = script
     await server.start()
     client = build_http_client(HttpSettings(transport=transport))
+
+    async def ask() -> str:
+        token = await asyncio.wait_for(request_token(
+            client, f"{server.url}/token", {"grant_type": "client_credentials"},
+            client_id="svc", client_secret=CLIENT_SECRET,
+        ), 20)
+        return token.access_token.get_secret_value()
+
     try:
-        for _ in range(4):
-            token = await asyncio.wait_for(request_token(
-                client, f"{server.url}/token", {"grant_type": "client_credentials"},
-                client_id="svc", client_secret=CLIENT_SECRET,
-            ), 20)
-            assert token.access_token.get_secret_value() == "at-ok"
+        if close == "fin":  # never read: resent at once, every time
+            for _ in range(4):
+                assert await ask() == "at-ok"
+        else:  # a reset may follow a grant the server ran (a rotated refresh token): not resent
+            from oneringai import OAuthError
+
+            assert await ask() == "at-ok"
+            with pytest.raises(OAuthError) as info:
+                await ask()
+            assert CLIENT_SECRET not in str(info.value) + repr(info.value)  # a resend would have
+            assert await ask() == "at-ok"  # answered on a new connection, as this next request is
     finally:
         await client.aclose()
         await server.stop()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_a_token_endpoint_that_always_resets_is_asked_twice_at_most(transport: str) -> None:
+async def test_a_token_endpoint_that_always_resets_is_asked_once(transport: str) -> None:
     from oneringai import OAuthError
     from oneringai.application.oauth.token_endpoint import request_token
     from oneringai.infrastructure.http.client import build_http_client
@@ -199,4 +216,4 @@ async def test_a_token_endpoint_that_always_resets_is_asked_twice_at_most(transp
     finally:
         await client.aclose()
         await server.stop()
-    assert len(server.requests) == 2 and CLIENT_SECRET not in str(info.value) + repr(info.value)
+    assert len(server.requests) == 1 and CLIENT_SECRET not in str(info.value) + repr(info.value)

@@ -12,11 +12,6 @@ from tests.faults.providers_fixtures import TRANSPORTS, FaultServer, Vendor, opt
 VENDOR = Vendor("openai")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known issue (review 2026-11-30): a reset is resent whether or not answer bytes came first; "
-    "neither transport's error tells the two apart",
-)
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("partial", [b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\ncontent-type: appl"])
 async def test_a_reset_after_part_of_the_answer_is_not_resent(transport: str, partial: bytes) -> None:

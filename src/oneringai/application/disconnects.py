@@ -19,11 +19,12 @@ def is_no_response_disconnect(error: BaseException) -> bool:
     aiohttp also as "Can not write request body" when the close wins the race with the write:
     a request the server never read whole is one it never ran).
 
-    Also a connection *reset* before any answer (``ECONNRESET``, ``EPIPE`` anywhere in the
-    chain): what a server's kernel sends when it closed an idle kept-alive connection just as
-    our request arrived (data on a closed socket is answered with RST), or closed one with our
-    request unread — the everyday form of the keep-alive race (a server idle timeout equal to
-    the gap between calls), which failed every second call at that rhythm before.
+    Also a write the server refused (``EPIPE``, or httpcore's ``WriteError``): a request the
+    server never read whole is one it never ran. Not a *reset* met while reading the answer
+    (``ECONNRESET``): neither transport tells whether part of an answer came before it, and a
+    request the server had begun to answer may have run — resending it could bill a model call
+    twice or spend an OAuth grant twice (a rotating refresh token's reuse revokes the grant).
+    The provider's own retries (``max_retries``, with backoff) still cover a reset.
     """
     text = str(error)
     if "without sending" in text or "Server disconnected" in text or "Can not write request body" in text:
@@ -35,8 +36,8 @@ def is_no_response_disconnect(error: BaseException) -> bool:
     for _ in range(8):  # bounded: a chain is a few links deep
         if seen is None:
             return False
-        if isinstance(seen, ConnectionResetError | BrokenPipeError) or (
-            isinstance(seen, OSError) and seen.errno in (errno.ECONNRESET, errno.EPIPE)
+        if type(seen).__name__ == "WriteError" or isinstance(seen, BrokenPipeError) or (
+            isinstance(seen, OSError) and seen.errno == errno.EPIPE
         ):
             return True
         seen = seen.__cause__ or seen.__context__
