@@ -198,3 +198,17 @@ def test_any_value_is_accepted_as_its_json_or_refused_with_a_typed_error(value):
         return
     sent = agent._options().provider_options
     assert sent == ({} if value is None else json.loads(json.dumps(value, allow_nan=False)))
+
+
+def test_an_agents_unusable_options_are_the_error_a_request_gives_too():
+    """One mistake, one family: ``except RequestOptionsError`` (a single request's) and
+    ``except AgentLimitError`` (the agent's) both catch it."""
+    from oneringai import RequestOptionsError, TextGenerateOptions
+
+    with pytest.raises(RequestOptionsError) as on_request:
+        TextGenerateOptions(model="m", input="hi", provider_options={"x": {1, 2}})
+    with pytest.raises(RequestOptionsError) as on_agent:
+        Agent(provider=ScriptedTextProvider(["ok"]), model="m", executor=DirectToolExecutor(),
+              provider_options={"x": {1, 2}})
+    assert isinstance(on_agent.value, AgentLimitError) and isinstance(on_agent.value, ConfigError)
+    assert "provider_options" in str(on_request.value) and "provider_options" in str(on_agent.value)

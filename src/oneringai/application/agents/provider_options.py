@@ -5,7 +5,8 @@ Given in code (``Agent(provider_options=...)``, ``client.agents.create(provider_
 never in YAML: they are one vendor's spelling), so checked here: a mapping with string keys of
 JSON values (finite numbers, no sets or bytes), at most ``MAX_PROVIDER_OPTIONS_DEPTH`` levels
 deep and ``MAX_PROVIDER_OPTIONS_CHARS`` characters as JSON. Anything else is an
-``AgentLimitError`` naming where it is, never quoting a value. The agent keeps its own copy
+``AgentProviderOptionsError`` (an ``AgentLimitError`` and a ``RequestOptionsError``) naming
+where it is, never quoting a value. The agent keeps its own copy
 and each request gets a fresh one, so a caller or a hook changing a nested value in place
 changes neither the agent nor its next request.
 """
@@ -17,11 +18,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from oneringai.application.agents.support import AgentLimitError
+from oneringai.domain.errors import RequestOptionsError
 from oneringai.domain.json_data import MAX_JSON_CHARS, MAX_JSON_DEPTH, json_data
 
 __all__ = [
     "MAX_PROVIDER_OPTIONS_CHARS",
     "MAX_PROVIDER_OPTIONS_DEPTH",
+    "AgentProviderOptionsError",
     "ProviderOptionsSetting",
     "checked_provider_options",
 ]
@@ -33,8 +36,14 @@ MAX_PROVIDER_OPTIONS_CHARS = MAX_JSON_CHARS
 MAX_PROVIDER_OPTIONS_DEPTH = MAX_JSON_DEPTH
 
 
+class AgentProviderOptionsError(AgentLimitError, RequestOptionsError):
+    """An agent's ``provider_options`` that no request could carry. Both an ``AgentLimitError``
+    (what the agent's other unusable arguments raise) and a ``RequestOptionsError`` (what the
+    same value raises on a single request), so either ``except`` catches it."""
+
+
 def checked_provider_options(value: object) -> dict[str, Any]:
-    """A copy of ``value`` as plain JSON data (dicts and lists), or an ``AgentLimitError``.
+    """A copy of ``value`` as plain JSON data (dicts and lists), or an ``AgentProviderOptionsError``.
 
     The same check as every request's (``oneringai.domain.json_data``), made when the agent is
     built so the mistake shows there, not at its first run."""
@@ -42,7 +51,7 @@ def checked_provider_options(value: object) -> dict[str, Any]:
         value,
         name="provider_options",
         where="Agent(provider_options=...)",
-        error=AgentLimitError,
+        error=AgentProviderOptionsError,
         max_depth=MAX_PROVIDER_OPTIONS_DEPTH,
         max_chars=MAX_PROVIDER_OPTIONS_CHARS,
     )
