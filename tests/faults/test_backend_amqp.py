@@ -11,8 +11,6 @@ a 503 with ``Retry-After``.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +19,7 @@ import pytest
 
 from tests.conftest import REDIS_URL, require_port
 from tests.faults.backend_support import Forwarder
+from tests.taskiq_api import example_api
 
 pytest.importorskip("taskiq_aio_pika")
 pytest.importorskip("fastapi")
@@ -40,7 +39,6 @@ async def _queued(queue: str) -> int:
 
 @contextlib.asynccontextmanager
 async def _api(forwarder: Forwarder, queue: str, window: float) -> AsyncIterator[Any]:
-    import httpx
 
     env = {
         "WORKER_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{forwarder.port}/",
@@ -50,25 +48,8 @@ async def _api(forwarder: Forwarder, queue: str, window: float) -> AsyncIterator
         "WORKER_ENQUEUE_WINDOW": str(window),
         "WORKER_RECONNECT_INTERVAL": "0.3",
     }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        import examples.taskiq_worker.app as app_module
-        import examples.taskiq_worker.tasks as tasks_module
-
-        importlib.reload(tasks_module)
-        importlib.reload(app_module)
-        app = app_module.create_app()
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-                yield client
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    async with example_api(env) as client:
+        yield client
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import subprocess
@@ -35,6 +34,7 @@ from oneringai import OneRingAI, StoredToken
 from oneringai.infrastructure.token_storage.encryption import generate_key
 from tests.conftest import POSTGRES_DSN, REDIS_URL, require_port, require_postgres, require_redis
 from tests.oauth_server import OAuthTestServer
+from tests.taskiq_api import example_api
 from tests.vendor_server import TEXT, VendorServer
 
 pytest.importorskip("taskiq_aio_pika")
@@ -242,25 +242,8 @@ def workers(oauth_server: OAuthTestServer, tmp_path_factory: pytest.TempPathFact
 async def api(workers: tuple[Stack, Any, Path]) -> AsyncIterator[httpx.AsyncClient]:
     """The example API, built against this module's queue and result prefix."""
     stack = workers[0]
-    saved = {key: os.environ.get(key) for key in stack.env}
-    os.environ.update({k: v for k, v in stack.env.items() if k.startswith("WORKER_")})
-    try:
-        import examples.taskiq_worker.app as app_module
-        import examples.taskiq_worker.tasks as tasks_module
-
-        importlib.reload(tasks_module)
-        importlib.reload(app_module)
-        app = app_module.create_app()
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-                yield client
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    async with example_api({k: v for k, v in stack.env.items() if k.startswith("WORKER_")}) as client:
+        yield client
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import re
 import shlex
@@ -49,6 +48,7 @@ from tests.integration.test_worker_taskiq import (
     wait_done,
     wait_for_consumers,
 )
+from tests.taskiq_api import example_api
 
 pytest.importorskip("taskiq_aio_pika")
 
@@ -137,25 +137,8 @@ async def workers_in_test(stack: Stack, log: Path, *extra: str) -> AsyncIterator
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """The example API, built against this test's queue and result prefix."""
-    saved = {key: os.environ.get(key) for key in stack.env}
-    os.environ.update({k: v for k, v in stack.env.items() if k.startswith("WORKER_")})
-    try:
-        import examples.taskiq_worker.app as app_module
-        import examples.taskiq_worker.tasks as tasks_module
-
-        importlib.reload(tasks_module)
-        importlib.reload(app_module)
-        app = app_module.create_app()
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-                yield client
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    async with example_api({k: v for k, v in stack.env.items() if k.startswith("WORKER_")}) as client:
+        yield client
 
 
 async def started(api: httpx.AsyncClient, log: Path) -> str:
