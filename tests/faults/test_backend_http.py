@@ -117,14 +117,20 @@ async def test_a_server_restarted_between_calls(transport: str) -> None:
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_a_request_the_server_resets_is_not_resent_without_retries(transport: str) -> None:
-    """A reset met reading the answer may follow part of it: with ``max_retries: 0`` the request
-    is sent once, then a typed error."""
+@pytest.mark.parametrize("partial", [b"", b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\ncontent-type: appl"])
+async def test_a_request_the_server_resets_is_not_resent_without_retries(transport: str, partial: bytes) -> None:
+    """A reset met reading the answer may follow part of it (neither transport says whether
+    bytes came: the review of 2026-11-30 found the resend rule sending a half-answered request
+    twice): with ``max_retries: 0`` the request is sent once, then a typed error."""
     from oneringai import ProviderUnavailableError
 
     server = FaultServer()
 
     async def steps(writer: asyncio.StreamWriter) -> None:
+        if partial:
+            writer.write(partial)
+            await writer.drain()
+            await asyncio.sleep(0.05)
         reset(writer)
 
     server.run(steps)
